@@ -1,0 +1,21 @@
+"""URL map: admin, REST API v1 with its OpenAPI schema, and the Sinch webhook."""
+
+from django.contrib import admin
+from django.urls import include, path
+from django.views.generic import RedirectView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from configurator.api import router
+from messaging.api.urls import register as register_messaging
+from messaging.webhooks.views import sinch_webhook
+
+register_messaging(router)
+
+urlpatterns = [
+    path("", RedirectView.as_view(url="/admin/", permanent=False)),
+    path("admin/", admin.site.urls),
+    path("api/v1/", include(router.urls)),
+    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
+    path("webhooks/sinch/<int:service_id>/", sinch_webhook, name="sinch-webhook"),
+]

@@ -1,0 +1,256 @@
+"""Admin pages: System Management > Messaging Services, Conversations > Callbacks received."""
+
+from __future__ import annotations
+
+import json
+from functools import partial
+from typing import Any
+
+from django import forms
+from django.contrib import admin, messages
+from django.db.models import QuerySet
+from django.forms.models import BaseInlineFormSet
+from django.http import HttpRequest
+from django.utils.html import format_html
+from django.utils.safestring import SafeString
+from django.utils.translation import gettext_lazy as _
+
+from configurator.secrets import SecretFormField
+from messaging import selectors, services
+from messaging.choices import AuthenticationDirection, Trigger
+from messaging.models import Callback, MessagingService, ServiceAuthentication
+from messaging.validation import AuthenticationInput, AuthenticationsResult, clean_authentications
+
+
+class AuthenticationForm(forms.ModelForm[ServiceAuthentication]):
+    """One authentication entry; the secret box never shows the stored secret."""
+
+    secret = SecretFormField(required=False, label=_("Secret / password"))
+    triggers = forms.MultipleChoiceField(
+        choices=Trigger.choices,
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text=_("Inbound (webhook) entry only; MESSAGE_INBOUND is required."),
+    )
+
+    class Meta:
+        model = ServiceAuthentication
+        fields = ["direction", "authentication_id", "secret", "triggers"]
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        self.new_secret = cleaned.get("secret") or None
+        if self.new_secret is None and self.instance.pk:
+            # An empty box keeps the stored secret.
+            cleaned["secret"] = self.instance.secret
+        return cleaned
+
+
+class AuthenticationFormSet(BaseInlineFormSet):  # type: ignore[type-arg]
+    """Checks the whole authentication block with the rules the API uses too."""
+
+    result: AuthenticationsResult | None = None
+
+    def get_form_kwargs(self, index: int | None) -> dict[str, Any]:
+        kwargs: dict[str, Any] = super().get_form_kwargs(index)
+        if self.instance.pk is None and index is not None:
+            # A new service starts with its two kinds of entry laid out.
+            kwargs["initial"] = (
+                {"direction": AuthenticationDirection.OUTBOUND}
+                if index == 0
+                else {"direction": AuthenticationDirection.INBOUND, "authentication_id": "webhook"}
+            )
+        return kwargs
+
+    def clean(self) -> None:
+        super().clean()
+        forms_in_use = [
+            f
+            for f in self.forms
+            if f.has_changed() or f.instance.pk
+            if not (self.can_delete and self._should_delete_form(f))
+            if hasattr(f, "cleaned_data")
+        ]
+        if any(f.errors for f in forms_in_use):
+            return
+        inputs = [
+            AuthenticationInput(
+                direction=f.cleaned_data.get("direction", ""),
+                authentication_id=f.cleaned_data.get("authentication_id", ""),
+                secret=getattr(f, "new_secret", None),
+                triggers=f.cleaned_data.get("triggers") or [],
+                has_stored_secret=bool(f.instance.pk and f.instance.secret is not None),
+            )
+            for f in forms_in_use
+        ]
+        self.result = clean_authentications(
+            inputs,
+            app_owners=partial(selectors.app_owners, exclude_service_id=self.instance.pk),
+        )
+        for index, fields in self.result.errors.items():
+            for field_name, messages_ in fields.items():
+                for message in messages_:
+                    forms_in_use[index].add_error(field_name, message)
+        if self.result.non_field_errors:
+            raise forms.ValidationError(self.result.non_field_errors)
+
+
+class AuthenticationInline(admin.TabularInline[ServiceAuthentication, MessagingService]):
+    """The Authentication block: outbound KEYID@APPID entries and the one webhook entry."""
+
+    model = ServiceAuthentication
+    form = AuthenticationForm
+    formset = AuthenticationFormSet
+    extra = 0
+    min_num = 0
+    verbose_name = _("authentication")
+    verbose_name_plural = _("Authentication")
+    fields = ["direction", "authentication_id", "secret", "triggers"]
+
+    def get_extra(self, request: HttpRequest, obj: Any = None, **kwargs: Any) -> int:
+        return 2 if obj is None else 0
+
+
+@admin.register(MessagingService)
+class MessagingServiceAdmin(admin.ModelAdmin[MessagingService]):
+    """Messaging services, with the webhook URL to paste into the Sinch dashboard."""
+
+    list_display = ["name", "type", "region", "project_id", "apps", "webhook_url_link"]
+    list_filter = ["type", "region"]
+    search_fields = ["name", "project_id", "authentications__app_id"]
+    readonly_fields = ["region", "project_id", "webhook_url"]
+    inlines = [AuthenticationInline]
+    fieldsets = [
+        (_("Basics"), {"fields": ["name", "type", "service_connection", "region", "project_id"]}),
+        (_("Webhook"), {"fields": ["webhook_url"]}),
+    ]
+
+    class Media:
+        js = ["messaging/admin/messaging_service.js"]
+        css = {"all": ["messaging/admin/messaging_service.css"]}
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[MessagingService]:
+        return selectors.messaging_service_list()
+
+    @admin.display(description=_("apps"))
+    def apps(self, obj: MessagingService) -> str:
+        return ", ".join(
+            a.app_id
+            for a in obj.authentications.all()
+            if a.direction == AuthenticationDirection.OUTBOUND
+        )
+
+    @admin.display(description=_("webhook URL"))
+    def webhook_url_link(self, obj: MessagingService) -> str:
+        return selectors.webhook_url(obj.pk, getattr(self, "_request", None))
+
+    @admin.display(description=_("webhook URL"))
+    def webhook_url(self, obj: MessagingService) -> SafeString | str:
+        if not obj.pk:
+            return _("Shown after the service is saved.")
+        url = selectors.webhook_url(obj.pk, getattr(self, "_request", None))
+        return format_html(
+            '<span class="webhook-url"><input type="text" readonly id="webhook-url" value="{}" '
+            'size="70"> <button type="button" class="button" data-copy="webhook-url">{}</button>'
+            '<span class="webhook-url-copied" hidden>{}</span></span>'
+            '<div class="help">{}</div>',
+            url,
+            _("Copy"),
+            _("Copied"),
+            _(
+                "Paste this as the target of the app's webhook in the Sinch dashboard "
+                "(Conversation API > Apps > the app > Webhooks), with the same secret and "
+                "triggers as the inbound entry below."
+            ),
+        )
+
+    def changelist_view(self, request: HttpRequest, extra_context: Any = None) -> Any:
+        self._request = request
+        return super().changelist_view(request, extra_context)
+
+    def changeform_view(self, request: HttpRequest, *args: Any, **kwargs: Any) -> Any:
+        self._request = request
+        return super().changeform_view(request, *args, **kwargs)
+
+    def save_related(self, request: HttpRequest, form: Any, formsets: Any, change: bool) -> None:
+        form.save_m2m()
+        for formset in formsets:
+            if isinstance(formset, AuthenticationFormSet) and formset.result is not None:
+                services.authentications_replace(
+                    service=form.instance, entries=formset.result.entries
+                )
+                for notice in formset.result.notices:
+                    messages.info(request, notice)
+            else:
+                formset.save()
+
+
+@admin.register(Callback)
+class CallbackAdmin(admin.ModelAdmin[Callback]):
+    """Callbacks received from Sinch: what arrived, and what processing made of it."""
+
+    list_display = [
+        "id",
+        "received_at",
+        "service",
+        "trigger",
+        "app_id",
+        "status",
+        "short_reason",
+        "message_id",
+    ]
+    list_filter = ["status", "trigger", "service", "received_at"]
+    search_fields = ["=message_id", "=contact_id", "=conversation_id", "=nonce", "=app_id"]
+    search_help_text = _("Exact message/event, contact or conversation ID, nonce or app ID.")
+    date_hierarchy = "received_at"
+    list_select_related = ["service"]
+    actions = ["process_again"]
+    fields = [
+        "service",
+        "trigger",
+        "status",
+        "status_reason",
+        "attempts",
+        "received_at",
+        "signed_at",
+        "processed_at",
+        "app_id",
+        "message_id",
+        "contact_id",
+        "conversation_id",
+        "nonce",
+        "pretty_summary",
+        "pretty_payload",
+    ]
+    readonly_fields = fields
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    @admin.display(description=_("reason"))
+    def short_reason(self, obj: Callback) -> str:
+        return obj.status_reason[:80]
+
+    @admin.display(description=_("what it says"))
+    def pretty_summary(self, obj: Callback) -> SafeString:
+        return format_html('<pre class="json">{}</pre>', json.dumps(obj.summary, indent=2))
+
+    @admin.display(description=_("body as received"))
+    def pretty_payload(self, obj: Callback) -> SafeString:
+        return format_html(
+            '<pre class="json">{}</pre>', json.dumps(obj.payload, indent=2, ensure_ascii=False)
+        )
+
+    @admin.action(description=_("Process selected callbacks again"), permissions=["change"])
+    def process_again(self, request: HttpRequest, queryset: QuerySet[Callback]) -> None:
+        count = services.callbacks_reprocess(
+            callback_ids=list(queryset.values_list("pk", flat=True))
+        )
+        self.message_user(
+            request,
+            _("%(count)d callback(s) queued for processing.") % {"count": count},
+            messages.SUCCESS,
+        )

@@ -1,0 +1,166 @@
+"""REST representations of messaging services and callbacks; rules live in messaging.validation."""
+
+from __future__ import annotations
+
+from functools import partial
+from typing import Any
+
+from django.core.exceptions import ValidationError as DjangoValidationError
+from rest_framework import serializers
+
+from messaging import selectors, services
+from messaging.choices import AuthenticationDirection
+from messaging.models import Callback, MessagingService, ServiceAuthentication
+from messaging.validation import (
+    AuthenticationInput,
+    AuthenticationsResult,
+    clean_authentications,
+    entry_match_key,
+    parse_service_connection,
+)
+
+
+class AuthenticationSerializer(serializers.Serializer[ServiceAuthentication]):
+    """One entry of the authentication block; the secret is write-only."""
+
+    direction = serializers.ChoiceField(choices=AuthenticationDirection.choices)
+    authentication_id = serializers.CharField(max_length=200)
+    secret = serializers.CharField(
+        write_only=True,
+        required=False,
+        allow_blank=True,
+        trim_whitespace=False,
+        style={"input_type": "password"},
+        help_text="Write-only. Omit on update to keep the stored secret.",
+    )
+    triggers = serializers.ListField(
+        child=serializers.CharField(max_length=64), required=False, default=list
+    )
+    key_id = serializers.CharField(read_only=True)
+    app_id = serializers.CharField(read_only=True)
+    has_secret = serializers.SerializerMethodField()
+
+    def get_has_secret(self, obj: ServiceAuthentication) -> bool:
+        return obj.secret is not None
+
+
+class MessagingServiceSerializer(serializers.ModelSerializer[MessagingService]):
+    """A messaging service with its authentication block, written as a whole."""
+
+    authentications = AuthenticationSerializer(many=True)
+    webhook_url = serializers.SerializerMethodField()
+
+    class Meta:
+        model = MessagingService
+        fields = [
+            "id",
+            "name",
+            "type",
+            "service_connection",
+            "region",
+            "project_id",
+            "webhook_url",
+            "authentications",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = ["region", "project_id", "created_at", "updated_at"]
+
+    def get_webhook_url(self, obj: MessagingService) -> str:
+        return selectors.webhook_url(obj.pk, self.context.get("request"))
+
+    def validate_service_connection(self, value: str) -> str:
+        try:
+            parse_service_connection(value)
+        except DjangoValidationError as exc:
+            raise serializers.ValidationError(exc.messages) from None
+        return value
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        entries = attrs.get("authentications")
+        if entries is None:
+            return attrs
+        instance = self.instance
+        stored = set()
+        if instance is not None:
+            stored = {
+                entry_match_key(a.direction, a.authentication_id)
+                for a in instance.authentications.all()
+                if a.secret is not None
+            }
+        inputs = [
+            AuthenticationInput(
+                direction=e["direction"],
+                authentication_id=e["authentication_id"],
+                secret=e.get("secret") or None,
+                triggers=e.get("triggers") or [],
+                has_stored_secret=entry_match_key(e["direction"], e["authentication_id"]) in stored,
+            )
+            for e in entries
+        ]
+        result = clean_authentications(
+            inputs,
+            app_owners=partial(
+                selectors.app_owners, exclude_service_id=instance.pk if instance else None
+            ),
+        )
+        if not result.is_valid:
+            raise serializers.ValidationError({"authentications": _errors(result, len(inputs))})
+        attrs["authentications"] = result.entries
+        return attrs
+
+    def create(self, validated_data: dict[str, Any]) -> MessagingService:
+        return services.messaging_service_create(
+            name=validated_data["name"],
+            service_connection=validated_data["service_connection"],
+            type=validated_data.get("type", MessagingService._meta.get_field("type").default),
+            authentications=validated_data["authentications"],
+        )
+
+    def update(
+        self, instance: MessagingService, validated_data: dict[str, Any]
+    ) -> MessagingService:
+        return services.messaging_service_update(
+            service=instance,
+            name=validated_data.get("name"),
+            service_connection=validated_data.get("service_connection"),
+            authentications=validated_data.get("authentications"),
+        )
+
+
+def _errors(result: AuthenticationsResult, count: int) -> Any:
+    """DRF's nested error shape: a list aligned with the entries, or the block's own errors."""
+    if result.errors:
+        return [result.errors.get(index, {}) for index in range(count)]
+    return {"non_field_errors": result.non_field_errors}
+
+
+class CallbackSerializer(serializers.ModelSerializer[Callback]):
+    """A stored callback, read-only, with its body as JSON."""
+
+    payload = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Callback
+        fields = [
+            "id",
+            "service",
+            "trigger",
+            "app_id",
+            "message_id",
+            "contact_id",
+            "conversation_id",
+            "nonce",
+            "status",
+            "status_reason",
+            "summary",
+            "attempts",
+            "signed_at",
+            "received_at",
+            "processed_at",
+            "payload",
+        ]
+        read_only_fields = fields
+
+    def get_payload(self, obj: Callback) -> Any:
+        return obj.payload

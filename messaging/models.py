@@ -1,0 +1,175 @@
+"""Messaging services, their authentications, and the Sinch callbacks they receive."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from configurator.secrets import EncryptedSecretField
+from messaging.choices import (
+    AuthenticationDirection,
+    CallbackStatus,
+    Region,
+    ServiceType,
+    Trigger,
+)
+from messaging.validation import parse_service_connection
+
+
+class MessagingService(models.Model):
+    """A Sinch Conversation API project connection: where replies go, whose webhooks arrive."""
+
+    name = models.CharField(_("name"), max_length=100, unique=True)
+    type = models.CharField(
+        _("type"),
+        max_length=32,
+        choices=ServiceType.choices,
+        default=ServiceType.SINCH_CONVERSATION,
+    )
+    service_connection = models.URLField(
+        _("service connection"),
+        max_length=300,
+        help_text=_(
+            "https://{eu|us|br}.conversation.api.sinch.com/v1/projects/{project ID}/messages:send"
+        ),
+    )
+    region = models.CharField(_("region"), max_length=2, choices=Region.choices, editable=False)
+    project_id = models.CharField(_("project ID"), max_length=64, editable=False)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = _("messaging service")
+        verbose_name_plural = _("messaging services")
+
+    def __str__(self) -> str:
+        return self.name
+
+    def clean(self) -> None:
+        """Check the service connection and derive region and project ID from it."""
+        try:
+            self.region, self.project_id = parse_service_connection(self.service_connection or "")
+        except ValidationError as exc:
+            raise ValidationError({"service_connection": exc.messages}) from None
+
+
+class ServiceAuthentication(models.Model):
+    """One authentication entry of a messaging service: an outbound key or the webhook secret."""
+
+    service = models.ForeignKey(
+        MessagingService,
+        on_delete=models.CASCADE,
+        related_name="authentications",
+        verbose_name=_("messaging service"),
+    )
+    direction = models.CharField(
+        _("direction"), max_length=8, choices=AuthenticationDirection.choices
+    )
+    authentication_id = models.CharField(
+        _("authentication ID"),
+        max_length=200,
+        help_text=_("Outbound: KEYID@APPID. Inbound: webhook."),
+    )
+    key_id = models.CharField(_("key ID"), max_length=100, blank=True, editable=False)
+    app_id = models.CharField(_("app ID"), max_length=64, blank=True, editable=False)
+    secret = EncryptedSecretField(_("secret"))
+    triggers = models.JSONField(_("triggers"), default=list, blank=True)
+
+    class Meta:
+        ordering = ["service", "-direction", "authentication_id"]
+        verbose_name = _("authentication")
+        verbose_name_plural = _("authentications")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["service"],
+                condition=Q(direction=AuthenticationDirection.INBOUND),
+                name="messaging_one_inbound_authentication_per_service",
+                violation_error_message=_("A messaging service has exactly one inbound entry."),
+            ),
+            models.UniqueConstraint(
+                fields=["app_id"],
+                condition=Q(direction=AuthenticationDirection.OUTBOUND),
+                name="messaging_app_belongs_to_one_service",
+                violation_error_message=_("This app already belongs to a messaging service."),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.authentication_id
+
+    @property
+    def trigger_set(self) -> frozenset[str]:
+        """The subscribed triggers (inbound entry)."""
+        return frozenset(self.triggers or ())
+
+
+class Callback(models.Model):
+    """A verified Sinch callback as received; the stored row is also its unit of work."""
+
+    service = models.ForeignKey(
+        MessagingService,
+        on_delete=models.CASCADE,
+        related_name="callbacks",
+        verbose_name=_("messaging service"),
+    )
+    trigger = models.CharField(_("trigger"), max_length=64, blank=True, choices=Trigger.choices)
+    app_id = models.CharField(_("app ID"), max_length=64, blank=True)
+    message_id = models.CharField(_("message/event ID"), max_length=100, blank=True)
+    contact_id = models.CharField(_("contact ID"), max_length=100, blank=True)
+    conversation_id = models.CharField(_("conversation ID"), max_length=100, blank=True)
+    nonce = models.CharField(_("nonce"), max_length=200)
+    signed_at = models.DateTimeField(_("signed at"))
+    received_at = models.DateTimeField(_("received"), default=timezone.now)
+    raw_body = models.BinaryField(_("raw body"))
+    dedupe_key = models.CharField(_("deduplication key"), max_length=200)
+    status = models.CharField(
+        _("status"), max_length=16, choices=CallbackStatus.choices, default=CallbackStatus.PENDING
+    )
+    status_reason = models.TextField(_("status reason"), blank=True)
+    summary = models.JSONField(_("what it says"), default=dict, blank=True)
+    attempts = models.PositiveIntegerField(_("attempts"), default=0)
+    processed_at = models.DateTimeField(_("processed"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["-id"]
+        verbose_name = _("callback")
+        verbose_name_plural = _("callbacks received")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["service", "nonce"], name="messaging_callback_nonce_once_per_service"
+            ),
+            # Sinch retries deliver the same notification again: only one may be processed.
+            models.UniqueConstraint(
+                fields=["service", "dedupe_key"],
+                condition=Q(status=CallbackStatus.PROCESSED),
+                name="messaging_callback_processed_once",
+            ),
+        ]
+        indexes = [
+            models.Index(
+                fields=["id"],
+                condition=Q(status=CallbackStatus.PENDING),
+                name="messaging_cb_pending",
+            ),
+            models.Index(fields=["service", "-received_at"], name="messaging_cb_service"),
+            models.Index(fields=["status", "-received_at"], name="messaging_cb_status"),
+            models.Index(fields=["service", "dedupe_key"], name="messaging_cb_dedupe"),
+            models.Index(fields=["message_id"], name="messaging_cb_message"),
+            models.Index(fields=["contact_id"], name="messaging_cb_contact"),
+            models.Index(fields=["conversation_id"], name="messaging_cb_conversation"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.trigger or 'callback'} #{self.pk}"
+
+    @property
+    def payload(self) -> Any:
+        """The body as JSON (it was checked to be JSON when received)."""
+        return json.loads(bytes(self.raw_body))

@@ -1,0 +1,54 @@
+"""Reads of the messaging app, with the joins their callers need."""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+
+from django.conf import settings
+from django.db.models import Prefetch, QuerySet
+from django.http import HttpRequest
+from django.urls import reverse
+
+from messaging.choices import AuthenticationDirection
+from messaging.models import Callback, MessagingService, ServiceAuthentication
+
+
+def messaging_service_list() -> QuerySet[MessagingService]:
+    """Services with their authentications, in two queries whatever the count."""
+    return MessagingService.objects.prefetch_related(
+        Prefetch(
+            "authentications", queryset=ServiceAuthentication.objects.order_by("-direction", "id")
+        )
+    )
+
+
+def app_owners(app_ids: Collection[str], *, exclude_service_id: int | None) -> dict[str, str]:
+    """Names of the messaging services (other than the excluded one) holding these apps."""
+    rows = ServiceAuthentication.objects.filter(
+        direction=AuthenticationDirection.OUTBOUND, app_id__in=list(app_ids)
+    )
+    if exclude_service_id is not None:
+        rows = rows.exclude(service_id=exclude_service_id)
+    return dict(rows.values_list("app_id", "service__name"))
+
+
+def inbound_authentication(service_id: int) -> ServiceAuthentication | None:
+    """The webhook entry of a service, or None when the service or its entry does not exist."""
+    return ServiceAuthentication.objects.filter(
+        service_id=service_id, direction=AuthenticationDirection.INBOUND
+    ).first()
+
+
+def callback_list() -> QuerySet[Callback]:
+    """Callbacks with their service (one query per page)."""
+    return Callback.objects.select_related("service")
+
+
+def webhook_url(service_id: int, request: HttpRequest | None = None) -> str:
+    """The address to paste into the Sinch dashboard for this service's webhook."""
+    path = reverse("sinch-webhook", kwargs={"service_id": service_id})
+    if settings.PUBLIC_BASE_URL:
+        return settings.PUBLIC_BASE_URL.rstrip("/") + path
+    if request is not None:
+        return request.build_absolute_uri(path)
+    return path

@@ -1,0 +1,212 @@
+"""The hot path of a Sinch callback: verify it, store it, wake a worker. Nothing else.
+
+`verify_callback` does every check of DESIGN.md "The main path" step 1 but the nonce; the nonce
+is unique per service in the callbacks table, so `store_callback`'s one INSERT both stores the
+callback and proves the nonce unused. The stored row is the unit of work (status `pending`):
+no second row is written per callback.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import threading
+import time
+from contextlib import nullcontext
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from django.conf import settings
+from django.db import IntegrityError, connection, transaction
+
+from messaging.choices import NOTIFICATION_KEYS, CallbackStatus
+from messaging.models import Callback, MessagingService
+from messaging.selectors import inbound_authentication
+from messaging.tasks import callback_wake
+from messaging.webhooks.signature import (
+    SignatureError,
+    SignedHeaders,
+    check_timestamp,
+    read_signed_headers,
+    signature_matches,
+)
+
+logger = logging.getLogger(__name__)
+
+
+class WebhookRejected(Exception):
+    """A callback that is refused, with the HTTP status and a short reason for the sender."""
+
+    def __init__(self, status: int, reason: str) -> None:
+        super().__init__(reason)
+        self.status = status
+        self.reason = reason
+
+
+@dataclass(frozen=True)
+class VerifiedCallback:
+    """A callback whose signature, timestamp and JSON are good, classified for storage."""
+
+    service_id: int
+    headers: SignedHeaders
+    body: bytes
+    trigger: str
+    app_id: str
+    message_id: str
+    contact_id: str
+    conversation_id: str
+    dedupe_key: str
+
+
+class WebhookSecretCache:
+    """Per-process cache of each service's webhook secret.
+
+    Entries live `ttl` seconds; a signature that does not match reloads the secret once (at
+    most every `refresh_interval` seconds), so a rotated secret works at once in every process.
+    """
+
+    ttl = 60.0
+    missing_ttl = 1.0
+    refresh_interval = 1.0
+
+    def __init__(self) -> None:
+        self._entries: dict[int, tuple[bytes | None, float]] = {}
+        self._lock = threading.Lock()
+
+    def get(self, service_id: int) -> bytes | None:
+        entry = self._entries.get(service_id)
+        now = time.monotonic()
+        if entry is not None:
+            secret, loaded_at = entry
+            if now - loaded_at < (self.ttl if secret is not None else self.missing_ttl):
+                return secret
+        return self._load(service_id, now)
+
+    def reload_after_mismatch(self, service_id: int, stale: bytes) -> bytes | None:
+        """A fresher secret than `stale`, or None when there is none to try."""
+        entry = self._entries.get(service_id)
+        now = time.monotonic()
+        if entry is not None and now - entry[1] < self.refresh_interval:
+            return None
+        secret = self._load(service_id, now)
+        return secret if secret is not None and secret != stale else None
+
+    def forget(self, service_id: int) -> None:
+        with self._lock:
+            self._entries.pop(service_id, None)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+
+    def _load(self, service_id: int, now: float) -> bytes | None:
+        authentication = inbound_authentication(service_id)
+        secret = None
+        if authentication is not None and authentication.secret is not None:
+            secret = authentication.secret.reveal().encode()
+        with self._lock:
+            self._entries[service_id] = (secret, now)
+        return secret
+
+
+webhook_secrets = WebhookSecretCache()
+
+
+def verify_callback(*, service_id: int, body: bytes, meta: Any) -> VerifiedCallback:
+    """Check size, service, signature headers, timestamp, HMAC and JSON of one callback."""
+    if len(body) > settings.SINCH_WEBHOOK_MAX_BODY:
+        raise WebhookRejected(413, "body larger than 1 MiB")
+    secret = webhook_secrets.get(service_id)
+    if secret is None:
+        raise WebhookRejected(404, "unknown messaging service")
+    try:
+        headers = read_signed_headers(meta)
+        check_timestamp(headers, now=time.time(), tolerance=settings.SINCH_WEBHOOK_TOLERANCE)
+    except SignatureError as exc:
+        raise WebhookRejected(401, str(exc)) from None
+    if not signature_matches(secret, body, headers):
+        fresh = webhook_secrets.reload_after_mismatch(service_id, secret)
+        if fresh is None or not signature_matches(fresh, body, headers):
+            raise WebhookRejected(401, "signature does not match")
+    try:
+        payload = json.loads(body)
+    except (UnicodeDecodeError, ValueError):
+        raise WebhookRejected(400, "body is not JSON") from None
+    if not isinstance(payload, dict):
+        raise WebhookRejected(400, "body is not a JSON object")
+    return _classify(service_id, headers, body, payload)
+
+
+def store_callback(verified: VerifiedCallback) -> Callback:
+    """Store the callback as pending work (one INSERT) and make sure a worker will take it."""
+    # In autocommit the INSERT is its own transaction; inside a caller's transaction a savepoint
+    # keeps a refused nonce from breaking it.
+    guard = transaction.atomic() if connection.in_atomic_block else nullcontext()
+    try:
+        with guard:
+            callback = Callback.objects.create(
+                service_id=verified.service_id,
+                trigger=verified.trigger,
+                app_id=verified.app_id,
+                message_id=verified.message_id,
+                contact_id=verified.contact_id,
+                conversation_id=verified.conversation_id,
+                nonce=verified.headers.nonce,
+                signed_at=datetime.fromtimestamp(verified.headers.timestamp, tz=UTC),
+                raw_body=verified.body,
+                dedupe_key=verified.dedupe_key,
+                status=CallbackStatus.PENDING,
+            )
+    except IntegrityError:
+        if not MessagingService.objects.filter(pk=verified.service_id).exists():
+            webhook_secrets.forget(verified.service_id)
+            raise WebhookRejected(404, "unknown messaging service") from None
+        raise WebhookRejected(401, "nonce already used") from None
+    transaction.on_commit(callback_wake)
+    return callback
+
+
+def _text(value: Any) -> str:
+    return value[:100] if isinstance(value, str) else ""
+
+
+def _classify(
+    service_id: int, headers: SignedHeaders, body: bytes, payload: dict[str, Any]
+) -> VerifiedCallback:
+    """Name the trigger from the notification key and pick out Sinch's ids."""
+    trigger, notification = "", {}
+    for key, candidate in NOTIFICATION_KEYS:
+        value = payload.get(key)
+        if isinstance(value, dict):
+            trigger, notification = str(candidate), value
+            break
+    conversation = notification.get("conversation")
+    conversation = conversation if isinstance(conversation, dict) else {}
+    contact = notification.get("contact")
+    contact = contact if isinstance(contact, dict) else {}
+    message_id = _text(notification.get("message_id") or notification.get("event_id"))
+    if not message_id and trigger in ("MESSAGE_INBOUND", "EVENT_INBOUND"):
+        message_id = _text(notification.get("id"))
+    contact_id = _text(notification.get("contact_id") or contact.get("id"))
+    contact_id = contact_id or _text(conversation.get("contact_id"))
+    conversation_id = _text(notification.get("conversation_id") or conversation.get("id"))
+    status = _text(notification.get("status"))
+    if message_id:
+        # A message or event is processed once; each delivery status of it once.
+        dedupe_key = f"{trigger}:{message_id}:{status}" if status else f"{trigger}:{message_id}"
+    else:
+        # Sinch resends the same body when it retries: its hash identifies the notification.
+        dedupe_key = f"{trigger}:sha256:{hashlib.sha256(body).hexdigest()}"
+    return VerifiedCallback(
+        service_id=service_id,
+        headers=headers,
+        body=body,
+        trigger=trigger,
+        app_id=_text(payload.get("app_id")),
+        message_id=message_id,
+        contact_id=contact_id,
+        conversation_id=conversation_id,
+        dedupe_key=dedupe_key[:200],
+    )

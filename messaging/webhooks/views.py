@@ -1,0 +1,39 @@
+"""The Sinch webhook endpoint: connects verification and storage, and answers."""
+
+from __future__ import annotations
+
+import logging
+
+from django.conf import settings
+from django.http import HttpRequest, JsonResponse
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_POST
+
+from messaging.webhooks.ingest import WebhookRejected, store_callback, verify_callback
+
+logger = logging.getLogger("messaging.webhooks")
+
+
+@csrf_exempt
+@require_POST
+def sinch_webhook(request: HttpRequest, service_id: int) -> JsonResponse:
+    """POST /webhooks/sinch/<service id>/: verify, store, answer 200; work happens later."""
+    try:
+        declared = int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        declared = 0
+    try:
+        if declared > settings.SINCH_WEBHOOK_MAX_BODY:
+            # Refuse before reading: the body never enters memory.
+            raise WebhookRejected(413, "body larger than 1 MiB")
+        verified = verify_callback(service_id=service_id, body=request.body, meta=request.META)
+        callback = store_callback(verified)
+    except WebhookRejected as exc:
+        logger.warning(
+            "sinch webhook refused: service=%s status=%s reason=%s",
+            service_id,
+            exc.status,
+            exc.reason,
+        )
+        return JsonResponse({"error": exc.reason}, status=exc.status)
+    return JsonResponse({"status": "accepted", "callback": callback.pk})

@@ -1,0 +1,25 @@
+"""Settings for the test suite: the project's settings with fixed test keys."""
+
+import os
+
+os.environ.setdefault("SECRET_KEY", "test-only-secret-key-not-for-production-use-0123456789")
+# Two keys, so that tests can rotate; the first encrypts.
+os.environ.setdefault(
+    "SECRETS_ENCRYPTION_KEYS",
+    "q8vQ4r1kCwJHvUQW1yYQ5q0tq0rT1Y0s0bqHc6m1l7E=,ZmFrZS1vbGQta2V5LWZvci10ZXN0cy0wMDAwMDAwMDA=",
+)
+
+from configurator.settings import *  # noqa: E402,F403
+
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+SESSION_COOKIE_SECURE = False
+CSRF_COOKIE_SECURE = False
+SECURE_HSTS_SECONDS = 0
+INTEGRATIONS_ALLOWED_NETWORKS = ["127.0.0.1/32"]
+# Static files straight from the apps, as in development (no collectstatic before tests).
+WHITENOISE_USE_FINDERS = True
+WHITENOISE_AUTOREFRESH = True
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
