@@ -103,7 +103,7 @@ def test_stripped_trailing_newline_is_401(client: Client, service: MessagingServ
     _refused(post(client, service.pk, body.rstrip(b"\n"), headers), 401, "signature")
 
 
-@pytest.mark.parametrize("offset", [-301, 301])
+@pytest.mark.parametrize("offset", [-310, 310])
 def test_stale_or_future_timestamp_is_401(
     client: Client, service: MessagingService, offset: int
 ) -> None:
