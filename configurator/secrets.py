@@ -157,5 +157,7 @@ class EncryptedSecretField(models.TextField[Any, Any]):
         value = self.value_from_object(obj)
         return value.token() if isinstance(value, SecretValue) else ""
 
-    def formfield(self, **kwargs: Any) -> Any:
+    def formfield(  # type: ignore[override]
+        self, **kwargs: Any
+    ) -> forms.Field | None:
         return super().formfield(**{"form_class": SecretFormField, "widget": SecretInput, **kwargs})

@@ -116,6 +116,9 @@ X_FRAME_OPTIONS = "DENY"
 # Secrets at rest: comma-separated Fernet keys; the first encrypts, every one decrypts.
 SECRETS_ENCRYPTION_KEYS = env.list("SECRETS_ENCRYPTION_KEYS", default=[])
 
+# Password of the `admin` account that `manage.py run` creates on a fresh local install.
+ADMIN_PASSWORD = env.str("ADMIN_PASSWORD", default="")
+
 # Sinch webhooks.
 SINCH_WEBHOOK_TOLERANCE = env.int("SINCH_WEBHOOK_TOLERANCE", default=300)
 SINCH_WEBHOOK_MAX_BODY = 1024 * 1024

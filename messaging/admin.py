@@ -68,7 +68,7 @@ class AuthenticationFormSet(BaseInlineFormSet):  # type: ignore[type-arg]
             f
             for f in self.forms
             if f.has_changed() or f.instance.pk
-            if not (self.can_delete and self._should_delete_form(f))
+            if not (self.can_delete and self._should_delete_form(f))  # type: ignore[attr-defined]
             if hasattr(f, "cleaned_data")
         ]
         if any(f.errors for f in forms_in_use):
@@ -145,9 +145,9 @@ class MessagingServiceAdmin(admin.ModelAdmin[MessagingService]):
         return selectors.webhook_url(obj.pk, getattr(self, "_request", None))
 
     @admin.display(description=_("webhook URL"))
-    def webhook_url(self, obj: MessagingService) -> SafeString | str:
+    def webhook_url(self, obj: MessagingService) -> str:
         if not obj.pk:
-            return _("Shown after the service is saved.")
+            return str(_("Shown after the service is saved."))
         url = selectors.webhook_url(obj.pk, getattr(self, "_request", None))
         return format_html(
             '<span class="webhook-url"><input type="text" readonly id="webhook-url" value="{}" '
@@ -205,7 +205,7 @@ class CallbackAdmin(admin.ModelAdmin[Callback]):
     date_hierarchy = "received_at"
     list_select_related = ["service"]
     actions = ["process_again"]
-    fields = [
+    fields = (
         "service",
         "trigger",
         "status",
@@ -221,7 +221,7 @@ class CallbackAdmin(admin.ModelAdmin[Callback]):
         "nonce",
         "pretty_summary",
         "pretty_payload",
-    ]
+    )
     readonly_fields = fields
 
     def has_add_permission(self, request: HttpRequest) -> bool:

@@ -48,7 +48,7 @@ def webhook_url(service_id: int, request: HttpRequest | None = None) -> str:
     """The address to paste into the Sinch dashboard for this service's webhook."""
     path = reverse("sinch-webhook", kwargs={"service_id": service_id})
     if settings.PUBLIC_BASE_URL:
-        return settings.PUBLIC_BASE_URL.rstrip("/") + path
+        return str(settings.PUBLIC_BASE_URL).rstrip("/") + path
     if request is not None:
         return request.build_absolute_uri(path)
     return path
