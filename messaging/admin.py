@@ -176,9 +176,13 @@ class MessagingServiceAdmin(admin.ModelAdmin[MessagingService]):
         form.save_m2m()
         for formset in formsets:
             if isinstance(formset, AuthenticationFormSet) and formset.result is not None:
-                services.authentications_replace(
+                changes = services.authentications_replace(
                     service=form.instance, entries=formset.result.entries
                 )
+                # What Django's change history reads from a saved formset.
+                formset.new_objects = changes.created
+                formset.changed_objects = changes.changed
+                formset.deleted_objects = changes.deleted
                 for notice in formset.result.notices:
                     messages.info(request, notice)
             else:

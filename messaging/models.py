@@ -32,7 +32,7 @@ class MessagingService(models.Model):
         choices=ServiceType.choices,
         default=ServiceType.SINCH_CONVERSATION,
     )
-    service_connection = models.URLField(
+    service_connection = models.CharField(
         _("service connection"),
         max_length=300,
         help_text=_(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Collection, Sequence
+from dataclasses import dataclass, field
 
 from django.db import transaction
 
@@ -49,33 +50,57 @@ def messaging_service_update(
     return service
 
 
+@dataclass
+class AuthenticationChanges:
+    """What `authentications_replace` did, for the admin's change history."""
+
+    created: list[ServiceAuthentication] = field(default_factory=list)
+    changed: list[tuple[ServiceAuthentication, list[str]]] = field(default_factory=list)
+    deleted: list[ServiceAuthentication] = field(default_factory=list)
+
+
 def authentications_replace(
     *, service: MessagingService, entries: Sequence[CleanAuthentication]
-) -> None:
+) -> AuthenticationChanges:
     """Make the service's entries exactly `entries`; an entry without a secret keeps its own."""
+    changes = AuthenticationChanges()
     existing = {
         entry_match_key(a.direction, a.authentication_id): a for a in service.authentications.all()
     }
-    keep: set[int] = set()
-    pending: list[ServiceAuthentication] = []
+    pending: list[tuple[ServiceAuthentication, list[str]]] = []
     for entry in entries:
-        row = existing.get(entry.match_key) or ServiceAuthentication(service=service)
-        row.direction = entry.direction
-        row.authentication_id = entry.authentication_id
-        row.key_id = entry.key_id
-        row.app_id = entry.app_id
-        row.triggers = entry.triggers
+        row = existing.pop(entry.match_key, None) or ServiceAuthentication(service=service)
+        updated = [
+            name
+            for name, value in (
+                ("direction", entry.direction),
+                ("authentication_id", entry.authentication_id),
+                ("key_id", entry.key_id),
+                ("app_id", entry.app_id),
+                ("triggers", entry.triggers),
+            )
+            if getattr(row, name) != value
+        ]
+        for name in updated:
+            setattr(row, name, getattr(entry, name))
         if entry.secret is not None:
             row.secret = entry.secret
-        if row.pk:
-            keep.add(row.pk)
-        pending.append(row)
+            updated.append("secret")
+        pending.append((row, updated))
     # Delete first so that an app or the inbound entry can move between rows without
     # tripping the unique constraints.
-    service.authentications.exclude(pk__in=keep).delete()
-    for row in pending:
-        row.save()
+    for row in existing.values():
+        row.delete()
+        changes.deleted.append(row)
+    for row, updated in pending:
+        if row.pk is None:
+            row.save()
+            changes.created.append(row)
+        elif updated:
+            row.save()
+            changes.changed.append((row, updated))
     transaction.on_commit(lambda: webhook_secrets.forget(service.pk))
+    return changes
 
 
 def callbacks_reprocess(*, callback_ids: Collection[int]) -> int:

@@ -17,3 +17,16 @@ document.addEventListener("click", function (event) {
     shown();
   }
 });
+
+// Triggers belong to the inbound (webhook) entry: hide them on outbound rows.
+function markAuthenticationRows() {
+  document.querySelectorAll("select[name$='-direction']").forEach(function (select) {
+    const row = select.closest("tr");
+    if (row) row.classList.toggle("outbound-entry", select.value === "outbound");
+  });
+}
+document.addEventListener("change", function (event) {
+  if (event.target.matches("select[name$='-direction']")) markAuthenticationRows();
+});
+document.addEventListener("formset:added", markAuthenticationRows);
+document.addEventListener("DOMContentLoaded", markAuthenticationRows);
