@@ -160,7 +160,6 @@ class Callback(models.Model):
             ),
             models.Index(fields=["service", "-received_at"], name="messaging_cb_service"),
             models.Index(fields=["status", "-received_at"], name="messaging_cb_status"),
-            models.Index(fields=["service", "dedupe_key"], name="messaging_cb_dedupe"),
             models.Index(fields=["message_id"], name="messaging_cb_message"),
             models.Index(fields=["contact_id"], name="messaging_cb_contact"),
             models.Index(fields=["conversation_id"], name="messaging_cb_conversation"),

@@ -27,7 +27,7 @@ def sinch_webhook(request: HttpRequest, service_id: int) -> JsonResponse:
             # Refuse before reading: the body never enters memory.
             raise WebhookRejected(413, "body larger than 1 MiB")
         verified = verify_callback(service_id=service_id, body=request.body, meta=request.META)
-        callback = store_callback(verified)
+        callback_id = store_callback(verified)
     except WebhookRejected as exc:
         logger.warning(
             "sinch webhook refused: service=%s status=%s reason=%s",
@@ -36,4 +36,4 @@ def sinch_webhook(request: HttpRequest, service_id: int) -> JsonResponse:
             exc.reason,
         )
         return JsonResponse({"error": exc.reason}, status=exc.status)
-    return JsonResponse({"status": "accepted", "callback": callback.pk})
+    return JsonResponse({"status": "accepted", "callback": callback_id})
