@@ -56,3 +56,16 @@ def as_meta(headers: dict[str, str]) -> dict[str, str]:
             continue
         meta["HTTP_" + name.upper().replace("-", "_")] = value
     return meta
+
+
+def post_callback(
+    client: Any, service_id: int, body: bytes, headers: dict[str, str] | None = None
+) -> Any:
+    """POST a callback to the webhook as Sinch would (signed afresh unless headers are given)."""
+    headers = signed_headers(body) if headers is None else headers
+    return client.post(
+        f"/webhooks/sinch/{service_id}/",
+        data=body,
+        content_type="application/json",
+        **as_meta(headers),
+    )

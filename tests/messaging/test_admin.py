@@ -11,7 +11,7 @@ from django.test import Client
 from messaging.models import Callback, MessagingService
 from messaging.webhooks.processing import callbacks_process_pending
 from tests.factories import make_service
-from tests.sinch import WEBHOOK_SECRET, as_meta, fixture_body, signed_headers
+from tests.sinch import WEBHOOK_SECRET, fixture_body, post_callback
 
 pytestmark = pytest.mark.django_db
 
@@ -24,12 +24,8 @@ def admin_client_(staff_user: User) -> Client:
 
 
 def _receive(service: MessagingService, n: int) -> None:
-    body = fixture_body("message_inbound", message__id=f"01HMSG{n:04d}")
-    Client().post(
-        f"/webhooks/sinch/{service.pk}/",
-        data=body,
-        content_type="application/json",
-        **as_meta(signed_headers(body)),
+    post_callback(
+        Client(), service.pk, fixture_body("message_inbound", message__id=f"01HMSG{n:04d}")
     )
 
 
@@ -81,13 +77,7 @@ def test_search_by_exact_message_id(admin_client_: Client, service: MessagingSer
 def test_process_again_action_requeues_failed_callbacks(
     admin_client_: Client, service: MessagingService
 ) -> None:
-    body = fixture_body("message_inbound", message__id="")
-    Client().post(
-        f"/webhooks/sinch/{service.pk}/",
-        data=body,
-        content_type="application/json",
-        **as_meta(signed_headers(body)),
-    )
+    post_callback(Client(), service.pk, fixture_body("message_inbound", message__id=""))
     callbacks_process_pending()
     callback = Callback.objects.get()
     assert callback.status == "failed"

@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 from django.contrib.auth.models import Permission, User
 from django.db import connection
+from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
@@ -15,7 +16,7 @@ from configurator.secrets import decrypt
 from messaging.models import Callback, MessagingService, ServiceAuthentication
 from messaging.webhooks.processing import callbacks_process_pending
 from tests.factories import make_service
-from tests.sinch import as_meta, fixture_body, signed_headers
+from tests.sinch import fixture_body, post_callback
 
 pytestmark = pytest.mark.django_db
 
@@ -245,15 +246,7 @@ def test_non_staff_user_is_refused(db: None) -> None:
 
 
 def _receive(service: MessagingService, fixture: str, **changes: Any) -> None:
-    from django.test import Client
-
-    body = fixture_body(fixture, **changes)
-    Client().post(
-        f"/webhooks/sinch/{service.pk}/",
-        data=body,
-        content_type="application/json",
-        **as_meta(signed_headers(body)),
-    )
+    post_callback(Client(), service.pk, fixture_body(fixture, **changes))
 
 
 def test_callbacks_list_filters_and_shows_payload(

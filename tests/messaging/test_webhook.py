@@ -15,21 +15,12 @@ from messaging.models import Callback, MessagingService
 from messaging.webhooks.ingest import webhook_secrets
 from messaging.webhooks.processing import callbacks_process_pending
 from tests.factories import inbound, outbound
-from tests.sinch import WEBHOOK_SECRET, as_meta, fixture_body, signed_headers
+from tests.sinch import WEBHOOK_SECRET, fixture_body, post_callback, signed_headers
 
 pytestmark = pytest.mark.django_db
 
 
-def post(
-    client: Client, service_id: int, body: bytes, headers: dict[str, str] | None = None
-) -> Any:
-    headers = signed_headers(body) if headers is None else headers
-    return client.post(
-        f"/webhooks/sinch/{service_id}/",
-        data=body,
-        content_type="application/json",
-        **as_meta(headers),
-    )
+post = post_callback
 
 
 def test_stores_verified_callback_and_answers_200(
