@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from contextvars import ContextVar
 from functools import partial
 from typing import Any
 
@@ -20,6 +21,10 @@ from messaging import selectors, services
 from messaging.choices import AuthenticationDirection, Trigger
 from messaging.models import Callback, MessagingService, ServiceAuthentication
 from messaging.validation import AuthenticationInput, AuthenticationsResult, clean_authentications
+
+# The request being rendered, for display callables that only receive the object (the webhook
+# URL is absolute); a ContextVar because one ModelAdmin serves concurrent requests.
+_current_request: ContextVar[HttpRequest | None] = ContextVar("_current_request", default=None)
 
 
 class AuthenticationForm(forms.ModelForm[ServiceAuthentication]):
@@ -142,13 +147,13 @@ class MessagingServiceAdmin(admin.ModelAdmin[MessagingService]):
 
     @admin.display(description=_("webhook URL"))
     def webhook_url_link(self, obj: MessagingService) -> str:
-        return selectors.webhook_url(obj.pk, getattr(self, "_request", None))
+        return selectors.webhook_url(obj.pk, _current_request.get())
 
     @admin.display(description=_("webhook URL"))
     def webhook_url(self, obj: MessagingService) -> str:
         if not obj.pk:
             return str(_("Shown after the service is saved."))
-        url = selectors.webhook_url(obj.pk, getattr(self, "_request", None))
+        url = selectors.webhook_url(obj.pk, _current_request.get())
         return format_html(
             '<span class="webhook-url"><input type="text" readonly id="webhook-url" value="{}" '
             'size="70"> <button type="button" class="button" data-copy="webhook-url">{}</button>'
@@ -164,12 +169,14 @@ class MessagingServiceAdmin(admin.ModelAdmin[MessagingService]):
             ),
         )
 
+    # Set, not reset: the page renders after the view returns (TemplateResponse); the next
+    # request in this thread sets its own.
     def changelist_view(self, request: HttpRequest, extra_context: Any = None) -> Any:
-        self._request = request
+        _current_request.set(request)
         return super().changelist_view(request, extra_context)
 
     def changeform_view(self, request: HttpRequest, *args: Any, **kwargs: Any) -> Any:
-        self._request = request
+        _current_request.set(request)
         return super().changeform_view(request, *args, **kwargs)
 
     def save_related(self, request: HttpRequest, form: Any, formsets: Any, change: bool) -> None:

@@ -48,9 +48,12 @@ def _process_batch(batch_size: int) -> int:
         if not batch:
             return 0
         subscriptions = _subscriptions({c.service_id for c in batch})
+        processed = _processed_keys(batch)
         for callback in batch:
             callback_process(
-                callback, subscribed=subscriptions.get(callback.service_id, frozenset())
+                callback,
+                subscribed=subscriptions.get(callback.service_id, frozenset()),
+                processed=processed,
             )
     return len(batch)
 
@@ -62,8 +65,30 @@ def _subscriptions(service_ids: set[int]) -> dict[int, frozenset[str]]:
     return {service_id: frozenset(triggers or ()) for service_id, triggers in rows}
 
 
-def callback_process(callback: Callback, *, subscribed: frozenset[str]) -> None:
-    """Apply one claimed callback and record the outcome on it (caller holds the lock)."""
+def _processed_keys(batch: list[Callback]) -> dict[tuple[int, str], int]:
+    """Callbacks already processed with the same service and key as any in the batch."""
+    rows = Callback.objects.filter(
+        service_id__in={c.service_id for c in batch},
+        dedupe_key__in={c.dedupe_key for c in batch},
+        status=CallbackStatus.PROCESSED,
+    ).values_list("service_id", "dedupe_key", "pk")
+    return {(service_id, key): pk for service_id, key, pk in rows}
+
+
+def callback_process(
+    callback: Callback,
+    *,
+    subscribed: frozenset[str],
+    processed: dict[tuple[int, str], int] | None = None,
+) -> None:
+    """Apply one claimed callback and record the outcome on it (caller holds the lock).
+
+    `processed` maps (service, dedupe key) to callbacks already processed; it is read once per
+    batch and kept up to date here.
+    """
+    if processed is None:
+        processed = _processed_keys([callback])
+    key = (callback.service_id, callback.dedupe_key)
     callback.attempts += 1
     if not callback.trigger:
         _mark(callback, CallbackStatus.IGNORED, "the body carries no known notification")
@@ -82,14 +107,15 @@ def callback_process(callback: Callback, *, subscribed: frozenset[str]) -> None:
     if handler is None:
         _mark(callback, CallbackStatus.IGNORED, f"no handler for {callback.trigger}")
         return
-    earlier = _processed_duplicate(callback)
-    if earlier is not None:
+    earlier = processed.get(key)
+    if earlier is not None and earlier != callback.pk:
         _mark(callback, CallbackStatus.IGNORED, f"duplicate of callback #{earlier} (Sinch retry)")
         return
     try:
         with transaction.atomic():
             summary = handler(callback, json.loads(bytes(callback.raw_body)))
             _mark(callback, CallbackStatus.PROCESSED, "", summary)
+        processed[key] = callback.pk
     except IntegrityError:
         # Another worker processed the same notification between our check and now.
         earlier = _processed_duplicate(callback)

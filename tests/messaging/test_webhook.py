@@ -268,3 +268,17 @@ def test_smart_conversations_spelling_is_accepted_as_a_trigger() -> None:
     from messaging.validation import normalize_trigger
 
     assert normalize_trigger("SMART_CONVERSATIONS") == "SMART_CONVERSATION"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_deleted_service_is_404_even_with_its_secret_still_cached(
+    client: Client, service: MessagingService
+) -> None:
+    assert post(client, service.pk, fixture_body("message_inbound")).status_code == 200
+    service_id = service.pk
+    service.delete()  # another process: this one's cache still holds the secret
+    other = fixture_body("message_inbound", message__id="01HMSGINBOUND0000000000009")
+    response = post(client, service_id, other)
+    assert response.status_code == 404
+    assert response.json()["error"] == "unknown messaging service"
+    assert not Callback.objects.exists()
