@@ -105,6 +105,18 @@ def wrk(url: str, args: argparse.Namespace, script: list[str], duration: int) ->
     return result
 
 
+def django_shell(code: str, env: dict[str, str]) -> str:
+    """Run Python in the app's `manage.py shell` and return what it printed."""
+    return subprocess.run(
+        [PYTHON, "manage.py", "shell", "--no-imports", "-c", code],
+        cwd=ROOT,
+        env=env,
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout.strip()
+
+
 def median(values: list[float]) -> float:
     ordered = sorted(values)
     return ordered[len(ordered) // 2]
@@ -136,14 +148,7 @@ def main() -> None:
     subprocess.run(
         [PYTHON, "manage.py", "collectstatic", "--noinput", "-v0"], cwd=ROOT, env=env, check=True
     )
-    service_id = subprocess.run(
-        [PYTHON, "manage.py", "shell", "--no-imports", "-c", create],
-        cwd=ROOT,
-        env=env,
-        check=True,
-        capture_output=True,
-        text=True,
-    ).stdout.strip()
+    service_id = django_shell(create, env)
 
     body = body_bytes()
     per_run = 6000 * args.duration
@@ -209,21 +214,9 @@ def main() -> None:
         server.send_signal(signal.SIGTERM)
         server.wait(timeout=30)
 
-    stored = subprocess.run(
-        [
-            PYTHON,
-            "manage.py",
-            "shell",
-            "--no-imports",
-            "-c",
-            "from messaging.models import Callback; print(Callback.objects.count())",
-        ],
-        cwd=ROOT,
-        env=env,
-        check=True,
-        capture_output=True,
-        text=True,
-    ).stdout.strip()
+    stored = django_shell(
+        "from messaging.models import Callback; print(Callback.objects.count())", env
+    )
 
     print(
         f"\ngunicorn sync -w{args.workers}, wrk -t{args.threads} -c{args.connections} "

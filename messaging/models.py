@@ -104,11 +104,6 @@ class ServiceAuthentication(models.Model):
     def __str__(self) -> str:
         return self.authentication_id
 
-    @property
-    def trigger_set(self) -> frozenset[str]:
-        """The subscribed triggers (inbound entry)."""
-        return frozenset(self.triggers or ())
-
 
 class Callback(models.Model):
     """A verified Sinch callback as received; the stored row is also its unit of work."""
