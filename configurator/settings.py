@@ -34,6 +34,8 @@ INSTALLED_APPS = [
     "django_tasks",
     "django_tasks_db",
     "configurator",
+    "queues",
+    "conversations",
     "messaging",
 ]
 
@@ -125,6 +127,12 @@ SINCH_WEBHOOK_MAX_BODY = 1024 * 1024
 # Public address Sinch reaches this server at, for the webhook URL shown to administrators;
 # empty means "the address of the request that shows it".
 PUBLIC_BASE_URL = env.str("PUBLIC_BASE_URL", default="")
+
+# Sinch Conversation API (replies). The OAuth2 token endpoint for client credentials, and an
+# origin that replaces https://{region}.conversation.api.sinch.com of every service connection
+# when set (tests point it at a local fake; an egress proxy could too).
+SINCH_OAUTH_TOKEN_URL = env.str("SINCH_OAUTH_TOKEN_URL", default="https://auth.sinch.com/oauth2/token")
+SINCH_API_ORIGIN = env.str("SINCH_API_ORIGIN", default="")
 
 # Outbound integration calls (used from the integrations issue on).
 INTEGRATIONS_ALLOWED_NETWORKS = env.list("INTEGRATIONS_ALLOWED_NETWORKS", default=[])

@@ -126,7 +126,19 @@ class MessagingServiceAdmin(admin.ModelAdmin[MessagingService]):
     readonly_fields = ["region", "project_id", "webhook_url"]
     inlines = [AuthenticationInline]
     fieldsets = [
-        (_("Basics"), {"fields": ["name", "type", "service_connection", "region", "project_id"]}),
+        (
+            _("Basics"),
+            {
+                "fields": [
+                    "name",
+                    "type",
+                    "service_connection",
+                    "auth_method",
+                    "region",
+                    "project_id",
+                ]
+            },
+        ),
         (_("Webhook"), {"fields": ["webhook_url"]}),
     ]
 

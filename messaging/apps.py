@@ -9,3 +9,14 @@ class MessagingConfig(AppConfig):
 
     name = "messaging"
     verbose_name = _("Messaging")
+
+    def ready(self) -> None:
+        # Queues check addresses against the Sinch apps, and conversations reply through Sinch,
+        # without importing this app (it sits downstream of both).
+        from conversations import gateways
+        from messaging.selectors import sinch_apps
+        from messaging.sinch.gateway import SinchGateway
+        from queues.validation import register_app_directory
+
+        register_app_directory(sinch_apps)
+        gateways.register(SinchGateway())

@@ -18,6 +18,13 @@ class Region(models.TextChoices):
     BR = "br", _("Brazil (br)")
 
 
+class ApiAuthMethod(models.TextChoices):
+    """How replies authenticate to the Conversation API; Sinch meant Basic for trying things out."""
+
+    OAUTH2 = "oauth2", _("OAuth2 client credentials")
+    BASIC = "basic", _("Basic (testing only; Sinch rate-limits it heavily)")
+
+
 class AuthenticationDirection(models.TextChoices):
     """Outbound entries send messages (KEYID@APPID); the inbound entry verifies webhooks."""
 

@@ -13,6 +13,7 @@ from django.utils.translation import gettext_lazy as _
 
 from configurator.secrets import EncryptedSecretField
 from messaging.choices import (
+    ApiAuthMethod,
     AuthenticationDirection,
     CallbackStatus,
     Region,
@@ -38,6 +39,13 @@ class MessagingService(models.Model):
         help_text=_(
             "https://{eu|us|br}.conversation.api.sinch.com/v1/projects/{project ID}/messages:send"
         ),
+    )
+    auth_method = models.CharField(
+        _("API authentication"),
+        max_length=8,
+        choices=ApiAuthMethod.choices,
+        default=ApiAuthMethod.OAUTH2,
+        help_text=_("How replies authenticate to the Conversation API with the outbound keys."),
     )
     region = models.CharField(_("region"), max_length=2, choices=Region.choices, editable=False)
     project_id = models.CharField(_("project ID"), max_length=64, editable=False)

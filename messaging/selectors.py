@@ -11,6 +11,7 @@ from django.urls import reverse
 
 from messaging.choices import AuthenticationDirection
 from messaging.models import Callback, MessagingService, ServiceAuthentication
+from queues.validation import SinchApp
 
 
 def messaging_service_list() -> QuerySet[MessagingService]:
@@ -30,6 +31,16 @@ def app_owners(app_ids: Collection[str], *, exclude_service_id: int | None) -> d
     if exclude_service_id is not None:
         rows = rows.exclude(service_id=exclude_service_id)
     return dict(rows.values_list("app_id", "service__name"))
+
+
+def sinch_apps(app_ids: Collection[str]) -> dict[str, SinchApp]:
+    """The apps among `app_ids` that have outbound credentials, with their service and region."""
+    rows = ServiceAuthentication.objects.filter(
+        direction=AuthenticationDirection.OUTBOUND, app_id__in=list(app_ids)
+    ).values_list("app_id", "service__name", "service__region")
+    return {
+        app: SinchApp(app_id=app, service_name=name, region=region) for app, name, region in rows
+    }
 
 
 def inbound_authentication(service_id: int) -> ServiceAuthentication | None:

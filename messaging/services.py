@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 from django.db import transaction
 
-from messaging.choices import CallbackStatus
+from messaging.choices import ApiAuthMethod, CallbackStatus
 from messaging.models import Callback, MessagingService, ServiceAuthentication
 from messaging.tasks import callback_wake
 from messaging.validation import CleanAuthentication, entry_match_key
@@ -20,9 +20,12 @@ def messaging_service_create(
     service_connection: str,
     type: str,
     authentications: Sequence[CleanAuthentication],
+    auth_method: str = ApiAuthMethod.OAUTH2,
 ) -> MessagingService:
     """Create a service and its authentication entries (validated beforehand)."""
-    service = MessagingService(name=name, service_connection=service_connection, type=type)
+    service = MessagingService(
+        name=name, service_connection=service_connection, type=type, auth_method=auth_method
+    )
     service.full_clean()
     with transaction.atomic():
         service.save()
@@ -35,6 +38,7 @@ def messaging_service_update(
     service: MessagingService,
     name: str | None = None,
     service_connection: str | None = None,
+    auth_method: str | None = None,
     authentications: Sequence[CleanAuthentication] | None = None,
 ) -> MessagingService:
     """Change a service; a given authentication block replaces the stored one."""
@@ -42,6 +46,8 @@ def messaging_service_update(
         service.name = name
     if service_connection is not None:
         service.service_connection = service_connection
+    if auth_method is not None:
+        service.auth_method = auth_method
     service.full_clean()
     with transaction.atomic():
         service.save()

@@ -9,10 +9,12 @@ from django.contrib.auth.models import User
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
+from conversations.models import Contact, Message
 from messaging.models import MessagingService
 from messaging.tasks import _wake_slots
 from messaging.webhooks.ingest import webhook_secrets
-from tests.factories import make_service
+from queues.models import Queue
+from tests.factories import make_contact, make_outbound_message, make_queue, make_service
 
 
 @pytest.fixture(autouse=True)
@@ -28,6 +30,19 @@ def _fresh_process_state() -> Any:
 @pytest.fixture
 def service(db: None) -> MessagingService:
     return make_service(app_id="01E4556565565ERKYO")
+
+
+@pytest.fixture
+def queue(service: MessagingService) -> Queue:
+    """The queue the fixtures' WhatsApp messages of app 01E4556565565ERKYO route to."""
+    return make_queue("Support", ["01E4556565565ERKYO@whatsapp"])
+
+
+@pytest.fixture
+def sent_message(queue: Queue) -> Message:
+    """The outbound message the delivery-report fixtures report on."""
+    contact: Contact = make_contact(queue, conversation_id="01FJA8B4A7BM43YGWSG9GBV000")
+    return make_outbound_message(contact, "01HMSGOUTBOUND000000000001")
 
 
 @pytest.fixture

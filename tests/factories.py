@@ -5,9 +5,15 @@ from __future__ import annotations
 import itertools
 from typing import Any
 
+from conversations import services as conversation_services
+from conversations.models import Agent, Contact, Message
+from conversations.services import InboundThread, IncomingMessage
 from messaging import services
 from messaging.models import MessagingService
 from messaging.validation import CleanAuthentication
+from queues import services as queue_services
+from queues.models import Queue
+from queues.validation import CleanAddress, parse_chat_address
 from tests.sinch import WEBHOOK_SECRET
 
 _counter = itertools.count(1)
@@ -82,4 +88,72 @@ def make_service(**overrides: Any) -> MessagingService:
                 inbound(triggers=overrides.get("triggers")),
             ],
         ),
+    )
+
+
+def make_queue(
+    name: str | None = None,
+    addresses: list[str] | None = None,
+    **fields: Any,
+) -> Queue:
+    """A chat queue whose addresses are given in short or long form (no directory check)."""
+    n = next(_counter)
+    channel_type = fields.pop("channel_type", "chat")
+    clean = [
+        parse_chat_address(a)[0] if channel_type == "chat" else CleanAddress(address=a)
+        for a in (addresses if addresses is not None else [f"01E4556565565ERKY{n:02d}@whatsapp"])
+    ]
+    return queue_services.queue_create(
+        name=name or f"Queue {n}", addresses=clean, channel_type=channel_type, **fields
+    )
+
+
+def make_agent(name: str | None = None, queues: list[Queue] | None = None, **fields: Any) -> Agent:
+    """An agent serving the given queues."""
+    n = next(_counter)
+    agent = Agent.objects.create(
+        name=name or f"Agent {n}", number=fields.pop("number", f"{1000 + n}"), **fields
+    )
+    agent.queues.set(queues or [])
+    return agent
+
+
+def make_contact(
+    queue: Queue,
+    *,
+    identity: str = "46701234567",
+    conversation_id: str | None = None,
+    text: str = "Hello",
+    message_id: str | None = None,
+) -> Contact:
+    """An inbound WhatsApp contact, queued in `queue` the way a Sinch message would queue it."""
+    n = next(_counter)
+    address = queue.addresses.all()[0]
+    result = conversation_services.inbound_message_receive(
+        thread=InboundThread(
+            queue=queue,
+            address=address.address,
+            app_id=address.app_id,
+            sinch_channel="WHATSAPP",
+            channel_sub_type=address.subchannel or "whatsapp",
+            identity=identity,
+            sinch_contact_id=f"01CONTACT{n:017d}",
+            sinch_conversation_id=conversation_id or f"01CONVERSATION{n:012d}",
+        ),
+        message=IncomingMessage(
+            sinch_message_id=message_id or f"01HMSGIN{n:018d}", kind="text", text=text
+        ),
+    )
+    return result.contact
+
+
+def make_outbound_message(contact: Contact, sinch_message_id: str, text: str = "Hi") -> Message:
+    """A reply as if it had been sent through Sinch."""
+    return Message.objects.create(
+        contact=contact,
+        direction="outbound",
+        kind="text",
+        text=text,
+        sinch_message_id=sinch_message_id,
+        status="sent",
     )

@@ -57,6 +57,7 @@ class MessagingServiceSerializer(serializers.ModelSerializer[MessagingService]):
             "name",
             "type",
             "service_connection",
+            "auth_method",
             "region",
             "project_id",
             "webhook_url",
@@ -114,6 +115,9 @@ class MessagingServiceSerializer(serializers.ModelSerializer[MessagingService]):
             name=validated_data["name"],
             service_connection=validated_data["service_connection"],
             type=validated_data.get("type", MessagingService._meta.get_field("type").default),
+            auth_method=validated_data.get(
+                "auth_method", MessagingService._meta.get_field("auth_method").default
+            ),
             authentications=validated_data["authentications"],
         )
 
@@ -124,6 +128,7 @@ class MessagingServiceSerializer(serializers.ModelSerializer[MessagingService]):
             service=instance,
             name=validated_data.get("name"),
             service_connection=validated_data.get("service_connection"),
+            auth_method=validated_data.get("auth_method"),
             authentications=validated_data.get("authentications"),
         )
 

@@ -10,8 +10,15 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from django.utils.dateparse import parse_datetime
+
+from conversations import lifecycle, selectors, services
+from conversations.choices import MessageKind, MessageStatus
+from conversations.services import InboundThread, IncomingMessage
 from messaging.choices import Trigger
 from messaging.models import Callback
+from queues import routing
+from queues.choices import QueueChannelType
 
 Summary = dict[str, Any]
 Handler = Callable[[Callback, dict[str, Any]], Summary]
@@ -19,6 +26,10 @@ Handler = Callable[[Callback, dict[str, Any]], Summary]
 
 class CallbackError(Exception):
     """The callback cannot be applied; the message is shown to the administrator."""
+
+
+class CallbackIgnored(Exception):  # noqa: N818 (an outcome, not a failure)
+    """The callback is about something that is not ours; the message says what."""
 
 
 @dataclass(frozen=True)
@@ -49,6 +60,9 @@ class InboundMessage:
     channel_identity: ChannelIdentity
     content_type: str
     text: str
+    media_url: str
+    content: dict[str, Any]
+    accept_time: str
 
     @classmethod
     def parse(cls, notification: dict[str, Any]) -> InboundMessage:
@@ -58,18 +72,45 @@ class InboundMessage:
         content = notification.get("contact_message")
         content = content if isinstance(content, dict) else {}
         content_type = next(iter(k for k in content if k != "reply_to"), "")
-        text = ""
-        text_message = content.get("text_message")
-        if isinstance(text_message, dict):
-            text = str(text_message.get("text") or "")
+        body = content.get(content_type)
+        body = body if isinstance(body, dict) else {}
         return cls(
             message_id=message_id,
             contact_id=str(notification.get("contact_id") or ""),
             conversation_id=str(notification.get("conversation_id") or ""),
             channel_identity=ChannelIdentity.parse(notification.get("channel_identity")),
             content_type=content_type,
-            text=text,
+            text=_readable_text(content_type, body),
+            media_url=str(body.get("url") or "") if content_type.startswith("media") else "",
+            content=content,
+            accept_time=str(notification.get("accept_time") or ""),
         )
+
+    @property
+    def kind(self) -> str:
+        if self.content_type == "text_message":
+            return MessageKind.TEXT
+        if self.media_url:
+            return MessageKind.MEDIA
+        return MessageKind.OTHER
+
+
+def _readable_text(content_type: str, body: dict[str, Any]) -> str:
+    """What an agent should read for a message that is not plain text."""
+    if content_type == "text_message":
+        return str(body.get("text") or "")
+    if content_type == "media_card_message":
+        return str(body.get("caption") or "")
+    if content_type == "location_message":
+        point = body.get("coordinates")
+        point = point if isinstance(point, dict) else {}
+        title = body.get("title") or body.get("label") or "Location"
+        return f"{title} ({point.get('latitude')}, {point.get('longitude')})"
+    if content_type == "choice_response_message":
+        return f"Chose: {body.get('postback_data') or body.get('message_id') or ''}".strip()
+    if content_type == "fallback_message":
+        return str(body.get("raw_message") or "")[:2000]
+    return ""
 
 
 @dataclass(frozen=True)
@@ -113,17 +154,110 @@ def _notification(payload: dict[str, Any], key: str) -> dict[str, Any]:
 
 
 def handle_message_inbound(callback: Callback, payload: dict[str, Any]) -> Summary:
-    """Record the inbound message (routing to a queue comes with the queues)."""
+    """Route the customer's message by app and channel to a queue; open or continue a contact."""
     message = InboundMessage.parse(_notification(payload, "message"))
-    summary = asdict(message)
-    summary["text"] = message.text[:200]
-    return summary
+    identity = message.channel_identity
+    app_id = (callback.app_id or identity.app_id).upper()
+    address = routing.address_for_channel(app_id, identity.channel)
+    if address is None:
+        raise CallbackError(
+            f"no queue for channel {identity.channel or '(none)'} of app {app_id or '(none)'}: "
+            "it has no chat subchannel"
+        )
+    routed = routing.route(address)
+    if routed is None or routed.queue.channel_type != QueueChannelType.CHAT:
+        raise CallbackError(f"no queue for address {address}")
+    result = services.inbound_message_receive(
+        thread=InboundThread(
+            queue=routed.queue,
+            address=address,
+            app_id=app_id,
+            sinch_channel=identity.channel.upper(),
+            channel_sub_type=routed.subchannel,
+            identity=identity.identity,
+            sinch_contact_id=message.contact_id,
+            sinch_conversation_id=message.conversation_id,
+        ),
+        message=IncomingMessage(
+            sinch_message_id=message.message_id,
+            kind=message.kind,
+            text=message.text,
+            media_url=message.media_url,
+            content=message.content,
+            received_at=parse_datetime(message.accept_time) if message.accept_time else None,
+        ),
+    )
+    return {
+        "message_id": message.message_id,
+        "contact_id": message.contact_id,
+        "conversation_id": message.conversation_id,
+        "channel_identity": asdict(identity),
+        "content_type": message.content_type,
+        "text": message.text[:200],
+        "address": address,
+        "queue": routed.queue.name,
+        "contact": result.contact.pk,
+        "new_contact": result.new_contact,
+        "already_recorded": result.already_recorded,
+    }
+
+
+# A delivery report for a message not (yet) stored is ignored with this reason; the gateway applies
+# such reports again once the reply is stored (a report can overtake it).
+UNKNOWN_MESSAGE_REASON = "no outbound message with this id"
+
+# Sinch's delivery statuses and ours; QUEUED is documented but never sent as a callback.
+DELIVERY_STATUSES = {
+    "QUEUED_ON_CHANNEL": MessageStatus.QUEUED_ON_CHANNEL,
+    "DELIVERED": MessageStatus.DELIVERED,
+    "READ": MessageStatus.READ,
+    "FAILED": MessageStatus.FAILED,
+    "SWITCHING_CHANNEL": MessageStatus.SWITCHING_CHANNEL,
+}
 
 
 def handle_message_delivery(callback: Callback, payload: dict[str, Any]) -> Summary:
-    """Record the delivery status of an outbound message."""
+    """Apply the delivery status to the outbound message it reports on."""
     report = DeliveryReport.parse(_notification(payload, "message_delivery_report"), "message_id")
-    return asdict(report)
+    status = DELIVERY_STATUSES.get(report.status)
+    if status is None:
+        raise CallbackIgnored(f"delivery status {report.status} is not one Sinch reports on")
+    reason = ""
+    if report.reason_code:
+        reason = f"{report.reason_code}: {report.reason_description}".rstrip(": ")
+    at = parse_datetime(str(payload.get("event_time") or payload.get("accepted_time") or ""))
+    message = services.message_status_update(
+        sinch_message_id=report.message_id, status=status, reason=reason, at=at
+    )
+    if message is None:
+        raise CallbackIgnored(UNKNOWN_MESSAGE_REASON)
+    summary = asdict(report)
+    summary.update(contact=message.contact_id, message_status=message.status)
+    return summary
+
+
+def handle_conversation_stop(callback: Callback, payload: dict[str, Any]) -> Summary:
+    """The customer's Sinch conversation stopped: a contact no agent accepted is Abandoned."""
+    notification = _notification(payload, "conversation_stop_notification")
+    conversation = notification.get("conversation")
+    conversation = conversation if isinstance(conversation, dict) else {}
+    conversation_id = str(conversation.get("id") or "")
+    if not conversation_id:
+        raise CallbackError("conversation stop has no conversation id")
+    outcome: dict[str, str] = {}
+    for contact in selectors.open_contacts_in_sinch_conversation(conversation_id):
+        if lifecycle.phase(contact) is lifecycle.Phase.CONNECTED:
+            outcome[contact.pk] = "accepted by an agent; left for the agent to end"
+            continue
+        services.contact_abandon(
+            contact=contact, by="Sinch", reason="The customer's Sinch conversation stopped"
+        )
+        outcome[contact.pk] = "abandoned"
+    return {
+        "conversation.id": conversation_id,
+        "conversation.contact_id": conversation.get("contact_id"),
+        "contacts": outcome or "no open contact in this conversation",
+    }
 
 
 def handle_event_delivery(callback: Callback, payload: dict[str, Any]) -> Summary:
@@ -185,11 +319,7 @@ HANDLERS: dict[str, Handler] = {
         "conversation.contact_id",
         "conversation.active_channel",
     ),
-    Trigger.CONVERSATION_STOP: _record(
-        "conversation_stop_notification",
-        "conversation.id",
-        "conversation.contact_id",
-    ),
+    Trigger.CONVERSATION_STOP: handle_conversation_stop,
     Trigger.CONVERSATION_DELETE: _record(
         "conversation_delete_notification",
         "conversation.id",

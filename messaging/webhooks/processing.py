@@ -16,7 +16,13 @@ from django.utils import timezone
 
 from messaging.choices import AuthenticationDirection, CallbackStatus
 from messaging.models import Callback, ServiceAuthentication
-from messaging.webhooks.handlers import HANDLERS, IGNORED_TRIGGERS, CallbackError, Summary
+from messaging.webhooks.handlers import (
+    HANDLERS,
+    IGNORED_TRIGGERS,
+    CallbackError,
+    CallbackIgnored,
+    Summary,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -120,6 +126,8 @@ def callback_process(
         # Another worker processed the same notification between our check and now.
         earlier = _processed_duplicate(callback)
         _mark(callback, CallbackStatus.IGNORED, f"duplicate of callback #{earlier} (Sinch retry)")
+    except CallbackIgnored as exc:
+        _mark(callback, CallbackStatus.IGNORED, str(exc))
     except CallbackError as exc:
         _mark(callback, CallbackStatus.FAILED, str(exc))
     except Exception as exc:

@@ -249,6 +249,7 @@ def _receive(service: MessagingService, fixture: str, **changes: Any) -> None:
     post_callback(Client(), service.pk, fixture_body(fixture, **changes))
 
 
+@pytest.mark.usefixtures("sent_message")
 def test_callbacks_list_filters_and_shows_payload(
     api: APIClient, service: MessagingService
 ) -> None:

@@ -18,7 +18,7 @@ from messaging.models import Callback, MessagingService
 from messaging.tasks import process_callbacks
 from messaging.webhooks import handlers
 from messaging.webhooks.processing import callbacks_process_pending
-from tests.factories import make_service
+from tests.factories import make_queue, make_service
 from tests.sinch import fixture_body
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -44,6 +44,7 @@ def _inbound(service: MessagingService, n: int) -> Callback:
 
 
 @pytest.mark.django_db
+@pytest.mark.usefixtures("queue")
 def test_duplicate_message_is_processed_once(service: MessagingService) -> None:
     first = _inbound(service, 1)
     retry = _inbound(service, 1)
@@ -58,6 +59,7 @@ def test_duplicate_message_is_processed_once(service: MessagingService) -> None:
 
 
 @pytest.mark.django_db
+@pytest.mark.usefixtures("sent_message")
 def test_each_delivery_status_of_a_message_is_processed(service: MessagingService) -> None:
     rows = []
     for n, status in enumerate(["QUEUED_ON_CHANNEL", "DELIVERED", "READ"]):
@@ -102,6 +104,7 @@ def test_body_without_known_notification_is_ignored(service: MessagingService) -
 
 
 @pytest.mark.django_db
+@pytest.mark.usefixtures("queue")
 def test_handler_error_fails_one_callback_and_spoils_nothing_else(
     service: MessagingService, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -119,6 +122,7 @@ def test_handler_error_fails_one_callback_and_spoils_nothing_else(
 
 
 @pytest.mark.django_db
+@pytest.mark.usefixtures("queue")
 def test_unexpected_handler_exception_is_recorded_and_retryable(
     service: MessagingService, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -142,6 +146,7 @@ def test_unexpected_handler_exception_is_recorded_and_retryable(
 
 
 @pytest.mark.django_db
+@pytest.mark.usefixtures("queue")
 def test_reprocessing_a_processed_callback_processes_it_again(service: MessagingService) -> None:
     Callback.objects.bulk_create([_inbound(service, 1)])
     callbacks_process_pending()
@@ -167,6 +172,7 @@ def _database_url() -> str:
 @pytest.mark.django_db(transaction=True)
 def test_two_worker_processes_drain_a_backlog_with_no_callback_processed_twice() -> None:
     service = make_service(app_id="01E4556565565ERKYO")
+    make_queue("Support", ["01E4556565565ERKYO@whatsapp"])
     backlog = 600
     Callback.objects.bulk_create([_inbound(service, n) for n in range(backlog)])
     for _ in range(4):

@@ -247,6 +247,7 @@ IGNORED = {
 }
 
 
+@pytest.mark.usefixtures("sent_message")
 @pytest.mark.parametrize(("fixture", "trigger"), sorted(ALL_TRIGGERS.items()))
 def test_each_trigger_is_recognised_and_processed(
     client: Client, service: MessagingService, fixture: str, trigger: str

@@ -1,0 +1,62 @@
+"""How replies leave the contact center: one gateway per kind of contact, registered at start-up.
+
+The conversations app cannot import the messaging app (it sits downstream), so messaging
+registers its Sinch gateway here in its `ready()`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:
+    from conversations.models import Contact, Message
+
+
+@dataclass(frozen=True)
+class OutgoingMessage:
+    """A reply as an agent wrote it."""
+
+    text: str = ""
+    media_url: str = ""
+
+    def content(self) -> dict[str, Any]:
+        """The Conversation API AppMessage for it."""
+        if self.media_url:
+            return {"media_message": {"url": self.media_url}}
+        return {"text_message": {"text": self.text}}
+
+
+@dataclass(frozen=True)
+class SentReceipt:
+    """What the channel said when it accepted a message."""
+
+    message_id: str
+    content: dict[str, Any] = field(default_factory=dict)
+
+
+class GatewayError(Exception):
+    """The channel refused or could not be reached; the message is for the person who replied."""
+
+
+class Gateway(Protocol):
+    """Sends replies for the contacts it `handles`, and hears when a sent message was stored."""
+
+    def handles(self, contact: Contact) -> bool: ...
+
+    def send(self, contact: Contact, message: OutgoingMessage) -> SentReceipt: ...
+
+    def stored(self, message: Message) -> None: ...
+
+
+_gateways: list[Gateway] = []
+
+
+def register(gateway: Gateway) -> None:
+    """Add a gateway (the messaging app registers the Sinch one)."""
+    _gateways.append(gateway)
+
+
+def gateway_for(contact: Contact) -> Gateway | None:
+    """The gateway that can reach this contact's customer, if any."""
+    return next((g for g in _gateways if g.handles(contact)), None)

@@ -1,0 +1,179 @@
+"""The lifecycle state machine of a contact, and the one hook that announces its events.
+
+Received → Queued → Allocated → Accepted → Ended, with Rejected (back to the queue),
+Transferred (to a queue or an agent), Forwarded (queue to queue) and Abandoned (ended before an
+agent accepted). A contact's state is the word of its last event; what may happen next depends on
+its *phase*, derived from that state and whether an agent holds it.
+
+Other apps react to events through `subscribe` (the integrations app does, in its `ready()`):
+listeners are called once per event, after the transaction that recorded it has committed.
+"""
+
+from __future__ import annotations
+
+import enum
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from conversations.choices import Event
+from conversations.models import Contact, ContactEvent
+from conversations.snapshot import contact_snapshot
+
+logger = logging.getLogger(__name__)
+
+
+class Phase(enum.Enum):
+    """Where a conversation stands, whatever its last event was called."""
+
+    NEW = "new"  # received, not yet in a queue
+    WAITING = "waiting"  # in a queue, no agent
+    OFFERED = "offered"  # allocated (or transferred) to an agent who has not accepted
+    CONNECTED = "connected"  # an agent accepted it
+    CLOSED = "closed"  # ended or abandoned
+
+
+OPEN_STATES = frozenset(Event) - {Event.ENDED, Event.ABANDONED}
+
+# Which phases each event may start from.
+ALLOWED_FROM: dict[str, frozenset[Phase]] = {
+    Event.QUEUED: frozenset({Phase.NEW}),
+    Event.ALLOCATED: frozenset({Phase.WAITING}),
+    Event.ACCEPTED: frozenset({Phase.OFFERED}),
+    Event.REJECTED: frozenset({Phase.OFFERED}),
+    Event.TRANSFERRED: frozenset({Phase.CONNECTED}),
+    Event.FORWARDED: frozenset({Phase.WAITING}),
+    Event.ENDED: frozenset({Phase.CONNECTED}),
+    Event.ABANDONED: frozenset({Phase.NEW, Phase.WAITING, Phase.OFFERED}),
+}
+
+# What each event needs, said the way the refusal reads.
+_NEEDS: dict[str, str] = {
+    Event.QUEUED: "only a conversation that was just received can be queued",
+    Event.ALLOCATED: "only a conversation waiting in a queue can be allocated",
+    Event.ACCEPTED: "only a conversation allocated to an agent can be accepted",
+    Event.REJECTED: "only a conversation allocated to an agent can be rejected",
+    Event.TRANSFERRED: "only a conversation an agent has accepted can be transferred",
+    Event.FORWARDED: "only a conversation waiting in a queue can be forwarded",
+    Event.ENDED: (
+        "only a conversation an agent has accepted can be ended; "
+        "one that was never accepted is abandoned"
+    ),
+    Event.ABANDONED: "only a conversation no agent has accepted yet can be abandoned",
+}
+
+
+class LifecycleError(Exception):
+    """An action that does not fit the contact's state; the message says why."""
+
+
+def phase(contact: Contact) -> Phase:
+    """The phase of a contact, from its state and whether an agent holds it."""
+    state = contact.state
+    if state in (Event.ENDED, Event.ABANDONED):
+        return Phase.CLOSED
+    if state == Event.RECEIVED:
+        return Phase.NEW
+    if state == Event.ACCEPTED:
+        return Phase.CONNECTED
+    if state in (Event.ALLOCATED, Event.TRANSFERRED) and contact.agent_id is not None:
+        return Phase.OFFERED
+    return Phase.WAITING
+
+
+def describe(contact: Contact) -> str:
+    """Where the contact stands, as a sentence fragment ("waiting in queue Sales")."""
+    current = phase(contact)
+    queue = contact.queue.name if contact.queue else "?"
+    agent = str(contact.agent) if contact.agent else "?"
+    return {
+        Phase.NEW: _("it was received and is not in a queue yet"),
+        Phase.WAITING: _("it is waiting in queue %(queue)s") % {"queue": queue},
+        Phase.OFFERED: _("it is allocated to %(agent)s, who has not accepted it")
+        % {"agent": agent},
+        Phase.CONNECTED: _("it was accepted by %(agent)s") % {"agent": agent},
+        Phase.CLOSED: _("it is %(state)s") % {"state": contact.get_state_display().lower()},
+    }[current]
+
+
+def check(contact: Contact, event: str) -> None:
+    """Refuse `event` with a sentence when the contact's phase does not allow it."""
+    if phase(contact) not in ALLOWED_FROM[event]:
+        raise LifecycleError(
+            _("Contact %(id)s cannot be %(event)s: %(needs)s, and %(where)s.")
+            % {
+                "id": contact.id,
+                "event": Event(event).label.lower(),
+                "needs": _NEEDS[event],
+                "where": describe(contact),
+            }
+        )
+
+
+def allowed_events(contact: Contact) -> list[str]:
+    """The events that may happen next (for buttons and the API)."""
+    current = phase(contact)
+    return [event for event, phases in ALLOWED_FROM.items() if current in phases]
+
+
+@dataclass(frozen=True)
+class LifecycleEvent:
+    """What listeners are told: which event happened to which contact, when."""
+
+    event_id: int
+    contact_id: str
+    event: str
+    occurred_at: datetime
+
+
+Listener = Callable[[LifecycleEvent], None]
+_listeners: list[Listener] = []
+
+
+def subscribe(listener: Listener) -> None:
+    """Be told of every lifecycle event after its transaction commits (once per event)."""
+    if listener not in _listeners:
+        _listeners.append(listener)
+
+
+def unsubscribe(listener: Listener) -> None:
+    """Stop telling `listener` (tests)."""
+    if listener in _listeners:
+        _listeners.remove(listener)
+
+
+def record(contact: Contact, event: str, *, detail: str = "", fields: list[str]) -> ContactEvent:
+    """Move the contact to `event`'s state, save the changed `fields`, keep the event, announce.
+
+    The caller holds the contact's row lock inside a transaction and has checked the transition.
+    """
+    now = timezone.now()
+    contact.state = event
+    contact.state_changed_at = now
+    contact.save(update_fields=sorted({*fields, "state", "state_changed_at"}))
+    entry = ContactEvent.objects.create(
+        contact=contact,
+        event=event,
+        occurred_at=now,
+        detail=detail[:300],
+        snapshot=contact_snapshot(contact),
+    )
+    announced = LifecycleEvent(
+        event_id=entry.pk, contact_id=contact.pk, event=event, occurred_at=now
+    )
+    transaction.on_commit(lambda: _announce(announced))
+    return entry
+
+
+def _announce(event: LifecycleEvent) -> None:
+    for listener in list(_listeners):
+        try:
+            listener(event)
+        except Exception:
+            # One failing listener must not keep the others from hearing of the event.
+            logger.exception("lifecycle listener %r failed on %s", listener, event)

@@ -1,0 +1,428 @@
+"""Writes of the conversations app: inbound messages, lifecycle actions, replies, delivery status.
+
+Every lifecycle action locks the contact row, checks the transition (lifecycle.check) and records
+the event (lifecycle.record) in one transaction; listeners hear of it after the commit.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from conversations import gateways, lifecycle
+from conversations.choices import (
+    ChannelType,
+    Direction,
+    Event,
+    MessageDirection,
+    MessageKind,
+    MessageStatus,
+)
+from conversations.lifecycle import LifecycleError
+from conversations.models import Agent, Contact, Message
+from queues.models import Queue
+
+
+@dataclass(frozen=True)
+class IncomingMessage:
+    """A customer's message as the channel delivered it."""
+
+    sinch_message_id: str
+    kind: str
+    text: str = ""
+    media_url: str = ""
+    content: dict[str, Any] | None = None
+    received_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class InboundThread:
+    """Where an inbound message comes from and which queue address it reached."""
+
+    queue: Queue
+    address: str
+    app_id: str
+    sinch_channel: str
+    channel_sub_type: str
+    identity: str
+    sinch_contact_id: str = ""
+    sinch_conversation_id: str = ""
+
+    @property
+    def thread_key(self) -> str:
+        """The Sinch conversation, or the channel identity when Sinch gives no conversation."""
+        if self.sinch_conversation_id:
+            return f"conversation:{self.sinch_conversation_id}"
+        return f"identity:{self.sinch_channel}:{self.identity}"
+
+
+@dataclass(frozen=True)
+class InboundResult:
+    """What an inbound message did: which contact it joined and whether it was new."""
+
+    contact: Contact
+    message: Message
+    new_contact: bool
+    already_recorded: bool = False
+
+
+def inbound_message_receive(*, thread: InboundThread, message: IncomingMessage) -> InboundResult:
+    """Add a customer's message to its open contact, or open a new one (Received → Queued).
+
+    The same Sinch message id recorded before changes nothing.
+    """
+    if message.sinch_message_id:
+        earlier = (
+            Message.objects.select_related("contact")
+            .filter(sinch_message_id=message.sinch_message_id)
+            .first()
+        )
+        if earlier is not None:
+            return InboundResult(earlier.contact, earlier, new_contact=False, already_recorded=True)
+    with transaction.atomic():
+        contact = _open_contact(thread)
+        if contact is not None:
+            return InboundResult(contact, _store_inbound(contact, message), new_contact=False)
+        try:
+            with transaction.atomic():
+                contact = _contact_open(thread, message)
+        except IntegrityError:
+            # Another worker opened the contact for this thread a moment ago: join it.
+            contact = _open_contact(thread)
+            if contact is None:
+                raise
+            return InboundResult(contact, _store_inbound(contact, message), new_contact=False)
+        stored = _store_inbound(contact, message)
+        _queue(contact, thread.queue)
+    return InboundResult(contact, stored, new_contact=True)
+
+
+def _open_contact(thread: InboundThread) -> Contact | None:
+    return (
+        Contact.objects.select_for_update(of=("self",))
+        .select_related("queue", "agent")
+        .filter(sinch_app_id=thread.app_id, thread_key=thread.thread_key, ended_at__isnull=True)
+        .first()
+    )
+
+
+def _contact_open(thread: InboundThread, message: IncomingMessage) -> Contact:
+    contact = Contact.objects.create(
+        channel_type=ChannelType.CHAT,
+        channel_sub_type=thread.channel_sub_type,
+        direction=Direction.INBOUND,
+        created=message.received_at or timezone.now(),
+        priority=thread.queue.default_priority,
+        source=thread.identity,
+        destination=thread.address,
+        sinch_app_id=thread.app_id,
+        sinch_channel=thread.sinch_channel,
+        sinch_contact_id=thread.sinch_contact_id,
+        sinch_conversation_id=thread.sinch_conversation_id,
+        thread_key=thread.thread_key,
+    )
+    lifecycle.record(
+        contact,
+        Event.RECEIVED,
+        detail=_("Message on %(address)s from %(identity)s")
+        % {"address": thread.address, "identity": thread.identity},
+        fields=[],
+    )
+    return contact
+
+
+def _store_inbound(contact: Contact, message: IncomingMessage) -> Message:
+    return Message.objects.create(
+        contact=contact,
+        direction=MessageDirection.INBOUND,
+        kind=message.kind,
+        text=message.text,
+        media_url=message.media_url[:2000],
+        content=message.content or {},
+        sinch_message_id=message.sinch_message_id,
+        status=MessageStatus.RECEIVED,
+        created_at=message.received_at or timezone.now(),
+    )
+
+
+def _queue(contact: Contact, queue: Queue) -> None:
+    lifecycle.check(contact, Event.QUEUED)
+    now = timezone.now()
+    contact.queue = queue
+    contact.queued_at = now
+    contact.waiting_since = now
+    lifecycle.record(
+        contact,
+        Event.QUEUED,
+        detail=_("Queued in %(queue)s") % {"queue": queue.name},
+        fields=["queue", "queued_at", "waiting_since"],
+    )
+
+
+def _locked(contact: Contact) -> Contact:
+    """The contact re-read under its row lock (the caller is in a transaction)."""
+    return (
+        Contact.objects.select_for_update(of=("self",))
+        .select_related("queue", "agent")
+        .get(pk=contact.pk)
+    )
+
+
+def contact_allocate(*, contact: Contact, agent: Agent, by: str = "") -> Contact:
+    """Offer a waiting conversation to an agent (Allocated)."""
+    with transaction.atomic():
+        contact = _locked(contact)
+        lifecycle.check(contact, Event.ALLOCATED)
+        contact.agent = agent
+        contact.waiting_since = None
+        lifecycle.record(
+            contact,
+            Event.ALLOCATED,
+            detail=_by(_("Allocated to %(agent)s") % {"agent": agent}, by),
+            fields=["agent", "waiting_since"],
+        )
+    return contact
+
+
+def contact_accept(*, contact: Contact, by: str = "") -> Contact:
+    """The allocated agent takes the conversation (Accepted)."""
+    with transaction.atomic():
+        contact = _locked(contact)
+        lifecycle.check(contact, Event.ACCEPTED)
+        contact.accepted_at = timezone.now()
+        lifecycle.record(
+            contact,
+            Event.ACCEPTED,
+            detail=_by(_("Accepted by %(agent)s") % {"agent": contact.agent}, by),
+            fields=["accepted_at"],
+        )
+    return contact
+
+
+def contact_reject(*, contact: Contact, by: str = "") -> Contact:
+    """The allocated agent declines: the conversation waits in its queue again (Rejected)."""
+    with transaction.atomic():
+        contact = _locked(contact)
+        lifecycle.check(contact, Event.REJECTED)
+        agent = contact.agent
+        contact.agent = None
+        if contact.queue_id is not None:
+            contact.waiting_since = contact.queued_at or timezone.now()
+        lifecycle.record(
+            contact,
+            Event.REJECTED,
+            detail=_by(_("Rejected by %(agent)s") % {"agent": agent}, by),
+            fields=["agent", "waiting_since"],
+        )
+    return contact
+
+
+def contact_transfer(
+    *, contact: Contact, queue: Queue | None = None, agent: Agent | None = None, by: str = ""
+) -> Contact:
+    """An agent hands the conversation to a queue or to another agent (Transferred)."""
+    if (queue is None) == (agent is None):
+        raise ValidationError(_("Transfer to either a queue or an agent."))
+    with transaction.atomic():
+        contact = _locked(contact)
+        lifecycle.check(contact, Event.TRANSFERRED)
+        current = contact.agent
+        contact.transferring_agent = current
+        contact.accepted_at = None
+        if queue is not None:
+            _check_queue_fits(contact, queue, "queue")
+            now = timezone.now()
+            contact.queue = queue
+            contact.agent = None
+            contact.queued_at = now
+            contact.waiting_since = now
+            target = _("queue %(queue)s") % {"queue": queue.name}
+        elif agent is not None:
+            if agent.pk == contact.agent_id:
+                raise ValidationError(
+                    {"agent": _("%(agent)s already has this conversation.") % {"agent": agent}}
+                )
+            contact.agent = agent
+            contact.waiting_since = None
+            target = str(agent)
+        lifecycle.record(
+            contact,
+            Event.TRANSFERRED,
+            detail=_by(
+                _("Transferred by %(agent)s to %(target)s") % {"agent": current, "target": target},
+                by,
+            ),
+            fields=[
+                "transferring_agent",
+                "accepted_at",
+                "queue",
+                "agent",
+                "queued_at",
+                "waiting_since",
+            ],
+        )
+    return contact
+
+
+def contact_forward(*, contact: Contact, queue: Queue, by: str = "", reason: str = "") -> Contact:
+    """Move a waiting conversation to another queue (Forwarded, as overflow does)."""
+    with transaction.atomic():
+        contact = _locked(contact)
+        lifecycle.check(contact, Event.FORWARDED)
+        _check_queue_fits(contact, queue, "queue")
+        previous = contact.queue
+        now = timezone.now()
+        contact.forwarding_queue = previous
+        contact.queue = queue
+        contact.queued_at = now
+        contact.waiting_since = now
+        detail = _("Forwarded from %(from)s to %(to)s") % {
+            "from": previous.name if previous else "?",
+            "to": queue.name,
+        }
+        if reason:
+            detail = f"{detail}: {reason}"
+        lifecycle.record(
+            contact,
+            Event.FORWARDED,
+            detail=_by(detail, by),
+            fields=["forwarding_queue", "queue", "queued_at", "waiting_since"],
+        )
+    return contact
+
+
+def contact_end(*, contact: Contact, by: str = "") -> Contact:
+    """The agent closes the conversation (Ended)."""
+    with transaction.atomic():
+        contact = _locked(contact)
+        lifecycle.check(contact, Event.ENDED)
+        contact.ended_at = timezone.now()
+        contact.waiting_since = None
+        lifecycle.record(
+            contact,
+            Event.ENDED,
+            detail=_by(_("Ended"), by),
+            fields=["ended_at", "waiting_since"],
+        )
+    return contact
+
+
+def contact_abandon(*, contact: Contact, by: str = "", reason: str = "") -> Contact:
+    """The conversation ends before any agent accepted it (Abandoned)."""
+    with transaction.atomic():
+        contact = _locked(contact)
+        lifecycle.check(contact, Event.ABANDONED)
+        contact.ended_at = timezone.now()
+        contact.waiting_since = None
+        lifecycle.record(
+            contact,
+            Event.ABANDONED,
+            detail=_by(reason or _("Abandoned"), by),
+            fields=["ended_at", "waiting_since"],
+        )
+    return contact
+
+
+def _check_queue_fits(contact: Contact, queue: Queue, field: str) -> None:
+    if contact.queue_id == queue.pk:
+        raise ValidationError(
+            {field: _("The conversation is already in queue %(queue)s.") % {"queue": queue.name}}
+        )
+    if queue.channel_type != contact.channel_type:
+        raise ValidationError(
+            {
+                field: _("Queue %(queue)s carries %(type)s conversations, not %(mine)s.")
+                % {
+                    "queue": queue.name,
+                    "type": queue.get_channel_type_display().lower(),
+                    "mine": contact.get_channel_type_display().lower(),
+                }
+            }
+        )
+
+
+def _by(detail: str, by: str) -> str:
+    return f"{detail} ({by})" if by else detail
+
+
+class ReplyFailed(Exception):
+    """The channel did not take the reply; nothing was stored. The message says why."""
+
+
+def contact_reply(
+    *, contact: Contact, text: str = "", media_url: str = "", agent: Agent | None = None
+) -> Message:
+    """Send a reply to the customer through the contact's gateway, then store it.
+
+    Nothing is stored when the channel refuses: the caller gets `ReplyFailed` with its reason.
+    """
+    if not text.strip() and not media_url:
+        raise ValidationError({"text": _("Write a text or give a media URL.")})
+    if lifecycle.phase(contact) is lifecycle.Phase.CLOSED:
+        raise LifecycleError(
+            _("Contact %(id)s cannot get a reply: %(where)s.")
+            % {"id": contact.id, "where": lifecycle.describe(contact)}
+        )
+    gateway = gateways.gateway_for(contact)
+    if gateway is None:
+        raise LifecycleError(
+            _("Contact %(id)s has no channel to reply on (it did not come from Sinch).")
+            % {"id": contact.id}
+        )
+    outgoing = gateways.OutgoingMessage(text=text, media_url=media_url)
+    try:
+        receipt = gateway.send(contact, outgoing)
+    except gateways.GatewayError as exc:
+        raise ReplyFailed(str(exc)) from exc
+    with transaction.atomic():
+        message = Message.objects.create(
+            contact=contact,
+            direction=MessageDirection.OUTBOUND,
+            kind=MessageKind.MEDIA if media_url else MessageKind.TEXT,
+            text=text,
+            media_url=media_url,
+            content=receipt.content or outgoing.content(),
+            sinch_message_id=receipt.message_id,
+            status=MessageStatus.SENT,
+            agent=agent or contact.agent,
+        )
+        transaction.on_commit(lambda: gateway.stored(message))
+    return message
+
+
+# Later statuses never give way to earlier ones when reports arrive out of order.
+_STATUS_RANK: dict[str, int] = {
+    MessageStatus.SENT: 0,
+    MessageStatus.QUEUED_ON_CHANNEL: 1,
+    MessageStatus.SWITCHING_CHANNEL: 1,
+    MessageStatus.DELIVERED: 2,
+    MessageStatus.READ: 3,
+    MessageStatus.FAILED: 3,
+}
+
+
+def message_status_update(
+    *, sinch_message_id: str, status: str, reason: str = "", at: datetime | None = None
+) -> Message | None:
+    """Apply a delivery report to the outbound message it is about; None when unknown."""
+    with transaction.atomic():
+        message = (
+            Message.objects.select_for_update()
+            .filter(sinch_message_id=sinch_message_id, direction=MessageDirection.OUTBOUND)
+            .first()
+        )
+        if message is None:
+            return None
+        if _STATUS_RANK.get(status, 0) < _STATUS_RANK.get(message.status, 0):
+            return message
+        message.status = status
+        message.status_reason = reason
+        message.status_at = at or timezone.now()
+        message.save(update_fields=["status", "status_reason", "status_at"])
+    return message

@@ -1,0 +1,11 @@
+"""The queues app: chat and phone queues, their addresses, address → queue routing."""
+
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class QueuesConfig(AppConfig):
+    """Queue Management: queues and the addresses that route conversations to them."""
+
+    name = "queues"
+    verbose_name = _("Queue Management")
