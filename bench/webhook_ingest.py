@@ -58,6 +58,69 @@ def recreate_database(url: str) -> None:
         conn.execute(f'CREATE DATABASE "{match[2]}"')
 
 
+def bench_env(database: str) -> dict[str, str]:
+    """Environment of every bench process: bench settings on `database`, persistent connections."""
+    return {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "bench.settings",
+        "DATABASE_URL": database,
+        "SECRET_KEY": "bench-secret-key-" + uuid.uuid4().hex,
+        "SECRETS_ENCRYPTION_KEYS": base64.urlsafe_b64encode(os.urandom(32)).decode(),
+        "DEBUG": "false",
+        "CONN_MAX_AGE": "60",
+        "SINCH_WEBHOOK_TOLERANCE": "900",
+    }
+
+
+def prepare_database(database: str, env: dict[str, str]) -> None:
+    """A fresh, migrated database, and the static files the production settings expect."""
+    recreate_database(database)
+    for command in (["migrate", "-v0"], ["collectstatic", "--noinput", "-v0"]):
+        subprocess.run([PYTHON, "manage.py", *command], cwd=ROOT, env=env, check=True)
+
+
+def start_gunicorn(env: dict[str, str], workers: int, port: int) -> subprocess.Popen[bytes]:
+    """gunicorn with sync workers on 127.0.0.1:`port`, returned once it answers."""
+    server = subprocess.Popen(
+        [
+            PYTHON,
+            "-m",
+            "gunicorn",
+            "-w",
+            str(workers),
+            "-k",
+            "sync",
+            "-b",
+            f"127.0.0.1:{port}",
+            "--log-level",
+            "warning",
+            "configurator.wsgi",
+        ],
+        cwd=ROOT,
+        env=env,
+    )
+    for _ in range(100):
+        try:
+            urlopen(f"http://127.0.0.1:{port}/bench/bare/", timeout=1)  # noqa: S310 - loopback
+            return server
+        except OSError:
+            time.sleep(0.1)
+    stop(server)
+    sys.exit(f"gunicorn did not answer on port {port}")
+
+
+def stop(process: subprocess.Popen[bytes], timeout: float = 30) -> None:
+    """SIGTERM (a graceful stop), then SIGKILL if it has not exited within `timeout` seconds."""
+    if process.poll() is not None:
+        return
+    process.send_signal(signal.SIGTERM)
+    try:
+        process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
 def body_bytes() -> bytes:
     """A 1 KiB MESSAGE_INBOUND callback, the size the reference figures used."""
     payload = json.loads((ROOT / "tests/fixtures/sinch/message_inbound.json").read_text())
@@ -126,27 +189,14 @@ def main() -> None:
     args = parse_args()
     if not shutil.which("wrk"):
         sys.exit("wrk is needed: apt-get install wrk")
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "bench.settings",
-        "DATABASE_URL": args.database,
-        "SECRET_KEY": "bench-secret-key-" + uuid.uuid4().hex,
-        "SECRETS_ENCRYPTION_KEYS": base64.urlsafe_b64encode(os.urandom(32)).decode(),
-        "DEBUG": "false",
-        "CONN_MAX_AGE": "60",
-        "SINCH_WEBHOOK_TOLERANCE": "900",
-    }
-    recreate_database(args.database)
-    subprocess.run([PYTHON, "manage.py", "migrate", "-v0"], cwd=ROOT, env=env, check=True)
+    env = bench_env(args.database)
+    prepare_database(args.database, env)
     create = (
         "from messaging import services; from tests.factories import outbound, inbound; "
         "s = services.messaging_service_create(name='Bench', type='sinchconversation', "
         "service_connection='https://eu.conversation.api.sinch.com/v1/projects/bench/"
         "messages:send', "
         f"authentications=[outbound('01BENCHAPP'), inbound(secret='{SECRET}')]); print(s.pk)"
-    )
-    subprocess.run(
-        [PYTHON, "manage.py", "collectstatic", "--noinput", "-v0"], cwd=ROOT, env=env, check=True
     )
     service_id = django_shell(create, env)
 
@@ -158,32 +208,9 @@ def main() -> None:
     write_signatures(signatures, body, total)
     script = str(ROOT / "bench" / "post.lua")
 
-    server = subprocess.Popen(
-        [
-            PYTHON,
-            "-m",
-            "gunicorn",
-            "-w",
-            str(args.workers),
-            "-k",
-            "sync",
-            "-b",
-            f"127.0.0.1:{args.port}",
-            "--log-level",
-            "warning",
-            "configurator.wsgi",
-        ],
-        cwd=ROOT,
-        env=env,
-    )
+    server = start_gunicorn(env, args.workers, args.port)
     try:
         base = f"http://127.0.0.1:{args.port}"
-        for _ in range(100):
-            try:
-                urlopen(f"{base}/bench/bare/", timeout=1)  # noqa: S310 - loopback
-                break
-            except OSError:
-                time.sleep(0.1)
         hook = f"{base}/webhooks/sinch/{service_id}/"
         # Warm up both paths (connections, caches, first queries).
         wrk(f"{base}/bench/bare/", args, [], 2)
@@ -211,8 +238,7 @@ def main() -> None:
             )
             results["bare_get"].append(wrk(f"{base}/bench/bare/", args, [], args.duration))
     finally:
-        server.send_signal(signal.SIGTERM)
-        server.wait(timeout=30)
+        stop(server)
 
     stored = django_shell(
         "from messaging.models import Callback; print(Callback.objects.count())", env

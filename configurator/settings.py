@@ -131,7 +131,9 @@ PUBLIC_BASE_URL = env.str("PUBLIC_BASE_URL", default="")
 # Sinch Conversation API (replies). The OAuth2 token endpoint for client credentials, and an
 # origin that replaces https://{region}.conversation.api.sinch.com of every service connection
 # when set (tests point it at a local fake; an egress proxy could too).
-SINCH_OAUTH_TOKEN_URL = env.str("SINCH_OAUTH_TOKEN_URL", default="https://auth.sinch.com/oauth2/token")
+SINCH_OAUTH_TOKEN_URL = env.str(
+    "SINCH_OAUTH_TOKEN_URL", default="https://auth.sinch.com/oauth2/token"
+)
 SINCH_API_ORIGIN = env.str("SINCH_API_ORIGIN", default="")
 
 # Outbound integration calls (used from the integrations issue on).
@@ -170,6 +172,8 @@ SPECTACULAR_SETTINGS = {
     # Swagger UI served from this server, not from a CDN.
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    # Contact states are the words of lifecycle events: one enumeration in the schema.
+    "ENUM_NAME_OVERRIDES": {"LifecycleEventEnum": "conversations.choices.Event"},
 }
 
 LOGGING = {

@@ -6,10 +6,14 @@ from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from configurator.api import router
+from conversations.api.urls import register as register_conversations
 from messaging.api.urls import register as register_messaging
 from messaging.webhooks.views import sinch_webhook
+from queues.api.urls import register as register_queues
 
 register_messaging(router)
+register_queues(router)
+register_conversations(router)
 
 urlpatterns = [
     path("", RedirectView.as_view(url="/admin/", permanent=False)),

@@ -15,6 +15,7 @@ from messaging.tasks import _wake_slots
 from messaging.webhooks.ingest import webhook_secrets
 from queues.models import Queue
 from tests.factories import make_contact, make_outbound_message, make_queue, make_service
+from tests.fakesinch import fake_sinch  # noqa: F401 (a fixture for every test module)
 
 
 @pytest.fixture(autouse=True)

@@ -20,14 +20,11 @@ from messaging.sinch.client import (
     message_send,
     sinch_tokens,
 )
-from tests import fakesinch
 from tests.factories import make_service, outbound
 from tests.fakesinch import FakeSinch, sinch_error
 
 pytestmark = pytest.mark.django_db
 
-# Until tests/conftest.py offers it to every test.
-fake_sinch = fakesinch.fake_sinch
 
 APP_ID = "01E4556565565ERKYAPP"
 KEY_ID = "3f1c2a9e-7d1b-4c51-9a43-2b8e6f0d5c11"

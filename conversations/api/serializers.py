@@ -1,0 +1,154 @@
+"""REST representations of agents, contacts, their messages and events."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rest_framework import serializers
+
+from conversations import lifecycle
+from conversations.models import Agent, Contact, ContactEvent, Message
+from queues.models import Queue
+
+
+class AgentSerializer(serializers.ModelSerializer[Agent]):
+    """An agent and the queues they serve."""
+
+    class Meta:
+        model = Agent
+        fields = ["id", "name", "number", "chat_address", "email", "queues", "created_at"]
+        read_only_fields = ["created_at"]
+
+
+class ContactSerializer(serializers.ModelSerializer[Contact]):
+    """A contact (conversation) as routing sees it; changed only through lifecycle actions."""
+
+    allowed_actions = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Contact
+        fields = [
+            "id",
+            "guid",
+            "state",
+            "allowed_actions",
+            "channel_type",
+            "channel_sub_type",
+            "direction",
+            "created",
+            "language",
+            "priority",
+            "skills",
+            "queue",
+            "forwarding_queue",
+            "agent",
+            "preferred_agent",
+            "required_agents",
+            "required_agents_expiry",
+            "transferring_agent",
+            "source",
+            "destination",
+            "external_destination",
+            "cad",
+            "state_changed_at",
+            "queued_at",
+            "waiting_since",
+            "accepted_at",
+            "ended_at",
+            "sinch_app_id",
+            "sinch_channel",
+            "sinch_contact_id",
+            "sinch_conversation_id",
+        ]
+        read_only_fields = fields
+
+    def get_allowed_actions(self, obj: Contact) -> list[str]:
+        return [ACTION_OF_EVENT[e] for e in lifecycle.allowed_events(obj) if e in ACTION_OF_EVENT]
+
+
+# The API's action names for the lifecycle events operators can cause.
+ACTION_OF_EVENT = {
+    "allocated": "allocate",
+    "accepted": "accept",
+    "rejected": "reject",
+    "transferred": "transfer",
+    "forwarded": "forward",
+    "ended": "end",
+    "abandoned": "abandon",
+}
+
+
+class AllocateSerializer(serializers.Serializer[Any]):
+    """Body of `allocate`."""
+
+    agent = serializers.PrimaryKeyRelatedField(queryset=Agent.objects.all())
+
+
+class TransferSerializer(serializers.Serializer[Any]):
+    """Body of `transfer`: a queue or an agent."""
+
+    queue = serializers.PrimaryKeyRelatedField(queryset=Queue.objects.all(), required=False)
+    agent = serializers.PrimaryKeyRelatedField(queryset=Agent.objects.all(), required=False)
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        if ("queue" in attrs) == ("agent" in attrs):
+            raise serializers.ValidationError(
+                {"non_field_errors": ["Give either a queue or an agent to transfer to."]}
+            )
+        return attrs
+
+
+class ForwardSerializer(serializers.Serializer[Any]):
+    """Body of `forward`."""
+
+    queue = serializers.PrimaryKeyRelatedField(queryset=Queue.objects.all())
+
+
+class EmptySerializer(serializers.Serializer[Any]):
+    """Actions that take no body."""
+
+
+class MessageSerializer(serializers.ModelSerializer[Message]):
+    """A message of a contact, either direction, with its delivery status."""
+
+    class Meta:
+        model = Message
+        fields = [
+            "id",
+            "direction",
+            "kind",
+            "text",
+            "media_url",
+            "content",
+            "sinch_message_id",
+            "status",
+            "status_reason",
+            "status_at",
+            "agent",
+            "created_at",
+        ]
+        read_only_fields = fields
+
+
+class ReplySerializer(serializers.Serializer[Any]):
+    """Body of a reply: a text or a media URL, and optionally the agent who writes it."""
+
+    text = serializers.CharField(required=False, allow_blank=True, max_length=4096)
+    media_url = serializers.URLField(required=False, allow_blank=True, max_length=2000)
+    agent = serializers.PrimaryKeyRelatedField(
+        queryset=Agent.objects.all(), required=False, allow_null=True
+    )
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        if not (attrs.get("text") or "").strip() and not attrs.get("media_url"):
+            raise serializers.ValidationError({"text": ["Write a text or give a media_url."]})
+        return attrs
+
+
+class ContactEventSerializer(serializers.ModelSerializer[ContactEvent]):
+    """One event of a contact's history with the contact data right after it."""
+
+    class Meta:
+        model = ContactEvent
+        fields = ["id", "event", "occurred_at", "detail", "snapshot"]
+        read_only_fields = fields

@@ -1,0 +1,192 @@
+"""REST endpoints of the conversations app: thin, they parse, call a service and present."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import django_filters
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db.models import QuerySet
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from configurator.permissions import StaffModelPermissions
+from conversations import selectors, services
+from conversations.api.serializers import (
+    AgentSerializer,
+    AllocateSerializer,
+    ContactEventSerializer,
+    ContactSerializer,
+    EmptySerializer,
+    ForwardSerializer,
+    MessageSerializer,
+    ReplySerializer,
+    TransferSerializer,
+)
+from conversations.choices import ChannelType, Direction, Event
+from conversations.lifecycle import LifecycleError
+from conversations.models import Agent, Contact
+
+
+class AgentViewSet(viewsets.ModelViewSet[Agent]):
+    """Agents and the queues they serve."""
+
+    serializer_class = AgentSerializer
+    filterset_fields = ["queues", "number", "email"]
+
+    def get_queryset(self) -> QuerySet[Agent]:
+        return selectors.agent_list()
+
+
+class ContactActionPermissions(StaffModelPermissions):
+    """Lifecycle actions and replies change a contact: they need the `change` permission."""
+
+    perms_map = {
+        **StaffModelPermissions.perms_map,
+        "POST": ["%(app_label)s.change_%(model_name)s"],
+    }
+
+
+class ContactFilter(django_filters.FilterSet):
+    """Filters of the contact list, named after the fields."""
+
+    state = django_filters.MultipleChoiceFilter(choices=Event.choices)
+    channel_type = django_filters.ChoiceFilter(choices=ChannelType.choices)
+    direction = django_filters.ChoiceFilter(choices=Direction.choices)
+    open = django_filters.BooleanFilter(field_name="ended_at", lookup_expr="isnull")
+    created_after = django_filters.IsoDateTimeFilter(field_name="created", lookup_expr="gte")
+    created_before = django_filters.IsoDateTimeFilter(field_name="created", lookup_expr="lt")
+
+    class Meta:
+        model = Contact
+        fields = [
+            "state",
+            "queue",
+            "agent",
+            "channel_type",
+            "channel_sub_type",
+            "direction",
+            "source",
+            "sinch_contact_id",
+            "sinch_conversation_id",
+        ]
+
+
+class ContactViewSet(viewsets.ReadOnlyModelViewSet[Contact]):
+    """Contacts (conversations), newest first, with their lifecycle actions.
+
+    An action that does not fit the contact's state answers 409 with a sentence saying why.
+    """
+
+    serializer_class = ContactSerializer
+    filterset_class = ContactFilter
+    permission_classes = [ContactActionPermissions]
+
+    def get_queryset(self) -> QuerySet[Contact]:
+        if self.action == "list":
+            return selectors.contact_list().prefetch_related("required_agents")
+        return selectors.contact_detail()
+
+    def _act(
+        self, request: Request, body: type[serializers.Serializer[Any]], run: Callable[..., Contact]
+    ) -> Response:
+        contact = self.get_object()
+        params = body(data=request.data)
+        params.is_valid(raise_exception=True)
+        user = request.user.get_username() if request.user else ""
+        try:
+            contact = run(contact=contact, by=user, **params.validated_data)
+        except LifecycleError as exc:
+            return Response({"detail": str(exc)}, status=status.HTTP_409_CONFLICT)
+        except DjangoValidationError as exc:
+            raise serializers.ValidationError(_drf_errors(exc)) from None
+        fresh = selectors.contact_detail().get(pk=contact.pk)
+        return Response(ContactSerializer(fresh, context=self.get_serializer_context()).data)
+
+    @extend_schema(request=AllocateSerializer, responses=ContactSerializer)
+    @action(detail=True, methods=["post"])
+    def allocate(self, request: Request, pk: str | None = None) -> Response:
+        """Offer a waiting conversation to an agent: `{"agent": id}`."""
+        return self._act(request, AllocateSerializer, services.contact_allocate)
+
+    @extend_schema(request=EmptySerializer, responses=ContactSerializer)
+    @action(detail=True, methods=["post"])
+    def accept(self, request: Request, pk: str | None = None) -> Response:
+        """The allocated agent accepts the conversation."""
+        return self._act(request, EmptySerializer, services.contact_accept)
+
+    @extend_schema(request=EmptySerializer, responses=ContactSerializer)
+    @action(detail=True, methods=["post"])
+    def reject(self, request: Request, pk: str | None = None) -> Response:
+        """The allocated agent declines; the conversation waits in its queue again."""
+        return self._act(request, EmptySerializer, services.contact_reject)
+
+    @extend_schema(request=TransferSerializer, responses=ContactSerializer)
+    @action(detail=True, methods=["post"])
+    def transfer(self, request: Request, pk: str | None = None) -> Response:
+        """Hand an accepted conversation to `{"queue": id}` or `{"agent": id}`."""
+        return self._act(request, TransferSerializer, services.contact_transfer)
+
+    @extend_schema(request=ForwardSerializer, responses=ContactSerializer)
+    @action(detail=True, methods=["post"])
+    def forward(self, request: Request, pk: str | None = None) -> Response:
+        """Move a waiting conversation to another queue: `{"queue": id}`."""
+        return self._act(request, ForwardSerializer, services.contact_forward)
+
+    @extend_schema(request=EmptySerializer, responses=ContactSerializer)
+    @action(detail=True, methods=["post"])
+    def end(self, request: Request, pk: str | None = None) -> Response:
+        """Close an accepted conversation."""
+        return self._act(request, EmptySerializer, services.contact_end)
+
+    @extend_schema(request=EmptySerializer, responses=ContactSerializer)
+    @action(detail=True, methods=["post"])
+    def abandon(self, request: Request, pk: str | None = None) -> Response:
+        """Close a conversation no agent accepted."""
+        return self._act(request, EmptySerializer, services.contact_abandon)
+
+    @extend_schema(methods=["GET"], responses=MessageSerializer(many=True))
+    @extend_schema(methods=["POST"], request=ReplySerializer, responses={201: MessageSerializer})
+    @action(detail=True, methods=["get", "post"])
+    def messages(self, request: Request, pk: str | None = None) -> Response:
+        """The conversation's messages; POST replies to the customer (502 if Sinch refuses)."""
+        contact = self.get_object()
+        if request.method == "GET":
+            return self._page(selectors.contact_messages(contact.pk), MessageSerializer)
+        body = ReplySerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        try:
+            message = services.contact_reply(contact=contact, **body.validated_data)
+        except LifecycleError as exc:
+            return Response({"detail": str(exc)}, status=status.HTTP_409_CONFLICT)
+        except services.ReplyFailed as exc:
+            return Response({"detail": str(exc)}, status=status.HTTP_502_BAD_GATEWAY)
+        except DjangoValidationError as exc:
+            raise serializers.ValidationError(_drf_errors(exc)) from None
+        return Response(MessageSerializer(message).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(responses=ContactEventSerializer(many=True))
+    @action(detail=True, methods=["get"])
+    def events(self, request: Request, pk: str | None = None) -> Response:
+        """The conversation's event history, oldest first."""
+        contact = self.get_object()
+        return self._page(selectors.contact_events(contact.pk), ContactEventSerializer)
+
+    def _page(
+        self, rows: QuerySet[Any], serializer: type[serializers.ModelSerializer[Any]]
+    ) -> Response:
+        """A page of a contact's related rows, paginated like every list."""
+        if self.paginator is None:
+            return Response(serializer(rows, many=True).data)
+        page = self.paginator.paginate_queryset(rows, self.request, view=self)
+        return self.paginator.get_paginated_response(serializer(page, many=True).data)
+
+
+def _drf_errors(exc: DjangoValidationError) -> Any:
+    if hasattr(exc, "error_dict"):
+        return exc.message_dict
+    return {"non_field_errors": exc.messages}
