@@ -45,12 +45,7 @@ def queue_create(
         max_waiting_time=max_waiting_time,
         overflow_queue=overflow_queue,
     )
-    queue.full_clean()
-    with transaction.atomic():
-        queue.save()
-        addresses_replace(queue=queue, addresses=addresses)
-        _announce_overflow(queue)
-    return queue
+    return queue_save(queue=queue, addresses=addresses)
 
 
 def queue_update(
@@ -60,9 +55,20 @@ def queue_update(
     **changes: Any,
 ) -> Queue:
     """Change a queue's fields (given as keywords) and, when given, replace its addresses."""
-    before = (queue.max_waiting_time, queue.overflow_queue_id)
     for name, value in changes.items():
         setattr(queue, name, value)
+    return queue_save(queue=queue, addresses=addresses)
+
+
+def queue_save(*, queue: Queue, addresses: Sequence[CleanAddress] | None = None) -> Queue:
+    """Save a new or changed queue (fields already set) and, when given, its addresses."""
+    before = (
+        Queue.objects.filter(pk=queue.pk)
+        .values_list("max_waiting_time", "overflow_queue_id")
+        .first()
+        if queue.pk
+        else None
+    )
     queue.full_clean()
     with transaction.atomic():
         queue.save()

@@ -1,0 +1,146 @@
+"""Admin pages: Queue Management > Queues."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from functools import partial
+from typing import Any
+
+from django import forms
+from django.contrib import admin, messages
+from django.db.models import QuerySet
+from django.http import HttpRequest
+from django.utils import timezone
+from django.utils.html import format_html_join
+from django.utils.safestring import SafeString
+from django.utils.timesince import timesince
+from django.utils.translation import gettext_lazy as _
+
+from queues import selectors, services
+from queues.models import Queue
+from queues.validation import SUBCHANNEL_NAMES, AddressesResult, clean_addresses
+
+
+class QueueForm(forms.ModelForm[Queue]):
+    """A queue with its addresses, one per line, checked by the rules the API uses too."""
+
+    addresses = forms.CharField(
+        label=_("Addresses"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 4, "cols": 60, "class": "vLargeTextField mono"}),
+        help_text=_(
+            "One per line. Chat: APPID@subchannel.sinchconversation.com (or APPID@subchannel), "
+            "subchannels: %(names)s. Phone: a number in international format or an extension."
+        )
+        % {"names": SUBCHANNEL_NAMES},
+    )
+
+    class Meta:
+        model = Queue
+        fields = [
+            "name",
+            "description",
+            "channel_type",
+            "default_priority",
+            "addresses",
+            "sms_sender_id",
+            "max_waiting_time",
+            "overflow_queue",
+        ]
+        help_texts = {
+            "max_waiting_time": _(
+                "Conversations waiting longer move to the overflow queue (HH:MM:SS)."
+            )
+        }
+
+    result: AddressesResult | None = None
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if self.instance.pk and not self.is_bound:
+            self.initial["addresses"] = "\n".join(a.address for a in self.instance.addresses.all())
+        overflow = self.fields["overflow_queue"]
+        if self.instance.pk and isinstance(overflow, forms.ModelChoiceField):
+            overflow.queryset = Queue.objects.exclude(pk=self.instance.pk)
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        lines = (cleaned.get("addresses") or "").splitlines()
+        result = clean_addresses(
+            lines,
+            channel_type=cleaned.get("channel_type") or "chat",
+            sms_sender_id=cleaned.get("sms_sender_id") or "",
+            taken=partial(selectors.addresses_taken, exclude_queue_id=self.instance.pk),
+        )
+        for index, problems in sorted(result.errors.items()):
+            for problem in problems:
+                self.add_error(
+                    "addresses",
+                    _("Line %(line)s: %(problem)s") % {"line": index + 1, "problem": problem},
+                )
+        for field, problems in result.field_errors.items():
+            for problem in problems:
+                self.add_error(field, problem)
+        self.result = result
+        return cleaned
+
+
+@admin.register(Queue)
+class QueueAdmin(admin.ModelAdmin[Queue]):
+    """Queues with their addresses, waiting conversations and the oldest wait."""
+
+    form = QueueForm
+    list_display = [
+        "name",
+        "channel_type",
+        "address_list",
+        "default_priority",
+        "waiting",
+        "oldest_wait",
+        "overflow",
+    ]
+    list_filter = ["channel_type"]
+    search_fields = ["name", "description", "addresses__address"]
+    fieldsets = [
+        (None, {"fields": ["name", "description", "channel_type", "default_priority"]}),
+        (_("Addresses"), {"fields": ["addresses", "sms_sender_id"]}),
+        (_("Overflow"), {"fields": ["max_waiting_time", "overflow_queue"]}),
+    ]
+
+    class Media:
+        css = {"all": ["queues/admin/queue.css"]}
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Queue]:
+        return selectors.queue_list()
+
+    @admin.display(description=_("addresses"))
+    def address_list(self, obj: Queue) -> SafeString:
+        return format_html_join(
+            "", '<div class="mono">{}</div>', ((a.address,) for a in obj.addresses.all())
+        )
+
+    @admin.display(description=_("waiting"), ordering="waiting_contacts")
+    def waiting(self, obj: Queue) -> int:
+        return int(getattr(obj, "waiting_contacts", 0) or 0)
+
+    @admin.display(description=_("oldest wait"), ordering="oldest_waiting_since")
+    def oldest_wait(self, obj: Queue) -> str:
+        since: datetime | None = getattr(obj, "oldest_waiting_since", None)
+        return timesince(since, timezone.now()) if since else "—"
+
+    @admin.display(description=_("overflow"))
+    def overflow(self, obj: Queue) -> str:
+        if obj.overflow_queue is None or obj.max_waiting_time is None:
+            return "—"
+        return f"→ {obj.overflow_queue} after {obj.max_waiting_time}"
+
+    def save_model(self, request: HttpRequest, obj: Queue, form: Any, change: bool) -> None:
+        result = form.result
+        services.queue_save(queue=obj, addresses=result.addresses if result else None)
+        for notice in result.notices if result else []:
+            messages.info(request, notice)
+
+    def save_related(self, request: HttpRequest, form: Any, formsets: Any, change: bool) -> None:
+        # Addresses are saved with the queue (save_model); the form has no other relations.
+        for formset in formsets:
+            formset.save()
