@@ -1,0 +1,139 @@
+"""Admin pages of the conversations app, through Django's test client."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from django.contrib.auth.models import Permission, User
+from django.test import Client
+
+from conversations.models import Contact, Message
+from queues.models import Queue
+from tests.factories import make_agent, make_contact, make_queue
+from tests.fakesinch import FakeSinch, sinch_error
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def admin_client_(staff_user: User) -> Client:
+    client = Client()
+    client.force_login(staff_user)
+    return client
+
+
+def _act(client: Client, contact: Contact, event: str, **data: str) -> str:
+    response = client.post(
+        f"/admin/conversations/contact/{contact.pk}/act/{event}/", data, follow=True
+    )
+    assert response.status_code == 200
+    return response.content.decode()
+
+
+def test_contact_changelist_runs_a_fixed_number_of_queries(
+    admin_client_: Client, queue: Queue, django_assert_max_num_queries: Any
+) -> None:
+    agent = make_agent("Anna")
+    for n in range(10):
+        contact = make_contact(queue, identity=f"4670000{n:04d}")
+        if n % 2:
+            _act(admin_client_, contact, "allocated", target=str(agent.pk))
+    with django_assert_max_num_queries(12):
+        response = admin_client_.get("/admin/conversations/contact/")
+    html = response.content.decode()
+    assert html.count("Allocated") >= 5
+    assert html.count("Queued") >= 5
+
+
+def test_agent_changelist_runs_a_fixed_number_of_queries(
+    admin_client_: Client, queue: Queue, django_assert_max_num_queries: Any
+) -> None:
+    for n in range(10):
+        make_agent(f"Agent {n}", queues=[queue])
+    with django_assert_max_num_queries(10):
+        response = admin_client_.get("/admin/conversations/agent/")
+    assert response.content.decode().count("Support") >= 10
+
+
+def test_operator_walks_a_conversation_through_its_lifecycle(
+    admin_client_: Client, queue: Queue
+) -> None:
+    contact = make_contact(queue)
+    anna, ben = make_agent("Anna"), make_agent("Ben")
+    other = make_queue("Sales", ["01E4556565565ERKYO@sms"])
+    html = admin_client_.get(f"/admin/conversations/contact/{contact.pk}/change/").content.decode()
+    assert "waiting in queue Support" in html
+    assert 'name="_save"' not in html  # contacts change through actions only
+    assert "Allocated." in _act(admin_client_, contact, "allocated", target=str(anna.pk))
+    assert "Rejected." in _act(admin_client_, contact, "rejected")
+    _act(admin_client_, contact, "allocated", target=str(anna.pk))
+    _act(admin_client_, contact, "accepted")
+    assert "Transferred." in _act(admin_client_, contact, "transferred", target=f"agent:{ben.pk}")
+    _act(admin_client_, contact, "accepted")
+    assert "Transferred." in _act(admin_client_, contact, "transferred", target=f"queue:{other.pk}")
+    contact.refresh_from_db()
+    assert (contact.state, contact.queue, contact.transferring_agent) == ("transferred", other, ben)
+    assert "Forwarded." in _act(admin_client_, contact, "forwarded", target=f"queue:{queue.pk}")
+    assert "Abandoned." in _act(admin_client_, contact, "abandoned")
+    events = list(contact.events.values_list("event", flat=True))
+    assert events == [
+        "received",
+        "queued",
+        "allocated",
+        "rejected",
+        "allocated",
+        "accepted",
+        "transferred",
+        "accepted",
+        "transferred",
+        "forwarded",
+        "abandoned",
+    ]
+
+
+def test_an_action_that_does_not_fit_says_why(admin_client_: Client, queue: Queue) -> None:
+    contact = make_contact(queue)
+    html = _act(admin_client_, contact, "ended")
+    assert "cannot be ended" in html
+    assert "waiting in queue Support" in html
+    assert "Choose an agent." in _act(admin_client_, contact, "allocated", target="nobody")
+    contact.refresh_from_db()
+    assert contact.state == "queued"
+
+
+def test_actions_need_post_and_the_change_permission(queue: Queue) -> None:
+    contact = make_contact(queue)
+    viewer = User.objects.create_user("viewer", password="pw-12345678", is_staff=True)
+    viewer.user_permissions.add(Permission.objects.get(codename="view_contact"))
+    client = Client()
+    client.force_login(viewer)
+    page = client.get(f"/admin/conversations/contact/{contact.pk}/change/").content.decode()
+    assert "Allocate" not in page
+    assert (
+        client.post(f"/admin/conversations/contact/{contact.pk}/act/abandoned/").status_code == 403
+    )
+    assert (
+        client.get(f"/admin/conversations/contact/{contact.pk}/act/abandoned/").status_code == 405
+    )
+    contact.refresh_from_db()
+    assert contact.state == "queued"
+
+
+def test_reply_from_the_contact_page(
+    admin_client_: Client, queue: Queue, fake_sinch: FakeSinch
+) -> None:
+    contact = make_contact(queue)
+    response = admin_client_.post(
+        f"/admin/conversations/contact/{contact.pk}/reply/", {"text": "On it!"}, follow=True
+    )
+    assert "Reply sent." in response.content.decode()
+    assert Message.objects.filter(contact=contact, direction="outbound", text="On it!").exists()
+
+    fake_sinch.script_send(400, sinch_error(400, "Recipient is not opted in", "INVALID_ARGUMENT"))
+    response = admin_client_.post(
+        f"/admin/conversations/contact/{contact.pk}/reply/", {"text": "Again"}, follow=True
+    )
+    html = response.content.decode()
+    assert "Sinch answered 400 INVALID_ARGUMENT: Recipient is not opted in" in html
+    assert not Message.objects.filter(text="Again").exists()

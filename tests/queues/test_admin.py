@@ -1,0 +1,124 @@
+"""Admin pages of the queues app, through Django's test client."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from django.contrib.auth.models import User
+from django.test import Client
+
+from messaging.models import MessagingService
+from queues.models import Queue
+from tests.factories import make_contact, make_queue
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def admin_client_(staff_user: User) -> Client:
+    client = Client()
+    client.force_login(staff_user)
+    return client
+
+
+def _form(**changes: str) -> dict[str, str]:
+    data = {
+        "name": "Support",
+        "description": "",
+        "channel_type": "chat",
+        "default_priority": "100",
+        "addresses": "01E4556565565ERKYO@whatsapp",
+        "sms_sender_id": "",
+        "max_waiting_time": "",
+        "overflow_queue": "",
+    }
+    data.update(changes)
+    return data
+
+
+@pytest.mark.usefixtures("service")
+def test_adds_a_queue_in_long_form_and_says_so_for_lower_case(admin_client_: Client) -> None:
+    response = admin_client_.post(
+        "/admin/queues/queue/add/",
+        _form(
+            addresses="01e4556565565erkyo@whatsapp\n01E4556565565ERKYO@sms.sinchconversation.com"
+        ),
+        follow=True,
+    )
+    assert response.status_code == 200
+    queue = Queue.objects.get()
+    assert sorted(queue.addresses.values_list("address", flat=True)) == [
+        "01E4556565565ERKYO@sms.sinchconversation.com",
+        "01E4556565565ERKYO@whatsapp.sinchconversation.com",
+    ]
+    assert "App IDs are upper-case in Sinch" in response.content.decode()
+
+
+@pytest.mark.usefixtures("service")
+def test_form_names_the_line_of_a_bad_address_and_keeps_the_text(admin_client_: Client) -> None:
+    text = "01E4556565565ERKYO@whatsapp\n01E4556565565ERKYO@pigeon"
+    response = admin_client_.post("/admin/queues/queue/add/", _form(addresses=text))
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert "Line 2: Unknown subchannel “pigeon”" in html
+    assert "01E4556565565ERKYO@pigeon" in html
+    assert not Queue.objects.exists()
+
+
+def test_form_refuses_an_app_no_messaging_service_holds(admin_client_: Client) -> None:
+    response = admin_client_.post("/admin/queues/queue/add/", _form(addresses="01NOBODY@whatsapp"))
+    assert "App 01NOBODY has no outbound authentication" in response.content.decode()
+    assert not Queue.objects.exists()
+
+
+def test_form_asks_for_an_sms_sender_id_on_a_us_service(admin_client_: Client) -> None:
+    from tests.factories import make_service
+
+    make_service(
+        app_id="01USAPP",
+        service_connection="https://us.conversation.api.sinch.com/v1/projects/p1/messages:send",
+    )
+    response = admin_client_.post("/admin/queues/queue/add/", _form(addresses="01USAPP@sms"))
+    assert "needs an SMS sender ID" in response.content.decode()
+    response = admin_client_.post(
+        "/admin/queues/queue/add/", _form(addresses="01USAPP@sms", sms_sender_id="+12025550123")
+    )
+    assert response.status_code == 302
+    assert Queue.objects.get().sms_sender_id == "+12025550123"
+
+
+def test_change_form_shows_addresses_and_overflow_rules(
+    admin_client_: Client, service: MessagingService
+) -> None:
+    queue = make_queue("Support", ["01E4556565565ERKYO@whatsapp"])
+    page = admin_client_.get(f"/admin/queues/queue/{queue.pk}/change/").content.decode()
+    assert "01E4556565565ERKYO@whatsapp.sinchconversation.com" in page
+    response = admin_client_.post(
+        f"/admin/queues/queue/{queue.pk}/change/",
+        _form(addresses="01E4556565565ERKYO@whatsapp", max_waiting_time="00:02:00"),
+    )
+    assert "Overflow needs both a maximum waiting time and an overflow queue." in (
+        response.content.decode()
+    )
+
+
+def test_changelist_shows_waiting_figures_with_a_fixed_number_of_queries(
+    admin_client_: Client, service: MessagingService, django_assert_max_num_queries: Any
+) -> None:
+    support = make_queue("Support", ["01E4556565565ERKYO@whatsapp"])
+    for n in range(3):
+        make_queue(f"Other {n}", [f"01E4556565565ERKYO@{['sms', 'rcs', 'line'][n]}"])
+    for n in range(4):
+        make_contact(support, identity=f"4670000000{n}")
+    overflow = make_queue("Overflow", ["01E4556565565ERKYO@telegram"])
+    support.max_waiting_time = timedelta(minutes=2)
+    support.overflow_queue = overflow
+    support.save()
+    with django_assert_max_num_queries(10):
+        response = admin_client_.get("/admin/queues/queue/")
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert '<td class="field-waiting">4</td>' in html
+    assert "→ Overflow after 0:02:00" in html
