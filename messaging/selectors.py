@@ -43,6 +43,17 @@ def sinch_apps(app_ids: Collection[str]) -> dict[str, SinchApp]:
     }
 
 
+def outbound_authentication(app_id: str) -> ServiceAuthentication | None:
+    """The outbound credentials of an app, with their messaging service."""
+    return (
+        ServiceAuthentication.objects.filter(
+            direction=AuthenticationDirection.OUTBOUND, app_id=app_id
+        )
+        .select_related("service")
+        .first()
+    )
+
+
 def inbound_authentication(service_id: int) -> ServiceAuthentication | None:
     """The webhook entry of a service, or None when the service or its entry does not exist."""
     return ServiceAuthentication.objects.filter(

@@ -9,7 +9,8 @@ from typing import Any
 from django import forms
 from django.contrib import admin, messages
 from django.db.models import QuerySet
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html_join
 from django.utils.safestring import SafeString
@@ -139,6 +140,26 @@ class QueueAdmin(admin.ModelAdmin[Queue]):
         services.queue_save(queue=obj, addresses=result.addresses if result else None)
         for notice in result.notices if result else []:
             messages.info(request, notice)
+
+    def get_actions(self, request: HttpRequest) -> dict[str, Any]:
+        # Deleting a queue is checked one queue at a time (delete_view).
+        actions = super().get_actions(request)
+        actions.pop("delete_selected", None)
+        return actions
+
+    def delete_view(
+        self, request: HttpRequest, object_id: str, extra_context: dict[str, Any] | None = None
+    ) -> HttpResponse:
+        queue = self.get_object(request, object_id)
+        problems = services.queue_delete_problems(queue) if queue is not None else []
+        if problems:
+            for problem in problems:
+                messages.error(request, problem)
+            return HttpResponseRedirect(reverse("admin:queues_queue_change", args=[object_id]))
+        return super().delete_view(request, object_id, extra_context)
+
+    def delete_model(self, request: HttpRequest, obj: Queue) -> None:
+        services.queue_delete(queue=obj)
 
     def save_related(self, request: HttpRequest, form: Any, formsets: Any, change: bool) -> None:
         # Addresses are saved with the queue (save_model); the form has no other relations.

@@ -7,7 +7,9 @@ from datetime import timedelta
 from functools import partial
 from typing import Any
 
+from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.utils.translation import gettext as _
 
 from queues.models import Queue, QueueAddress
 from queues.validation import CleanAddress
@@ -96,3 +98,34 @@ def _announce_overflow(queue: Queue) -> None:
         return
     for listener in _overflow_listeners:
         transaction.on_commit(partial(listener, queue))
+
+
+def queue_delete_problems(queue: Queue) -> list[str]:
+    """Why a queue may not be deleted now (empty: it may).
+
+    Open conversations would lose their queue, and queues overflowing into it would overflow
+    nowhere; contacts are read through the reverse relation (no import of the conversations app).
+    """
+    problems: list[str] = []
+    open_count = queue.contacts.filter(ended_at__isnull=True).count()
+    if open_count:
+        problems.append(
+            _("%(count)s open conversation(s) are in queue %(queue)s: forward or end them first.")
+            % {"count": open_count, "queue": queue.name}
+        )
+    sources = list(queue.overflow_sources.values_list("name", flat=True))
+    if sources:
+        problems.append(
+            _("Queue(s) %(names)s overflow into %(queue)s: change their overflow first.")
+            % {"names": ", ".join(sources), "queue": queue.name}
+        )
+    return problems
+
+
+def queue_delete(*, queue: Queue) -> None:
+    """Delete a queue that nothing depends on; otherwise say what does (ValidationError)."""
+    with transaction.atomic():
+        problems = queue_delete_problems(queue)
+        if problems:
+            raise ValidationError(problems)
+        queue.delete()

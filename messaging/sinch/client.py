@@ -23,8 +23,8 @@ import requests
 from django.conf import settings
 
 from configurator.secrets import MASK
-from messaging.choices import ApiAuthMethod, AuthenticationDirection
-from messaging.models import ServiceAuthentication
+from messaging import selectors
+from messaging.choices import ApiAuthMethod
 
 logger = logging.getLogger(__name__)
 
@@ -161,13 +161,7 @@ def message_send(
 ) -> SentMessage:
     """Send an AppMessage (`{"text_message": ...}`) to a channel identity with the app's key."""
     app_id = app_id.upper()
-    entry = (
-        ServiceAuthentication.objects.filter(
-            direction=AuthenticationDirection.OUTBOUND, app_id=app_id
-        )
-        .select_related("service")
-        .first()
-    )
+    entry = selectors.outbound_authentication(app_id)
     if entry is None or entry.secret is None:
         raise SinchNotConfigured(f"No messaging service has outbound credentials for app {app_id}.")
     service = entry.service

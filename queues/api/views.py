@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
-from django.db.models import QuerySet
-from rest_framework import viewsets
+from typing import Any
 
-from queues import selectors
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db.models import QuerySet
+from rest_framework import status, viewsets
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from queues import selectors, services
 from queues.api.serializers import QueueSerializer
 from queues.models import Queue
 
@@ -18,3 +23,11 @@ class QueueViewSet(viewsets.ModelViewSet[Queue]):
 
     def get_queryset(self) -> QuerySet[Queue]:
         return selectors.queue_list()
+
+    def destroy(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        """Delete a queue; 409 with the reasons while conversations or queues depend on it."""
+        try:
+            services.queue_delete(queue=self.get_object())
+        except DjangoValidationError as exc:
+            return Response({"detail": " ".join(exc.messages)}, status=status.HTTP_409_CONFLICT)
+        return Response(status=status.HTTP_204_NO_CONTENT)

@@ -122,3 +122,32 @@ def test_changelist_shows_waiting_figures_with_a_fixed_number_of_queries(
     assert response.status_code == 200
     assert '<td class="field-waiting">4</td>' in html
     assert "→ Overflow after 0:02:00" in html
+
+
+def test_a_queue_with_open_conversations_cannot_be_deleted(
+    admin_client_: Client, queue: Queue
+) -> None:
+    contact = make_contact(queue)
+    response = admin_client_.get(f"/admin/queues/queue/{queue.pk}/delete/", follow=True)
+    assert "1 open conversation(s) are in queue Support" in response.content.decode()
+    assert Queue.objects.filter(pk=queue.pk).exists()
+    contact.ended_at = contact.created
+    contact.save()
+    response = admin_client_.post(f"/admin/queues/queue/{queue.pk}/delete/", {"post": "yes"})
+    assert response.status_code == 302
+    assert not Queue.objects.filter(pk=queue.pk).exists()
+
+
+def test_api_refuses_to_delete_an_overflow_target_with_409(
+    api: Any, service: MessagingService
+) -> None:
+    target = make_queue("Overflow", ["01E4556565565ERKYO@sms"])
+    make_queue(
+        "Support",
+        ["01E4556565565ERKYO@whatsapp"],
+        max_waiting_time=timedelta(minutes=1),
+        overflow_queue=target,
+    )
+    response = api.delete(f"/api/v1/queues/{target.pk}/")
+    assert response.status_code == 409
+    assert "Support overflow into Overflow" in response.json()["detail"]
