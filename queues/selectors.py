@@ -22,6 +22,8 @@ def queue_list() -> QuerySet[Queue]:
             waiting_contacts=Count("contacts", filter=Q(contacts__waiting_since__isnull=False)),
             oldest_waiting_since=Min("contacts__waiting_since"),
         )
+        # Meta.ordering is not applied to aggregating queries: pages need an explicit order.
+        .order_by("name")
     )
 
 

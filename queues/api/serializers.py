@@ -14,15 +14,33 @@ from queues.models import Queue
 from queues.validation import clean_addresses
 
 
+class QueueAddressesField(serializers.ListField):
+    """Written as a list of strings; read from the queue's (prefetched) address rows."""
+
+    def to_representation(self, data: Any) -> list[Any]:
+        return [a.address for a in data.all()]
+
+
+class SecondsField(serializers.IntegerField):
+    """A duration written and read as whole seconds (checked as seconds, kept as a timedelta)."""
+
+    def run_validation(self, data: Any = serializers.empty) -> timedelta | None:
+        seconds = super().run_validation(data)
+        return None if seconds is None else timedelta(seconds=seconds)
+
+    def to_representation(self, value: Any) -> int:
+        return int(value.total_seconds())
+
+
 class QueueSerializer(serializers.ModelSerializer[Queue]):
     """A queue with its addresses (written as a whole) and its waiting figures."""
 
-    addresses = serializers.ListField(
+    addresses = QueueAddressesField(
         child=serializers.CharField(max_length=200),
         help_text="Chat: APPID@subchannel or APPID@subchannel.sinchconversation.com. "
         "Phone: a number or extension.",
     )
-    max_waiting_time = serializers.IntegerField(
+    max_waiting_time = SecondsField(
         min_value=1,
         allow_null=True,
         required=False,
@@ -49,20 +67,6 @@ class QueueSerializer(serializers.ModelSerializer[Queue]):
             "updated_at",
         ]
         read_only_fields = ["created_at", "updated_at"]
-
-    def to_representation(self, instance: Queue) -> dict[str, Any]:
-        data = super().to_representation(instance)
-        data["addresses"] = [a.address for a in instance.addresses.all()]
-        wait = instance.max_waiting_time
-        data["max_waiting_time"] = int(wait.total_seconds()) if wait is not None else None
-        return data
-
-    def to_internal_value(self, data: Any) -> dict[str, Any]:
-        attrs: dict[str, Any] = super().to_internal_value(data)
-        if "max_waiting_time" in attrs:
-            seconds = attrs["max_waiting_time"]
-            attrs["max_waiting_time"] = timedelta(seconds=seconds) if seconds else None
-        return attrs
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         instance = self.instance
