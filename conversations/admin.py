@@ -46,6 +46,27 @@ class AgentAdmin(admin.ModelAdmin[Agent]):
     def queue_names(self, obj: Agent) -> str:
         return ", ".join(q.name for q in obj.queues.all())
 
+    def get_actions(self, request: HttpRequest) -> dict[str, Any]:
+        # Deleting an agent is checked one agent at a time (delete_model).
+        actions = super().get_actions(request)
+        actions.pop("delete_selected", None)
+        return actions
+
+    def delete_view(
+        self, request: HttpRequest, object_id: str, extra_context: dict[str, Any] | None = None
+    ) -> HttpResponse:
+        agent = self.get_object(request, object_id)
+        problem = services.agent_delete_problem(agent) if agent is not None else ""
+        if problem:
+            messages.error(request, problem)
+            return HttpResponseRedirect(
+                reverse("admin:conversations_agent_change", args=[object_id])
+            )
+        return super().delete_view(request, object_id, extra_context)
+
+    def delete_model(self, request: HttpRequest, obj: Agent) -> None:
+        services.agent_delete(agent=obj)
+
 
 class MessageInline(admin.TabularInline[Message, Contact]):
     """The conversation's messages, both directions, with delivery status."""

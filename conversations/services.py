@@ -426,3 +426,24 @@ def message_status_update(
         message.status_at = at or timezone.now()
         message.save(update_fields=["status", "status_reason", "status_at"])
     return message
+
+
+def agent_delete_problem(agent: Agent) -> str:
+    """Why an agent may not be deleted now ("" if they may): the open conversations they hold."""
+    held = list(
+        Contact.objects.filter(agent=agent, ended_at__isnull=True).values_list("pk", flat=True)
+    )
+    if not held:
+        return ""
+    return _(
+        "%(agent)s holds %(count)s open conversation(s) (%(ids)s): transfer or end them first."
+    ) % {"agent": agent, "count": len(held), "ids": ", ".join(held[:5])}
+
+
+def agent_delete(*, agent: Agent) -> None:
+    """Delete an agent who holds no open conversation; otherwise say which (ValidationError)."""
+    with transaction.atomic():
+        problem = agent_delete_problem(agent)
+        if problem:
+            raise ValidationError(problem)
+        agent.delete()

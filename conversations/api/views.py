@@ -41,6 +41,14 @@ class AgentViewSet(viewsets.ModelViewSet[Agent]):
     def get_queryset(self) -> QuerySet[Agent]:
         return selectors.agent_list()
 
+    def destroy(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        """Delete an agent; 409 while they hold open conversations."""
+        try:
+            services.agent_delete(agent=self.get_object())
+        except DjangoValidationError as exc:
+            return Response({"detail": " ".join(exc.messages)}, status=status.HTTP_409_CONFLICT)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
 
 class ContactActionPermissions(StaffModelPermissions):
     """Lifecycle actions and replies change a contact: they need the `change` permission."""

@@ -137,3 +137,20 @@ def test_reply_from_the_contact_page(
     html = response.content.decode()
     assert "Sinch answered 400 INVALID_ARGUMENT: Recipient is not opted in" in html
     assert not Message.objects.filter(text="Again").exists()
+
+
+def test_an_agent_holding_a_conversation_cannot_be_deleted(
+    admin_client_: Client, api: Any, queue: Queue
+) -> None:
+    agent = make_agent("Anna", number="1001")
+    contact = make_contact(queue)
+    _act(admin_client_, contact, "allocated", target=str(agent.pk))
+    response = admin_client_.get(f"/admin/conversations/agent/{agent.pk}/delete/", follow=True)
+    assert "Anna (1001) holds 1 open conversation(s)" in response.content.decode()
+    answer = api.delete(f"/api/v1/agents/{agent.pk}/")
+    assert answer.status_code == 409
+    assert "transfer or end them first" in answer.json()["detail"]
+    _act(admin_client_, contact, "abandoned")
+    response = admin_client_.post(f"/admin/conversations/agent/{agent.pk}/delete/", {"post": "yes"})
+    assert response.status_code == 302
+    assert api.delete(f"/api/v1/agents/{make_agent('Ben').pk}/").status_code == 204
