@@ -109,16 +109,18 @@ def start_gunicorn(env: dict[str, str], workers: int, port: int) -> subprocess.P
     sys.exit(f"gunicorn did not answer on port {port}")
 
 
-def stop(process: subprocess.Popen[bytes], timeout: float = 30) -> None:
-    """SIGTERM (a graceful stop), then SIGKILL if it has not exited within `timeout` seconds."""
-    if process.poll() is not None:
-        return
-    process.send_signal(signal.SIGTERM)
-    try:
-        process.wait(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
+def stop(*processes: subprocess.Popen[bytes], timeout: float = 30) -> None:
+    """SIGTERM to all (a graceful stop), then SIGKILL to those still running after `timeout` s."""
+    running = [process for process in processes if process.poll() is None]
+    for process in running:
+        process.send_signal(signal.SIGTERM)
+    deadline = time.monotonic() + timeout
+    for process in running:
+        try:
+            process.wait(timeout=max(0.0, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
 
 
 def body_bytes() -> bytes:
