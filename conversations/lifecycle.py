@@ -129,6 +129,8 @@ class LifecycleEvent:
     contact_id: str
     event: str
     occurred_at: datetime
+    # When the contact, now waiting in a queue with overflow, becomes overdue there (else None).
+    overflow_due: datetime | None = None
 
 
 Listener = Callable[[LifecycleEvent], None]
@@ -147,15 +149,24 @@ def unsubscribe(listener: Listener) -> None:
         _listeners.remove(listener)
 
 
-def record(contact: Contact, event: str, *, detail: str = "", fields: list[str]) -> ContactEvent:
+def record(
+    contact: Contact,
+    event: str,
+    *,
+    detail: str = "",
+    fields: list[str],
+    created: bool = False,
+) -> ContactEvent:
     """Move the contact to `event`'s state, save the changed `fields`, keep the event, announce.
 
-    The caller holds the contact's row lock inside a transaction and has checked the transition.
+    The caller holds the contact's row lock inside a transaction and has checked the transition;
+    `created` says the row was just inserted in this state (nothing to update).
     """
-    now = timezone.now()
-    contact.state = event
-    contact.state_changed_at = now
-    contact.save(update_fields=sorted({*fields, "state", "state_changed_at"}))
+    now = contact.state_changed_at if created else timezone.now()
+    if not created:
+        contact.state = event
+        contact.state_changed_at = now
+        contact.save(update_fields=sorted({*fields, "state", "state_changed_at"}))
     entry = ContactEvent.objects.create(
         contact=contact,
         event=event,
@@ -164,10 +175,23 @@ def record(contact: Contact, event: str, *, detail: str = "", fields: list[str])
         snapshot=contact_snapshot(contact),
     )
     announced = LifecycleEvent(
-        event_id=entry.pk, contact_id=contact.pk, event=event, occurred_at=now
+        event_id=entry.pk,
+        contact_id=contact.pk,
+        event=event,
+        occurred_at=now,
+        overflow_due=_overflow_due(contact),
     )
     transaction.on_commit(lambda: _announce(announced))
     return entry
+
+
+def _overflow_due(contact: Contact) -> datetime | None:
+    queue = contact.queue
+    if contact.waiting_since is None or queue is None:
+        return None
+    if queue.max_waiting_time is None or queue.overflow_queue_id is None:
+        return None
+    return contact.waiting_since + queue.max_waiting_time
 
 
 def _announce(event: LifecycleEvent) -> None:

@@ -19,15 +19,12 @@ from django_tasks.base import TaskResultStatus
 from django_tasks_db.models import DBTaskResult
 
 from conversations import services
-from conversations.choices import Event
 from conversations.lifecycle import LifecycleError, LifecycleEvent
 from conversations.models import Contact
 from queues.models import Queue
 
 logger = logging.getLogger(__name__)
 
-# Events after which a conversation may be waiting in a queue.
-WAITING_EVENTS = frozenset({Event.QUEUED, Event.REJECTED, Event.TRANSFERRED, Event.FORWARDED})
 BATCH_SIZE = 100
 # A check scheduled this close to an existing one is not worth a second task row.
 SLACK = timedelta(seconds=1)
@@ -125,11 +122,8 @@ def overflow_check_at(when: datetime) -> None:
 
 def contact_event_heard(event: LifecycleEvent) -> None:
     """Lifecycle listener: a conversation that starts waiting in an overflow queue gets a check."""
-    if event.event not in WAITING_EVENTS:
-        return
-    due = _waiting_with_overflow().filter(pk=event.contact_id).values_list(DUE, flat=True).first()
-    if due is not None:
-        overflow_check_at(due)
+    if event.overflow_due is not None:
+        overflow_check_at(event.overflow_due)
 
 
 def queue_overflow_changed(queue: Queue) -> None:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
@@ -85,7 +85,8 @@ def inbound_message_receive(*, thread: InboundThread, message: IncomingMessage) 
         )
         if earlier is not None:
             return InboundResult(earlier.contact, earlier, new_contact=False, already_recorded=True)
-    with transaction.atomic():
+    # No savepoint of its own: inside a caller's transaction an error undoes the caller's unit.
+    with transaction.atomic(savepoint=False):
         contact = _open_contact(thread)
         if contact is not None:
             return InboundResult(contact, _store_inbound(contact, message), new_contact=False)
@@ -127,12 +128,15 @@ def _contact_open(thread: InboundThread, message: IncomingMessage) -> Contact:
         sinch_conversation_id=thread.sinch_conversation_id,
         thread_key=thread.thread_key,
     )
+    # A new contact has no required agents: spare the snapshots a query each.
+    cast(Any, contact)._prefetched_objects_cache = {"required_agents": Agent.objects.none()}
     lifecycle.record(
         contact,
         Event.RECEIVED,
         detail=_("Message on %(address)s from %(identity)s")
         % {"address": thread.address, "identity": thread.identity},
         fields=[],
+        created=True,
     )
     return contact
 
