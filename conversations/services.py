@@ -8,10 +8,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, cast
+from typing import Any, TypeVar, cast
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.db.models import Model, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -27,6 +28,8 @@ from conversations.choices import (
 from conversations.lifecycle import LifecycleError
 from conversations.models import Agent, Contact, Message
 from queues.models import Queue
+
+T = TypeVar("T", bound=Model)
 
 
 @dataclass(frozen=True)
@@ -78,10 +81,10 @@ def inbound_message_receive(*, thread: InboundThread, message: IncomingMessage) 
     The same Sinch message id recorded before changes nothing.
     """
     if message.sinch_message_id:
-        earlier = (
-            Message.objects.select_related("contact")
-            .filter(sinch_message_id=message.sinch_message_id)
-            .first()
+        earlier = _first(
+            Message.objects.select_related("contact").filter(
+                sinch_message_id=message.sinch_message_id
+            )
         )
         if earlier is not None:
             return InboundResult(earlier.contact, earlier, new_contact=False, already_recorded=True)
@@ -105,12 +108,16 @@ def inbound_message_receive(*, thread: InboundThread, message: IncomingMessage) 
 
 
 def _open_contact(thread: InboundThread) -> Contact | None:
-    return (
+    return _first(
         Contact.objects.select_for_update(of=("self",))
         .select_related("queue", "agent")
         .filter(sinch_app_id=thread.app_id, thread_key=thread.thread_key, ended_at__isnull=True)
-        .first()
     )
+
+
+def _first(rows: QuerySet[T]) -> T | None:
+    """The one row a unique lookup finds, without the ordering `first()` would add."""
+    return next(iter(rows.order_by()[:1]), None)
 
 
 def _contact_open(thread: InboundThread, message: IncomingMessage) -> Contact:
@@ -416,10 +423,10 @@ def message_status_update(
 ) -> Message | None:
     """Apply a delivery report to the outbound message it is about; None when unknown."""
     with transaction.atomic():
-        message = (
-            Message.objects.select_for_update()
-            .filter(sinch_message_id=sinch_message_id, direction=MessageDirection.OUTBOUND)
-            .first()
+        message = _first(
+            Message.objects.select_for_update().filter(
+                sinch_message_id=sinch_message_id, direction=MessageDirection.OUTBOUND
+            )
         )
         if message is None:
             return None

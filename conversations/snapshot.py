@@ -23,7 +23,7 @@ def queue_ref(queue: Queue | None, preferred_address: str = "") -> dict[str, Any
     """`{"id", "address", "name"}` of a queue; the address it was reached on when known."""
     if queue is None:
         return None
-    addresses = [a.address for a in queue.addresses.all()]
+    addresses = [a.address for a in queue.addresses.all()]  # prefetched by detail selectors
     address = preferred_address if preferred_address in addresses else next(iter(addresses), "")
     return {"id": queue.pk, "address": address, "name": queue.name}
 

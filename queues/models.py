@@ -93,7 +93,7 @@ class QueueAddress(models.Model):
     subchannel = models.CharField(_("subchannel"), max_length=32, blank=True)
 
     class Meta:
-        ordering = ["queue", "address"]
+        ordering = ["address"]
         verbose_name = _("queue address")
         verbose_name_plural = _("queue addresses")
         indexes = [models.Index(fields=["app_id"], name="queues_address_app")]

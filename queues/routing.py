@@ -17,4 +17,7 @@ def address_for_channel(app_id: str, sinch_channel: str) -> str | None:
 
 def route(address: str) -> QueueAddress | None:
     """The queue address (with its queue) an address routes to, in one query."""
-    return QueueAddress.objects.select_related("queue").filter(address=address).first()
+    try:
+        return QueueAddress.objects.select_related("queue").get(address=address)
+    except QueueAddress.DoesNotExist:
+        return None

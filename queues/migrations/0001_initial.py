@@ -109,7 +109,7 @@ class Migration(migrations.Migration):
             options={
                 "verbose_name": "queue address",
                 "verbose_name_plural": "queue addresses",
-                "ordering": ["queue", "address"],
+                "ordering": ["address"],
                 "indexes": [models.Index(fields=["app_id"], name="queues_address_app")],
             },
         ),
