@@ -23,6 +23,7 @@ from django.utils.safestring import SafeString
 from django.utils.timesince import timesince
 from django.utils.translation import gettext_lazy as _
 
+from configurator.admin_mixins import CheckedDeleteMixin
 from conversations import lifecycle, selectors, services
 from conversations.choices import Event
 from conversations.lifecycle import LifecycleError
@@ -31,7 +32,7 @@ from queues.models import Queue
 
 
 @admin.register(Agent)
-class AgentAdmin(admin.ModelAdmin[Agent]):
+class AgentAdmin(CheckedDeleteMixin, admin.ModelAdmin[Agent]):
     """Agents and the queues they serve."""
 
     list_display = ["name", "number", "chat_address", "email", "queue_names"]
@@ -46,23 +47,8 @@ class AgentAdmin(admin.ModelAdmin[Agent]):
     def queue_names(self, obj: Agent) -> str:
         return ", ".join(q.name for q in obj.queues.all())
 
-    def get_actions(self, request: HttpRequest) -> dict[str, Any]:
-        # Deleting an agent is checked one agent at a time (delete_model).
-        actions = super().get_actions(request)
-        actions.pop("delete_selected", None)
-        return actions
-
-    def delete_view(
-        self, request: HttpRequest, object_id: str, extra_context: dict[str, Any] | None = None
-    ) -> HttpResponse:
-        agent = self.get_object(request, object_id)
-        problem = services.agent_delete_problem(agent) if agent is not None else ""
-        if problem:
-            messages.error(request, problem)
-            return HttpResponseRedirect(
-                reverse("admin:conversations_agent_change", args=[object_id])
-            )
-        return super().delete_view(request, object_id, extra_context)
+    def delete_problems(self, obj: Agent) -> list[str]:
+        return services.agent_delete_problems(obj)
 
     def delete_model(self, request: HttpRequest, obj: Agent) -> None:
         services.agent_delete(agent=obj)

@@ -439,22 +439,23 @@ def message_status_update(
     return message
 
 
-def agent_delete_problem(agent: Agent) -> str:
-    """Why an agent may not be deleted now ("" if they may): the open conversations they hold."""
+def agent_delete_problems(agent: Agent) -> list[str]:
+    """Why an agent may not be deleted now (empty if they may): the open conversations they hold."""
     held = list(
         Contact.objects.filter(agent=agent, ended_at__isnull=True).values_list("pk", flat=True)
     )
     if not held:
-        return ""
-    return _(
-        "%(agent)s holds %(count)s open conversation(s) (%(ids)s): transfer or end them first."
-    ) % {"agent": agent, "count": len(held), "ids": ", ".join(held[:5])}
+        return []
+    return [
+        _("%(agent)s holds %(count)s open conversation(s) (%(ids)s): transfer or end them first.")
+        % {"agent": agent, "count": len(held), "ids": ", ".join(held[:5])}
+    ]
 
 
 def agent_delete(*, agent: Agent) -> None:
     """Delete an agent who holds no open conversation; otherwise say which (ValidationError)."""
     with transaction.atomic():
-        problem = agent_delete_problem(agent)
-        if problem:
-            raise ValidationError(problem)
+        problems = agent_delete_problems(agent)
+        if problems:
+            raise ValidationError(problems)
         agent.delete()

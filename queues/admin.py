@@ -9,14 +9,14 @@ from typing import Any
 from django import forms
 from django.contrib import admin, messages
 from django.db.models import QuerySet
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
-from django.urls import reverse
+from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.html import format_html_join
 from django.utils.safestring import SafeString
 from django.utils.timesince import timesince
 from django.utils.translation import gettext_lazy as _
 
+from configurator.admin_mixins import CheckedDeleteMixin
 from queues import selectors, services
 from queues.models import Queue
 from queues.validation import SUBCHANNEL_NAMES, AddressesResult, clean_addresses
@@ -87,7 +87,7 @@ class QueueForm(forms.ModelForm[Queue]):
 
 
 @admin.register(Queue)
-class QueueAdmin(admin.ModelAdmin[Queue]):
+class QueueAdmin(CheckedDeleteMixin, admin.ModelAdmin[Queue]):
     """Queues with their addresses, waiting conversations and the oldest wait."""
 
     form = QueueForm
@@ -141,22 +141,8 @@ class QueueAdmin(admin.ModelAdmin[Queue]):
         for notice in result.notices if result else []:
             messages.info(request, notice)
 
-    def get_actions(self, request: HttpRequest) -> dict[str, Any]:
-        # Deleting a queue is checked one queue at a time (delete_view).
-        actions = super().get_actions(request)
-        actions.pop("delete_selected", None)
-        return actions
-
-    def delete_view(
-        self, request: HttpRequest, object_id: str, extra_context: dict[str, Any] | None = None
-    ) -> HttpResponse:
-        queue = self.get_object(request, object_id)
-        problems = services.queue_delete_problems(queue) if queue is not None else []
-        if problems:
-            for problem in problems:
-                messages.error(request, problem)
-            return HttpResponseRedirect(reverse("admin:queues_queue_change", args=[object_id]))
-        return super().delete_view(request, object_id, extra_context)
+    def delete_problems(self, obj: Queue) -> list[str]:
+        return services.queue_delete_problems(obj)
 
     def delete_model(self, request: HttpRequest, obj: Queue) -> None:
         services.queue_delete(queue=obj)

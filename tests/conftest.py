@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 from django.contrib.auth.models import User
+from django.test import Client
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
@@ -49,6 +50,14 @@ def sent_message(queue: Queue) -> Message:
 @pytest.fixture
 def staff_user(db: None) -> User:
     return User.objects.create_superuser("admin", "admin@example.com", "admin-pass-123")
+
+
+@pytest.fixture
+def admin_client_(staff_user: User) -> Client:
+    """A browser session of the superuser, for admin pages."""
+    client = Client()
+    client.force_login(staff_user)
+    return client
 
 
 @pytest.fixture

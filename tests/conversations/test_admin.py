@@ -16,13 +16,6 @@ from tests.fakesinch import FakeSinch, sinch_error
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def admin_client_(staff_user: User) -> Client:
-    client = Client()
-    client.force_login(staff_user)
-    return client
-
-
 def _act(client: Client, contact: Contact, event: str, **data: str) -> str:
     response = client.post(
         f"/admin/conversations/contact/{contact.pk}/act/{event}/", data, follow=True

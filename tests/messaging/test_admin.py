@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from django.contrib.auth.models import User
 from django.test import Client
 
 from messaging.models import Callback, MessagingService
@@ -14,13 +13,6 @@ from tests.factories import make_service
 from tests.sinch import WEBHOOK_SECRET, fixture_body, post_callback
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def admin_client_(staff_user: User) -> Client:
-    client = Client()
-    client.force_login(staff_user)
-    return client
 
 
 def _receive(service: MessagingService, n: int) -> None:

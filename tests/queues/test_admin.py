@@ -6,7 +6,6 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from django.contrib.auth.models import User
 from django.test import Client
 
 from messaging.models import MessagingService
@@ -14,13 +13,6 @@ from queues.models import Queue
 from tests.factories import make_contact, make_queue
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def admin_client_(staff_user: User) -> Client:
-    client = Client()
-    client.force_login(staff_user)
-    return client
 
 
 def _form(**changes: str) -> dict[str, str]:

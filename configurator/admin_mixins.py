@@ -1,0 +1,41 @@
+"""Behaviour shared by admin pages of several apps."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import messages
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.urls import reverse
+
+
+class CheckedDeleteMixin:
+    """Deletes one object at a time, refusing with the reasons while something depends on it.
+
+    Subclasses say why an object may not go in `delete_problems`; the bulk "delete selected"
+    action is removed, since it cannot say so per object.
+    """
+
+    def delete_problems(self, obj: Any) -> list[str]:
+        return []
+
+    def get_actions(self, request: HttpRequest) -> dict[str, Any]:
+        actions: dict[str, Any] = super().get_actions(request)  # type: ignore[misc]
+        actions.pop("delete_selected", None)
+        return actions
+
+    def delete_view(
+        self, request: HttpRequest, object_id: str, extra_context: dict[str, Any] | None = None
+    ) -> HttpResponse:
+        obj = self.get_object(request, object_id)  # type: ignore[attr-defined]
+        problems = self.delete_problems(obj) if obj is not None else []
+        if problems:
+            for problem in problems:
+                messages.error(request, problem)
+            meta = obj._meta
+            url = reverse(f"admin:{meta.app_label}_{meta.model_name}_change", args=[object_id])
+            return HttpResponseRedirect(url)
+        response: HttpResponse = super().delete_view(  # type: ignore[misc]
+            request, object_id, extra_context
+        )
+        return response
