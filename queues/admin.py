@@ -72,6 +72,7 @@ class QueueForm(forms.ModelForm[Queue]):
             channel_type=cleaned.get("channel_type") or "chat",
             sms_sender_id=cleaned.get("sms_sender_id") or "",
             taken=partial(selectors.addresses_taken, exclude_queue_id=self.instance.pk),
+            stored=[a.address for a in self.instance.addresses.all()] if self.instance.pk else [],
         )
         for index, problems in sorted(result.errors.items()):
             for problem in problems:

@@ -124,10 +124,13 @@ def clean_addresses(
     channel_type: str,
     sms_sender_id: str,
     taken: Callable[[Collection[str]], dict[str, str]],
+    stored: Collection[str] = (),
 ) -> AddressesResult:
     """Check a queue's addresses as a whole.
 
-    `taken` maps addresses to the names of *other* queues already holding them.
+    `taken` maps addresses to the names of *other* queues already holding them. `stored` are the
+    queue's saved addresses: one whose app lost its credentials since is kept with a notice, so
+    that the queue can still be edited.
     """
     result = AddressesResult()
     if not [a for a in raw_addresses if a.strip()]:
@@ -167,7 +170,15 @@ def clean_addresses(
             )
         if clean.app_id:
             app = apps.get(clean.app_id)
-            if app is None:
+            if app is None and clean.address in stored:
+                result.notices.append(
+                    _(
+                        "App %(app)s no longer has outbound credentials in any messaging "
+                        "service: replies to conversations on %(address)s cannot be sent."
+                    )
+                    % {"app": clean.app_id, "address": clean.address}
+                )
+            elif app is None:
                 messages.append(
                     _(
                         "App %(app)s has no outbound authentication in any messaging service: "

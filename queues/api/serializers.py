@@ -85,6 +85,7 @@ class QueueSerializer(serializers.ModelSerializer[Queue]):
             taken=partial(
                 selectors.addresses_taken, exclude_queue_id=instance.pk if instance else None
             ),
+            stored=[a.address for a in instance.addresses.all()] if instance else [],
         )
         errors: dict[str, Any] = dict(result.field_errors)
         if result.errors:

@@ -143,3 +143,22 @@ def test_api_refuses_to_delete_an_overflow_target_with_409(
     response = api.delete(f"/api/v1/queues/{target.pk}/")
     assert response.status_code == 409
     assert "Support overflow into Overflow" in response.json()["detail"]
+
+
+def test_a_queue_whose_app_lost_its_credentials_can_still_be_edited(
+    admin_client_: Client, queue: Queue, service: MessagingService
+) -> None:
+    service.authentications.filter(direction="outbound").delete()
+    response = admin_client_.post(
+        f"/admin/queues/queue/{queue.pk}/change/",
+        _form(addresses="01E4556565565ERKYO@whatsapp", description="Now described"),
+        follow=True,
+    )
+    assert "replies to conversations on 01E4556565565ERKYO@whatsapp" in response.content.decode()
+    queue.refresh_from_db()
+    assert queue.description == "Now described"
+    response = admin_client_.post(
+        f"/admin/queues/queue/{queue.pk}/change/",
+        _form(addresses="01E4556565565ERKYO@whatsapp\n01E4556565565ERKYO@sms"),
+    )
+    assert "App 01E4556565565ERKYO has no outbound authentication" in response.content.decode()
