@@ -61,8 +61,8 @@ _NEEDS: dict[str, str] = {
     Event.TRANSFERRED: "only a conversation an agent has accepted can be transferred",
     Event.FORWARDED: "only a conversation waiting in a queue can be forwarded",
     Event.ENDED: (
-        "only a conversation an agent has accepted can be ended; "
-        "one that was never accepted is abandoned"
+        "only a conversation an agent has accepted can be ended "
+        "(one that was never accepted is abandoned)"
     ),
     Event.ABANDONED: "only a conversation no agent has accepted yet can be abandoned",
 }
@@ -105,7 +105,7 @@ def check(contact: Contact, event: str) -> None:
     """Refuse `event` with a sentence when the contact's phase does not allow it."""
     if phase(contact) not in ALLOWED_FROM[event]:
         raise LifecycleError(
-            _("Contact %(id)s cannot be %(event)s: %(needs)s, and %(where)s.")
+            _("Contact %(id)s cannot be %(event)s: %(where)s, and %(needs)s.")
             % {
                 "id": contact.id,
                 "event": Event(event).label.lower(),

@@ -137,8 +137,8 @@ ACTIONS: dict[str, tuple[Callable[[Contact, Desk], Contact], str, str, set[str]]
     "end": (
         lambda c, d: services.contact_end(contact=c),
         "ended",
-        "only a conversation an agent has accepted can be ended; "
-        "one that was never accepted is abandoned",
+        "only a conversation an agent has accepted can be ended "
+        "(one that was never accepted is abandoned)",
         {"connected"},
     ),
     "abandon": (
@@ -168,8 +168,8 @@ def test_refuses_action_the_phase_does_not_allow_with_a_sentence(
     with pytest.raises(LifecycleError) as refused:
         run(contact, desk)
 
-    assert str(refused.value) == f"Contact {contact.pk} cannot be {past}: {needs}, and " + (
-        f"{WHERE[phase]}."
+    assert str(refused.value) == f"Contact {contact.pk} cannot be {past}: {WHERE[phase]}, and " + (
+        f"{needs}."
     )
     assert (fresh(contact).state, events_of(contact)) == before
 
