@@ -6,6 +6,7 @@ the event (lifecycle.record) in one transaction; listeners hear of it after the 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypeVar, cast
@@ -338,6 +339,18 @@ def contact_abandon(*, contact: Contact, by: str = "", reason: str = "") -> Cont
             fields=["ended_at", "waiting_since"],
         )
     return contact
+
+
+# What operators (admin buttons, API actions) may do: action name → (its event, the service).
+OPERATOR_ACTIONS: dict[str, tuple[str, Callable[..., Contact]]] = {
+    "allocate": (Event.ALLOCATED, contact_allocate),
+    "accept": (Event.ACCEPTED, contact_accept),
+    "reject": (Event.REJECTED, contact_reject),
+    "transfer": (Event.TRANSFERRED, contact_transfer),
+    "forward": (Event.FORWARDED, contact_forward),
+    "end": (Event.ENDED, contact_end),
+    "abandon": (Event.ABANDONED, contact_abandon),
+}
 
 
 def _check_queue_fits(contact: Contact, queue: Queue, field: str) -> None:

@@ -147,8 +147,3 @@ class QueueAdmin(CheckedDeleteMixin, admin.ModelAdmin[Queue]):
 
     def delete_model(self, request: HttpRequest, obj: Queue) -> None:
         services.queue_delete(queue=obj)
-
-    def save_related(self, request: HttpRequest, form: Any, formsets: Any, change: bool) -> None:
-        # Addresses are saved with the queue (save_model); the form has no other relations.
-        for formset in formsets:
-            formset.save()

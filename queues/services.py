@@ -23,9 +23,6 @@ def on_overflow_change(listener: Callable[[Queue], None]) -> None:
     _overflow_listeners.append(listener)
 
 
-_UNSET: Any = object()
-
-
 def queue_create(
     *,
     name: str,

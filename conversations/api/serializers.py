@@ -6,7 +6,7 @@ from typing import Any
 
 from rest_framework import serializers
 
-from conversations import lifecycle
+from conversations import lifecycle, services
 from conversations.models import Agent, Contact, ContactEvent, Message
 from queues.models import Queue
 
@@ -67,15 +67,7 @@ class ContactSerializer(serializers.ModelSerializer[Contact]):
 
 
 # The API's action names for the lifecycle events operators can cause.
-ACTION_OF_EVENT = {
-    "allocated": "allocate",
-    "accepted": "accept",
-    "rejected": "reject",
-    "transferred": "transfer",
-    "forwarded": "forward",
-    "ended": "end",
-    "abandoned": "abandon",
-}
+ACTION_OF_EVENT = {event: action for action, (event, _) in services.OPERATOR_ACTIONS.items()}
 
 
 class AllocateSerializer(serializers.Serializer[Any]):
