@@ -37,6 +37,7 @@ INSTALLED_APPS = [
     "queues",
     "conversations",
     "messaging",
+    "integrations",
 ]
 
 MIDDLEWARE = [
@@ -184,3 +185,6 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
+
+# Event-driven integrations: at most this many fire per conversation event, by ordinal (as Sinch).
+INTEGRATIONS_MAX_PER_EVENT = env.int("INTEGRATIONS_MAX_PER_EVENT", default=3)

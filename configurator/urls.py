@@ -7,6 +7,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from configurator.api import router
 from conversations.api.urls import register as register_conversations
+from integrations.api.urls import register as register_integrations
 from messaging.api.urls import register as register_messaging
 from messaging.webhooks.views import sinch_webhook
 from queues.api.urls import register as register_queues
@@ -14,6 +15,7 @@ from queues.api.urls import register as register_queues
 register_messaging(router)
 register_queues(router)
 register_conversations(router)
+register_integrations(router)
 
 urlpatterns = [
     path("", RedirectView.as_view(url="/admin/", permanent=False)),

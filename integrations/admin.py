@@ -1,0 +1,540 @@
+"""Admin pages: System Management > Event-Driven Integrations."""
+
+from __future__ import annotations
+
+import json
+from contextvars import ContextVar
+from typing import Any
+
+from django import forms
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import QuerySet
+from django.forms.fields import InvalidJSONInput
+from django.forms.models import BaseInlineFormSet
+from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed, HttpResponseRedirect
+from django.shortcuts import get_object_or_404
+from django.template.response import TemplateResponse
+from django.urls import URLPattern, path, reverse
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import SafeString
+from django.utils.translation import gettext_lazy as _
+
+from configurator.secrets import SecretFormField
+from conversations.choices import Event
+from integrations import selectors, services
+from integrations.choices import (
+    CONVERSATION_TYPE_LABELS,
+    SUPPORTED_EVENTS,
+    IntegrationChannelType,
+)
+from integrations.models import Integration, IntegrationAuthentication
+from integrations.presets import PRESETS
+from integrations.validation import (
+    AuthenticationInput,
+    AuthenticationsResult,
+    IntegrationInput,
+    ScopeQueue,
+    clean_authentications,
+    clean_integration,
+)
+from queues.models import Queue
+
+AUTHENTICATIONS_PREFIX = "authentications"
+# Warnings of the whole list, computed once per changelist request (a ContextVar because one
+# ModelAdmin serves concurrent requests).
+_list_warnings: ContextVar[dict[int, list[str]] | None] = ContextVar("_list_warnings", default=None)
+
+
+class ConfigurationField(forms.JSONField):
+    """The JSON editor: keeps the administrator's text as typed, pretty-prints what is stored."""
+
+    def to_python(self, value: Any) -> Any:
+        if self.disabled or value in self.empty_values:
+            return super().to_python(value)
+        try:
+            return json.loads(value)
+        except json.JSONDecodeError as exc:
+            raise ValidationError(
+                _("Not valid JSON: line %(line)s, column %(column)s: %(problem)s.")
+                % {"line": exc.lineno, "column": exc.colno, "problem": exc.msg},
+                code="invalid",
+            ) from None
+
+    def bound_data(self, data: Any, initial: Any) -> Any:
+        if self.disabled or data is None:
+            return super().bound_data(data, initial)
+        return InvalidJSONInput(data)  # shown back exactly as typed
+
+    def prepare_value(self, value: Any) -> Any:
+        if isinstance(value, InvalidJSONInput):
+            return value
+        return json.dumps(value, indent=2, ensure_ascii=False)
+
+
+class QueueCheckboxes(forms.CheckboxSelectMultiple):
+    """Queue checkboxes that carry their channel type, so the page can show the matching ones."""
+
+    def create_option(self, *args: Any, **kwargs: Any) -> dict[str, Any]:
+        option: dict[str, Any] = super().create_option(*args, **kwargs)
+        queue = getattr(option["value"], "instance", None)
+        if isinstance(queue, Queue):
+            option["attrs"]["data-channel-type"] = queue.channel_type
+        return option
+
+
+class QueueChoiceField(forms.ModelMultipleChoiceField):  # type: ignore[type-arg]
+    """Queues labelled with their channel type."""
+
+    def label_from_instance(self, obj: Any) -> str:
+        return f"{obj.name} ({obj.get_channel_type_display()})"
+
+
+class IntegrationForm(forms.ModelForm[Integration]):
+    """An integration; every rule is checked by `validation.clean_integration`."""
+
+    events = forms.MultipleChoiceField(
+        label=_("Conversation events that trigger this integration"),
+        choices=Event.choices,
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text=_("No event selected: the integration is disabled."),
+    )
+    queues = QueueChoiceField(
+        label=_("Queues"),
+        queryset=Queue.objects.order_by("name"),
+        required=False,
+        widget=QueueCheckboxes,
+        help_text=_(
+            "Chats: the queues messages arrive to or are sent from (inbound and outbound). "
+            "Calls: inbound queue calls."
+        ),
+    )
+    configuration = ConfigurationField(
+        label=_("JSON for configuration"),
+        widget=forms.Textarea(attrs={"rows": 24, "cols": 100, "class": "mono json-editor"}),
+        help_text=_(
+            'request: method (required), authentication {"type": "basic"|"digest"|"oauth"}, '
+            "headers, params, body (POST/PUT/PATCH), timeout (s, default 10), condition (CEL), "
+            "block. response: set (priority, queue, preferredAgent, requiredAgents), save. "
+            "Placeholders such as {event}, {contact.id}, {authentications.api-key}."
+        ),
+    )
+
+    class Meta:
+        model = Integration
+        fields = [
+            "channel_type",
+            "name",
+            "description",
+            "endpoint_url",
+            "ordinal",
+            "direction",
+            "events",
+            "direct_chats",
+            "direct_calls",
+            "queues",
+            "configuration",
+        ]
+        widgets = {
+            "endpoint_url": forms.TextInput(attrs={"class": "vLargeTextField mono", "size": 90}),
+            "description": forms.Textarea(attrs={"rows": 2, "cols": 80}),
+        }
+
+    notices: list[str]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.notices = []
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        if any(name in self.errors for name in ("channel_type", "direction", "configuration")):
+            return cleaned
+        check = clean_integration(
+            IntegrationInput(
+                channel_type=cleaned["channel_type"],
+                direction=cleaned["direction"],
+                endpoint_url=cleaned.get("endpoint_url") or "",
+                events=cleaned.get("events") or [],
+                direct_chats=bool(cleaned.get("direct_chats")),
+                direct_calls=bool(cleaned.get("direct_calls")),
+                queues=[ScopeQueue(q.name, q.channel_type) for q in cleaned.get("queues") or []],
+                authentication_ids=self._authentication_ids(),
+                configuration=cleaned.get("configuration"),
+            ),
+            references=selectors.DatabaseReferences(),
+        )
+        for name, problems in check.errors.items():
+            for problem in problems:
+                self.add_error(name if name in self.fields else None, problem)
+        self.notices = check.notices
+        return cleaned
+
+    def _authentication_ids(self) -> list[str]:
+        """The IDs of the authentication rows being submitted with this form."""
+        data = self.data
+        prefix = AUTHENTICATIONS_PREFIX
+        try:
+            total = min(int(data.get(f"{prefix}-TOTAL_FORMS") or 0), 1000)
+        except ValueError:
+            total = 0
+        ids = []
+        for index in range(total):
+            if data.get(f"{prefix}-{index}-DELETE"):
+                continue
+            value = (data.get(f"{prefix}-{index}-authentication_id") or "").strip()
+            if value:
+                ids.append(value)
+        return ids
+
+
+class AuthenticationForm(forms.ModelForm[IntegrationAuthentication]):
+    """One authentication entry; the secret box never shows the stored secret."""
+
+    secret = SecretFormField(required=False, label=_("Secret / password"))
+
+    class Meta:
+        model = IntegrationAuthentication
+        fields = ["authentication_id", "secret"]
+        widgets = {"authentication_id": forms.TextInput(attrs={"class": "mono", "size": 40})}
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        self.new_secret = cleaned.get("secret") or None
+        if self.new_secret is None and self.instance.pk:
+            cleaned["secret"] = self.instance.secret  # an empty box keeps the stored secret
+        return cleaned
+
+
+class AuthenticationFormSet(BaseInlineFormSet):  # type: ignore[type-arg]
+    """Checks the authentication block with the rules the API uses too."""
+
+    result: AuthenticationsResult | None = None
+
+    def clean(self) -> None:
+        super().clean()
+        forms_in_use = [
+            f
+            for f in self.forms
+            if f.has_changed() or f.instance.pk
+            if not (self.can_delete and self._should_delete_form(f))  # type: ignore[attr-defined]
+            if hasattr(f, "cleaned_data")
+        ]
+        if any(f.errors for f in forms_in_use):
+            return
+        self.result = clean_authentications(
+            [
+                AuthenticationInput(
+                    authentication_id=f.cleaned_data.get("authentication_id", ""),
+                    secret=getattr(f, "new_secret", None),
+                    has_stored_secret=bool(
+                        f.instance.pk
+                        and f.instance.secret is not None
+                        and f.instance.authentication_id
+                        == (f.cleaned_data.get("authentication_id") or "").strip()
+                    ),
+                )
+                for f in forms_in_use
+            ]
+        )
+        for index, fields in self.result.errors.items():
+            for field_name, problems in fields.items():
+                for problem in problems:
+                    forms_in_use[index].add_error(field_name, problem)
+
+
+class AuthenticationInline(admin.TabularInline[IntegrationAuthentication, Integration]):
+    """The Authentication block (seed 003, table 2)."""
+
+    model = IntegrationAuthentication
+    form = AuthenticationForm
+    formset = AuthenticationFormSet
+    extra = 0
+    verbose_name = _("authentication")
+    verbose_name_plural = _("Authentication")
+    fields = ["authentication_id", "secret"]
+
+
+@admin.register(Integration)
+class IntegrationAdmin(admin.ModelAdmin[Integration]):
+    """Event-driven integrations, with copy, disable/enable and warnings in the list."""
+
+    form = IntegrationForm
+    inlines = [AuthenticationInline]
+    change_form_template = "admin/integrations/integration/change_form.html"
+    list_display = [
+        "name",
+        "channel_type",
+        "direction",
+        "event_list",
+        "scope",
+        "enabled_mark",
+        "ordinal",
+        "notes",
+    ]
+    list_filter = ["channel_type", "direction"]
+    search_fields = ["name", "description", "endpoint_url"]
+    actions = ["copy_selected", "disable_selected", "enable_selected"]
+    readonly_fields = ["event_support"]
+    fieldsets = [
+        (
+            None,
+            {
+                "fields": [
+                    "channel_type",
+                    "name",
+                    "description",
+                    "endpoint_url",
+                    "ordinal",
+                    "direction",
+                ]
+            },
+        ),
+        (_("Events"), {"fields": ["events", "event_support"]}),
+        (
+            _("Conversations"),
+            {
+                "fields": ["direct_chats", "direct_calls", "queues"],
+                "description": _(
+                    "Direct conversations, and the queues the integration is used in."
+                ),
+            },
+        ),
+        (_("JSON for configuration"), {"fields": ["configuration"]}),
+    ]
+
+    class Media:
+        js = ["integrations/admin/integration.js"]
+        css = {"all": ["integrations/admin/integration.css"]}
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Integration]:
+        return selectors.integration_list()
+
+    # --- the list ---------------------------------------------------------------------------
+
+    def changelist_view(self, request: HttpRequest, extra_context: Any = None) -> Any:
+        _list_warnings.set(selectors.firing_warnings(selectors.integration_list()))
+        return super().changelist_view(request, extra_context)
+
+    @admin.display(description=_("events"))
+    def event_list(self, obj: Integration) -> str:
+        if obj.events:
+            return ", ".join(str(Event(e).label) for e in obj.events)
+        if obj.disabled_events:
+            had = ", ".join(str(Event(e).label) for e in obj.disabled_events)
+            return str(_("none (had: %(events)s)") % {"events": had})
+        return "—"
+
+    @admin.display(description=_("scope"))
+    def scope(self, obj: Integration) -> str:
+        parts = [q.name for q in obj.queues.all()]
+        if obj.direct_chats:
+            parts.append(str(_("direct chats")))
+        if obj.direct_calls:
+            parts.append(str(_("direct calls")))
+        return ", ".join(parts) or str(_("no conversations"))
+
+    @admin.display(description=_("enabled"), boolean=True)
+    def enabled_mark(self, obj: Integration) -> bool:
+        return obj.enabled
+
+    @admin.display(description=_("warnings"))
+    def notes(self, obj: Integration) -> SafeString:
+        notes = [
+            *selectors.integration_problems(obj),
+            *(_list_warnings.get() or {}).get(obj.pk, []),
+        ]
+        return format_html_join(
+            "", '<div class="integration-warning">{}</div>', ((n,) for n in notes)
+        )
+
+    # --- the page ---------------------------------------------------------------------------
+
+    @admin.display(description=_("Events each conversation type produces"))
+    def event_support(self, obj: Integration | None) -> SafeString:
+        kinds = list(CONVERSATION_TYPE_LABELS)
+        head = format_html_join("", "<th>{}</th>", ((CONVERSATION_TYPE_LABELS[k],) for k in kinds))
+        rows = format_html_join(
+            "",
+            "<tr><th>{}</th>{}</tr>",
+            (
+                (
+                    label,
+                    format_html_join(
+                        "",
+                        "<td>{}</td>",
+                        (("✓" if event in SUPPORTED_EVENTS[k] else "—",) for k in kinds),
+                    ),
+                )
+                for event, label in Event.choices
+            ),
+        )
+        return format_html(
+            '<table class="event-support"><thead><tr><th></th>{}</tr></thead>'
+            "<tbody>{}</tbody></table>",
+            head,
+            rows,
+        )
+
+    def add_view(
+        self, request: HttpRequest, form_url: str = "", extra_context: dict[str, Any] | None = None
+    ) -> HttpResponse:
+        if request.method == "GET" and request.GET.get("channel_type") not in dict(
+            IntegrationChannelType.choices
+        ):
+            # Contact Pro asks for the channel type first: it decides queues and events.
+            context = {
+                **self.admin_site.each_context(request),
+                "opts": self.opts,
+                "title": _("Add event-driven integration"),
+                "channel_types": IntegrationChannelType.choices,
+            }
+            return TemplateResponse(
+                request, "admin/integrations/integration/choose_channel_type.html", context
+            )
+        return super().add_view(request, form_url, self._page_context(extra_context))
+
+    def change_view(
+        self,
+        request: HttpRequest,
+        object_id: str,
+        form_url: str = "",
+        extra_context: dict[str, Any] | None = None,
+    ) -> HttpResponse:
+        if request.method == "GET":
+            integration = self.get_object(request, object_id)
+            if integration is not None:
+                for problem in selectors.integration_problems(integration):
+                    messages.warning(request, problem)
+        return super().change_view(request, object_id, form_url, self._page_context(extra_context))
+
+    def _page_context(self, extra_context: dict[str, Any] | None) -> dict[str, Any]:
+        return {**(extra_context or {}), "presets": [p.as_json() for p in PRESETS]}
+
+    def save_model(self, request: HttpRequest, obj: Integration, form: Any, change: bool) -> None:
+        services.integration_save(integration=obj, queues=form.cleaned_data.get("queues") or [])
+        for notice in form.notices:
+            messages.info(request, notice)
+
+    def save_related(self, request: HttpRequest, form: Any, formsets: Any, change: bool) -> None:
+        for formset in formsets:
+            if isinstance(formset, AuthenticationFormSet) and formset.result is not None:
+                changes = services.authentications_replace(
+                    integration=form.instance, entries=formset.result.entries
+                )
+                formset.new_objects = changes.created
+                formset.changed_objects = changes.changed
+                formset.deleted_objects = changes.deleted
+            else:
+                formset.save()
+
+    # --- copy, disable, enable ----------------------------------------------------------------
+
+    def get_urls(self) -> list[URLPattern]:
+        own = [
+            path(
+                f"<path:object_id>/{action}/",
+                self.admin_site.admin_view(getattr(self, f"{action}_view")),
+                name=f"integrations_integration_{action}",
+            )
+            for action in ("copy", "disable", "enable")
+        ]
+        return own + super().get_urls()
+
+    def _integration_for(
+        self, request: HttpRequest, object_id: str, *, adding: bool
+    ) -> Integration:
+        integration = get_object_or_404(selectors.integration_list(), pk=object_id)
+        allowed = (
+            self.has_add_permission(request)
+            if adding
+            else self.has_change_permission(request, integration)
+        )
+        if not allowed:
+            raise PermissionDenied
+        return integration
+
+    def copy_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        """Copy from the integration's page (POST); opens the copy."""
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        copy = services.integration_copy(
+            integration=self._integration_for(request, object_id, adding=True)
+        )
+        self._copied(request, [copy])
+        return HttpResponseRedirect(
+            reverse("admin:integrations_integration_change", args=[copy.pk])
+        )
+
+    def disable_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        """Disable from the integration's page (POST)."""
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        integration = self._integration_for(request, object_id, adding=False)
+        self._switch(request, [integration], enable=False)
+        return self._back(integration)
+
+    def enable_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        """Enable from the integration's page (POST)."""
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        integration = self._integration_for(request, object_id, adding=False)
+        self._switch(request, [integration], enable=True)
+        return self._back(integration)
+
+    @admin.action(description=_("Copy selected integrations"), permissions=["add"])
+    def copy_selected(self, request: HttpRequest, queryset: QuerySet[Integration]) -> None:
+        self._copied(request, [services.integration_copy(integration=i) for i in queryset])
+
+    @admin.action(description=_("Disable selected integrations"), permissions=["change"])
+    def disable_selected(self, request: HttpRequest, queryset: QuerySet[Integration]) -> None:
+        self._switch(request, list(queryset), enable=False)
+
+    @admin.action(description=_("Enable selected integrations"), permissions=["change"])
+    def enable_selected(self, request: HttpRequest, queryset: QuerySet[Integration]) -> None:
+        self._switch(request, list(queryset), enable=True)
+
+    def _copied(self, request: HttpRequest, copies: list[Integration]) -> None:
+        for copy in copies:
+            messages.success(
+                request,
+                _(
+                    "Copied as “%(name)s”, without authentications and disabled: add its "
+                    "authentications, then Enable it."
+                )
+                % {"name": copy.name},
+            )
+
+    def _switch(
+        self, request: HttpRequest, integrations: list[Integration], *, enable: bool
+    ) -> None:
+        for integration in integrations:
+            try:
+                changed = (
+                    services.integration_enable(integration=integration)
+                    if enable
+                    else services.integration_disable(integration=integration)
+                )
+            except ValidationError as exc:
+                for problem in exc.messages:
+                    messages.error(request, problem)
+                continue
+            if enable:
+                text = (
+                    _("“%(name)s” enabled: its events are restored.")
+                    if changed
+                    else _("“%(name)s” was already enabled.")
+                )
+            else:
+                text = (
+                    _("“%(name)s” disabled: no events selected; Enable restores them.")
+                    if changed
+                    else _("“%(name)s” was already disabled.")
+                )
+            messages.success(request, text % {"name": integration.name})
+
+    def _back(self, integration: Integration) -> HttpResponseRedirect:
+        return HttpResponseRedirect(
+            reverse("admin:integrations_integration_change", args=[integration.pk])
+        )

@@ -1,0 +1,172 @@
+"""REST representations of integrations; every rule lives in integrations.validation."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rest_framework import serializers
+
+from conversations.choices import Event
+from integrations import selectors, services
+from integrations.models import Integration, IntegrationAuthentication
+from integrations.validation import (
+    AuthenticationInput,
+    IntegrationInput,
+    ScopeQueue,
+    clean_authentications,
+    clean_integration,
+)
+from queues.models import Queue
+
+
+class IntegrationAuthenticationSerializer(serializers.Serializer[IntegrationAuthentication]):
+    """One authentication entry; the secret is write-only."""
+
+    authentication_id = serializers.CharField(max_length=160)
+    secret = serializers.CharField(
+        write_only=True,
+        required=False,
+        allow_blank=True,
+        trim_whitespace=False,
+        style={"input_type": "password"},
+        help_text="Write-only. Omit on update to keep the stored secret.",
+    )
+    type = serializers.CharField(read_only=True)
+    has_secret = serializers.SerializerMethodField()
+
+    def get_has_secret(self, obj: IntegrationAuthentication) -> bool:
+        return obj.secret is not None
+
+
+class IntegrationSerializer(serializers.ModelSerializer[Integration]):
+    """An integration with its authentication block, written as a whole."""
+
+    events = serializers.ListField(
+        child=serializers.ChoiceField(choices=Event.choices), required=False, default=list
+    )
+    queues = serializers.PrimaryKeyRelatedField(
+        many=True, queryset=Queue.objects.all(), required=False
+    )
+    authentications = IntegrationAuthenticationSerializer(many=True, required=False)
+    configuration = serializers.JSONField()
+    enabled = serializers.BooleanField(read_only=True)
+    problems = serializers.SerializerMethodField(
+        help_text="What would stop it being saved as it is now (e.g. a copy's missing "
+        "authentications)."
+    )
+
+    class Meta:
+        model = Integration
+        fields = [
+            "id",
+            "name",
+            "description",
+            "channel_type",
+            "endpoint_url",
+            "ordinal",
+            "direction",
+            "events",
+            "enabled",
+            "disabled_events",
+            "direct_chats",
+            "direct_calls",
+            "queues",
+            "authentications",
+            "configuration",
+            "problems",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = ["disabled_events", "created_at", "updated_at"]
+
+    def get_problems(self, obj: Integration) -> list[str]:
+        return selectors.integration_problems(obj)
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        instance = self.instance
+        errors: dict[str, Any] = {}
+        entries = attrs.get("authentications")
+        stored = (
+            {a.authentication_id: a for a in instance.authentications.all()} if instance else {}
+        )
+        if entries is not None:
+            inputs = [
+                AuthenticationInput(
+                    authentication_id=e["authentication_id"],
+                    secret=e.get("secret") or None,
+                    has_stored_secret=(
+                        e["authentication_id"].strip() in stored
+                        and stored[e["authentication_id"].strip()].secret is not None
+                    ),
+                )
+                for e in entries
+            ]
+            result = clean_authentications(inputs)
+            if not result.is_valid:
+                errors["authentications"] = [
+                    result.errors.get(index, {}) for index in range(len(inputs))
+                ]
+            attrs["authentications"] = result.entries
+            authentication_ids = [e.authentication_id for e in inputs]
+        else:
+            authentication_ids = list(stored)
+
+        def given(name: str) -> Any:
+            if name in attrs:
+                return attrs[name]
+            if instance is not None:
+                value = getattr(instance, name)
+                return list(value.all()) if name == "queues" else value
+            return self.fields[name].get_default() if name != "channel_type" else ""
+
+        check = clean_integration(
+            IntegrationInput(
+                channel_type=given("channel_type"),
+                direction=given("direction"),
+                endpoint_url=given("endpoint_url") or "",
+                events=given("events") or [],
+                direct_chats=bool(given("direct_chats")),
+                direct_calls=bool(given("direct_calls")),
+                queues=[ScopeQueue(q.name, q.channel_type) for q in given("queues") or []],
+                authentication_ids=authentication_ids,
+                configuration=given("configuration"),
+            ),
+            references=selectors.DatabaseReferences(),
+        )
+        for name, messages in check.errors.items():
+            errors.setdefault(name, []).extend(messages)
+        if errors:
+            raise serializers.ValidationError(errors)
+        return attrs
+
+    def create(self, validated_data: dict[str, Any]) -> Integration:
+        queues = validated_data.pop("queues", [])
+        authentications = validated_data.pop("authentications", [])
+        return services.integration_save(
+            integration=Integration(**validated_data),
+            queues=queues,
+            authentications=authentications,
+        )
+
+    def update(self, instance: Integration, validated_data: dict[str, Any]) -> Integration:
+        queues = validated_data.pop("queues", None)
+        authentications = validated_data.pop("authentications", None)
+        for name, value in validated_data.items():
+            setattr(instance, name, value)
+        return services.integration_save(
+            integration=instance, queues=queues, authentications=authentications
+        )
+
+
+class PresetSerializer(serializers.Serializer[Any]):
+    """A "start from" configuration for one documented use."""
+
+    key = serializers.CharField()
+    title = serializers.CharField(source="label")
+    description = serializers.CharField()
+    direction = serializers.CharField()
+    events = serializers.ListField(child=serializers.CharField())
+    authentications = serializers.ListField(
+        child=serializers.CharField(), help_text="Entries its JSON refers to."
+    )
+    configuration = serializers.JSONField()

@@ -1,0 +1,152 @@
+"""Reads of the integrations app: lists, the references checks need, and list warnings."""
+
+from __future__ import annotations
+
+import contextlib
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db.models import Prefetch, Q, QuerySet
+
+from conversations.choices import ChannelType, Event
+from conversations.models import Agent
+from integrations.choices import CONVERSATION_TYPE_LABELS, SUPPORTED_EVENTS, conversation_types
+from integrations.models import Integration, IntegrationAuthentication
+from integrations.validation import (
+    IntegrationCheck,
+    IntegrationInput,
+    ScopeQueue,
+    clean_integration,
+)
+from queues.models import Queue, QueueAddress
+from queues.validation import parse_chat_address
+
+
+def integration_list() -> QuerySet[Integration]:
+    """Integrations with their queues and authentication entries, in ordinal order."""
+    return Integration.objects.prefetch_related(
+        Prefetch("queues", queryset=Queue.objects.order_by("name")),
+        Prefetch(
+            "authentications",
+            queryset=IntegrationAuthentication.objects.order_by("authentication_id"),
+        ),
+    )
+
+
+@dataclass
+class DatabaseReferences:
+    """`validation.References` answered from the database, each answer asked once."""
+
+    _queues: dict[str, str | None] = field(default_factory=dict)
+    _addresses: dict[str, str | None] = field(default_factory=dict)
+    _agents: dict[str, bool] = field(default_factory=dict)
+
+    def queue_channel_type(self, queue_id: str) -> str | None:
+        if queue_id not in self._queues:
+            found = None
+            if queue_id.isdigit():
+                found = (
+                    Queue.objects.filter(pk=int(queue_id))
+                    .values_list("channel_type", flat=True)
+                    .first()
+                )
+            self._queues[queue_id] = found
+        return self._queues[queue_id]
+
+    def queue_channel_type_by_address(self, address: str) -> str | None:
+        if address not in self._addresses:
+            candidates = {address}
+            with contextlib.suppress(ValidationError):
+                candidates.add(parse_chat_address(address)[0].address)
+            self._addresses[address] = (
+                QueueAddress.objects.filter(address__in=candidates)
+                .values_list("queue__channel_type", flat=True)
+                .first()
+            )
+        return self._addresses[address]
+
+    def agent_exists(self, identifier: str) -> bool:
+        if identifier not in self._agents:
+            match = Q(number=identifier) | Q(chat_address=identifier) | Q(email=identifier)
+            if identifier.isdigit():
+                match |= Q(pk=int(identifier))
+            self._agents[identifier] = Agent.objects.filter(match).exists()
+        return self._agents[identifier]
+
+
+def integration_problems(
+    integration: Integration, *, references: DatabaseReferences | None = None
+) -> list[str]:
+    """What is wrong with a stored integration now (a copy's missing authentications, say)."""
+    check = stored_check(integration, references=references or DatabaseReferences())
+    return [
+        message if name == "configuration" else f"{_field_label(name)}: {message}"
+        for name, messages in check.errors.items()
+        for message in messages
+    ]
+
+
+def stored_check(integration: Integration, *, references: DatabaseReferences) -> IntegrationCheck:
+    """The save-time checks, run again on what is stored."""
+    return clean_integration(
+        IntegrationInput(
+            channel_type=integration.channel_type,
+            direction=integration.direction,
+            endpoint_url=integration.endpoint_url,
+            events=integration.events or integration.disabled_events,
+            direct_chats=integration.direct_chats,
+            direct_calls=integration.direct_calls,
+            queues=[ScopeQueue(q.name, q.channel_type) for q in integration.queues.all()],
+            authentication_ids=[a.authentication_id for a in integration.authentications.all()],
+            configuration=integration.configuration,
+        ),
+        references=references,
+    )
+
+
+def _field_label(name: str) -> str:
+    return str(getattr(Integration._meta.get_field(name), "verbose_name", name)).capitalize()
+
+
+# Scopes an integration can apply to: a queue, or direct chats/calls.
+_DIRECT = {"direct_chats": ChannelType.CHAT, "direct_calls": ChannelType.PHONE}
+
+
+def firing_warnings(integrations: Iterable[Integration]) -> dict[int, list[str]]:
+    """Per integration, where more integrations would fire on one event than Sinch allows.
+
+    Only the first INTEGRATIONS_MAX_PER_EVENT (by ordinal) fire on the same event of the same
+    conversation; the others are named, so that an administrator sees it before it happens.
+    """
+    limit: int = settings.INTEGRATIONS_MAX_PER_EVENT
+    groups: dict[tuple[str, str, str, str], list[Integration]] = defaultdict(list)
+    for integration in integrations:
+        kinds = set(conversation_types(integration.channel_type, integration.direction))
+        scopes = [(f"queue “{q.name}”", q.channel_type) for q in integration.queues.all()] + [
+            (_field_label(name).lower(), channel)
+            for name, channel in _DIRECT.items()
+            if getattr(integration, name)
+        ]
+        for scope, channel in scopes:
+            for kind_channel, direction in kinds:
+                if kind_channel != channel:
+                    continue
+                for event in integration.events:
+                    if event in SUPPORTED_EVENTS[(channel, direction)]:
+                        groups[(scope, event, channel, direction)].append(integration)
+    warnings: dict[int, list[str]] = defaultdict(list)
+    for (scope, event, channel, direction), members in sorted(groups.items()):
+        if len(members) <= limit:
+            continue
+        members.sort(key=lambda i: (i.ordinal, i.name))
+        label = CONVERSATION_TYPE_LABELS[(channel, direction)]
+        for position, integration in enumerate(members):
+            fate = "fires" if position < limit else "does not fire"
+            warnings[integration.pk].append(
+                f"{Event(event).label}, {scope} ({label}): {len(members)} integrations apply, "
+                f"only the first {limit} by ordinal fire; this one {fate}."
+            )
+    return dict(warnings)
