@@ -47,7 +47,7 @@ CONFIGURATION_SCHEMA: dict[str, Any] = {
                     "type": "object",
                     "propertyNames": {
                         "pattern": HEADER_NAME_PATTERN,
-                        "x-message": "not a valid HTTP header name",
+                        "x-message": "a header name: letters, digits and - (no spaces)",
                     },
                     "additionalProperties": {"type": "string"},
                 },

@@ -25,6 +25,7 @@ from integrations.choices import (
     METHODS_WITH_BODY,
     QUEUE_CHANNEL_TYPES,
     AuthenticationType,
+    HttpMethod,
     IntegrationChannelType,
     conversation_types,
     supported_events,
@@ -385,7 +386,7 @@ def _check_request(
         elif "method" not in request:
             check.add(["request", "method"], "required: GET, POST, PUT, PATCH or DELETE")
     method = request.get("method")
-    if "body" in request and isinstance(method, str) and method not in METHODS_WITH_BODY:
+    if "body" in request and method in HttpMethod.values and method not in METHODS_WITH_BODY:
         check.add(
             ["request", "body"],
             f"a {method} request has no body; send data in params, or use POST, PUT or PATCH",
@@ -637,7 +638,7 @@ def _schema_messages(error: SchemaError) -> list[tuple[list[str | int], str]]:
     if (
         error.validator == "pattern"
         and isinstance(instance, str)
-        and error.relative_schema_path[0] == "propertyNames"
+        and list(error.relative_schema_path)[-2:-1] == ["propertyNames"]
     ):
         return [([*path, instance], "expected " + str(schema.get("x-message", "a valid name")))]
     parent = _parent_schema(error)
