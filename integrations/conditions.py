@@ -17,6 +17,7 @@ from functools import cache
 from typing import Any
 
 import celpy
+import celpy.evaluation
 from celpy.celparser import CELParseError
 from lark import Token, Tree
 
@@ -25,6 +26,12 @@ from integrations.placeholders import CONTACT_FIELDS, EVENT_FIELDS, Node, resolv
 CONDITION_VARIABLES: Mapping[str, Node] = {"contact": CONTACT_FIELDS, "event": EVENT_FIELDS}
 # Macros whose first argument names a variable bound inside them (`skills.exists(s, s.value > 3)`).
 _BINDING_MACROS = frozenset({"all", "exists", "exists_one", "map", "filter"})
+# Functions and methods CEL provides (cel-python's registry, plus its macros).
+_FUNCTIONS = frozenset(
+    {name for name in celpy.evaluation.base_functions if name[:1].isalpha()}
+    | _BINDING_MACROS
+    | {"has", "dyn"}
+)
 _PYTHON_WORDS = re.compile(r"\b(and|or|not|True|False|None)\b")
 
 
@@ -45,7 +52,10 @@ def condition_compile(expression: str) -> Any:
         tree = environment.compile(expression)
     except CELParseError as exc:
         raise ConditionError(_parse_message(expression, exc)) from None
-    problems = [problem for path in _variable_paths(tree) if (problem := _check_path(path))]
+    problems = [
+        f"unknown function “{name}”" for name in _function_names(tree) if name not in _FUNCTIONS
+    ]
+    problems += [problem for path in _variable_paths(tree) if (problem := _check_path(path))]
     if problems:
         raise ConditionError("; ".join(dict.fromkeys(problems)))
     return environment.program(tree)
@@ -120,6 +130,17 @@ def _leading_path(node: Any) -> list[str] | None:
         base = _leading_path(node.children[0])
         return None if base is None else [*base, str(node.children[1])]
     return None
+
+
+def _function_names(tree: Tree[Any]) -> list[str]:
+    """Names of the functions and methods an expression calls."""
+    names = []
+    for node in tree.iter_subtrees():
+        if node.data == "ident_arg" and node.children:
+            names.append(str(node.children[0]))
+        elif node.data == "member_dot_arg" and len(node.children) >= 2:
+            names.append(str(node.children[1]))
+    return names
 
 
 def _ident(primary: Tree[Any]) -> str | None:

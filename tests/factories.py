@@ -8,6 +8,10 @@ from typing import Any
 from conversations import services as conversation_services
 from conversations.models import Agent, Contact, Message
 from conversations.services import InboundThread, IncomingMessage
+from integrations import services as integration_services
+from integrations.models import Integration
+from integrations.validation import CleanAuthentication as IntegrationCleanAuthentication
+from integrations.validation import authentication_type
 from messaging import services
 from messaging.models import MessagingService
 from messaging.validation import CleanAuthentication
@@ -156,4 +160,33 @@ def make_outbound_message(contact: Contact, sinch_message_id: str, text: str = "
         text=text,
         sinch_message_id=sinch_message_id,
         status="sent",
+    )
+
+
+def make_integration(
+    name: str | None = None,
+    *,
+    queues: list[Queue] | None = None,
+    authentications: dict[str, str] | None = None,
+    **fields: Any,
+) -> Integration:
+    """An integration saved through the service (checked like admin input is)."""
+    values: dict[str, Any] = {
+        "name": name or f"Integration {next(_counter)}",
+        "channel_type": "chat",
+        "endpoint_url": "https://hooks.example.com/events",
+        "direction": "inbound",
+        "events": ["ended"],
+        "configuration": {"request": {"method": "POST", "body": {"event": "{event}"}}},
+    }
+    values.update(fields)
+    return integration_services.integration_save(
+        integration=Integration(**values),
+        queues=queues or [],
+        authentications=[
+            IntegrationCleanAuthentication(
+                authentication_id=key, type=authentication_type(key), secret=secret
+            )
+            for key, secret in (authentications or {}).items()
+        ],
     )
