@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.db.models import Field
 from rest_framework import serializers
 
 from conversations.choices import Event
@@ -117,7 +118,8 @@ class IntegrationSerializer(serializers.ModelSerializer[Integration]):
             if instance is not None:
                 value = getattr(instance, name)
                 return list(value.all()) if name == "queues" else value
-            return self.fields[name].get_default() if name != "channel_type" else ""
+            model_field = Integration._meta.get_field(name)
+            return model_field.get_default() if isinstance(model_field, Field) else []
 
         check = clean_integration(
             IntegrationInput(

@@ -1,0 +1,157 @@
+"""Copy, disable and enable, and the list's warnings about too many integrations per event."""
+
+from __future__ import annotations
+
+import pytest
+from django.core.exceptions import ValidationError
+from django.db import connection
+from django.test.utils import override_settings
+
+from integrations import selectors, services
+from integrations.models import Integration, IntegrationAuthentication
+from integrations.validation import CleanAuthentication
+from queues.models import Queue
+from tests.factories import make_integration, make_queue
+
+pytestmark = pytest.mark.django_db
+
+LISTENER = {
+    "request": {
+        "authentication": {"type": "basic"},
+        "method": "POST",
+        "headers": {"x-api-key": "{authentications.api-key}"},
+        "body": {"event": "{event}", "contact": "{contact}"},
+    }
+}
+
+
+def _listener(queue: Queue) -> Integration:
+    return make_integration(
+        "Lifecycle listener",
+        queues=[queue],
+        direct_chats=True,
+        events=["queued", "ended"],
+        configuration=LISTENER,
+        authentications={"basic:contactpro": "basic-pw-1", "api-key": "key-secret-1"},
+    )
+
+
+def test_copy_has_everything_but_the_authentications(queue: Queue) -> None:
+    original = _listener(queue)
+
+    copy = services.integration_copy(integration=original)
+
+    assert copy.name == "Lifecycle listener (copy)"
+    assert copy.configuration == LISTENER
+    assert list(copy.queues.all()) == [queue]
+    assert copy.direct_chats and copy.direction == original.direction
+    assert copy.endpoint_url == original.endpoint_url
+    # Disabled with the original's events remembered, so that it does not fire uncredentialed.
+    assert copy.events == [] and copy.disabled_events == ["queued", "ended"]
+    assert not IntegrationAuthentication.objects.filter(integration=copy).exists()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT COUNT(*) FROM integrations_integrationauthentication WHERE integration_id = %s",
+            [copy.pk],
+        )
+        assert cursor.fetchone()[0] == 0
+    assert selectors.integration_problems(copy) == [
+        'request.authentication.type: "basic" needs an authentication basic:<username>; '
+        "defined: none",
+        'request.headers.x-api-key: unknown authentication "api-key"; defined: none',
+    ]
+
+
+def test_copies_are_numbered_when_the_name_is_taken(queue: Queue) -> None:
+    original = _listener(queue)
+    names = [services.integration_copy(integration=original).name for _ in range(3)]
+    assert names == [
+        "Lifecycle listener (copy)",
+        "Lifecycle listener (copy 2)",
+        "Lifecycle listener (copy 3)",
+    ]
+
+
+def test_disable_remembers_the_events_and_enable_restores_them(queue: Queue) -> None:
+    integration = _listener(queue)
+
+    assert services.integration_disable(integration=integration) is True
+    integration.refresh_from_db()
+    assert integration.events == [] and not integration.enabled
+    assert integration.disabled_events == ["queued", "ended"]
+    assert services.integration_disable(integration=integration) is False
+
+    assert services.integration_enable(integration=integration) is True
+    integration.refresh_from_db()
+    assert integration.events == ["queued", "ended"] and integration.disabled_events == []
+    assert services.integration_enable(integration=integration) is False
+
+
+def test_deselecting_every_event_is_disabling(queue: Queue) -> None:
+    integration = _listener(queue)
+    integration.events = []
+    services.integration_save(integration=integration)
+    integration.refresh_from_db()
+    assert integration.disabled_events == ["queued", "ended"]
+    services.integration_enable(integration=integration)
+    integration.refresh_from_db()
+    assert integration.events == ["queued", "ended"]
+
+
+def test_a_copy_is_enabled_only_once_its_authentications_are_added(queue: Queue) -> None:
+    copy = services.integration_copy(integration=_listener(queue))
+    with pytest.raises(ValidationError) as refused:
+        services.integration_enable(integration=copy)
+    assert "cannot be enabled yet" in refused.value.messages[0]
+    copy.refresh_from_db()
+    assert copy.events == []
+
+    services.authentications_replace(
+        integration=copy,
+        entries=[
+            CleanAuthentication("basic:contactpro", "basic", "other-pw"),
+            CleanAuthentication("api-key", "header", "other-key"),
+        ],
+    )
+    assert services.integration_enable(integration=copy) is True
+
+
+def test_enable_without_remembered_events_says_what_to_do(queue: Queue) -> None:
+    integration = make_integration(queues=[queue], events=[])
+    with pytest.raises(ValidationError, match="no events to restore"):
+        services.integration_enable(integration=integration)
+
+
+def test_an_entry_without_a_secret_keeps_the_stored_one(queue: Queue) -> None:
+    integration = _listener(queue)
+    services.authentications_replace(
+        integration=integration,
+        entries=[
+            CleanAuthentication("basic:contactpro", "basic", None),
+            CleanAuthentication("api-key", "header", "rotated-key"),
+        ],
+    )
+    stored = {a.authentication_id: a.secret.reveal() for a in integration.authentications.all()}
+    assert stored == {"basic:contactpro": "basic-pw-1", "api-key": "rotated-key"}
+
+
+@override_settings(INTEGRATIONS_MAX_PER_EVENT=3)
+def test_warns_where_more_than_three_fire_on_one_event_of_one_queue(queue: Queue) -> None:
+    other = make_queue("Sales", ["01E4556565565ERKYO@sms"])
+    integrations = [
+        make_integration(f"Hook {n}", queues=[queue], ordinal=n, events=["ended"])
+        for n in (1, 2, 3, 4)
+    ]
+    make_integration("Elsewhere", queues=[other], events=["ended"])
+    make_integration("Outbound only", queues=[queue], direction="outbound", events=["ended"])
+
+    warnings = selectors.firing_warnings(selectors.integration_list())
+
+    assert set(warnings) == {i.pk for i in integrations}
+    assert warnings[integrations[0].pk] == [
+        "Ended, queue “Support” (chats in): 4 integrations apply, only the first 3 by ordinal "
+        "fire; this one fires."
+    ]
+    assert warnings[integrations[3].pk][0].endswith("this one does not fire.")
+    services.integration_disable(integration=integrations[3])
+    assert selectors.firing_warnings(selectors.integration_list()) == {}
