@@ -69,6 +69,8 @@ class ConfigurationField(forms.JSONField):
     def prepare_value(self, value: Any) -> Any:
         if isinstance(value, InvalidJSONInput):
             return value
+        if value is None:
+            return ""  # a new integration starts empty (or from a preset)
         return json.dumps(value, indent=2, ensure_ascii=False)
 
 

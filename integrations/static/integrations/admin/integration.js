@@ -23,7 +23,8 @@
     const description = document.createElement("p");
     description.className = "preset-description";
     picker.append(label, select, description);
-    editor.parentElement.insertBefore(picker, editor);
+    const row = editor.closest(".form-row") || editor.parentElement;
+    row.parentElement.insertBefore(picker, row);
 
     select.addEventListener("change", function () {
       const preset = list.find(function (p) { return p.key === select.value; });
@@ -53,7 +54,8 @@
     if (!channel) return;
     const wanted = channel.value;
     document.querySelectorAll(".field-queues input[data-channel-type]").forEach(function (box) {
-      const item = box.closest("li");
+      const label = box.closest("label");
+      const item = label ? label.parentElement : null;
       const other = wanted !== "multi" && box.dataset.channelType !== wanted && !box.checked;
       if (item) item.classList.toggle("other-channel", other);
     });
