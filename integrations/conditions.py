@@ -5,7 +5,7 @@ The variables are the placeholder data: `contact` (every `{contact.*}` field) an
 (`name`, `datetime`, `id`). Examples:
 
     contact.priority <= 50 && contact.channel_sub_type == "whatsapp"
-    event.name in ["ended", "abandoned"] && contact.agent != null
+    event.name in ["ended", "abandoned"] && has(contact.agent)
     has(contact.cad.customer) && contact.cad.customer.rank == "gold"
 """
 
@@ -17,7 +17,9 @@ from functools import cache
 from typing import Any
 
 import celpy
+import celpy.celtypes
 import celpy.evaluation
+from celpy.adapter import json_to_cel
 from celpy.celparser import CELParseError
 from lark import Token, Tree
 
@@ -151,3 +153,34 @@ def _ident(primary: Tree[Any]) -> str | None:
         if isinstance(token, Token) and token.type == "IDENT":
             return str(token)
     return None
+
+
+def condition_evaluate(
+    program: Any, *, contact: Mapping[str, Any], event: Mapping[str, Any]
+) -> bool:
+    """Run a compiled condition over the placeholder data; ConditionError when it cannot.
+
+    Fields without a value are left out rather than set to null, so that conditions test them
+    the CEL way, `has(contact.agent)`: cel-python cannot compare an object with null.
+    """
+    activation = {
+        "contact": json_to_cel(_without_nulls(contact)),
+        "event": json_to_cel(_without_nulls(event)),
+    }
+    try:
+        result = program.evaluate(activation)
+    except Exception as exc:  # cel-python raises CELEvalError, and TypeError on some paths
+        raise ConditionError(f"the condition failed on this conversation: {exc}") from None
+    if isinstance(result, celpy.evaluation.CELEvalError):
+        raise ConditionError(f"the condition failed on this conversation: {result}")
+    if not isinstance(result, celpy.celtypes.BoolType):
+        raise ConditionError(f"the condition gave {result!r}, not true or false")
+    return bool(result)
+
+
+def _without_nulls(value: Any) -> Any:
+    if isinstance(value, Mapping):
+        return {k: _without_nulls(v) for k, v in value.items() if v is not None}
+    if isinstance(value, list):
+        return [_without_nulls(v) for v in value]
+    return value

@@ -167,7 +167,7 @@ PRESETS: list[Preset] = [
             "request": {
                 "method": "POST",
                 "headers": {"x-api-key": "{authentications.api-key}"},
-                "condition": "contact.agent != null",
+                "condition": "has(contact.agent)",
                 "body": {
                     "recipient": "{contact.source}",
                     "channel": "{contact.channel_sub_type}",

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from integrations.choices import SUPPORTED_EVENTS, conversation_types, supported_events
-from integrations.conditions import ConditionError, condition_compile
+from integrations.conditions import ConditionError, condition_compile, condition_evaluate
 from integrations.validation import (
     AuthenticationInput,
     IntegrationInput,
@@ -421,3 +421,17 @@ def test_condition_compiles_to_a_program_and_refuses_unknown_data() -> None:
         condition_compile("contact.priority <=")
     with pytest.raises(ConditionError, match="unknown function “__import__”"):
         condition_compile('__import__("os").system("true")')
+
+
+def test_conditions_test_missing_fields_with_has() -> None:
+    program = condition_compile('has(contact.agent) && contact.agent.name == "Anna"')
+    event = {"name": "ended", "datetime": "2026-11-21T10:00:00.000Z", "id": "E1"}
+    assert condition_evaluate(program, contact={"agent": None}, event=event) is False
+    with_agent = {"agent": {"id": 1, "name": "Anna", "number": None}}
+    assert condition_evaluate(program, contact=with_agent, event=event) is True
+    failing = condition_compile("contact.priority > 5")
+    with pytest.raises(ConditionError, match="failed on this conversation"):
+        condition_evaluate(failing, contact={"priority": "high"}, event=event)
+    not_boolean = condition_compile("contact.priority")
+    with pytest.raises(ConditionError, match="not true or false"):
+        condition_evaluate(not_boolean, contact={"priority": 5}, event=event)
