@@ -149,6 +149,11 @@ TASKS = {
 }
 
 REST_FRAMEWORK = {
+    "DEFAULT_PARSER_CLASSES": [
+        "configurator.parsers.BoundedJSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "rest_framework.authentication.TokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",

@@ -54,6 +54,8 @@ class ConfigurationField(forms.JSONField):
             return super().to_python(value)
         try:
             return json.loads(value)
+        except RecursionError:
+            raise ValidationError(_("Not valid JSON: nested too deeply."), code="invalid") from None
         except json.JSONDecodeError as exc:
             raise ValidationError(
                 _("Not valid JSON: line %(line)s, column %(column)s: %(problem)s.")

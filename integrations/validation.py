@@ -41,6 +41,7 @@ from integrations.placeholders import (
 from integrations.schema import CONFIGURATION_SCHEMA, MAX_TIMEOUT_SECONDS
 
 MAX_SECRET_LENGTH = 4000
+MAX_DEPTH = 32
 HEADER_ENTRY_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
 PREFIXED_ENTRY_RE = re.compile(r"^(?P<type>basic|digest|oauth):(?P<name>[^\s:]{1,150})$")
 XML_NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9._-]*$")
@@ -335,6 +336,9 @@ def configuration_check(
 ) -> ConfigurationCheck:
     """Check a configuration's shape, placeholders, references and condition."""
     check = ConfigurationCheck()
+    if _depth(configuration) > MAX_DEPTH:
+        check.add([], f"The configuration is nested more than {MAX_DEPTH} levels deep.")
+        return check
     if not isinstance(configuration, dict):
         check.add([], 'The configuration is a JSON object: {"request": {...}, "response": {...}}.')
         return check
@@ -564,6 +568,21 @@ def _check_save(value: Any, check: ConfigurationCheck) -> None:
                 f"“{key}” is not a valid XML name: start with a letter or “_”, then letters, "
                 "digits, “_”, “-” or “.”, no spaces and not “xml…” (e.g. customerId)",
             )
+
+
+def _depth(value: Any) -> int:
+    """Nesting depth, without recursion (the checks below recurse)."""
+    deepest, pending = 0, [(value, 1)]
+    while pending:
+        item, level = pending.pop()
+        deepest = max(deepest, level)
+        if level > MAX_DEPTH:
+            break
+        if isinstance(item, dict):
+            pending.extend((v, level + 1) for v in item.values())
+        elif isinstance(item, list):
+            pending.extend((v, level + 1) for v in item)
+    return deepest
 
 
 def _is_static(value: Any) -> bool:

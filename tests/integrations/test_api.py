@@ -270,3 +270,48 @@ def test_unused_queue_is_not_required(api: APIClient) -> None:
         format="json",
     )
     assert response.status_code == 201, response.json()
+
+
+def test_deeply_nested_json_is_a_400(api: APIClient, queue: Queue) -> None:
+    deep = "[" * 100_000 + "]" * 100_000
+    response = api.post(URL, deep, content_type="application/json")
+    assert response.status_code == 400
+    nested: Any = "x"
+    for _ in range(40):
+        nested = {"a": nested}
+    response = api.post(
+        URL,
+        _body(queue, configuration={"request": {"method": "POST", "body": nested}}),
+        format="json",
+    )
+    assert response.json() == {
+        "configuration": ["The configuration is nested more than 32 levels deep."]
+    }
+
+
+def test_the_admin_and_the_api_report_the_same_errors(
+    api: APIClient, admin_client_: Any, queue: Queue
+) -> None:
+    configuration = {
+        "request": {"method": "GET", "body": {"n": "{contact.prioriy}"}, "timeout": 99},
+        "response": {"save": {"2nd": "{response.body.x}"}, "set": {"queue": {"id": 424242}}},
+    }
+    from_api = api.post(URL, _body(queue, configuration=configuration), format="json").json()
+
+    form = {
+        "channel_type": "chat",
+        "name": "Lifecycle listener",
+        "endpoint_url": "https://hooks.example.com/contact-pro-events/{event}",
+        "ordinal": "1",
+        "direction": "both",
+        "events": ["queued", "ended"],
+        "queues": [str(queue.pk)],
+        "configuration": json.dumps(configuration),
+        "authentications-TOTAL_FORMS": "0",
+        "authentications-INITIAL_FORMS": "0",
+    }
+    page = admin_client_.post("/admin/integrations/integration/add/", form)
+    from_admin = page.context["adminform"].form.errors["configuration"]
+
+    assert len(from_api["configuration"]) == 5
+    assert list(from_admin) == from_api["configuration"]
