@@ -16,6 +16,7 @@ from django.utils.html import format_html
 from django.utils.safestring import SafeString
 from django.utils.translation import gettext_lazy as _
 
+from configurator.admin_mixins import formset_forms_in_use
 from configurator.secrets import SecretFormField
 from messaging import selectors, services
 from messaging.choices import AuthenticationDirection, Trigger
@@ -69,13 +70,7 @@ class AuthenticationFormSet(BaseInlineFormSet):  # type: ignore[type-arg]
 
     def clean(self) -> None:
         super().clean()
-        forms_in_use = [
-            f
-            for f in self.forms
-            if f.has_changed() or f.instance.pk
-            if not (self.can_delete and self._should_delete_form(f))  # type: ignore[attr-defined]
-            if hasattr(f, "cleaned_data")
-        ]
+        forms_in_use = formset_forms_in_use(self)
         if any(f.errors for f in forms_in_use):
             return
         inputs = [

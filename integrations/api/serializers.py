@@ -7,6 +7,7 @@ from typing import Any
 from django.db.models import Field
 from rest_framework import serializers
 
+from configurator.api_fields import SecretWriteField
 from conversations.choices import Event
 from integrations import selectors, services
 from integrations.models import Integration, IntegrationAuthentication
@@ -24,14 +25,7 @@ class IntegrationAuthenticationSerializer(serializers.Serializer[IntegrationAuth
     """One authentication entry; the secret is write-only."""
 
     authentication_id = serializers.CharField(max_length=160)
-    secret = serializers.CharField(
-        write_only=True,
-        required=False,
-        allow_blank=True,
-        trim_whitespace=False,
-        style={"input_type": "password"},
-        help_text="Write-only. Omit on update to keep the stored secret.",
-    )
+    secret = SecretWriteField()
     type = serializers.CharField(read_only=True)
     has_secret = serializers.SerializerMethodField()
 

@@ -8,6 +8,7 @@ from typing import Any
 from django.core.exceptions import ValidationError as DjangoValidationError
 from rest_framework import serializers
 
+from configurator.api_fields import SecretWriteField
 from messaging import selectors, services
 from messaging.choices import AuthenticationDirection
 from messaging.models import Callback, MessagingService, ServiceAuthentication
@@ -25,14 +26,7 @@ class AuthenticationSerializer(serializers.Serializer[ServiceAuthentication]):
 
     direction = serializers.ChoiceField(choices=AuthenticationDirection.choices)
     authentication_id = serializers.CharField(max_length=200)
-    secret = serializers.CharField(
-        write_only=True,
-        required=False,
-        allow_blank=True,
-        trim_whitespace=False,
-        style={"input_type": "password"},
-        help_text="Write-only. Omit on update to keep the stored secret.",
-    )
+    secret = SecretWriteField()
     triggers = serializers.ListField(
         child=serializers.CharField(max_length=64), required=False, default=list
     )
