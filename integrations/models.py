@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+from typing import Any
+
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
@@ -9,6 +12,25 @@ from django.utils.translation import gettext_lazy as _
 from configurator.secrets import EncryptedSecretField
 from integrations.choices import AuthenticationType, IntegrationChannelType, IntegrationDirection
 from queues.models import Queue
+
+
+class OrderedJSONField(models.TextField[Any, Any]):
+    """JSON kept in the order it was written (PostgreSQL's jsonb would sort the keys).
+
+    An administrator's configuration, and the bodies it sends, keep the order they were typed in.
+    """
+
+    def from_db_value(self, value: str | None, expression: Any, connection: Any) -> Any:
+        return None if value is None else json.loads(value)
+
+    def to_python(self, value: Any) -> Any:
+        return value
+
+    def get_prep_value(self, value: Any) -> Any:
+        return None if value is None else json.dumps(value, ensure_ascii=False)
+
+    def value_to_string(self, obj: models.Model) -> str:
+        return str(self.get_prep_value(self.value_from_object(obj)))
 
 
 class Integration(models.Model):
@@ -56,7 +78,7 @@ class Integration(models.Model):
     queues = models.ManyToManyField(
         Queue, blank=True, related_name="integrations", verbose_name=_("queues")
     )
-    configuration = models.JSONField(_("JSON for configuration"), default=dict)
+    configuration = OrderedJSONField(_("JSON for configuration"), default=dict)
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
 

@@ -155,3 +155,18 @@ def test_warns_where_more_than_three_fire_on_one_event_of_one_queue(queue: Queue
     assert warnings[integrations[3].pk][0].endswith("this one does not fire.")
     services.integration_disable(integration=integrations[3])
     assert selectors.firing_warnings(selectors.integration_list()) == {}
+
+
+def test_the_configuration_keeps_the_order_it_was_written_in(queue: Queue) -> None:
+    configuration = {
+        "request": {
+            "method": "POST",
+            "headers": {"x-b": "1", "x-a": "2"},
+            "body": {"Event name": "{event.name}", "ID": "{contact.id}", "CAD": "{contact.cad}"},
+        }
+    }
+    integration = make_integration(queues=[queue], configuration=configuration)
+    stored = Integration.objects.get(pk=integration.pk).configuration
+    assert list(stored["request"]) == ["method", "headers", "body"]
+    assert list(stored["request"]["headers"]) == ["x-b", "x-a"]
+    assert list(stored["request"]["body"]) == ["Event name", "ID", "CAD"]
