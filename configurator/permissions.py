@@ -26,3 +26,12 @@ class StaffModelPermissions(permissions.DjangoModelPermissions):
         if not (user and user.is_authenticated and user.is_staff):
             return False
         return super().has_permission(request, view)
+
+
+class ChangeOnPostPermissions(StaffModelPermissions):
+    """For actions that change an existing object by POST (lifecycle actions, disable, enable)."""
+
+    perms_map = {
+        **StaffModelPermissions.perms_map,
+        "POST": ["%(app_label)s.change_%(model_name)s"],
+    }

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from contextvars import ContextVar
+from functools import partial
 from typing import Any
 
 from django import forms
@@ -42,9 +44,13 @@ from integrations.validation import (
 from queues.models import Queue
 
 AUTHENTICATIONS_PREFIX = "authentications"
-# Warnings of the whole list, computed once per changelist request (a ContextVar because one
-# ModelAdmin serves concurrent requests).
+# What the list's rows share, set once per changelist request: the warnings of the whole list
+# and the queue/agent lookups of the problem checks (ContextVars because one ModelAdmin serves
+# concurrent requests).
 _list_warnings: ContextVar[dict[int, list[str]] | None] = ContextVar("_list_warnings", default=None)
+_list_references: ContextVar[selectors.DatabaseReferences | None] = ContextVar(
+    "_list_references", default=None
+)
 
 
 class ConfigurationField(forms.JSONField):
@@ -314,6 +320,7 @@ class IntegrationAdmin(admin.ModelAdmin[Integration]):
 
     def changelist_view(self, request: HttpRequest, extra_context: Any = None) -> Any:
         _list_warnings.set(selectors.firing_warnings(selectors.integration_list()))
+        _list_references.set(selectors.DatabaseReferences())
         return super().changelist_view(request, extra_context)
 
     @admin.display(description=_("events"))
@@ -341,7 +348,7 @@ class IntegrationAdmin(admin.ModelAdmin[Integration]):
     @admin.display(description=_("warnings"))
     def notes(self, obj: Integration) -> SafeString:
         notes = [
-            *selectors.integration_problems(obj),
+            *selectors.integration_problems(obj, references=_list_references.get()),
             *(_list_warnings.get() or {}).get(obj.pk, []),
         ]
         return format_html_join(
@@ -422,22 +429,25 @@ class IntegrationAdmin(admin.ModelAdmin[Integration]):
                 changes = services.authentications_replace(
                     integration=form.instance, entries=formset.result.entries
                 )
-                formset.new_objects = changes.created
-                formset.changed_objects = changes.changed
-                formset.deleted_objects = changes.deleted
+                changes.record_on(formset)
             else:
                 formset.save()
 
     # --- copy, disable, enable ----------------------------------------------------------------
 
     def get_urls(self) -> list[URLPattern]:
+        views: dict[str, Callable[..., HttpResponse]] = {
+            "copy": self.copy_view,
+            "disable": partial(self.switch_view, enable=False),
+            "enable": partial(self.switch_view, enable=True),
+        }
         own = [
             path(
                 f"<path:object_id>/{action}/",
-                self.admin_site.admin_view(getattr(self, f"{action}_view")),
+                self.admin_site.admin_view(view),
                 name=f"integrations_integration_{action}",
             )
-            for action in ("copy", "disable", "enable")
+            for action, view in views.items()
         ]
         return own + super().get_urls()
 
@@ -466,20 +476,12 @@ class IntegrationAdmin(admin.ModelAdmin[Integration]):
             reverse("admin:integrations_integration_change", args=[copy.pk])
         )
 
-    def disable_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
-        """Disable from the integration's page (POST)."""
+    def switch_view(self, request: HttpRequest, object_id: str, *, enable: bool) -> HttpResponse:
+        """Disable or enable from the integration's page (POST)."""
         if request.method != "POST":
             return HttpResponseNotAllowed(["POST"])
         integration = self._integration_for(request, object_id, adding=False)
-        self._switch(request, [integration], enable=False)
-        return self._back(integration)
-
-    def enable_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
-        """Enable from the integration's page (POST)."""
-        if request.method != "POST":
-            return HttpResponseNotAllowed(["POST"])
-        integration = self._integration_for(request, object_id, adding=False)
-        self._switch(request, [integration], enable=True)
+        self._switch(request, [integration], enable=enable)
         return self._back(integration)
 
     @admin.action(description=_("Copy selected integrations"), permissions=["add"])

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
+from configurator.changes import RowChanges
 from conversations.choices import Event
 from integrations.models import Integration, IntegrationAuthentication
 from integrations.selectors import integration_problems
@@ -47,20 +47,11 @@ def integration_save(
     return integration
 
 
-@dataclass
-class AuthenticationChanges:
-    """What `authentications_replace` did, for the admin's change history."""
-
-    created: list[IntegrationAuthentication] = field(default_factory=list)
-    changed: list[tuple[IntegrationAuthentication, list[str]]] = field(default_factory=list)
-    deleted: list[IntegrationAuthentication] = field(default_factory=list)
-
-
 def authentications_replace(
     *, integration: Integration, entries: Sequence[CleanAuthentication]
-) -> AuthenticationChanges:
+) -> RowChanges:
     """Make the entries exactly `entries`; one given without a secret keeps its stored one."""
-    changes = AuthenticationChanges()
+    changes = RowChanges()
     existing = {a.authentication_id: a for a in integration.authentications.all()}
     wanted = {entry.authentication_id for entry in entries}
     for authentication_id, row in existing.items():

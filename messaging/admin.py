@@ -193,10 +193,7 @@ class MessagingServiceAdmin(admin.ModelAdmin[MessagingService]):
                 changes = services.authentications_replace(
                     service=form.instance, entries=formset.result.entries
                 )
-                # What Django's change history reads from a saved formset.
-                formset.new_objects = changes.created
-                formset.changed_objects = changes.changed
-                formset.deleted_objects = changes.deleted
+                changes.record_on(formset)
                 for notice in formset.result.notices:
                     messages.info(request, notice)
             else:

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Collection, Sequence
-from dataclasses import dataclass, field
 
 from django.db import transaction
 
+from configurator.changes import RowChanges
 from messaging.choices import ApiAuthMethod, CallbackStatus
 from messaging.models import Callback, MessagingService, ServiceAuthentication
 from messaging.tasks import callback_wake
@@ -56,20 +56,11 @@ def messaging_service_update(
     return service
 
 
-@dataclass
-class AuthenticationChanges:
-    """What `authentications_replace` did, for the admin's change history."""
-
-    created: list[ServiceAuthentication] = field(default_factory=list)
-    changed: list[tuple[ServiceAuthentication, list[str]]] = field(default_factory=list)
-    deleted: list[ServiceAuthentication] = field(default_factory=list)
-
-
 def authentications_replace(
     *, service: MessagingService, entries: Sequence[CleanAuthentication]
-) -> AuthenticationChanges:
+) -> RowChanges:
     """Make the service's entries exactly `entries`; an entry without a secret keeps its own."""
-    changes = AuthenticationChanges()
+    changes = RowChanges()
     existing = {
         entry_match_key(a.direction, a.authentication_id): a for a in service.authentications.all()
     }

@@ -14,7 +14,7 @@ from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from configurator.permissions import StaffModelPermissions
+from configurator.permissions import ChangeOnPostPermissions
 from conversations import selectors, services
 from conversations.api.serializers import (
     AgentSerializer,
@@ -50,15 +50,6 @@ class AgentViewSet(viewsets.ModelViewSet[Agent]):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
-class ContactActionPermissions(StaffModelPermissions):
-    """Lifecycle actions and replies change a contact: they need the `change` permission."""
-
-    perms_map = {
-        **StaffModelPermissions.perms_map,
-        "POST": ["%(app_label)s.change_%(model_name)s"],
-    }
-
-
 class ContactFilter(django_filters.FilterSet):
     """Filters of the contact list, named after the fields."""
 
@@ -92,7 +83,7 @@ class ContactViewSet(viewsets.ReadOnlyModelViewSet[Contact]):
 
     serializer_class = ContactSerializer
     filterset_class = ContactFilter
-    permission_classes = [ContactActionPermissions]
+    permission_classes = [ChangeOnPostPermissions]
 
     def get_queryset(self) -> QuerySet[Contact]:
         if self.action == "list":

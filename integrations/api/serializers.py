@@ -75,7 +75,9 @@ class IntegrationSerializer(serializers.ModelSerializer[Integration]):
         read_only_fields = ["disabled_events", "created_at", "updated_at"]
 
     def get_problems(self, obj: Integration) -> list[str]:
-        return selectors.integration_problems(obj)
+        # One set of queue/agent lookups for every row of a list.
+        references = self.context.setdefault("references", selectors.DatabaseReferences())
+        return selectors.integration_problems(obj, references=references)
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         instance = self.instance

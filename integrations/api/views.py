@@ -10,7 +10,7 @@ from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from configurator.permissions import StaffModelPermissions
+from configurator.permissions import ChangeOnPostPermissions
 from conversations.api.serializers import EmptySerializer
 from integrations import selectors, services
 from integrations.api.serializers import IntegrationSerializer, PresetSerializer
@@ -18,26 +18,10 @@ from integrations.models import Integration
 from integrations.presets import PRESETS
 
 
-class IntegrationActionPermissions(StaffModelPermissions):
-    """Copy adds an integration; disable and enable change one."""
-
-    def has_permission(self, request: Request, view: object) -> bool:
-        if getattr(view, "action", None) in {"disable", "enable"}:
-            user = request.user
-            return bool(
-                user
-                and user.is_authenticated
-                and user.is_staff
-                and user.has_perm("integrations.change_integration")
-            )
-        return super().has_permission(request, view)  # type: ignore[arg-type]
-
-
 class IntegrationViewSet(viewsets.ModelViewSet[Integration]):
     """Event-driven integrations (System Management > Event-Driven Integrations)."""
 
     serializer_class = IntegrationSerializer
-    permission_classes = [IntegrationActionPermissions]
     filterset_fields = ["channel_type", "direction", "queues", "direct_chats", "direct_calls"]
 
     def get_queryset(self) -> QuerySet[Integration]:
@@ -55,7 +39,7 @@ class IntegrationViewSet(viewsets.ModelViewSet[Integration]):
         return self._present(copy, status.HTTP_201_CREATED)
 
     @extend_schema(request=EmptySerializer, responses=IntegrationSerializer)
-    @action(detail=True, methods=["post"])
+    @action(detail=True, methods=["post"], permission_classes=[ChangeOnPostPermissions])
     def disable(self, request: Request, pk: str | None = None) -> Response:
         """Deselect all events, remembering them for Enable."""
         integration = self.get_object()
@@ -63,7 +47,7 @@ class IntegrationViewSet(viewsets.ModelViewSet[Integration]):
         return self._present(integration)
 
     @extend_schema(request=EmptySerializer, responses={200: IntegrationSerializer, 409: None})
-    @action(detail=True, methods=["post"])
+    @action(detail=True, methods=["post"], permission_classes=[ChangeOnPostPermissions])
     def enable(self, request: Request, pk: str | None = None) -> Response:
         """Restore the events it had; 409 while it has problems (e.g. missing authentications)."""
         integration = self.get_object()
