@@ -137,7 +137,8 @@ SINCH_OAUTH_TOKEN_URL = env.str(
 )
 SINCH_API_ORIGIN = env.str("SINCH_API_ORIGIN", default="")
 
-# Outbound integration calls (used from the integrations issue on).
+# Outbound integration calls: networks that may be called although not public (CIDR list), and
+# a CA bundle to verify endpoints' certificates with (the system's when empty).
 INTEGRATIONS_ALLOWED_NETWORKS = env.list("INTEGRATIONS_ALLOWED_NETWORKS", default=[])
 INTEGRATIONS_CA_BUNDLE = env.str("INTEGRATIONS_CA_BUNDLE", default="")
 
@@ -193,3 +194,10 @@ LOGGING = {
 
 # Event-driven integrations: at most this many fire per conversation event, by ordinal (as Sinch).
 INTEGRATIONS_MAX_PER_EVENT = env.int("INTEGRATIONS_MAX_PER_EVENT", default=3)
+# Background deliveries: attempts in all (the first included), and the backoff between them
+# (base·2^(n−1) seconds, half of it random, at most the cap; a Retry-After answer wins).
+INTEGRATIONS_MAX_ATTEMPTS = env.int("INTEGRATIONS_MAX_ATTEMPTS", default=5)
+INTEGRATIONS_RETRY_BASE_SECONDS = env.float("INTEGRATIONS_RETRY_BASE_SECONDS", default=10.0)
+INTEGRATIONS_RETRY_MAX_SECONDS = env.float("INTEGRATIONS_RETRY_MAX_SECONDS", default=900.0)
+# An integration whose deliveries failed finally this many times in a row is paused.
+INTEGRATIONS_PAUSE_AFTER_FAILURES = env.int("INTEGRATIONS_PAUSE_AFTER_FAILURES", default=20)

@@ -5,8 +5,13 @@ Transferred (to a queue or an agent), Forwarded (queue to queue) and Abandoned (
 agent accepted). A contact's state is the word of its last event; what may happen next depends on
 its *phase*, derived from that state and whether an agent holds it.
 
-Other apps react to events through `subscribe` (the integrations app does, in its `ready()`):
-listeners are called once per event, after the transaction that recorded it has committed.
+Other apps react to events in two ways, registered in their `ready()`:
+- `subscribe`: listeners are called once per event, after the transaction that recorded it has
+  committed (overflow scheduling);
+- `add_event_hook`: hooks are called inside that transaction, right after the event is recorded
+  and before the lifecycle goes on, so they may still change the contact (integrations choose a
+  queue on Received before Queued) and enqueue work atomically with the event. A hook that fails
+  is rolled back to its savepoint and logged; the lifecycle goes on unchanged (fail open).
 """
 
 from __future__ import annotations
@@ -24,6 +29,7 @@ from django.utils.translation import gettext as _
 from conversations.choices import Event
 from conversations.models import Contact, ContactEvent
 from conversations.snapshot import contact_snapshot
+from queues.models import Queue
 
 logger = logging.getLogger(__name__)
 
@@ -149,6 +155,24 @@ def unsubscribe(listener: Listener) -> None:
         _listeners.remove(listener)
 
 
+# A hook gets the contact (locked, as just recorded), the event row, and the queue the event
+# concerns: the contact's queue, or on Received the queue its address routes to.
+EventHook = Callable[[Contact, ContactEvent, Queue | None], None]
+_hooks: list[EventHook] = []
+
+
+def add_event_hook(hook: EventHook) -> None:
+    """Call `hook` inside the transaction of every event, before the lifecycle goes on."""
+    if hook not in _hooks:
+        _hooks.append(hook)
+
+
+def remove_event_hook(hook: EventHook) -> None:
+    """Stop calling `hook` (tests)."""
+    if hook in _hooks:
+        _hooks.remove(hook)
+
+
 def record(
     contact: Contact,
     event: str,
@@ -156,11 +180,13 @@ def record(
     detail: str = "",
     fields: list[str],
     created: bool = False,
+    routed_queue: Queue | None = None,
 ) -> ContactEvent:
     """Move the contact to `event`'s state, save the changed `fields`, keep the event, announce.
 
     The caller holds the contact's row lock inside a transaction and has checked the transition;
-    `created` says the row was just inserted in this state (nothing to update).
+    `created` says the row was just inserted in this state (nothing to update); `routed_queue`
+    is the queue a contact not yet in one is headed for (event hooks match on it).
     """
     now = contact.state_changed_at if created else timezone.now()
     if not created:
@@ -174,6 +200,7 @@ def record(
         detail=detail[:300],
         snapshot=contact_snapshot(contact),
     )
+    _run_hooks(contact, entry, contact.queue or routed_queue)
     announced = LifecycleEvent(
         event_id=entry.pk,
         contact_id=contact.pk,
@@ -183,6 +210,15 @@ def record(
     )
     transaction.on_commit(lambda: _announce(announced))
     return entry
+
+
+def _run_hooks(contact: Contact, entry: ContactEvent, queue: Queue | None) -> None:
+    for hook in list(_hooks):
+        try:
+            with transaction.atomic():
+                hook(contact, entry, queue)
+        except Exception:
+            logger.exception("lifecycle hook %r failed on %s of %s", hook, entry.event, contact.pk)
 
 
 def _overflow_due(contact: Contact) -> datetime | None:

@@ -104,7 +104,8 @@ def inbound_message_receive(*, thread: InboundThread, message: IncomingMessage) 
                 raise
             return InboundResult(contact, _store_inbound(contact, message), new_contact=False)
         stored = _store_inbound(contact, message)
-        _queue(contact, thread.queue)
+        # A Received integration may have chosen another queue (or a priority) meanwhile.
+        _queue(contact, contact.queue or thread.queue)
     return InboundResult(contact, stored, new_contact=True)
 
 
@@ -145,6 +146,7 @@ def _contact_open(thread: InboundThread, message: IncomingMessage) -> Contact:
         % {"address": thread.address, "identity": thread.identity},
         fields=[],
         created=True,
+        routed_queue=thread.queue,
     )
     return contact
 

@@ -5,7 +5,13 @@ from django.utils.translation import gettext_lazy as _
 
 
 class IntegrationsConfig(AppConfig):
-    """Event-driven integrations: their configuration, validation and presets."""
+    """Event-driven integrations: configuration, and the calls they make on lifecycle events."""
 
     name = "integrations"
     verbose_name = _("Event-Driven Integrations")
+
+    def ready(self) -> None:
+        from conversations import lifecycle
+        from integrations.services import contact_event_heard
+
+        lifecycle.add_event_hook(contact_event_heard)

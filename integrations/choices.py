@@ -115,3 +115,21 @@ def conversation_types(channel_type: str, direction: str) -> list[tuple[str, str
 def supported_events(types: Iterable[tuple[str, str]]) -> set[str]:
     """Events at least one of the conversation types produces."""
     return {event for kind in types for event in SUPPORTED_EVENTS.get(kind, ())}
+
+
+class DeliveryMode(models.TextChoices):
+    """Whether the lifecycle waited for the call (it may steer routing) or went on at once."""
+
+    BLOCKING = "blocking", _("Blocking")
+    BACKGROUND = "background", _("Background")
+
+
+class DeliveryStatus(models.TextChoices):
+    """Where one attempt of one integration on one event stands."""
+
+    PENDING = "pending", _("Pending")
+    SENDING = "sending", _("Sending")
+    SUCCEEDED = "succeeded", _("Succeeded")
+    RETRYING = "retrying", _("Failed, retry scheduled")
+    FAILED = "failed", _("Failed")
+    SKIPPED = "skipped", _("Skipped")

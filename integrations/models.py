@@ -7,10 +7,19 @@ from typing import Any
 
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from configurator.secrets import EncryptedSecretField
-from integrations.choices import AuthenticationType, IntegrationChannelType, IntegrationDirection
+from conversations.choices import ChannelType, Direction, Event
+from conversations.models import Contact, ContactEvent
+from integrations.choices import (
+    AuthenticationType,
+    DeliveryMode,
+    DeliveryStatus,
+    IntegrationChannelType,
+    IntegrationDirection,
+)
 from queues.models import Queue
 
 
@@ -79,6 +88,17 @@ class Integration(models.Model):
         Queue, blank=True, related_name="integrations", verbose_name=_("queues")
     )
     configuration = OrderedJSONField(_("JSON for configuration"), default=dict)
+    consecutive_failures = models.PositiveIntegerField(
+        _("consecutive failures"), default=0, editable=False
+    )
+    paused_at = models.DateTimeField(
+        _("paused"),
+        null=True,
+        blank=True,
+        editable=False,
+        help_text=_("Set when the endpoint failed too often in a row; enabling clears it."),
+    )
+    paused_reason = models.TextField(_("why paused"), blank=True, editable=False)
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
 
@@ -92,8 +112,8 @@ class Integration(models.Model):
 
     @property
     def enabled(self) -> bool:
-        """An integration with no events selected is disabled (seed 003)."""
-        return bool(self.events)
+        """An integration with no events selected is disabled (seed 003); a paused one too."""
+        return bool(self.events) and self.paused_at is None
 
 
 class IntegrationAuthentication(models.Model):
@@ -131,3 +151,94 @@ class IntegrationAuthentication(models.Model):
 
     def __str__(self) -> str:
         return self.authentication_id
+
+
+class IntegrationTrigger(models.Model):
+    """One (event, conversation type, scope) an integration fires on, kept for one indexed lookup.
+
+    Rebuilt by `services.triggers_rebuild` whenever events, direction, channel type or scope
+    change; `queue` empty means direct conversations (chats or calls to an agent).
+    """
+
+    integration = models.ForeignKey(Integration, on_delete=models.CASCADE, related_name="triggers")
+    event = models.CharField(max_length=16, choices=Event.choices)
+    channel_type = models.CharField(max_length=8, choices=ChannelType.choices)
+    direction = models.CharField(max_length=8, choices=Direction.choices)
+    queue = models.ForeignKey(
+        Queue, on_delete=models.CASCADE, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        indexes = [
+            models.Index(
+                fields=["event", "channel_type", "direction", "queue"],
+                name="integrations_trigger_lookup",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.integration_id}: {self.event} {self.channel_type} {self.direction}"
+
+
+class Delivery(models.Model):
+    """One attempt of one integration on one conversation event, as a person reads it later.
+
+    The request is stored as rendered with secrets masked; `applied` says what its answer
+    changed on the contact (`set`, `save`), or `error` why it did not.
+    """
+
+    integration = models.ForeignKey(
+        Integration,
+        on_delete=models.CASCADE,
+        related_name="deliveries",
+        verbose_name=_("integration"),
+    )
+    contact = models.ForeignKey(
+        Contact,
+        on_delete=models.CASCADE,
+        related_name="deliveries",
+        verbose_name=_("contact"),
+    )
+    contact_event = models.ForeignKey(
+        ContactEvent,
+        on_delete=models.CASCADE,
+        related_name="deliveries",
+        verbose_name=_("contact event"),
+    )
+    event = models.CharField(_("event"), max_length=16, choices=Event.choices)
+    mode = models.CharField(_("mode"), max_length=12, choices=DeliveryMode.choices)
+    status = models.CharField(
+        _("status"), max_length=12, choices=DeliveryStatus.choices, default=DeliveryStatus.PENDING
+    )
+    attempt = models.PositiveSmallIntegerField(_("attempt"), default=1)
+    previous = models.ForeignKey(
+        "self",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("repeats"),
+        help_text=_("The failed attempt this one sends again."),
+    )
+    due_at = models.DateTimeField(_("due"), default=timezone.now)
+    request = models.JSONField(_("request (secrets masked)"), null=True, blank=True)
+    status_code = models.PositiveSmallIntegerField(_("status code"), null=True, blank=True)
+    duration_ms = models.PositiveIntegerField(_("duration (ms)"), null=True, blank=True)
+    response_excerpt = models.TextField(_("response excerpt"), blank=True)
+    error = models.TextField(_("error or reason"), blank=True)
+    applied = models.JSONField(_("applied"), default=dict, blank=True)
+    created_at = models.DateTimeField(_("created"), default=timezone.now)
+    finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("delivery")
+        verbose_name_plural = _("deliveries")
+        indexes = [
+            models.Index(fields=["integration", "-created_at"], name="integrations_dlv_intg"),
+            models.Index(fields=["contact", "created_at"], name="integrations_dlv_contact"),
+            models.Index(fields=["status", "created_at"], name="integrations_dlv_status"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.integration_id} {self.event} #{self.attempt} {self.status}"

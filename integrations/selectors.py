@@ -14,7 +14,8 @@ from django.db.models import Prefetch, Q, QuerySet
 from conversations.choices import ChannelType, Event
 from conversations.models import Agent
 from integrations.choices import CONVERSATION_TYPE_LABELS, SUPPORTED_EVENTS, conversation_types
-from integrations.models import Integration, IntegrationAuthentication
+from integrations.delivery import Secrets
+from integrations.models import Delivery, Integration, IntegrationAuthentication, IntegrationTrigger
 from integrations.validation import (
     IntegrationCheck,
     IntegrationInput,
@@ -150,3 +151,72 @@ def firing_warnings(integrations: Iterable[Integration]) -> dict[int, list[str]]
                 f"only the first {limit} by ordinal fire; this one {fate}."
             )
     return dict(warnings)
+
+
+def integrations_for_event(
+    *, event: str, channel_type: str, direction: str, queue_id: int | None
+) -> list[Integration]:
+    """Integrations that fire on this event of this conversation, by ordinal (one indexed query).
+
+    `queue_id` None means a direct conversation. Paused integrations do not fire.
+    """
+    scope = Q(queue_id=queue_id) if queue_id is not None else Q(queue__isnull=True)
+    rows = (
+        IntegrationTrigger.objects.filter(scope, event=event, channel_type=channel_type)
+        .filter(direction=direction, integration__paused_at__isnull=True)
+        .select_related("integration")
+        .order_by("integration__ordinal", "integration__name", "integration_id")
+    )
+    return [row.integration for row in rows]
+
+
+def integration_secrets(integration_ids: Iterable[int]) -> dict[int, Secrets]:
+    """Each integration's decrypted authentication entries (one query)."""
+    found: dict[int, dict[str, str]] = {pk: {} for pk in integration_ids}
+    rows = IntegrationAuthentication.objects.filter(integration_id__in=list(found))
+    for row in rows:
+        found[row.integration_id][row.authentication_id] = row.secret.reveal()
+    return {pk: Secrets(entries) for pk, entries in found.items()}
+
+
+@dataclass
+class DatabaseTargets:
+    """`delivery.Targets` from the database: what a `set` names must exist and fit."""
+
+    def queue(self, *, id: str | None, address: str | None, channel_type: str) -> Queue:
+        queue: Queue | None
+        if id is not None:
+            queue = Queue.objects.filter(pk=int(id)).first() if id.isdigit() else None
+            if queue is None:
+                raise ValueError(f"no queue has the ID “{id}”")
+        else:
+            candidates = {address or ""}
+            with contextlib.suppress(ValidationError):
+                candidates.add(parse_chat_address(address or "")[0].address)
+            row = QueueAddress.objects.filter(address__in=candidates).select_related("queue")
+            found = row.first()
+            if found is None:
+                raise ValueError(f"no queue has the address “{address}”")
+            queue = found.queue
+        if queue.channel_type != channel_type:
+            raise ValueError(
+                f"queue “{queue.name}” carries {queue.channel_type} conversations, "
+                f"not {channel_type}"
+            )
+        return queue
+
+    def agent(self, identifier: str) -> Agent:
+        match = Q(number=identifier) | Q(chat_address=identifier) | Q(email=identifier)
+        if identifier.isdigit():
+            match |= Q(pk=int(identifier))
+        agents = list(Agent.objects.filter(match)[:2])
+        if not agents:
+            raise ValueError(f"no agent has the identifier “{identifier}”")
+        if len(agents) > 1:
+            raise ValueError(f"several agents have the identifier “{identifier}”")
+        return agents[0]
+
+
+def delivery_list() -> QuerySet[Delivery]:
+    """Deliveries with what their list shows (integration, contact event)."""
+    return Delivery.objects.select_related("integration")

@@ -1,17 +1,46 @@
-"""Writes of the integrations app: save (with authentications), copy, disable and enable."""
+"""Writes of the integrations app: configuration (save, copy, disable, enable) and the runtime.
+
+The runtime: on every lifecycle event (a hook inside the event's transaction) the matching
+integrations are selected; blocking ones (`response.set`, or `"block": true`) run at once and may
+steer the contact before the lifecycle goes on; the others become pending deliveries that a
+worker sends (`deliveries_send`), retried with backoff, each attempt recorded.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+import random
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime, timedelta
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
 
 from configurator.changes import RowChanges
-from conversations.choices import Event
-from integrations.models import Integration, IntegrationAuthentication
-from integrations.selectors import integration_problems
+from conversations.choices import ChannelType, Event
+from conversations.models import Contact, ContactEvent
+from conversations.selectors import contact_detail
+from conversations.snapshot import contact_snapshot, iso
+from integrations import tasks
+from integrations.choices import (
+    ECHO_ENDPOINT,
+    SUPPORTED_EVENTS,
+    DeliveryMode,
+    DeliveryStatus,
+    conversation_types,
+)
+from integrations.delivery import Execution, backoff_seconds, execute
+from integrations.models import Delivery, Integration, IntegrationAuthentication, IntegrationTrigger
+from integrations.rendering import RenderContext
+from integrations.selectors import (
+    DatabaseTargets,
+    integration_problems,
+    integration_secrets,
+    integrations_for_event,
+)
 from integrations.validation import CleanAuthentication
 from queues.models import Queue
 
@@ -44,6 +73,7 @@ def integration_save(
             integration.queues.set(list(queues))
         if authentications is not None:
             authentications_replace(integration=integration, entries=authentications)
+        triggers_rebuild(integration=integration)
     return integration
 
 
@@ -121,16 +151,26 @@ def integration_disable(*, integration: Integration) -> bool:
         return False
     integration.disabled_events = list(integration.events)
     integration.events = []
-    integration.save(update_fields=["events", "disabled_events", "updated_at"])
+    with transaction.atomic():
+        integration.save(update_fields=["events", "disabled_events", "updated_at"])
+        triggers_rebuild(integration=integration)
     return True
 
 
 def integration_enable(*, integration: Integration) -> bool:
-    """Restore the events it had before it was disabled; False when it was already enabled.
+    """Restore the events it had before it was disabled, or lift a pause; False if it was enabled.
 
     Refused (ValidationError) while the integration has problems, such as a copy whose
     authentications are not added yet, or when there are no events to restore.
     """
+    if integration.paused_at is not None and integration.events:
+        integration.paused_at = None
+        integration.paused_reason = ""
+        integration.consecutive_failures = 0
+        integration.save(
+            update_fields=["paused_at", "paused_reason", "consecutive_failures", "updated_at"]
+        )
+        return True
     if integration.events:
         return False
     if not integration.disabled_events:
@@ -144,7 +184,21 @@ def integration_enable(*, integration: Integration) -> bool:
         )
     integration.events = _ordered_events(integration.disabled_events)
     integration.disabled_events = []
-    integration.save(update_fields=["events", "disabled_events", "updated_at"])
+    integration.paused_at = None
+    integration.paused_reason = ""
+    integration.consecutive_failures = 0
+    with transaction.atomic():
+        integration.save(
+            update_fields=[
+                "events",
+                "disabled_events",
+                "paused_at",
+                "paused_reason",
+                "consecutive_failures",
+                "updated_at",
+            ]
+        )
+        triggers_rebuild(integration=integration)
     return True
 
 
@@ -152,3 +206,383 @@ def _ordered_events(events: Iterable[Any]) -> list[str]:
     """Events in lifecycle order without repeats, as the checkboxes show them."""
     chosen = set(events)
     return [event for event in Event.values if event in chosen]
+
+
+# --- Triggers: what `selectors.integrations_for_event` looks up ----------------------------
+
+
+def trigger_rows(
+    *,
+    channel_type: str,
+    direction: str,
+    events: Iterable[str],
+    queues: Iterable[tuple[int, str]],
+    direct_chats: bool,
+    direct_calls: bool,
+) -> list[tuple[str, str, str, int | None]]:
+    """(event, conversation channel, direction, queue ID or None for direct) it fires on."""
+    chosen = set(events)
+    scopes = list(queues)
+    rows: list[tuple[str, str, str, int | None]] = []
+    for channel, way in conversation_types(channel_type, direction):
+        targets: list[int | None] = [pk for pk, kind in scopes if kind == channel]
+        if (channel == ChannelType.CHAT and direct_chats) or (
+            channel == ChannelType.PHONE and direct_calls
+        ):
+            targets.append(None)
+        for event in SUPPORTED_EVENTS[(channel, way)]:
+            if event in chosen:
+                rows.extend((event, channel, way, target) for target in targets)
+    return rows
+
+
+def triggers_rebuild(*, integration: Integration) -> None:
+    """Make the integration's trigger rows match its events, direction and scope."""
+    rows = trigger_rows(
+        channel_type=integration.channel_type,
+        direction=integration.direction,
+        events=integration.events,
+        queues=[(q.pk, q.channel_type) for q in integration.queues.all()],
+        direct_chats=integration.direct_chats,
+        direct_calls=integration.direct_calls,
+    )
+    with transaction.atomic():
+        IntegrationTrigger.objects.filter(integration=integration).delete()
+        IntegrationTrigger.objects.bulk_create(
+            IntegrationTrigger(
+                integration=integration,
+                event=event,
+                channel_type=channel,
+                direction=way,
+                queue_id=queue_id,
+            )
+            for event, channel, way, queue_id in rows
+        )
+
+
+# --- The runtime: lifecycle events -------------------------------------------------------------
+
+
+def is_blocking(integration: Integration) -> bool:
+    """Runs inline when its answer steers the conversation (`set`) or it asks to (`block`)."""
+    configuration = integration.configuration or {}
+    return bool((configuration.get("response") or {}).get("set")) or bool(
+        (configuration.get("request") or {}).get("block")
+    )
+
+
+def event_context(entry: ContactEvent, contact: Mapping[str, Any]) -> RenderContext:
+    """What placeholders read for this event: `{event.*}` and `{contact.*}`."""
+    return RenderContext(
+        event={"name": entry.event, "datetime": iso(entry.occurred_at), "id": str(entry.pk)},
+        contact=contact,
+    )
+
+
+def contact_event_heard(contact: Contact, entry: ContactEvent, queue: Queue | None) -> None:
+    """Lifecycle hook (inside the event's transaction): run what fires on this event.
+
+    Blocking integrations run now, in ordinal order, and may change the contact; background
+    ones become pending deliveries, enqueued in this same transaction. Integrations past
+    INTEGRATIONS_MAX_PER_EVENT are recorded as skipped.
+    """
+    matched = integrations_for_event(
+        event=entry.event,
+        channel_type=contact.channel_type,
+        direction=contact.direction,
+        queue_id=queue.pk if queue else None,
+    )
+    if not matched:
+        return
+    limit: int = settings.INTEGRATIONS_MAX_PER_EVENT
+    firing, over = matched[:limit], matched[limit:]
+    now = timezone.now()
+    skipped = [
+        Delivery(
+            integration=integration,
+            contact=contact,
+            contact_event=entry,
+            event=entry.event,
+            mode=DeliveryMode.BLOCKING if is_blocking(integration) else DeliveryMode.BACKGROUND,
+            status=DeliveryStatus.SKIPPED,
+            error=(
+                f"only the first {limit} integrations by ordinal fire on one event; this one "
+                f"is number {limit + position + 1} (ordinal {integration.ordinal})"
+            ),
+            created_at=now,
+            finished_at=now,
+        )
+        for position, integration in enumerate(over)
+    ]
+    blocking = [i for i in firing if is_blocking(i)]
+    if blocking:
+        _run_blocking(contact, entry, blocking)
+    background = [
+        Delivery(
+            integration=integration,
+            contact=contact,
+            contact_event=entry,
+            event=entry.event,
+            mode=DeliveryMode.BACKGROUND,
+            created_at=now,
+            due_at=now,
+        )
+        for integration in firing
+        if not is_blocking(integration)
+    ]
+    created = Delivery.objects.bulk_create([*background, *skipped])
+    pending = [d.pk for d in created[: len(background)]]
+    if pending:
+        tasks.deliver_pending.enqueue(pending)
+
+
+def _run_blocking(contact: Contact, entry: ContactEvent, integrations: list[Integration]) -> None:
+    """Run blocking integrations in ordinal order; each `set` key goes to the first that sets it."""
+    secrets = integration_secrets([i.pk for i in integrations])
+    targets = DatabaseTargets()
+    snapshot = dict(entry.snapshot)
+    done: set[str] = set()
+    changed = False
+    for integration in integrations:
+        started = timezone.now()
+        execution = execute(
+            configuration=integration.configuration,
+            endpoint_url=integration.endpoint_url,
+            context=event_context(entry, snapshot),
+            secrets=secrets[integration.pk],
+            targets=targets,
+            channel_type=contact.channel_type,
+            echo_data=snapshot,
+        )
+        applied: dict[str, Any] = {}
+        if execution.succeeded:
+            applied = _apply(contact, execution, skip_set=done)
+            done.update(applied.get("set", {}))
+            if applied:
+                changed = True
+                snapshot = contact_snapshot(contact)
+        _record(
+            Delivery(
+                integration=integration,
+                contact=contact,
+                contact_event=entry,
+                event=entry.event,
+                mode=DeliveryMode.BLOCKING,
+                created_at=started,
+                due_at=started,
+            ),
+            execution,
+            applied,
+        )
+    if changed:
+        # The event's snapshot shows the contact as its blocking integrations left it.
+        entry.snapshot = snapshot
+        entry.save(update_fields=["snapshot"])
+
+
+def _apply(contact: Contact, execution: Execution, *, skip_set: set[str]) -> dict[str, Any]:
+    """Apply an answer's `set` (keys no earlier integration set) and `save` to the contact."""
+    applied: dict[str, Any] = {}
+    fields: list[str] = []
+    done: dict[str, Any] = {}
+    for key, value in execution.set_values.items():
+        if key in skip_set:
+            continue
+        if key == "priority":
+            contact.priority = value
+            fields.append("priority")
+            done[key] = value
+        elif key == "queue":
+            contact.queue = value
+            fields.append("queue")
+            done[key] = {"id": value.pk, "name": value.name}
+        elif key == "preferredAgent":
+            contact.preferred_agent = value
+            fields.append("preferred_agent")
+            done[key] = {"id": value.pk, "name": value.name}
+        elif key == "requiredAgents":
+            contact.required_agents.set(value["agents"])
+            getattr(contact, "_prefetched_objects_cache", {}).pop("required_agents", None)
+            timeout = value["timeout"]
+            contact.required_agents_expiry = (
+                timezone.now() + timedelta(seconds=timeout) if timeout else None
+            )
+            fields.append("required_agents_expiry")
+            done[key] = {
+                "agents": [{"id": a.pk, "name": a.name} for a in value["agents"]],
+                "expiry": iso(contact.required_agents_expiry),
+            }
+    if done:
+        applied["set"] = done
+    if execution.save_values:
+        contact.cad = {**(contact.cad or {}), **execution.save_values}
+        fields.append("cad")
+        applied["save"] = execution.save_values
+    if fields:
+        contact.save(update_fields=fields)
+    return applied
+
+
+def _record(delivery: Delivery, execution: Execution, applied: Mapping[str, Any]) -> Delivery:
+    """Fill a delivery from what happened and store it; a success resets the failure count."""
+    delivery.status = {
+        "succeeded": DeliveryStatus.SUCCEEDED,
+        "skipped": DeliveryStatus.SKIPPED,
+    }.get(execution.status, DeliveryStatus.FAILED)
+    delivery.request = execution.request
+    delivery.status_code = execution.status_code
+    delivery.duration_ms = execution.duration_ms
+    delivery.response_excerpt = execution.response_excerpt
+    delivery.error = execution.error
+    delivery.applied = dict(applied)
+    delivery.finished_at = timezone.now()
+    delivery.save()
+    if delivery.status == DeliveryStatus.SUCCEEDED:
+        _failures_reset(delivery.integration_id)
+    return delivery
+
+
+def _failures_reset(integration_id: int) -> None:
+    Integration.objects.filter(pk=integration_id, consecutive_failures__gt=0).update(
+        consecutive_failures=0
+    )
+
+
+def _failure_count(integration_id: int, error: str) -> None:
+    """One more final failure in a row; pause the integration when there are too many."""
+    Integration.objects.filter(pk=integration_id).update(
+        consecutive_failures=F("consecutive_failures") + 1
+    )
+    threshold: int = settings.INTEGRATIONS_PAUSE_AFTER_FAILURES
+    Integration.objects.filter(
+        pk=integration_id, paused_at__isnull=True, consecutive_failures__gte=threshold
+    ).update(
+        paused_at=timezone.now(),
+        paused_reason=(
+            f"{threshold} deliveries in a row failed; the last: {error}"[:1000]
+            + " Enable the integration again once the endpoint works."
+        ),
+    )
+
+
+# --- The runtime: background deliveries --------------------------------------------------------
+
+
+def deliveries_send(delivery_ids: Sequence[int]) -> int:
+    """Send pending background deliveries in the order given; returns how many were sent.
+
+    Each is claimed first (pending → sending), so one delivery is sent once even if two
+    workers hold the same task. A retryable failure schedules the next attempt.
+    """
+    sent = 0
+    for delivery_id in delivery_ids:
+        claimed = Delivery.objects.filter(pk=delivery_id, status=DeliveryStatus.PENDING).update(
+            status=DeliveryStatus.SENDING
+        )
+        if claimed:
+            _send_one(
+                Delivery.objects.select_related("integration", "contact_event").get(pk=delivery_id)
+            )
+            sent += 1
+    return sent
+
+
+def _send_one(delivery: Delivery) -> None:
+    integration = delivery.integration
+    if integration.paused_at is not None or not integration.events:
+        why = "paused" if integration.paused_at is not None else "disabled"
+        delivery.status = DeliveryStatus.SKIPPED
+        delivery.error = f"the integration was {why} before this delivery was sent"
+        delivery.finished_at = timezone.now()
+        delivery.save(update_fields=["status", "error", "finished_at"])
+        return
+    entry = delivery.contact_event
+    secrets = integration_secrets([integration.pk])[integration.pk]
+    current: dict[str, Any] | None = None
+    if integration.endpoint_url.strip() == ECHO_ENDPOINT:
+        current = contact_snapshot(contact_detail().get(pk=delivery.contact_id))
+    execution = execute(
+        configuration=integration.configuration,
+        endpoint_url=integration.endpoint_url,
+        context=event_context(entry, entry.snapshot),
+        secrets=secrets,
+        targets=DatabaseTargets(),
+        channel_type=str(entry.snapshot.get("channel_type") or ChannelType.CHAT),
+        echo_data=current,
+    )
+    with transaction.atomic():
+        applied: dict[str, Any] = {}
+        if execution.succeeded and execution.save_values:
+            contact = Contact.objects.select_for_update(of=("self",)).get(pk=delivery.contact_id)
+            contact.cad = {**(contact.cad or {}), **execution.save_values}
+            contact.save(update_fields=["cad"])
+            applied = {"save": execution.save_values}
+        _record(delivery, execution, applied)
+        if delivery.status == DeliveryStatus.FAILED:
+            if execution.retryable and delivery.attempt < settings.INTEGRATIONS_MAX_ATTEMPTS:
+                _retry_later(delivery, execution)
+            else:
+                _failure_count(integration.pk, execution.error)
+
+
+def _retry_later(delivery: Delivery, execution: Execution) -> Delivery:
+    delay = execution.retry_after
+    if delay is None:
+        delay = backoff_seconds(
+            delivery.attempt,
+            base=settings.INTEGRATIONS_RETRY_BASE_SECONDS,
+            cap=settings.INTEGRATIONS_RETRY_MAX_SECONDS,
+            jitter=random.random(),  # noqa: S311 (spreading retries, not security)
+        )
+    due = timezone.now() + timedelta(seconds=delay)
+    delivery.status = DeliveryStatus.RETRYING
+    delivery.error = f"{delivery.error}; attempt {delivery.attempt + 1} in {delay:.1f} s"
+    delivery.save(update_fields=["status", "error"])
+    return _schedule(delivery, attempt=delivery.attempt + 1, due=due)
+
+
+def _schedule(previous: Delivery, *, attempt: int, due: datetime) -> Delivery:
+    """A new pending attempt after `previous`, enqueued in the caller's transaction."""
+    following = Delivery.objects.create(
+        integration_id=previous.integration_id,
+        contact_id=previous.contact_id,
+        contact_event_id=previous.contact_event_id,
+        event=previous.event,
+        mode=DeliveryMode.BACKGROUND,
+        attempt=attempt,
+        previous=previous,
+        due_at=due,
+    )
+    if due <= timezone.now():
+        tasks.deliver_pending.enqueue([following.pk])
+    else:
+        tasks.deliver_pending.using(run_after=due).enqueue([following.pk])
+    return following
+
+
+def deliveries_resend(
+    *,
+    integration: Integration | None = None,
+    deliveries: Iterable[Delivery] | None = None,
+    since: datetime | None = None,
+) -> list[Delivery]:
+    """Send failed background deliveries again (given ones, or all of an integration since a time).
+
+    Each gets a new first attempt that points at the failed one; a delivery already sent again
+    is not sent a second time.
+    """
+    candidates = Delivery.objects.filter(
+        mode=DeliveryMode.BACKGROUND, status=DeliveryStatus.FAILED
+    ).exclude(pk__in=Delivery.objects.filter(previous__isnull=False).values("previous_id"))
+    if integration is not None:
+        candidates = candidates.filter(integration=integration)
+    if deliveries is not None:
+        candidates = candidates.filter(pk__in=[d.pk for d in deliveries])
+    if since is not None:
+        candidates = candidates.filter(created_at__gte=since)
+    now = timezone.now()
+    with transaction.atomic():
+        return [
+            _schedule(failed, attempt=1, due=now)
+            for failed in candidates.order_by("created_at", "id")
+        ]

@@ -1,0 +1,329 @@
+"""Running one integration for one conversation event: condition, request, answer, `set`/`save`.
+
+Nothing here writes to the database: `execute` returns an `Execution` saying what was sent, what
+came back and what the answer would change. The event dispatcher applies it and records it; the
+test run shows it and applies nothing. What the answer would change is checked against the
+database through `Targets`, so a value that does not fit changes nothing and is reported.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import json
+import math
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from functools import lru_cache
+from typing import Any, Protocol
+
+import requests.auth
+
+from integrations.choices import ECHO_ENDPOINT, AuthenticationType
+from integrations.conditions import ConditionError, condition_compile, condition_evaluate
+from integrations.rendering import RenderContext, RenderedRequest, render_request, render_value
+from integrations.transport import HttpAnswer, TransportError, oauth_tokens, send
+from integrations.validation import authentication_type
+
+MAX_CAD_BYTES = 64 * 1024
+MAX_PRIORITY = 2_147_483_647
+MAX_RETRY_AFTER_SECONDS = 3600.0
+SET_KEYS = ("priority", "queue", "preferredAgent", "requiredAgents")
+
+
+class Targets(Protocol):
+    """Finds what a `set` names, for a contact of `channel_type` (selectors.DatabaseTargets)."""
+
+    def queue(self, *, id: str | None, address: str | None, channel_type: str) -> Any:
+        """The queue, or raise ValueError saying why it does not fit."""
+
+    def agent(self, identifier: str) -> Any:
+        """The agent (by ID, number, chat address or e-mail), or raise ValueError."""
+
+
+@dataclass
+class Execution:
+    """What happened when one integration ran (or was tried) for one contact and event."""
+
+    status: str = "succeeded"  # succeeded | failed | skipped
+    request: dict[str, Any] | None = None
+    status_code: int | None = None
+    duration_ms: int | None = None
+    response_excerpt: str = ""
+    response: dict[str, Any] | None = None
+    error: str = ""
+    retryable: bool = False
+    retry_after: float | None = None
+    # What the answer changes: `set` as resolved targets, `save` as the attached data to merge.
+    set_values: dict[str, Any] = field(default_factory=dict)
+    save_values: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def succeeded(self) -> bool:
+        return self.status == "succeeded"
+
+    def fail(self, message: str, *, retryable: bool = False) -> Execution:
+        self.status = "failed"
+        self.error = message
+        self.retryable = retryable
+        return self
+
+
+@dataclass(frozen=True)
+class Secrets:
+    """The integration's authentication entries, decrypted, by authentication ID."""
+
+    by_id: Mapping[str, str]
+
+    def of_type(self, kind: str) -> list[tuple[str, str]]:
+        return [(i, s) for i, s in self.by_id.items() if authentication_type(i) == kind]
+
+
+@lru_cache(maxsize=256)
+def _program(expression: str) -> Any:
+    return condition_compile(expression)
+
+
+def execute(
+    *,
+    configuration: Mapping[str, Any],
+    endpoint_url: str,
+    context: RenderContext,
+    secrets: Secrets,
+    targets: Targets,
+    channel_type: str,
+    echo_data: Mapping[str, Any] | None = None,
+    live: bool = True,
+) -> Execution:
+    """Run the integration once; `live=False` renders and checks but sends nothing."""
+    result = Execution()
+    request = configuration.get("request") or {}
+    condition = request.get("condition")
+    if condition:
+        try:
+            holds = condition_evaluate(
+                _program(condition), contact=context.contact, event=context.event
+            )
+        except ConditionError as exc:
+            return result.fail(f"condition: {exc}")
+        if not holds:
+            result.status = "skipped"
+            result.error = f"the condition is false: {condition}"
+            return result
+    rendered = render_request(configuration, endpoint_url, context)
+    result.request = render_request(configuration, endpoint_url, context.masked()).as_record()
+    if not live:
+        return result
+    if endpoint_url.strip() == ECHO_ENDPOINT:
+        answer = HttpAnswer(
+            status=200,
+            headers={},
+            body=dict(echo_data or context.contact),
+            excerpt="",
+            truncated=False,
+            duration_ms=0,
+        )
+    else:
+        try:
+            auth, extra_headers = _authentication(request, secrets, rendered.timeout)
+            answer = _send(rendered, auth, extra_headers)
+        except TransportError as exc:
+            return result.fail(str(exc), retryable=exc.retryable)
+    result.status_code = answer.status
+    result.duration_ms = answer.duration_ms
+    result.response_excerpt = answer.excerpt
+    result.response = {"status": answer.status, "headers": answer.headers, "body": answer.body}
+    if 300 <= answer.status < 400:
+        location = answer.headers.get("Location", "")
+        return result.fail(f"answered {answer.status}: redirects are not followed ({location})")
+    if answer.status == 429 or answer.status >= 500:
+        result.retry_after = retry_after_seconds(answer.headers.get("Retry-After"))
+        return result.fail(f"answered {answer.status}", retryable=True)
+    if not answer.ok:
+        return result.fail(f"answered {answer.status}")
+    _interpret(configuration, context, result, targets, channel_type)
+    return result
+
+
+def _send(
+    rendered: RenderedRequest, auth: requests.auth.AuthBase | None, extra: Mapping[str, str]
+) -> HttpAnswer:
+    started = time.monotonic()
+    answer = send(
+        method=rendered.method,
+        url=rendered.url,
+        headers={**rendered.headers, **extra},
+        params=rendered.params,
+        body=rendered.body,
+        has_body=rendered.has_body,
+        timeout=rendered.timeout,
+        auth=auth,
+    )
+    if answer.duration_ms == 0:  # keep the figure honest when the answer was immediate
+        return HttpAnswer(**{**answer.__dict__, "duration_ms": _ms(started)})
+    return answer
+
+
+def _ms(started: float) -> int:
+    return round((time.monotonic() - started) * 1000)
+
+
+def _authentication(
+    request: Mapping[str, Any], secrets: Secrets, timeout: float
+) -> tuple[requests.auth.AuthBase | None, dict[str, str]]:
+    """requests' own auth classes for basic and digest; a cached bearer token for OAuth."""
+    config = request.get("authentication") or {}
+    kind = config.get("type")
+    if not kind:
+        return None, {}
+    entries = secrets.of_type(kind)
+    if kind == AuthenticationType.OAUTH and config.get("client_id"):
+        wanted = f"oauth:{config['client_id']}"
+        entries = [(i, s) for i, s in entries if i == wanted]
+    if len(entries) != 1:
+        raise TransportError(
+            f"the {kind} authentication entry is missing (add it on the integration)",
+            retryable=False,
+        )
+    entry_id, secret = entries[0]
+    name = entry_id.split(":", 1)[1]
+    if kind == AuthenticationType.BASIC:
+        return requests.auth.HTTPBasicAuth(name, secret), {}
+    if kind == AuthenticationType.DIGEST:
+        return requests.auth.HTTPDigestAuth(name, secret), {}
+    scope = config.get("scope") or ""
+    if isinstance(scope, list):
+        scope = " ".join(scope)
+    token = oauth_tokens.token(
+        token_url=str(config.get("access_token_url") or ""),
+        client_id=name,
+        secret=secret,
+        scope=str(scope),
+        timeout=timeout,
+    )
+    return None, {"Authorization": f"Bearer {token}"}
+
+
+def retry_after_seconds(value: str | None) -> float | None:
+    """`Retry-After` as seconds (delta or HTTP date), bounded; None when absent or unreadable."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return min(float(value), MAX_RETRY_AFTER_SECONDS)
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    seconds = (when - datetime.now(UTC)).total_seconds()
+    return min(max(seconds, 0.0), MAX_RETRY_AFTER_SECONDS)
+
+
+def _interpret(
+    configuration: Mapping[str, Any],
+    context: RenderContext,
+    result: Execution,
+    targets: Targets,
+    channel_type: str,
+) -> None:
+    """Turn the answer into the `set`/`save` it asks for; any value that does not fit voids both."""
+    response_config = configuration.get("response") or {}
+    if not response_config:
+        return
+    answered = RenderContext(
+        event=context.event,
+        contact=context.contact,
+        authentications={},
+        response=result.response,
+    )
+    problems: list[str] = []
+    set_values: dict[str, Any] = {}
+    for key, template in (response_config.get("set") or {}).items():
+        value = render_value(template, answered)
+        try:
+            resolved = _resolve_set(key, value, targets, channel_type)
+        except ValueError as exc:
+            problems.append(f"set.{key}: {exc}")
+            continue
+        if resolved is not None:
+            set_values[key] = resolved
+    save_values: dict[str, Any] = {}
+    if response_config.get("save"):
+        save_values = render_value(response_config["save"], answered)
+        size = len(json.dumps(save_values, ensure_ascii=False, default=str).encode())
+        if size > MAX_CAD_BYTES:
+            problems.append(f"save: {size} bytes of attached data, more than {MAX_CAD_BYTES}")
+    if problems:
+        result.fail("the answer does not fit, nothing was applied: " + "; ".join(problems))
+        return
+    result.set_values = set_values
+    result.save_values = save_values
+
+
+def _resolve_set(key: str, value: Any, targets: Targets, channel_type: str) -> Any:
+    """The target of one `set` key; None when the answer left it empty (nothing to set)."""
+    if value is None or value == "":
+        return None
+    if key == "priority":
+        return _unsigned(value, "priority")
+    if key == "queue":
+        if not isinstance(value, Mapping):
+            raise ValueError(f"expected {{'id': …}} or {{'address': …}}, got {_short(value)}")
+        queue_id, address = value.get("id"), value.get("address")
+        if queue_id in (None, "") and address in (None, ""):
+            return None
+        return targets.queue(
+            id=None if queue_id in (None, "") else str(queue_id).strip(),
+            address=None if address in (None, "") else str(address).strip(),
+            channel_type=channel_type,
+        )
+    if key == "preferredAgent":
+        if not isinstance(value, str | int) or isinstance(value, bool):
+            raise ValueError(f"expected an agent identifier, got {_short(value)}")
+        return targets.agent(str(value).strip())
+    if key == "requiredAgents":
+        if not isinstance(value, Mapping):
+            raise ValueError(f"expected an object with agents, got {_short(value)}")
+        agents = value.get("agents")
+        if isinstance(agents, str):
+            agents = [part for part in (p.strip() for p in agents.split(",")) if part]
+        if not isinstance(agents, list) or not agents:
+            raise ValueError(f"expected a list of agent identifiers, got {_short(agents)}")
+        timeout = value.get("timeout")
+        return {
+            "agents": [targets.agent(str(item).strip()) for item in agents],
+            "timeout": None if timeout in (None, "") else _unsigned(timeout, "timeout", low=1),
+        }
+    raise ValueError("unknown key")
+
+
+def _unsigned(value: Any, what: str, *, low: int = 0) -> int:
+    if isinstance(value, bool):
+        raise ValueError(f"{what} must be an unsigned integer, got {_short(value)}")
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    if isinstance(value, str) and value.strip().isdigit():
+        value = int(value.strip())
+    if not isinstance(value, int) or not low <= value <= MAX_PRIORITY:
+        raise ValueError(
+            f"{what} must be an integer from {low} to {MAX_PRIORITY}, got {_short(value)}"
+        )
+    return value
+
+
+def _short(value: Any) -> str:
+    text = json.dumps(value, ensure_ascii=False, default=str)
+    return f"“{text[:60]}…”" if len(text) > 60 else f"“{text}”"
+
+
+def backoff_seconds(attempt: int, *, base: float, cap: float, jitter: float) -> float:
+    """Exponential backoff, base·2^(attempt−1) capped, with "equal jitter": half fixed, half random.
+
+    `jitter` is a random number in [0, 1) from the caller (tests fix it). The random half keeps
+    many deliveries that failed together from all coming back at the same moment.
+    """
+    delay = min(cap, base * math.pow(2, max(attempt - 1, 0)))
+    return delay / 2 + delay / 2 * jitter
