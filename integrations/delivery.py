@@ -13,7 +13,7 @@ import json
 import math
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any, Protocol
@@ -111,6 +111,7 @@ def execute(
             result.status = "skipped"
             result.error = f"the condition is false: {condition}"
             return result
+    context = replace(context, authentications=secrets.by_id)
     rendered = render_request(configuration, endpoint_url, context)
     result.request = render_request(configuration, endpoint_url, context.masked()).as_record()
     if not live:

@@ -11,12 +11,14 @@ from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from conversations.models import Contact, Message
+from integrations.transport import oauth_tokens
 from messaging.models import MessagingService
 from messaging.tasks import _wake_slots
 from messaging.webhooks.ingest import webhook_secrets
 from queues.models import Queue
 from tests.factories import make_contact, make_outbound_message, make_queue, make_service
 from tests.fakesinch import fake_sinch  # noqa: F401 (a fixture for every test module)
+from tests.httpsink import https_sink, sink_ca  # noqa: F401 (fixtures for every test module)
 
 
 @pytest.fixture(autouse=True)
@@ -24,9 +26,11 @@ def _fresh_process_state() -> Any:
     """Per-process caches must not carry over between tests."""
     webhook_secrets.clear()
     _wake_slots.reset()
+    oauth_tokens.clear()
     yield
     webhook_secrets.clear()
     _wake_slots.reset()
+    oauth_tokens.clear()
 
 
 @pytest.fixture
