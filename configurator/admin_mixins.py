@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from django.contrib import messages
 from django.forms import BaseFormSet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import reverse
+from django.utils.html import format_html
+from django.utils.safestring import SafeString
 
 
 class CheckedDeleteMixin:
@@ -51,3 +54,10 @@ def formset_forms_in_use(formset: BaseFormSet[Any]) -> list[Any]:
         if not (formset.can_delete and formset._should_delete_form(form))  # type: ignore[attr-defined]
         if hasattr(form, "cleaned_data")
     ]
+
+
+def pretty_json(value: Any) -> SafeString:
+    """JSON as an indented block on an admin page (escaped)."""
+    return format_html(
+        '<pre class="json">{}</pre>', json.dumps(value, indent=2, ensure_ascii=False, default=str)
+    )

@@ -107,6 +107,16 @@ class ContactEventInline(admin.TabularInline[ContactEvent, Contact]):
         return f"{queue} / {agent}"
 
 
+# Inlines other apps add to the contact's page (integrations add their deliveries), in order.
+_extra_contact_inlines: list[type[admin.options.InlineModelAdmin[Any, Contact]]] = []
+
+
+def add_contact_inline(inline: type[admin.options.InlineModelAdmin[Any, Contact]]) -> None:
+    """Show `inline` on the contact's page after its own timeline (a hook for downstream apps)."""
+    if inline not in _extra_contact_inlines:
+        _extra_contact_inlines.append(inline)
+
+
 # The operator's buttons, by the event each causes (the event names the admin URL).
 ACTIONS = {event: service for event, service in services.OPERATOR_ACTIONS.values()}
 
@@ -181,6 +191,9 @@ class ContactAdmin(admin.ModelAdmin[Contact]):
 
     class Media:
         css = {"all": ["conversations/admin/contact.css"]}
+
+    def get_inlines(self, request: HttpRequest, obj: Any) -> list[Any]:
+        return [*self.inlines, *_extra_contact_inlines]
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
         # Contacts change only through lifecycle actions, never by editing fields.

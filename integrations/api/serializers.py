@@ -9,8 +9,10 @@ from rest_framework import serializers
 
 from configurator.api_fields import SecretWriteField
 from conversations.choices import Event
+from conversations.models import Contact
+from conversations.selectors import contact_detail
 from integrations import selectors, services
-from integrations.models import Integration, IntegrationAuthentication
+from integrations.models import Delivery, Integration, IntegrationAuthentication
 from integrations.validation import (
     AuthenticationInput,
     IntegrationInput,
@@ -168,3 +170,85 @@ class PresetSerializer(serializers.Serializer[Any]):
         child=serializers.CharField(), help_text="Entries its JSON refers to."
     )
     configuration = serializers.JSONField()
+
+
+class DeliverySerializer(serializers.ModelSerializer[Delivery]):
+    """One attempt of an integration on a conversation event (request secrets masked)."""
+
+    contact = serializers.CharField(source="contact_id", read_only=True)
+    previous = serializers.IntegerField(source="previous_id", read_only=True, allow_null=True)
+
+    class Meta:
+        model = Delivery
+        fields = [
+            "id",
+            "integration",
+            "event",
+            "contact",
+            "contact_event",
+            "mode",
+            "status",
+            "attempt",
+            "previous",
+            "due_at",
+            "request",
+            "status_code",
+            "duration_ms",
+            "response_excerpt",
+            "error",
+            "applied",
+            "created_at",
+            "finished_at",
+        ]
+        read_only_fields = fields
+
+
+class ResendSerializer(serializers.Serializer[Any]):
+    """Which failed background deliveries to send again: given ones, or all since a time."""
+
+    deliveries = serializers.ListField(
+        child=serializers.IntegerField(min_value=1), required=False, allow_empty=False
+    )
+    since = serializers.DateTimeField(required=False)
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        if "deliveries" not in attrs and "since" not in attrs:
+            raise serializers.ValidationError(
+                {"since": ["Give “since” (all failed since then) or “deliveries” (IDs)."]}
+            )
+        return attrs
+
+
+class TestRunRequestSerializer(serializers.Serializer[Any]):
+    """A test run: the event, an existing contact (or a sample one), dry or live."""
+
+    event = serializers.ChoiceField(choices=Event.choices)
+    contact = serializers.CharField(required=False, allow_blank=True, max_length=32)
+    live = serializers.BooleanField(default=False, help_text="Send the request (else render only).")
+
+    def validate_contact(self, value: str) -> Contact | None:
+        if not value:
+            return None
+        found = contact_detail().filter(pk=value.strip().upper()).first()
+        if found is None:
+            raise serializers.ValidationError(f"No contact has the ID “{value}”.")
+        return found
+
+
+class TestStepSerializer(serializers.Serializer[Any]):
+    """One step of a test run."""
+
+    name = serializers.CharField()
+    outcome = serializers.ChoiceField(choices=["ok", "skipped", "failed", "info"])
+    detail = serializers.CharField()
+    data = serializers.JSONField(allow_null=True)  # type: ignore[assignment]
+
+
+class TestRunSerializer(serializers.Serializer[Any]):
+    """What a test run did, step by step; nothing was changed."""
+
+    integration = serializers.IntegerField()
+    event = serializers.CharField()
+    contact = serializers.CharField()
+    live = serializers.BooleanField()
+    steps = TestStepSerializer(many=True)

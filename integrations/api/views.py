@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Any, cast
+
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import QuerySet
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status, viewsets
 from rest_framework.decorators import action
 from rest_framework.request import Request
@@ -12,10 +14,20 @@ from rest_framework.response import Response
 
 from configurator.permissions import ChangeOnPostPermissions
 from conversations.api.serializers import EmptySerializer
+from conversations.choices import Event
 from integrations import selectors, services
-from integrations.api.serializers import IntegrationSerializer, PresetSerializer
+from integrations.api.serializers import (
+    DeliverySerializer,
+    IntegrationSerializer,
+    PresetSerializer,
+    ResendSerializer,
+    TestRunRequestSerializer,
+    TestRunSerializer,
+)
+from integrations.choices import DeliveryMode, DeliveryStatus
 from integrations.models import Integration
 from integrations.presets import PRESETS
+from integrations.testrun import integration_test_run
 
 
 class IntegrationViewSet(viewsets.ModelViewSet[Integration]):
@@ -65,3 +77,60 @@ class IntegrationViewSet(viewsets.ModelViewSet[Integration]):
     def presets(self, request: Request) -> Response:
         """ "Start from" configurations for the four documented uses."""
         return Response(PresetSerializer([p.as_json() for p in PRESETS], many=True).data)
+
+    @extend_schema(
+        responses=DeliverySerializer(many=True),
+        parameters=[
+            OpenApiParameter("status", str, enum=DeliveryStatus.values),
+            OpenApiParameter("event", str, enum=Event.values),
+            OpenApiParameter("mode", str, enum=DeliveryMode.values),
+            OpenApiParameter("contact", str, description="Contact ID"),
+        ],
+    )
+    @action(detail=True, methods=["get"], filterset_fields=[])
+    def deliveries(self, request: Request, pk: str | None = None) -> Response:
+        """Its delivery log, newest first; filter by status, event, mode or contact."""
+        integration = self.get_object()
+        rows = selectors.delivery_list().filter(integration=integration)
+        for name in ("status", "event", "mode"):
+            if request.query_params.get(name):
+                rows = rows.filter(**{name: request.query_params[name]})
+        if request.query_params.get("contact"):
+            rows = rows.filter(contact_id=request.query_params["contact"].strip().upper())
+        page = self.paginate_queryset(cast(Any, rows))
+        return self.get_paginated_response(DeliverySerializer(page, many=True).data)
+
+    @extend_schema(request=ResendSerializer, responses=DeliverySerializer(many=True))
+    @action(detail=True, methods=["post"], permission_classes=[ChangeOnPostPermissions])
+    def resend(self, request: Request, pk: str | None = None) -> Response:
+        """Send failed background deliveries again: the given IDs, or all failed since a time."""
+        integration = self.get_object()
+        given = ResendSerializer(data=request.data)
+        given.is_valid(raise_exception=True)
+        wanted = given.validated_data.get("deliveries")
+        created = services.deliveries_resend(
+            integration=integration,
+            deliveries=(
+                list(integration.deliveries.filter(pk__in=wanted)) if wanted is not None else None
+            ),
+            since=given.validated_data.get("since"),
+        )
+        return Response(DeliverySerializer(created, many=True).data)
+
+    @extend_schema(request=TestRunRequestSerializer, responses=TestRunSerializer)
+    @action(detail=True, methods=["post"], permission_classes=[ChangeOnPostPermissions])
+    def test(self, request: Request, pk: str | None = None) -> Response:
+        """Run it for an event and a contact (or a sample): dry renders, live also sends.
+
+        Each step is shown; no contact changes and no delivery is recorded.
+        """
+        integration = self.get_object()
+        given = TestRunRequestSerializer(data=request.data)
+        given.is_valid(raise_exception=True)
+        run = integration_test_run(
+            integration=integration,
+            event=given.validated_data["event"],
+            contact=given.validated_data.get("contact"),
+            live=given.validated_data["live"],
+        )
+        return Response(TestRunSerializer(run.as_json()).data)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from contextvars import ContextVar
+from datetime import datetime, timedelta
 from functools import partial
 from typing import Any
 
@@ -18,6 +19,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed, HttpR
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
+from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 from django.utils.translation import gettext_lazy as _
@@ -25,6 +27,8 @@ from django.utils.translation import gettext_lazy as _
 from configurator.admin_mixins import formset_forms_in_use
 from configurator.secrets import SecretFormField
 from conversations.choices import Event
+from conversations.models import Contact
+from conversations.selectors import contact_detail
 from integrations import selectors, services
 from integrations.choices import (
     CONVERSATION_TYPE_LABELS,
@@ -33,6 +37,7 @@ from integrations.choices import (
 )
 from integrations.models import Integration, IntegrationAuthentication
 from integrations.presets import PRESETS
+from integrations.testrun import integration_test_run
 from integrations.validation import (
     AuthenticationInput,
     AuthenticationsResult,
@@ -348,6 +353,14 @@ class IntegrationAdmin(admin.ModelAdmin[Integration]):
     @admin.display(description=_("warnings"))
     def notes(self, obj: Integration) -> SafeString:
         notes = [
+            *(
+                [
+                    _("Paused since %(when)s: %(why)s")
+                    % {"when": _when(obj.paused_at), "why": obj.paused_reason}
+                ]
+                if obj.paused_at
+                else []
+            ),
             *selectors.integration_problems(obj, references=_list_references.get()),
             *(_list_warnings.get() or {}).get(obj.pk, []),
         ]
@@ -440,6 +453,8 @@ class IntegrationAdmin(admin.ModelAdmin[Integration]):
             "copy": self.copy_view,
             "disable": partial(self.switch_view, enable=False),
             "enable": partial(self.switch_view, enable=True),
+            "test": self.test_view,
+            "resend": self.resend_view,
         }
         own = [
             path(
@@ -539,3 +554,101 @@ class IntegrationAdmin(admin.ModelAdmin[Integration]):
         return HttpResponseRedirect(
             reverse("admin:integrations_integration_change", args=[integration.pk])
         )
+
+    # --- test run, resend ---------------------------------------------------------------------
+
+    def test_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        """Pick an event and a contact (or a sample), dry or live; shows each step."""
+        integration = self._integration_for(request, object_id, adding=False)
+        form = TestRunForm(request.POST or None, integration=integration)
+        run = None
+        if request.method == "POST" and form.is_valid():
+            run = integration_test_run(
+                integration=integration,
+                event=form.cleaned_data["event"],
+                contact=form.cleaned_data["contact"],
+                live=form.cleaned_data["live"],
+            )
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "original": integration,
+            "title": _("Test “%(name)s”") % {"name": integration.name},
+            "form": form,
+            "run": run,
+        }
+        return TemplateResponse(request, "admin/integrations/integration/test_run.html", context)
+
+    def resend_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        """Send again every failed background delivery since a time (POST), then show the log."""
+        integration = self._integration_for(request, object_id, adding=False)
+        form = ResendForm(request.POST or None)
+        if request.method == "POST" and form.is_valid():
+            created = services.deliveries_resend(
+                integration=integration, since=form.cleaned_data["since"]
+            )
+            messages.success(
+                request,
+                _("%(count)s failed delivery(ies) since %(since)s will be sent again.")
+                % {"count": len(created), "since": _when(form.cleaned_data["since"])},
+            )
+            return HttpResponseRedirect(
+                reverse("admin:integrations_delivery_changelist")
+                + f"?integration__id__exact={integration.pk}"
+            )
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "original": integration,
+            "title": _("Send failed deliveries of “%(name)s” again") % {"name": integration.name},
+            "form": form,
+        }
+        return TemplateResponse(request, "admin/integrations/integration/resend.html", context)
+
+
+def _when(value: datetime | None) -> str:
+    return timezone.localtime(value).strftime("%Y-%m-%d %H:%M:%S") if value else "—"
+
+
+class TestRunForm(forms.Form):
+    """What to test: an event, an existing contact or a sample one, dry or live."""
+
+    event = forms.ChoiceField(label=_("Event"), choices=Event.choices)
+    contact = forms.CharField(
+        label=_("Contact ID"),
+        required=False,
+        max_length=32,
+        help_text=_("Leave empty to use a sample contact in the integration's first queue."),
+    )
+    live = forms.BooleanField(
+        label=_("Live: send the request"),
+        required=False,
+        help_text=_(
+            "Unticked, the request is only rendered. Either way no contact changes and no "
+            "delivery is recorded."
+        ),
+    )
+
+    def __init__(self, *args: Any, integration: Integration, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if integration.events:
+            self.fields["event"].initial = integration.events[0]
+
+    def clean_contact(self) -> Contact | None:
+        value = (self.cleaned_data.get("contact") or "").strip().upper()
+        if not value:
+            return None
+        found = contact_detail().filter(pk=value).first()
+        if found is None:
+            raise ValidationError(_("No contact has the ID “%(id)s”.") % {"id": value})
+        return found
+
+
+class ResendForm(forms.Form):
+    """Since when failed deliveries are sent again."""
+
+    since = forms.DateTimeField(
+        label=_("Failed since"),
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}),
+        initial=lambda: timezone.localtime().replace(second=0, microsecond=0) - timedelta(hours=24),
+    )

@@ -1,0 +1,176 @@
+"""Admin pages: the delivery log (Conversations > Deliveries), and a contact's deliveries."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import admin, messages
+from django.db.models import QuerySet
+from django.http import HttpRequest
+from django.urls import reverse
+from django.utils.html import format_html
+from django.utils.safestring import SafeString
+from django.utils.translation import gettext_lazy as _
+
+from configurator.admin_mixins import pretty_json
+from conversations.admin import add_contact_inline
+from conversations.models import Contact
+from integrations import selectors, services
+from integrations.models import Delivery
+
+ERROR_SHOWN = 120
+
+
+def _short(text: str) -> str:
+    return text if len(text) <= ERROR_SHOWN else text[: ERROR_SHOWN - 1] + "…"
+
+
+@admin.register(Delivery)
+class DeliveryAdmin(admin.ModelAdmin[Delivery]):
+    """Every attempt of every integration: what was sent (secrets masked), answer and effect."""
+
+    list_display = [
+        "created_at",
+        "integration",
+        "event",
+        "contact_link",
+        "mode",
+        "status",
+        "attempt",
+        "status_code",
+        "duration_ms",
+        "error_short",
+    ]
+    list_filter = ["status", "mode", "event", "integration", "created_at"]
+    search_fields = ["=contact__id", "integration__name"]
+    search_help_text = _("Exact contact ID, or the integration's name.")
+    list_select_related = ["integration"]
+    date_hierarchy = "created_at"
+    actions = ["send_again"]
+    fields = [
+        ("integration", "event", "contact_link"),
+        ("mode", "status", "attempt", "previous"),
+        ("created_at", "due_at", "finished_at"),
+        ("status_code", "duration_ms"),
+        "error",
+        "pretty_request",
+        "response_excerpt",
+        "pretty_applied",
+    ]
+    readonly_fields = [
+        "integration",
+        "event",
+        "contact_link",
+        "mode",
+        "status",
+        "attempt",
+        "previous",
+        "created_at",
+        "due_at",
+        "finished_at",
+        "status_code",
+        "duration_ms",
+        "error",
+        "pretty_request",
+        "response_excerpt",
+        "pretty_applied",
+    ]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Delivery]:
+        return selectors.delivery_list()
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    @admin.display(description=_("contact"), ordering="contact_id")
+    def contact_link(self, obj: Delivery) -> SafeString:
+        url = reverse("admin:conversations_contact_change", args=[obj.contact_id])
+        return format_html('<a href="{}">{}</a>', url, obj.contact_id)
+
+    @admin.display(description=_("error or reason"))
+    def error_short(self, obj: Delivery) -> str:
+        return _short(obj.error)
+
+    @admin.display(description=_("request (secrets masked)"))
+    def pretty_request(self, obj: Delivery) -> SafeString:
+        return pretty_json(obj.request)
+
+    @admin.display(description=_("applied to the contact"))
+    def pretty_applied(self, obj: Delivery) -> SafeString:
+        return pretty_json(obj.applied) if obj.applied else format_html("{}", "—")
+
+    @admin.action(description=_("Send selected failed deliveries again"), permissions=["change"])
+    def send_again(self, request: HttpRequest, queryset: QuerySet[Delivery]) -> None:
+        chosen = list(queryset)
+        created = services.deliveries_resend(deliveries=chosen)
+        messages.success(
+            request,
+            _("%(count)s delivery(ies) will be sent again.") % {"count": len(created)},
+        )
+        left = len(chosen) - len(created)
+        if left:
+            messages.warning(
+                request,
+                _(
+                    "%(count)s were not sent again: only failed background deliveries that "
+                    "were not sent again before can be."
+                )
+                % {"count": left},
+            )
+
+
+class DeliveryInline(admin.TabularInline[Delivery, Contact]):
+    """On the contact's page: what integrations did on its events."""
+
+    model = Delivery
+    fk_name = "contact"
+    extra = 0
+    can_delete = False
+    fields = ["when", "integration", "event", "mode", "status", "attempt", "outcome", "link"]
+    readonly_fields = [
+        "when",
+        "integration",
+        "event",
+        "mode",
+        "status",
+        "attempt",
+        "outcome",
+        "link",
+    ]
+    verbose_name_plural = _("Integration deliveries")
+    ordering = ["created_at", "id"]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Delivery]:
+        return super().get_queryset(request).select_related("integration")
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    @admin.display(description=_("time"))
+    def when(self, obj: Delivery) -> str:
+        return obj.created_at.strftime("%Y-%m-%d %H:%M:%S")
+
+    @admin.display(description=_("outcome"))
+    def outcome(self, obj: Delivery) -> str:
+        parts = [str(obj.status_code)] if obj.status_code else []
+        if obj.applied:
+            parts.append(
+                ", ".join(f"{key}: {', '.join(value)}" for key, value in obj.applied.items())
+            )
+        if obj.error:
+            parts.append(_short(obj.error))
+        return " · ".join(parts) or "—"
+
+    @admin.display(description="")
+    def link(self, obj: Delivery) -> SafeString:
+        url = reverse("admin:integrations_delivery_change", args=[obj.pk])
+        return format_html('<a href="{}">{}</a>', url, _("details"))
+
+
+add_contact_inline(DeliveryInline)

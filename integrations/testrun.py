@@ -1,0 +1,214 @@
+"""Test runs: what an integration would do on an event for a contact, step by step.
+
+Dry runs render the request; live runs also send it and read the answer. Either way `set` and
+`save` are only described, never applied, and no delivery is recorded: the administrator sees
+each step (matched or why not, condition, request, response, changes) on the page or in the API.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from django.conf import settings
+from django.utils import timezone
+
+from conversations.choices import Event
+from conversations.models import Contact
+from conversations.snapshot import contact_snapshot, iso
+from integrations.choices import SUPPORTED_EVENTS, conversation_types
+from integrations.delivery import execute
+from integrations.models import Integration
+from integrations.rendering import RenderContext
+from integrations.selectors import DatabaseTargets, integration_secrets, integrations_for_event
+
+SAMPLE_CONTACT_ID = "SAMPLE0000000000000000000000000"
+
+
+@dataclass
+class Step:
+    """One step of a test run: what was checked, how it came out, and the data to read."""
+
+    name: str
+    outcome: str  # ok | skipped | failed | info
+    detail: str
+    data: Any = None
+
+    @property
+    def data_json(self) -> str:
+        """The step's data as indented JSON, for the admin page."""
+        return json.dumps(self.data, indent=2, ensure_ascii=False, default=str)
+
+
+@dataclass
+class TestRun:
+    """The whole run, ready for a template or JSON."""
+
+    integration: int
+    event: str
+    contact: str
+    live: bool
+    steps: list[Step] = field(default_factory=list)
+
+    def add(self, name: str, outcome: str, detail: str, data: Any = None) -> None:
+        self.steps.append(Step(name, outcome, detail, data))
+
+    def as_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def sample_contact(integration: Integration) -> dict[str, Any]:
+    """A made-up inbound chat in the integration's first queue, for runs without a contact."""
+    queue = next(iter(integration.queues.all()), None)
+    address = next(iter(queue.addresses.all()), None) if queue else None
+    return {
+        "id": SAMPLE_CONTACT_ID,
+        "guid": SAMPLE_CONTACT_ID,
+        "channel_type": queue.channel_type if queue else "chat",
+        "channel_sub_type": "whatsapp",
+        "direction": "inbound",
+        "created": iso(timezone.now()),
+        "language": "EN",
+        "priority": 100,
+        "skills": None,
+        "queue": (
+            {"id": queue.pk, "address": address.address if address else "", "name": queue.name}
+            if queue
+            else None
+        ),
+        "forwarding_queue": None,
+        "agent": None,
+        "preferred_agent": None,
+        "required_agents": None,
+        "required_agents_expiry": None,
+        "transferring_agent": None,
+        "source": "46700000000",
+        "destination": address.address if address else "",
+        "external_destination": None,
+        "cad": {},
+        "state": "queued",
+        "sinch_contact_id": None,
+        "sinch_conversation_id": None,
+    }
+
+
+def integration_test_run(
+    *, integration: Integration, event: str, contact: Contact | None, live: bool
+) -> TestRun:
+    """Run the integration for `event` and `contact` (or a sample) without changing anything."""
+    data = contact_snapshot(contact) if contact is not None else sample_contact(integration)
+    run = TestRun(integration.pk, event, str(data["id"]), live)
+    _match(run, integration, event, data)
+    context = RenderContext(
+        event={"name": event, "datetime": iso(timezone.now()), "id": "test"}, contact=data
+    )
+    execution = execute(
+        configuration=integration.configuration,
+        endpoint_url=integration.endpoint_url,
+        context=context,
+        secrets=integration_secrets([integration.pk])[integration.pk],
+        targets=DatabaseTargets(),
+        channel_type=str(data.get("channel_type") or "chat"),
+        echo_data=data,
+        live=live,
+    )
+    condition = (integration.configuration.get("request") or {}).get("condition")
+    if condition:
+        if execution.status == "skipped":
+            run.add("condition", "skipped", execution.error)
+            return run
+        if execution.request is None:
+            run.add("condition", "failed", execution.error)
+            return run
+        run.add("condition", "ok", f"true: {condition}")
+    run.add("request", "ok" if execution.request else "failed", _request_line(execution.request))
+    run.steps[-1].data = execution.request
+    if not live:
+        run.add("response", "info", "dry run: nothing was sent")
+        return run
+    if execution.response is None:
+        run.add("response", "failed", execution.error)
+        return run
+    answered = f"answered {execution.status_code} in {execution.duration_ms} ms"
+    if execution.succeeded:
+        run.add("response", "ok", answered, execution.response)
+    else:
+        run.add("response", "failed", f"{answered}: {execution.error}", execution.response)
+        return run
+    changes = _changes(execution.set_values, execution.save_values)
+    run.add(
+        "changes",
+        "ok" if changes else "info",
+        "would change: " + ", ".join(changes) if changes else "the answer changes nothing",
+        {"set": _describe_set(execution.set_values), "save": execution.save_values},
+    )
+    return run
+
+
+def _match(run: TestRun, integration: Integration, event: str, data: dict[str, Any]) -> None:
+    """Whether the integration would fire on this event of this conversation, and if not why."""
+    kind = (str(data.get("channel_type")), str(data.get("direction")))
+    queue = data.get("queue") or {}
+    reasons = []
+    if integration.paused_at is not None:
+        reasons.append(f"it is paused: {integration.paused_reason}")
+    if not integration.events:
+        reasons.append("it is disabled (no events selected)")
+    elif event not in integration.events:
+        reasons.append(f"{Event(event).label} is not one of its events")
+    if kind not in conversation_types(integration.channel_type, integration.direction):
+        reasons.append(f"it does not apply to {kind[1]} {kind[0]} conversations")
+    elif event not in SUPPORTED_EVENTS[kind]:
+        reasons.append(f"{kind[1]} {kind[0]} conversations have no {event} event")
+    queue_ids = {q.pk for q in integration.queues.all()}
+    if queue.get("id") is not None and queue["id"] not in queue_ids:
+        reasons.append(f"queue “{queue.get('name')}” is not in its scope")
+    if not queue and not (
+        integration.direct_chats if kind[0] == "chat" else integration.direct_calls
+    ):
+        reasons.append("direct conversations are not in its scope")
+    if reasons:
+        run.add("match", "failed", "would not fire: " + "; ".join(reasons))
+        return
+    firing = integrations_for_event(
+        event=event, channel_type=kind[0], direction=kind[1], queue_id=queue.get("id")
+    )
+    ids = [i.pk for i in firing]
+    limit: int = settings.INTEGRATIONS_MAX_PER_EVENT
+    position = ids.index(integration.pk) + 1 if integration.pk in ids else 0
+    if position > limit:
+        run.add(
+            "match",
+            "failed",
+            f"matches, but is number {position} by ordinal; only the first {limit} fire",
+        )
+    else:
+        run.add("match", "ok", f"fires (number {position or 1} of {len(ids) or 1} by ordinal)")
+
+
+def _request_line(request: dict[str, Any] | None) -> str:
+    if not request:
+        return "no request"
+    return f"{request['method']} {request['url']}"
+
+
+def _changes(set_values: dict[str, Any], save_values: dict[str, Any]) -> list[str]:
+    described = [f"{key} → {value}" for key, value in _describe_set(set_values).items()]
+    described += [f"attached data {key}" for key in save_values]
+    return described
+
+
+def _describe_set(set_values: dict[str, Any]) -> dict[str, Any]:
+    described: dict[str, Any] = {}
+    for key, value in set_values.items():
+        if key == "requiredAgents":
+            described[key] = {
+                "agents": [str(agent) for agent in value["agents"]],
+                "timeout": value["timeout"],
+            }
+        elif isinstance(value, int):
+            described[key] = value
+        else:
+            described[key] = str(value)
+    return described
