@@ -7,7 +7,8 @@ from playwright.sync_api import Page, expect
 
 from integrations.models import Integration
 from tests.e2e.conftest import screenshot
-from tests.factories import make_queue
+from tests.factories import make_integration, make_queue
+from tests.httpsink import HttpsSink, SinkAnswer
 
 pytestmark = pytest.mark.e2e
 
@@ -100,3 +101,42 @@ def test_administrator_creates_fixes_copies_and_disables_an_integration(
     assert integration.events == [] and len(integration.disabled_events) == 9
     copy = Integration.objects.get(name="Lifecycle listener (copy)")
     assert not copy.authentications.exists()
+
+
+def test_administrator_runs_a_test_of_an_integration_and_reads_each_step(
+    admin_login: Page, live_server: object, https_sink: HttpsSink
+) -> None:
+    page = admin_login
+    queue = make_queue("Support", ["01E4556565565ERKYO@whatsapp"])
+    integration = make_integration(
+        "Customer lookup",
+        queues=[queue],
+        endpoint_url=f"{https_sink.url}/customers/{{contact.source}}",
+        events=["received"],
+        configuration={
+            "request": {"method": "GET", "headers": {"x-api-key": "{authentications.api-key}"}},
+            "response": {"set": {"priority": "{response.body.priority}"}},
+        },
+        authentications={"api-key": "browser-secret-123"},
+    )
+    https_sink.default = SinkAnswer(body={"priority": 5})
+
+    page.goto(f"{live_server}/admin/integrations/integration/{integration.pk}/change/")
+    page.get_by_role("link", name="Test", exact=True).click()
+    expect(page.locator("h1")).to_contain_text("Test “Customer lookup”")
+    page.select_option("#id_event", "received")
+    page.check("#id_live")
+    page.get_by_role("button", name="Run test").click()
+
+    steps = page.locator("li.test-step")
+    expect(steps).to_have_count(4)
+    expect(steps.nth(0)).to_contain_text("match")
+    expect(steps.nth(0)).to_contain_text("fires")
+    expect(steps.nth(1)).to_contain_text(f"GET {https_sink.url}/customers/46700000000")
+    expect(steps.nth(1)).to_contain_text('"x-api-key": "********"')
+    expect(steps.nth(2)).to_contain_text("answered 200")
+    expect(steps.nth(3)).to_contain_text("would change: priority → 5")
+    screenshot(page, "integration-test-run")
+    assert "browser-secret-123" not in page.content()
+    assert len(https_sink.requests) == 1
+    assert https_sink.requests[0].headers["x-api-key"] == "browser-secret-123"
