@@ -65,6 +65,8 @@ class IntegrationSerializer(serializers.ModelSerializer[Integration]):
             "events",
             "enabled",
             "disabled_events",
+            "paused_at",
+            "paused_reason",
             "direct_chats",
             "direct_calls",
             "queues",
@@ -74,7 +76,13 @@ class IntegrationSerializer(serializers.ModelSerializer[Integration]):
             "created_at",
             "updated_at",
         ]
-        read_only_fields = ["disabled_events", "created_at", "updated_at"]
+        read_only_fields = [
+            "disabled_events",
+            "paused_at",
+            "paused_reason",
+            "created_at",
+            "updated_at",
+        ]
 
     def get_problems(self, obj: Integration) -> list[str]:
         # One set of queue/agent lookups for every row of a list.

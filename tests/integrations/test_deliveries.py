@@ -322,3 +322,17 @@ def test_admin_list_flags_a_paused_integration(admin_client_: Client, hooked: In
 
     text = page.content.decode()
     assert "Paused since" in text and "20 deliveries in a row failed" in text
+
+
+def test_api_shows_a_pause_and_enable_lifts_it(api: APIClient, hooked: Integration) -> None:
+    Integration.objects.filter(pk=hooked.pk).update(
+        paused_at=timezone.now(),
+        paused_reason="20 deliveries in a row failed",
+        consecutive_failures=20,
+    )
+    shown = api.get(f"/api/v1/integrations/{hooked.pk}/").json()
+    assert (shown["enabled"], shown["paused_reason"]) == (False, "20 deliveries in a row failed")
+
+    enabled = api.post(f"/api/v1/integrations/{hooked.pk}/enable/").json()
+
+    assert (enabled["enabled"], enabled["paused_at"]) == (True, None)
