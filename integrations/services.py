@@ -298,18 +298,16 @@ def contact_event_heard(contact: Contact, entry: ContactEvent, queue: Queue | No
     firing, over = matched[:limit], matched[limit:]
     now = timezone.now()
     skipped = [
-        Delivery(
-            integration=integration,
-            contact=contact,
-            contact_event=entry,
-            event=entry.event,
-            mode=DeliveryMode.BLOCKING if is_blocking(integration) else DeliveryMode.BACKGROUND,
+        _delivery(
+            integration,
+            contact,
+            entry,
+            now,
             status=DeliveryStatus.SKIPPED,
             error=(
                 f"only the first {limit} integrations by ordinal fire on one event; this one "
                 f"is number {limit + position + 1} (ordinal {integration.ordinal})"
             ),
-            created_at=now,
             finished_at=now,
         )
         for position, integration in enumerate(over)
@@ -318,15 +316,7 @@ def contact_event_heard(contact: Contact, entry: ContactEvent, queue: Queue | No
     if blocking:
         _run_blocking(contact, entry, blocking)
     background = [
-        Delivery(
-            integration=integration,
-            contact=contact,
-            contact_event=entry,
-            event=entry.event,
-            mode=DeliveryMode.BACKGROUND,
-            created_at=now,
-            due_at=now,
-        )
+        _delivery(integration, contact, entry, now)
         for integration in firing
         if not is_blocking(integration)
     ]
@@ -334,6 +324,27 @@ def contact_event_heard(contact: Contact, entry: ContactEvent, queue: Queue | No
     pending = [d.pk for d in created[: len(background)]]
     if pending:
         tasks.deliver_pending.enqueue(pending)
+
+
+def _delivery(
+    integration: Integration,
+    contact: Contact,
+    entry: ContactEvent,
+    when: datetime,
+    **fields: Any,
+) -> Delivery:
+    """A (not yet saved) delivery of `integration` for this event, in its mode."""
+    mode = DeliveryMode.BLOCKING if is_blocking(integration) else DeliveryMode.BACKGROUND
+    return Delivery(
+        integration=integration,
+        contact=contact,
+        contact_event=entry,
+        event=entry.event,
+        mode=mode,
+        created_at=when,
+        due_at=when,
+        **fields,
+    )
 
 
 def _run_blocking(contact: Contact, entry: ContactEvent, integrations: list[Integration]) -> None:
@@ -361,19 +372,7 @@ def _run_blocking(contact: Contact, entry: ContactEvent, integrations: list[Inte
             if applied:
                 changed = True
                 snapshot = contact_snapshot(contact)
-        _record(
-            Delivery(
-                integration=integration,
-                contact=contact,
-                contact_event=entry,
-                event=entry.event,
-                mode=DeliveryMode.BLOCKING,
-                created_at=started,
-                due_at=started,
-            ),
-            execution,
-            applied,
-        )
+        _record(_delivery(integration, contact, entry, started), execution, applied)
     if changed:
         # The event's snapshot shows the contact as its blocking integrations left it.
         entry.snapshot = snapshot
