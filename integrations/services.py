@@ -436,7 +436,7 @@ def _record(delivery: Delivery, execution: Execution, applied: Mapping[str, Any]
     delivery.applied = dict(applied)
     delivery.finished_at = timezone.now()
     delivery.save()
-    if delivery.status == DeliveryStatus.SUCCEEDED:
+    if delivery.status == DeliveryStatus.SUCCEEDED and delivery.integration.consecutive_failures:
         _failures_reset(delivery.integration_id)
     return delivery
 
