@@ -6,7 +6,6 @@ small view that calls the same service the API calls.
 
 from __future__ import annotations
 
-import json
 from datetime import datetime
 from typing import Any
 
@@ -18,12 +17,11 @@ from django.shortcuts import get_object_or_404
 from django.urls import URLPattern, path, reverse
 from django.utils import timezone
 from django.utils.formats import date_format
-from django.utils.html import format_html
 from django.utils.safestring import SafeString
 from django.utils.timesince import timesince
 from django.utils.translation import gettext_lazy as _
 
-from configurator.admin_mixins import CheckedDeleteMixin
+from configurator.admin_mixins import CheckedDeleteMixin, pretty_json
 from conversations import lifecycle, selectors, services
 from conversations.choices import Event
 from conversations.lifecycle import LifecycleError
@@ -221,7 +219,7 @@ class ContactAdmin(admin.ModelAdmin[Contact]):
 
     @admin.display(description=_("attached data"))
     def pretty_cad(self, obj: Contact) -> SafeString:
-        return format_html('<pre class="json">{}</pre>', json.dumps(obj.cad, indent=2))
+        return pretty_json(obj.cad)
 
     def get_urls(self) -> list[URLPattern]:
         own = [

@@ -11,7 +11,6 @@ from __future__ import annotations
 import email.utils
 import json
 import math
-import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
@@ -20,7 +19,7 @@ from typing import Any, Protocol
 
 import requests.auth
 
-from integrations.choices import ECHO_ENDPOINT, AuthenticationType
+from integrations.choices import ECHO_ENDPOINT, AuthenticationType, DeliveryStatus
 from integrations.conditions import ConditionError, condition_compile, condition_evaluate
 from integrations.rendering import RenderContext, RenderedRequest, render_request, render_value
 from integrations.transport import HttpAnswer, TransportError, oauth_tokens, send
@@ -46,7 +45,7 @@ class Targets(Protocol):
 class Execution:
     """What happened when one integration ran (or was tried) for one contact and event."""
 
-    status: str = "succeeded"  # succeeded | failed | skipped
+    status: str = DeliveryStatus.SUCCEEDED  # or FAILED, SKIPPED
     request: dict[str, Any] | None = None
     status_code: int | None = None
     duration_ms: int | None = None
@@ -61,10 +60,10 @@ class Execution:
 
     @property
     def succeeded(self) -> bool:
-        return self.status == "succeeded"
+        return self.status == DeliveryStatus.SUCCEEDED
 
     def fail(self, message: str, *, retryable: bool = False) -> Execution:
-        self.status = "failed"
+        self.status = DeliveryStatus.FAILED
         self.error = message
         self.retryable = retryable
         return self
@@ -108,7 +107,7 @@ def execute(
         except ConditionError as exc:
             return result.fail(f"condition: {exc}")
         if not holds:
-            result.status = "skipped"
+            result.status = DeliveryStatus.SKIPPED
             result.error = f"the condition is false: {condition}"
             return result
     context = replace(context, authentications=secrets.by_id)
@@ -150,8 +149,7 @@ def execute(
 def _send(
     rendered: RenderedRequest, auth: requests.auth.AuthBase | None, extra: Mapping[str, str]
 ) -> HttpAnswer:
-    started = time.monotonic()
-    answer = send(
+    return send(
         method=rendered.method,
         url=rendered.url,
         headers={**rendered.headers, **extra},
@@ -161,13 +159,6 @@ def _send(
         timeout=rendered.timeout,
         auth=auth,
     )
-    if answer.duration_ms == 0:  # keep the figure honest when the answer was immediate
-        return HttpAnswer(**{**answer.__dict__, "duration_ms": _ms(started)})
-    return answer
-
-
-def _ms(started: float) -> int:
-    return round((time.monotonic() - started) * 1000)
 
 
 def _authentication(

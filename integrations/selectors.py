@@ -59,11 +59,8 @@ class DatabaseReferences:
 
     def queue_channel_type_by_address(self, address: str) -> str | None:
         if address not in self._addresses:
-            candidates = {address}
-            with contextlib.suppress(ValidationError):
-                candidates.add(parse_chat_address(address)[0].address)
             self._addresses[address] = (
-                QueueAddress.objects.filter(address__in=candidates)
+                QueueAddress.objects.filter(address__in=_address_forms(address))
                 .values_list("queue__channel_type", flat=True)
                 .first()
             )
@@ -71,11 +68,24 @@ class DatabaseReferences:
 
     def agent_exists(self, identifier: str) -> bool:
         if identifier not in self._agents:
-            match = Q(number=identifier) | Q(chat_address=identifier) | Q(email=identifier)
-            if identifier.isdigit():
-                match |= Q(pk=int(identifier))
-            self._agents[identifier] = Agent.objects.filter(match).exists()
+            self._agents[identifier] = Agent.objects.filter(_agent_match(identifier)).exists()
         return self._agents[identifier]
+
+
+def _address_forms(address: str) -> set[str]:
+    """A queue address as written, and in its long form when it is a short chat address."""
+    forms = {address}
+    with contextlib.suppress(ValidationError):
+        forms.add(parse_chat_address(address)[0].address)
+    return forms
+
+
+def _agent_match(identifier: str) -> Q:
+    """An agent by number, chat address, e-mail, or (digits) ID: how `set` names agents."""
+    match = Q(number=identifier) | Q(chat_address=identifier) | Q(email=identifier)
+    if identifier.isdigit():
+        match |= Q(pk=int(identifier))
+    return match
 
 
 def integration_problems(
@@ -190,11 +200,11 @@ class DatabaseTargets:
             if queue is None:
                 raise ValueError(f"no queue has the ID “{id}”")
         else:
-            candidates = {address or ""}
-            with contextlib.suppress(ValidationError):
-                candidates.add(parse_chat_address(address or "")[0].address)
-            row = QueueAddress.objects.filter(address__in=candidates).select_related("queue")
-            found = row.first()
+            found = (
+                QueueAddress.objects.filter(address__in=_address_forms(address or ""))
+                .select_related("queue")
+                .first()
+            )
             if found is None:
                 raise ValueError(f"no queue has the address “{address}”")
             queue = found.queue
@@ -206,10 +216,7 @@ class DatabaseTargets:
         return queue
 
     def agent(self, identifier: str) -> Agent:
-        match = Q(number=identifier) | Q(chat_address=identifier) | Q(email=identifier)
-        if identifier.isdigit():
-            match |= Q(pk=int(identifier))
-        agents = list(Agent.objects.filter(match)[:2])
+        agents = list(Agent.objects.filter(_agent_match(identifier))[:2])
         if not agents:
             raise ValueError(f"no agent has the identifier “{identifier}”")
         if len(agents) > 1:

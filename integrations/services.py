@@ -424,10 +424,7 @@ def _apply(contact: Contact, execution: Execution, *, skip_set: set[str]) -> dic
 
 def _record(delivery: Delivery, execution: Execution, applied: Mapping[str, Any]) -> Delivery:
     """Fill a delivery from what happened and store it; a success resets the failure count."""
-    delivery.status = {
-        "succeeded": DeliveryStatus.SUCCEEDED,
-        "skipped": DeliveryStatus.SKIPPED,
-    }.get(execution.status, DeliveryStatus.FAILED)
+    delivery.status = execution.status
     delivery.request = execution.request
     delivery.status_code = execution.status_code
     delivery.duration_ms = execution.duration_ms

@@ -17,7 +17,7 @@ from django.utils import timezone
 from conversations.choices import Event
 from conversations.models import Contact
 from conversations.snapshot import contact_snapshot, iso
-from integrations.choices import SUPPORTED_EVENTS, conversation_types
+from integrations.choices import SUPPORTED_EVENTS, DeliveryStatus, conversation_types
 from integrations.delivery import execute
 from integrations.models import Integration
 from integrations.rendering import RenderContext
@@ -115,7 +115,7 @@ def integration_test_run(
     )
     condition = (integration.configuration.get("request") or {}).get("condition")
     if condition:
-        if execution.status == "skipped":
+        if execution.status == DeliveryStatus.SKIPPED:
             run.add("condition", "skipped", execution.error)
             return run
         if execution.request is None:

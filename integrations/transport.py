@@ -233,8 +233,11 @@ def _read(response: requests.Response, deadline: float, timeout: float) -> tuple
 
 
 def _body(text: str, truncated: bool) -> Any:
-    if truncated or not text.strip():
-        return None if not text.strip() else text
+    """JSON when the whole body is JSON; the text otherwise; None when empty."""
+    if not text.strip():
+        return None
+    if truncated:
+        return text
     try:
         return json.loads(text)
     except ValueError:

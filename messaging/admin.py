@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from contextvars import ContextVar
 from functools import partial
 from typing import Any
@@ -16,7 +15,7 @@ from django.utils.html import format_html
 from django.utils.safestring import SafeString
 from django.utils.translation import gettext_lazy as _
 
-from configurator.admin_mixins import formset_forms_in_use
+from configurator.admin_mixins import formset_forms_in_use, pretty_json
 from configurator.secrets import SecretFormField
 from messaging import selectors, services
 from messaging.choices import AuthenticationDirection, Trigger
@@ -251,13 +250,11 @@ class CallbackAdmin(admin.ModelAdmin[Callback]):
 
     @admin.display(description=_("what it says"))
     def pretty_summary(self, obj: Callback) -> SafeString:
-        return format_html('<pre class="json">{}</pre>', json.dumps(obj.summary, indent=2))
+        return pretty_json(obj.summary)
 
     @admin.display(description=_("body as received"))
     def pretty_payload(self, obj: Callback) -> SafeString:
-        return format_html(
-            '<pre class="json">{}</pre>', json.dumps(obj.payload, indent=2, ensure_ascii=False)
-        )
+        return pretty_json(obj.payload)
 
     @admin.action(description=_("Process selected callbacks again"), permissions=["change"])
     def process_again(self, request: HttpRequest, queryset: QuerySet[Callback]) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import admin, messages
+from django.contrib.admin.utils import flatten
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.urls import reverse
@@ -57,24 +58,7 @@ class DeliveryAdmin(admin.ModelAdmin[Delivery]):
         "response_excerpt",
         "pretty_applied",
     ]
-    readonly_fields = [
-        "integration",
-        "event",
-        "contact_link",
-        "mode",
-        "status",
-        "attempt",
-        "previous",
-        "created_at",
-        "due_at",
-        "finished_at",
-        "status_code",
-        "duration_ms",
-        "error",
-        "pretty_request",
-        "response_excerpt",
-        "pretty_applied",
-    ]
+    readonly_fields = flatten(fields)  # the log is read, never edited
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Delivery]:
         return selectors.delivery_list()
