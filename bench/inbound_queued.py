@@ -42,6 +42,8 @@ from bench.webhook_ingest import (  # noqa: E402
     PYTHON,
     SECRET,
     bench_env,
+    cpu_percent,
+    cpu_seconds,
     django_shell,
     prepare_database,
     start_gunicorn,
@@ -52,7 +54,6 @@ from tests.sinch import fixture_body, signed_headers  # noqa: E402
 APP_ID = "01BENCHINBOUNDAPP"
 MEASURED = "01BENCHIN"  # message id prefix of the measured messages
 WARMUP = "01WARMUPIN"  # ... and of the warm-up ones, left out of every figure
-CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
 
 def parse_args() -> argparse.Namespace:
@@ -171,53 +172,6 @@ def start_db_worker(env: dict[str, str], interval: float, log: Path) -> subproce
             sys.exit(f"db_worker did not start; its output:\n{log.read_text()}")
         time.sleep(0.05)
     return worker
-
-
-def cpu_seconds(groups: dict[str, list[int]], database: str) -> dict[str, float]:
-    """CPU seconds used so far by each group of process trees (by their root pids), by the
-    PostgreSQL backends connected to `database`, by this script, and by everything else.
-
-    Reaped children count through their parent's cutime/cstime, so gunicorn workers that ended
-    in between are not lost (the bench's backends live as long as their persistent connections;
-    PostgreSQL's own background writers count as the rest of the machine).
-    """
-    stats: dict[int, tuple[int, str, float]] = {}
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            raw = (entry / "stat").read_text()
-        except OSError:
-            continue
-        comm = raw[raw.index("(") + 1 : raw.rindex(")")]
-        fields = raw[raw.rindex(")") + 2 :].split()
-        ticks = sum(int(value) for value in fields[11:15])  # utime stime cutime cstime
-        stats[int(entry.name)] = (int(fields[1]), comm, ticks / CLOCK_TICKS)
-    children: dict[int, list[int]] = {}
-    for pid, (ppid, _, _) in stats.items():
-        children.setdefault(ppid, []).append(pid)
-
-    def tree(pid: int) -> float:
-        own = stats[pid][2] if pid in stats else 0.0
-        return own + sum(tree(child) for child in children.get(pid, []))
-
-    used = {name: sum(tree(pid) for pid in roots) for name, roots in groups.items()}
-    # PostgreSQL backends title themselves "postgres: <cluster>: <user> <database> <client> ...".
-    title = f" {database.rsplit('/', 1)[-1]} ".encode()
-    used["postgres (bench backends)"] = 0.0
-    for pid, (_, comm, cpu) in stats.items():
-        try:
-            if comm == "postgres" and title in Path(f"/proc/{pid}/cmdline").read_bytes():
-                used["postgres (bench backends)"] += cpu
-        except OSError:
-            continue
-    me = os.times()
-    used["driver (this script)"] = me.user + me.system
-    # Whatever else runs on the machine competes for the same cores: show it.
-    busy = Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:9]
-    machine = sum(int(busy[i]) for i in (0, 1, 2, 5, 6, 7)) / CLOCK_TICKS  # all but idle, iowait
-    used["rest of the machine"] = machine - sum(used.values())
-    return used
 
 
 # --- waiting for the workers ---------------------------------------------------------------
@@ -401,13 +355,6 @@ def report(
 
 
 # --- the run -------------------------------------------------------------------------------
-
-
-def cpu_percent(
-    before: dict[str, float], after: dict[str, float], seconds: float
-) -> dict[str, float]:
-    """CPU use between two `cpu_seconds` snapshots, in % of one core."""
-    return {name: round(100 * (after[name] - before[name]) / seconds, 1) for name in after}
 
 
 def send_all(

@@ -57,13 +57,16 @@ if str(ROOT) not in sys.path:  # run as a script: bench/ is on the path, the pro
 
 import trustme  # noqa: E402
 
-from bench.inbound_queued import (  # noqa: E402
+from bench.inbound_queued import percentile, steady_rate  # noqa: E402
+from bench.webhook_ingest import (  # noqa: E402
+    PYTHON,
+    bench_env,
     cpu_percent,
     cpu_seconds,
-    percentile,
-    steady_rate,
+    django_shell,
+    prepare_database,
+    stop,
 )
-from bench.webhook_ingest import PYTHON, bench_env, django_shell, prepare_database, stop  # noqa: E402
 from tests.httpsink import HttpsSink, SinkAnswer, start_sink  # noqa: E402
 
 QUEUE = "Bench integrations"

@@ -25,12 +25,15 @@ import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from urllib.request import urlopen
 
 ROOT = Path(__file__).resolve().parent.parent
 SECRET = "bench-webhook-secret"
 PYTHON = sys.executable
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
 
 def parse_args() -> argparse.Namespace:
@@ -132,11 +135,22 @@ def body_bytes() -> bytes:
     return json.dumps(payload, separators=(",", ":")).encode()
 
 
+CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+
+
+def ulid(milliseconds: int) -> str:
+    """A ULID (26 Crockford base32 characters, time first), the form of Sinch's nonces."""
+    value = (milliseconds << 80) | int.from_bytes(os.urandom(10), "big")
+    return "".join(CROCKFORD[(value >> shift) & 31] for shift in range(125, -1, -5))
+
+
 def write_signatures(path: Path, body: bytes, count: int) -> None:
     timestamp = str(int(time.time()))
     lines = [body.decode(), timestamp]
-    for _ in range(count):
-        nonce = uuid.uuid4().hex.upper()[:26]
+    start = int(time.time() * 1000)
+    for n in range(count):
+        # Sinch sends ULIDs, which grow with time; the bench spreads them ~0.1 ms apart.
+        nonce = ulid(start + n // 10)
         signed = body + b"." + nonce.encode() + b"." + timestamp.encode()
         digest = hmac.digest(SECRET.encode(), signed, hashlib.sha256)
         lines.append(f"{nonce}\t{base64.b64encode(digest).decode()}")
@@ -182,6 +196,96 @@ def django_shell(code: str, env: dict[str, str]) -> str:
     ).stdout.strip()
 
 
+def cpu_seconds(groups: dict[str, list[int]], database: str) -> dict[str, float]:
+    """CPU seconds used so far by each group of process trees (by their root pids), by the
+    PostgreSQL backends connected to `database`, by this script, and by everything else.
+
+    Reaped children count through their parent's cutime/cstime, so gunicorn workers that ended
+    in between are not lost (the bench's backends live as long as their persistent connections;
+    PostgreSQL's own background writers count as the rest of the machine).
+    """
+    stats: dict[int, tuple[int, str, float]] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            raw = (entry / "stat").read_text()
+        except OSError:
+            continue
+        comm = raw[raw.index("(") + 1 : raw.rindex(")")]
+        fields = raw[raw.rindex(")") + 2 :].split()
+        ticks = sum(int(value) for value in fields[11:15])  # utime stime cutime cstime
+        stats[int(entry.name)] = (int(fields[1]), comm, ticks / CLOCK_TICKS)
+    children: dict[int, list[int]] = {}
+    for pid, (ppid, _, _) in stats.items():
+        children.setdefault(ppid, []).append(pid)
+
+    def tree(pid: int) -> float:
+        own = stats[pid][2] if pid in stats else 0.0
+        return own + sum(tree(child) for child in children.get(pid, []))
+
+    used = {name: sum(tree(pid) for pid in roots) for name, roots in groups.items()}
+    # PostgreSQL backends title themselves "postgres: <cluster>: <user> <database> <client> ...".
+    title = f" {database.rsplit('/', 1)[-1]} ".encode()
+    used["postgres (bench backends)"] = 0.0
+    for pid, (_, comm, cpu) in stats.items():
+        try:
+            if comm == "postgres" and title in Path(f"/proc/{pid}/cmdline").read_bytes():
+                used["postgres (bench backends)"] += cpu
+        except OSError:
+            continue
+    me = os.times()
+    used["driver (this script)"] = me.user + me.system
+    # Whatever else runs on the machine competes for the same cores: show it.
+    busy = Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:9]
+    machine = sum(int(busy[i]) for i in (0, 1, 2, 5, 6, 7)) / CLOCK_TICKS  # all but idle, iowait
+    used["rest of the machine"] = machine - sum(used.values())
+    return used
+
+
+def cpu_percent(
+    before: dict[str, float], after: dict[str, float], seconds: float
+) -> dict[str, float]:
+    """CPU use between two `cpu_seconds` snapshots, in % of one core."""
+    return {name: round(100 * (after[name] - before[name]) / seconds, 1) for name in after}
+
+
+CPU_COLUMNS = {
+    "cpu_server": "gunicorn",
+    "cpu_postgres": "postgres",
+    "cpu_rest": "kernel etc",
+    "cpu_load": "wrk",
+}
+
+
+def with_cpu(
+    server_pid: int, database: str, run: Callable[[], dict[str, float]]
+) -> dict[str, float]:
+    """`run()`'s wrk figures plus the CPU milliseconds per request each part of the machine used.
+
+    The server's tree, the bench database's backends, the load generator (the one child this
+    script reaps meanwhile) and the rest (kernel threads, PostgreSQL's WAL writer, ...).
+    """
+    groups = {"server": [server_pid]}
+    before, children_before = cpu_seconds(groups, database), _children_cpu()
+    result = run()
+    after, children_after = cpu_seconds(groups, database), _children_cpu()
+    per_request = 1000 / max(result["requests"], 1)
+    load = children_after - children_before
+    result["cpu_server"] = (after["server"] - before["server"]) * per_request
+    postgres = "postgres (bench backends)"
+    result["cpu_postgres"] = (after[postgres] - before[postgres]) * per_request
+    rest = "rest of the machine"
+    result["cpu_rest"] = (after[rest] - before[rest] - load) * per_request
+    result["cpu_load"] = load * per_request
+    return result
+
+
+def _children_cpu() -> float:
+    times = os.times()
+    return times.children_user + times.children_system
+
+
 def median(values: list[float]) -> float:
     ordered = sorted(values)
     return ordered[len(ordered) // 2]
@@ -219,26 +323,17 @@ def main() -> None:
         wrk(hook, args, [script, str(signatures), "0", str(args.threads)], 2)
         results: dict[str, list[dict[str, float]]] = {"webhook": [], "bare": [], "bare_get": []}
         for run in range(args.runs):
-            offset = per_run * (run + 1)
-            results["webhook"].append(
-                wrk(
-                    hook,
-                    args,
-                    [script, str(signatures), str(offset), str(args.threads)],
-                    args.duration,
-                )
-            )
+            signed = [script, str(signatures), str(per_run * (run + 1)), str(args.threads)]
             # The yardstick gets the very same signed POSTs (same bytes to parse), and a plain GET
             # for comparison with the reference figures.
-            results["bare"].append(
-                wrk(
-                    f"{base}/bench/bare/",
-                    args,
-                    [script, str(signatures), str(offset), str(args.threads)],
-                    args.duration,
+            for name, url, lua in (
+                ("webhook", hook, signed),
+                ("bare", f"{base}/bench/bare/", signed),
+                ("bare_get", f"{base}/bench/bare/", []),
+            ):
+                results[name].append(
+                    with_cpu(server.pid, args.database, partial(wrk, url, args, lua, args.duration))
                 )
-            )
-            results["bare_get"].append(wrk(f"{base}/bench/bare/", args, [], args.duration))
     finally:
         stop(server)
 
@@ -268,6 +363,11 @@ def main() -> None:
         f"ratio webhook/bare: {summary['webhook']['rps'] / summary['bare']['rps']:.2f} "
         f"(against the GET: {summary['webhook']['rps'] / summary['bare_get']['rps']:.2f})"
     )
+    print("\nCPU per request, ms (medians; the load generator's includes loading its signatures)")
+    print(f"{'endpoint':<44}" + "".join(f"{label:>11}" for label in CPU_COLUMNS.values()))
+    for name in ("webhook", "bare"):
+        figures = [median([r[key] for r in results[name]]) for key in CPU_COLUMNS]
+        print(f"{name:<44}" + "".join(f"{value:>11.3f}" for value in figures))
     accepted = sum(r["requests"] - r["non2xx"] for r in results["webhook"])
     print(f"callbacks stored: {stored} (accepted in measured runs: {accepted:.0f}, plus warm-up)")
     shutil.rmtree(workdir)

@@ -121,6 +121,9 @@ class Callback(models.Model):
         on_delete=models.CASCADE,
         related_name="callbacks",
         verbose_name=_("messaging service"),
+        # The nonce constraint and messaging_cb_service both start with the service: a third
+        # index would only make every stored callback dearer.
+        db_index=False,
     )
     trigger = models.CharField(_("trigger"), max_length=64, blank=True, choices=Trigger.choices)
     app_id = models.CharField(_("app ID"), max_length=64, blank=True)

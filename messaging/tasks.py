@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import math
 import threading
 import time
+from collections.abc import Callable
 from datetime import timedelta
 
 from django.utils import timezone
@@ -11,7 +13,7 @@ from django_tasks import task
 
 from messaging.webhooks.processing import callbacks_process_pending
 
-# A web process enqueues at most two wake-ups per interval, however many callbacks it stores.
+# A web process enqueues at most one wake-up per interval while callbacks keep coming.
 WAKE_INTERVAL = 0.2
 
 
@@ -21,43 +23,61 @@ def process_callbacks() -> int:
     return callbacks_process_pending()
 
 
-class _WakeSlots:
+class WakeSlots:
     """Coalesces wake-ups so that ingestion writes no task row per callback.
 
-    Every stored callback is followed by a wake-up that runs after it was committed: either one
-    enqueued now, or the one already scheduled for the end of the current interval.
+    Every stored callback is followed by a wake-up that runs after it was committed: the first
+    after a quiet spell at once; the others by the one wake-up scheduled for the end of the
+    current interval. While callbacks keep coming, that scheduled wake-up is the only one of
+    each interval: one task row per interval and process, however many callbacks it stores.
     """
 
-    def __init__(self) -> None:
+    def __init__(
+        self,
+        enqueue: Callable[[float | None], object],
+        interval: float = WAKE_INTERVAL,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._enqueue = enqueue
+        self._interval = interval
+        self._clock = clock
         self._lock = threading.Lock()
-        self._slot_end = 0.0
-        self._next_scheduled = False
+        self._slot_end = -math.inf
+        self._scheduled = False
 
     def wake(self) -> None:
-        now = time.monotonic()
+        now = self._clock()
         with self._lock:
-            if now >= self._slot_end:
-                self._slot_end = now + WAKE_INTERVAL
-                self._next_scheduled = False
-                delay = None
-            elif not self._next_scheduled:
-                self._next_scheduled = True
-                delay = self._slot_end - now
+            if now < self._slot_end:
+                if self._scheduled:
+                    return
+                delay: float | None = self._slot_end - now
+            elif self._scheduled and now < self._slot_end + self._interval:
+                # Still busy: the last interval's wake-up may have run before this commit, so
+                # this callback needs its own, at the end of a new interval.
+                self._slot_end = now + self._interval
+                delay = self._interval
             else:
-                return
-        if delay is None:
-            process_callbacks.enqueue()
-        else:
-            run_after = timezone.now() + timedelta(seconds=delay)
-            process_callbacks.using(run_after=run_after).enqueue()
+                self._slot_end = now + self._interval
+                delay = None
+            self._scheduled = delay is not None
+        self._enqueue(delay)
 
     def reset(self) -> None:
         with self._lock:
-            self._slot_end = 0.0
-            self._next_scheduled = False
+            self._slot_end = -math.inf
+            self._scheduled = False
 
 
-_wake_slots = _WakeSlots()
+def _enqueue_processing(delay: float | None) -> None:
+    if delay is None:
+        process_callbacks.enqueue()
+    else:
+        run_after = timezone.now() + timedelta(seconds=delay)
+        process_callbacks.using(run_after=run_after).enqueue()
+
+
+_wake_slots = WakeSlots(_enqueue_processing)
 
 
 def callback_wake() -> None:

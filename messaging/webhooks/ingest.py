@@ -16,16 +16,13 @@ import time
 from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from functools import cache
 from typing import Any
 
-import psycopg
 from django.conf import settings
-from django.db import IntegrityError, connection, transaction
-from django.utils import timezone
+from django.db import DEFAULT_DB_ALIAS, IntegrityError, connections, transaction
 
-from messaging.choices import NOTIFICATION_KEYS, CallbackStatus
-from messaging.models import Callback, MessagingService
+from messaging.choices import NOTIFICATION_KEYS
+from messaging.models import MessagingService
 from messaging.selectors import inbound_authentication
 from messaging.tasks import callback_wake
 from messaging.webhooks.signature import (
@@ -35,6 +32,7 @@ from messaging.webhooks.signature import (
     read_signed_headers,
     signature_matches,
 )
+from messaging.webhooks.storage import CallbackRow, insert_callback
 
 logger = logging.getLogger(__name__)
 
@@ -48,7 +46,7 @@ class WebhookRejected(Exception):
         self.reason = reason
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class VerifiedCallback:
     """A callback whose signature, timestamp and JSON are good, classified for storage."""
 
@@ -143,102 +141,45 @@ def verify_callback(*, service_id: int, body: bytes, meta: Any) -> VerifiedCallb
 
 
 def store_callback(verified: VerifiedCallback) -> int:
-    """Store the callback as pending work (one INSERT) and make sure a worker will take it.
+    """Store the callback as pending work (one row) and make sure a worker will take it.
 
-    Returns the new callback's id.
+    Returns the new callback's id. The nonce is unique per service in the callbacks table, so
+    the INSERT also proves it unused.
     """
-    row = (
-        verified.service_id,
-        verified.trigger,
-        verified.app_id,
-        verified.message_id,
-        verified.contact_id,
-        verified.conversation_id,
-        verified.headers.nonce,
-        connection.ops.adapt_datetimefield_value(
-            datetime.fromtimestamp(verified.headers.timestamp, tz=UTC)
-        ),
-        connection.ops.adapt_datetimefield_value(timezone.now()),
-        verified.body,
-        verified.dedupe_key,
-        CallbackStatus.PENDING.value,
-        "",
-        "{}",
-        0,
+    row = CallbackRow(
+        service_id=verified.service_id,
+        trigger=verified.trigger,
+        app_id=verified.app_id,
+        message_id=verified.message_id,
+        contact_id=verified.contact_id,
+        conversation_id=verified.conversation_id,
+        nonce=verified.headers.nonce,
+        signed_at=datetime.fromtimestamp(verified.headers.timestamp, tz=UTC),
+        received_at=datetime.now(UTC),
+        raw_body=verified.body,
+        dedupe_key=verified.dedupe_key,
     )
-    # In autocommit the INSERT is its own transaction; inside a caller's transaction a savepoint
-    # keeps a refused nonce from breaking it.
+    connection = connections[DEFAULT_DB_ALIAS]
+    # In autocommit (the request) the INSERT is its own transaction; inside a caller's
+    # transaction a savepoint keeps an unknown service from breaking it.
     guard = transaction.atomic() if connection.in_atomic_block else nullcontext()
     try:
         with guard:
-            callback_id = _insert(row)
+            callback_id = insert_callback(row)
     except IntegrityError:
-        if not MessagingService.objects.filter(pk=verified.service_id).exists():
-            webhook_secrets.forget(verified.service_id)
-            raise WebhookRejected(404, "unknown messaging service") from None
-        raise WebhookRejected(401, "nonce already used") from None
-    transaction.on_commit(callback_wake)
+        if MessagingService.objects.filter(pk=verified.service_id).exists():
+            raise
+        webhook_secrets.forget(verified.service_id)
+        raise WebhookRejected(404, "unknown messaging service") from None
+    if callback_id is None:
+        raise WebhookRejected(401, "nonce already used")
+    connection.on_commit(callback_wake)
     return callback_id
 
 
-# The columns store_callback fills, in the order of its row tuple.
-_INSERT_FIELDS = (
-    "service",
-    "trigger",
-    "app_id",
-    "message_id",
-    "contact_id",
-    "conversation_id",
-    "nonce",
-    "signed_at",
-    "received_at",
-    "raw_body",
-    "dedupe_key",
-    "status",
-    "status_reason",
-    "summary",
-    "attempts",
-)
-
-
-@cache
-def _insert_sql(vendor: str) -> str:
-    """The INSERT of one callback, built once per process from the model.
-
-    The ORM's create() spends ~200 µs of CPU per call compiling this same statement (measured
-    with bench/webhook_ingest.py's profile); the webhook is the hot path, so it is built once.
-    """
-    quote = connection.ops.quote_name
-    meta = Callback._meta
-    fields = {f.name: f for f in meta.concrete_fields}
-    columns = ", ".join(quote(fields[name].column) for name in _INSERT_FIELDS)
-    placeholders = ", ".join(["%s"] * len(_INSERT_FIELDS))
-    # Only model metadata goes into the text; every value is a bound parameter.
-    return (
-        f"INSERT INTO {quote(meta.db_table)} ({columns}) VALUES ({placeholders}) "  # noqa: S608
-        f"RETURNING {quote(meta.pk.column)}"
-    )
-
-
-def _insert(row: tuple[Any, ...]) -> int:
-    sql = _insert_sql(connection.vendor)
-    if connection.vendor == "postgresql":
-        # Server-side binding lets psycopg prepare the statement after a few executions, so
-        # PostgreSQL skips parsing and planning it for every callback.
-        connection.ensure_connection()
-        with connection.wrap_database_errors, psycopg.Cursor(connection.connection) as cursor:
-            cursor.execute(sql, row)
-            fetched = cursor.fetchone()
-    else:
-        with connection.cursor() as cursor:
-            cursor.execute(sql, row)
-            fetched = cursor.fetchone()
-    assert fetched is not None  # noqa: S101 - RETURNING always yields the row
-    return int(fetched[0])
-
-
 def _text(value: Any) -> str:
-    return value[:100] if isinstance(value, str) else ""
+    # PostgreSQL text cannot hold NUL; no Sinch id contains one.
+    return value[:100].replace("\x00", "") if isinstance(value, str) else ""
 
 
 def _classify(

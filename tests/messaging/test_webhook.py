@@ -283,3 +283,66 @@ def test_deleted_service_is_404_even_with_its_secret_still_cached(
     assert response.status_code == 404
     assert response.json()["error"] == "unknown messaging service"
     assert not Callback.objects.exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_repeated_nonce_in_autocommit_is_401_and_stores_once(
+    client: Client, service: MessagingService
+) -> None:
+    """The request path runs in autocommit, where the INSERT is its own transaction."""
+    body = fixture_body("message_inbound")
+    headers = signed_headers(body)
+    first = post(client, service.pk, body, headers)
+    assert first.status_code == 200
+    second = post(client, service.pk, body, headers)
+    assert second.status_code == 401
+    assert second.json()["error"] == "nonce already used"
+    assert list(Callback.objects.values_list("pk", flat=True)) == [first.json()["callback"]]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_database_failure_is_503_and_stores_nothing(
+    client: Client, service: MessagingService, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A callback that cannot be stored is not acknowledged, so Sinch sends it again."""
+    from django.db import OperationalError
+
+    from messaging.webhooks import ingest
+
+    def unavailable(*args: Any, **kwargs: Any) -> None:
+        raise OperationalError("server closed the connection unexpectedly")
+
+    monkeypatch.setattr(ingest, "insert_callback", unavailable)
+    body = fixture_body("message_inbound")
+    response = post(client, service.pk, body)
+    assert response.status_code == 503
+    assert response.json() == {"error": "callback could not be stored, retry later"}
+    monkeypatch.undo()
+    assert not Callback.objects.exists()
+    assert post(client, service.pk, body).status_code == 200
+
+
+@pytest.mark.django_db(transaction=True)
+def test_statement_forgotten_by_the_server_is_prepared_again(
+    client: Client, service: MessagingService
+) -> None:
+    """A pooler or DISCARD ALL drops prepared statements; the next callback is stored anyway."""
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        pytest.skip("prepared statements are PostgreSQL's")
+    assert post(client, service.pk, fixture_body("message_inbound")).status_code == 200
+    with connection.cursor() as cursor:
+        cursor.execute("DEALLOCATE ALL")
+    other = fixture_body("message_inbound", message__id="01HMSGINBOUND0000000000002")
+    assert post(client, service.pk, other).status_code == 200
+    assert Callback.objects.count() == 2
+
+
+@pytest.mark.django_db(transaction=True)
+def test_nul_in_an_id_is_dropped_not_a_500(client: Client, service: MessagingService) -> None:
+    """PostgreSQL text cannot hold NUL; a signed body with one is stored without it."""
+    body = fixture_body("message_inbound", message__id="01HMSG\u0000INBOUND")
+    response = post(client, service.pk, body)
+    assert response.status_code == 200
+    assert Callback.objects.get().message_id == "01HMSGINBOUND"

@@ -1,0 +1,149 @@
+"""Writing a verified callback: one INSERT that also proves its nonce unused.
+
+On PostgreSQL the INSERT is prepared once per connection and run through libpq directly:
+psycopg's cursor layer costs more CPU per execution than the rest of the view (measured with
+bench/webhook_ingest.py). Everything but the body travels as text; the body as binary (bytea).
+
+A nonce already stored for the service is not an error here: the row is not inserted
+(ON CONFLICT DO NOTHING) and the outcome is None.
+"""
+
+from __future__ import annotations
+
+import weakref
+from datetime import datetime
+from functools import cache
+from typing import Any, NamedTuple
+
+import psycopg
+from django.db import DEFAULT_DB_ALIAS, connections
+from django.db.backends.base.base import BaseDatabaseWrapper
+from psycopg import errors, pq
+
+from messaging.choices import CallbackStatus
+from messaging.models import Callback
+
+
+class CallbackRow(NamedTuple):
+    """The values of one new callback row, in the column order of the INSERT."""
+
+    service_id: int
+    trigger: str
+    app_id: str
+    message_id: str
+    contact_id: str
+    conversation_id: str
+    nonce: str
+    signed_at: datetime
+    received_at: datetime
+    raw_body: bytes
+    dedupe_key: str
+
+
+# The columns after CallbackRow's, with the constant values every new callback starts with.
+_INITIAL = (
+    ("status", CallbackStatus.PENDING.value),
+    ("status_reason", ""),
+    ("summary", "{}"),
+    ("attempts", 0),
+)
+_FIELDS = (*CallbackRow._fields, *(name for name, _ in _INITIAL))
+_INITIAL_VALUES = tuple(value for _, value in _INITIAL)
+_INITIAL_TEXT = tuple(str(value).encode() for value in _INITIAL_VALUES)
+
+
+def insert_callback(row: CallbackRow, using: str = DEFAULT_DB_ALIAS) -> int | None:
+    """Insert `row` as a pending callback; its new id, or None when its nonce was used.
+
+    Raises IntegrityError when the row names a service that does not exist.
+    """
+    connection = connections[using]
+    if connection.vendor == "postgresql":
+        return _insert_postgresql(connection, row)
+    return _insert_generic(connection, row)
+
+
+@cache
+def _insert_sql(vendor: str) -> str:
+    """The INSERT of one callback, built once per process from the model.
+
+    Only model metadata goes into the text; every value is a bound parameter ("%s" for a
+    DB-API cursor, "$n" for the statement prepared through libpq).
+    """
+    quote = connections[DEFAULT_DB_ALIAS].ops.quote_name
+    meta = Callback._meta
+    fields = {f.attname: f for f in meta.concrete_fields}
+    columns = ", ".join(quote(fields[name].column) for name in _FIELDS)
+    if vendor == "postgresql":
+        values = ", ".join(f"${n}" for n in range(1, len(_FIELDS) + 1))
+    else:
+        values = ", ".join(["%s"] * len(_FIELDS))
+    service = quote(fields["service_id"].column)
+    nonce = quote(fields["nonce"].column)
+    return (
+        f"INSERT INTO {quote(meta.db_table)} ({columns}) VALUES ({values}) "  # noqa: S608
+        f"ON CONFLICT ({service}, {nonce}) DO NOTHING RETURNING {quote(meta.pk.column)}"
+    )
+
+
+def _insert_generic(connection: BaseDatabaseWrapper, row: CallbackRow) -> int | None:
+    adapt = connection.ops.adapt_datetimefield_value
+    params = (
+        *row[:7],
+        adapt(row.signed_at),
+        adapt(row.received_at),
+        row.raw_body,
+        row.dedupe_key,
+        *_INITIAL_VALUES,
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(_insert_sql(connection.vendor), params)
+        fetched = cursor.fetchone()
+    return None if fetched is None else int(fetched[0])
+
+
+# The prepared statement's name; the connections that have it prepared.
+_STATEMENT = b"configurator_callback_insert"
+_PARAM_FORMATS = [int(name == "raw_body") for name in _FIELDS]
+_prepared_on: weakref.WeakSet[psycopg.Connection[Any]] = weakref.WeakSet()
+
+
+def _insert_postgresql(connection: BaseDatabaseWrapper, row: CallbackRow) -> int | None:
+    params = [
+        str(row.service_id).encode(),
+        row.trigger.encode(),
+        row.app_id.encode(),
+        row.message_id.encode(),
+        row.contact_id.encode(),
+        row.conversation_id.encode(),
+        row.nonce.encode(),
+        row.signed_at.isoformat().encode(),
+        row.received_at.isoformat().encode(),
+        row.raw_body,
+        row.dedupe_key.encode(),
+        *_INITIAL_TEXT,
+    ]
+    connection.ensure_connection()
+    with connection.wrap_database_errors:
+        conn = connection.connection
+        if conn not in _prepared_on:
+            _prepare(conn)
+        result = conn.pgconn.exec_prepared(_STATEMENT, params, _PARAM_FORMATS)
+        if result.status == pq.ExecStatus.FATAL_ERROR:
+            error = errors.error_from_result(result, encoding=conn.info.encoding)
+            if not isinstance(error, errors.InvalidSqlStatementName):
+                raise error
+            # The server forgot the statement (a pooler, DISCARD ALL): prepare it again.
+            _prepare(conn)
+            result = conn.pgconn.exec_prepared(_STATEMENT, params, _PARAM_FORMATS)
+            if result.status == pq.ExecStatus.FATAL_ERROR:
+                raise errors.error_from_result(result, encoding=conn.info.encoding)
+        value = result.get_value(0, 0) if result.ntuples else None
+    return None if value is None else int(value)
+
+
+def _prepare(conn: psycopg.Connection[Any]) -> None:
+    result = conn.pgconn.prepare(_STATEMENT, _insert_sql("postgresql").encode())
+    if result.status == pq.ExecStatus.FATAL_ERROR:
+        raise errors.error_from_result(result, encoding=conn.info.encoding)
+    _prepared_on.add(conn)
