@@ -28,6 +28,7 @@ import uuid
 from collections.abc import Callable
 from functools import partial
 from pathlib import Path
+from urllib.parse import quote
 from urllib.request import urlopen
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -47,6 +48,13 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--threads", type=int, default=1, help="wrk threads")
     parser.add_argument("--runs", type=int, default=3, help="runs per endpoint; medians reported")
     parser.add_argument("--port", type=int, default=8765)
+    parser.add_argument(
+        "--commit-delay",
+        type=int,
+        default=300,
+        help="also measure the webhook with PostgreSQL group commit: commit_delay in µs "
+        "(commit_siblings 1) on a second server's connections; 0 to skip",
+    )
     return parser.parse_args()
 
 
@@ -250,6 +258,12 @@ def cpu_percent(
     return {name: round(100 * (after[name] - before[name]) / seconds, 1) for name in after}
 
 
+LABELS = {
+    "webhook": "POST /webhooks/sinch/<id>/ (verify+store)",
+    "webhook_grouped": "  the same, PostgreSQL group commit",
+    "bare": "bare Django view, same POSTs",
+    "bare_get": "bare Django view, GET",
+}
 CPU_COLUMNS = {
     "cpu_server": "gunicorn",
     "cpu_postgres": "postgres",
@@ -315,27 +329,44 @@ def main() -> None:
     script = str(ROOT / "bench" / "post.lua")
 
     server = start_gunicorn(env, args.workers, args.port)
+    servers = [server]
+    grouped_url = ""
+    if args.commit_delay:
+        # The same app and server settings; only its PostgreSQL sessions wait up to
+        # commit_delay µs before flushing the WAL, so that concurrent commits share one flush.
+        # Every commit is still on disk before the 200.
+        options = f"-c commit_delay={args.commit_delay} -c commit_siblings=1"
+        grouped_env = env | {"DATABASE_URL": f"{args.database}?options={quote(options)}"}
+        servers.append(start_gunicorn(grouped_env, args.workers, args.port + 1))
+        grouped_url = f"http://127.0.0.1:{args.port + 1}/webhooks/sinch/{service_id}/"
     try:
         base = f"http://127.0.0.1:{args.port}"
         hook = f"{base}/webhooks/sinch/{service_id}/"
-        # Warm up both paths (connections, caches, first queries).
+        # Warm up every path (connections, caches, first queries).
         wrk(f"{base}/bench/bare/", args, [], 2)
         wrk(hook, args, [script, str(signatures), "0", str(args.threads)], 2)
-        results: dict[str, list[dict[str, float]]] = {"webhook": [], "bare": [], "bare_get": []}
+        results: dict[str, list[dict[str, float]]] = {name: [] for name in LABELS}
+        per_path = per_run // 2 if grouped_url else per_run
+        if grouped_url:
+            wrk(grouped_url, args, [script, str(signatures), str(per_path), str(args.threads)], 2)
         for run in range(args.runs):
-            signed = [script, str(signatures), str(per_run * (run + 1)), str(args.threads)]
+            offset = per_run * (run + 1)
+            signed = [script, str(signatures), str(offset), str(args.threads)]
             # The yardstick gets the very same signed POSTs (same bytes to parse), and a plain GET
             # for comparison with the reference figures.
-            for name, url, lua in (
-                ("webhook", hook, signed),
-                ("bare", f"{base}/bench/bare/", signed),
-                ("bare_get", f"{base}/bench/bare/", []),
-            ):
-                results[name].append(
-                    with_cpu(server.pid, args.database, partial(wrk, url, args, lua, args.duration))
-                )
+            paths = [
+                ("webhook", hook, signed, server),
+                ("bare", f"{base}/bench/bare/", signed, server),
+                ("bare_get", f"{base}/bench/bare/", [], server),
+            ]
+            if grouped_url:
+                grouped = [script, str(signatures), str(offset + per_path), str(args.threads)]
+                paths.insert(1, ("webhook_grouped", grouped_url, grouped, servers[1]))
+            for name, url, lua, measured in paths:
+                run_wrk = partial(wrk, url, args, lua, args.duration)
+                results[name].append(with_cpu(measured.pid, args.database, run_wrk))
     finally:
-        stop(server)
+        stop(*servers)
 
     stored = django_shell(
         "from messaging.models import Callback; print(Callback.objects.count())", env
@@ -347,28 +378,35 @@ def main() -> None:
     )
     print(f"{'endpoint':<44}{'req/s':>10}{'p50 ms':>10}{'p99 ms':>10}{'non-2xx':>10}")
     summary = {}
-    for name, label in (
-        ("webhook", "POST /webhooks/sinch/<id>/ (verify+store)"),
-        ("bare", "bare Django view, same POSTs"),
-        ("bare_get", "bare Django view, GET"),
-    ):
+    for name, label in LABELS.items():
         runs = results[name]
+        if not runs:
+            continue
         summary[name] = {key: median([r[key] for r in runs]) for key in ("rps", "p50", "p99")}
         non2xx = sum(r["non2xx"] for r in runs)
         print(
             f"{label:<44}{summary[name]['rps']:>10.0f}{summary[name]['p50']:>10.2f}"
             f"{summary[name]['p99']:>10.2f}{non2xx:>10.0f}"
         )
+    bare = summary["bare"]["rps"]
     print(
-        f"ratio webhook/bare: {summary['webhook']['rps'] / summary['bare']['rps']:.2f} "
+        f"ratio webhook/bare: {summary['webhook']['rps'] / bare:.2f} "
         f"(against the GET: {summary['webhook']['rps'] / summary['bare_get']['rps']:.2f})"
     )
+    if "webhook_grouped" in summary:
+        print(
+            f"ratio webhook with group commit (commit_delay {args.commit_delay} µs)/bare: "
+            f"{summary['webhook_grouped']['rps'] / bare:.2f}"
+        )
     print("\nCPU per request, ms (medians; the load generator's includes loading its signatures)")
     print(f"{'endpoint':<44}" + "".join(f"{label:>11}" for label in CPU_COLUMNS.values()))
-    for name in ("webhook", "bare"):
-        figures = [median([r[key] for r in results[name]]) for key in CPU_COLUMNS]
-        print(f"{name:<44}" + "".join(f"{value:>11.3f}" for value in figures))
-    accepted = sum(r["requests"] - r["non2xx"] for r in results["webhook"])
+    for name in LABELS:
+        if results[name]:
+            figures = [median([r[key] for r in results[name]]) for key in CPU_COLUMNS]
+            print(f"{name:<44}" + "".join(f"{value:>11.3f}" for value in figures))
+    accepted = sum(
+        r["requests"] - r["non2xx"] for r in results["webhook"] + results["webhook_grouped"]
+    )
     print(f"callbacks stored: {stored} (accepted in measured runs: {accepted:.0f}, plus warm-up)")
     shutil.rmtree(workdir)
 
