@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 
 from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
 from django.db import DatabaseError
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
@@ -41,6 +42,11 @@ def sinch_webhook(request: HttpRequest, service_id: int) -> HttpResponse:
         # Nothing was stored; Sinch retries a callback that was not answered with 2xx.
         logger.exception("sinch webhook not stored: service=%s", service_id)
         return JsonResponse({"error": "callback could not be stored, retry later"}, status=503)
+    except ImproperlyConfigured:
+        # The webhook secret cannot be decrypted (SECRETS_ENCRYPTION_KEYS lost its key): the
+        # operator must act; until then Sinch keeps the callback and retries.
+        logger.exception("sinch webhook not verified: service=%s", service_id)
+        return JsonResponse({"error": "callback could not be verified, retry later"}, status=503)
     # Formatted by hand: JsonResponse's encoder costs more than the rest of the answer.
     return HttpResponse(
         b'{"status": "accepted", "callback": %d}' % callback_id, content_type="application/json"

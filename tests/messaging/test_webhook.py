@@ -346,3 +346,16 @@ def test_nul_in_an_id_is_dropped_not_a_500(client: Client, service: MessagingSer
     response = post(client, service.pk, body)
     assert response.status_code == 200
     assert Callback.objects.get().message_id == "01HMSGINBOUND"
+
+
+def test_secret_no_key_can_decrypt_is_503_and_stores_nothing(
+    client: Client, service: MessagingService, settings: Any
+) -> None:
+    """An operator who dropped the encrypting key gets a log line; Sinch retries later."""
+    from cryptography.fernet import Fernet
+
+    settings.SECRETS_ENCRYPTION_KEYS = [Fernet.generate_key().decode()]
+    response = post(client, service.pk, fixture_body("message_inbound"))
+    assert response.status_code == 503
+    assert response.json() == {"error": "callback could not be verified, retry later"}
+    assert not Callback.objects.exists()
