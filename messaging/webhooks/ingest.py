@@ -14,7 +14,6 @@ import logging
 import threading
 import time
 from contextlib import nullcontext
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -44,21 +43,6 @@ class WebhookRejected(Exception):
         super().__init__(reason)
         self.status = status
         self.reason = reason
-
-
-@dataclass(frozen=True, slots=True)
-class VerifiedCallback:
-    """A callback whose signature, timestamp and JSON are good, classified for storage."""
-
-    service_id: int
-    headers: SignedHeaders
-    body: bytes
-    trigger: str
-    app_id: str
-    message_id: str
-    contact_id: str
-    conversation_id: str
-    dedupe_key: str
 
 
 class WebhookSecretCache:
@@ -115,8 +99,11 @@ class WebhookSecretCache:
 webhook_secrets = WebhookSecretCache()
 
 
-def verify_callback(*, service_id: int, body: bytes, meta: Any) -> VerifiedCallback:
-    """Check size, service, signature headers, timestamp, HMAC and JSON of one callback."""
+def verify_callback(*, service_id: int, body: bytes, meta: Any) -> CallbackRow:
+    """Check size, service, signature headers, timestamp, HMAC and JSON of one callback.
+
+    Returns the row to store, classified (trigger, Sinch ids, deduplication key).
+    """
     if len(body) > settings.SINCH_WEBHOOK_MAX_BODY:
         raise WebhookRejected(413, "body larger than 1 MiB")
     secret = webhook_secrets.get(service_id)
@@ -140,36 +127,23 @@ def verify_callback(*, service_id: int, body: bytes, meta: Any) -> VerifiedCallb
     return _classify(service_id, headers, body, payload)
 
 
-def store_callback(verified: VerifiedCallback) -> int:
+def store_callback(row: CallbackRow) -> int:
     """Store the callback as pending work (one row) and make sure a worker will take it.
 
     Returns the new callback's id. The nonce is unique per service in the callbacks table, so
     the INSERT also proves it unused.
     """
-    row = CallbackRow(
-        service_id=verified.service_id,
-        trigger=verified.trigger,
-        app_id=verified.app_id,
-        message_id=verified.message_id,
-        contact_id=verified.contact_id,
-        conversation_id=verified.conversation_id,
-        nonce=verified.headers.nonce,
-        signed_at=datetime.fromtimestamp(verified.headers.timestamp, tz=UTC),
-        received_at=datetime.now(UTC),
-        raw_body=verified.body,
-        dedupe_key=verified.dedupe_key,
-    )
     connection = connections[DEFAULT_DB_ALIAS]
     # In autocommit (the request) the INSERT is its own transaction; inside a caller's
     # transaction a savepoint keeps an unknown service from breaking it.
     guard = transaction.atomic() if connection.in_atomic_block else nullcontext()
     try:
         with guard:
-            callback_id = insert_callback(row)
+            callback_id = insert_callback(connection, row)
     except IntegrityError:
-        if MessagingService.objects.filter(pk=verified.service_id).exists():
+        if MessagingService.objects.filter(pk=row.service_id).exists():
             raise
-        webhook_secrets.forget(verified.service_id)
+        webhook_secrets.forget(row.service_id)
         raise WebhookRejected(404, "unknown messaging service") from None
     if callback_id is None:
         raise WebhookRejected(401, "nonce already used")
@@ -184,7 +158,7 @@ def _text(value: Any) -> str:
 
 def _classify(
     service_id: int, headers: SignedHeaders, body: bytes, payload: dict[str, Any]
-) -> VerifiedCallback:
+) -> CallbackRow:
     """Name the trigger from the notification key and pick out Sinch's ids."""
     trigger, notification = "", {}
     for key, candidate in NOTIFICATION_KEYS:
@@ -209,14 +183,16 @@ def _classify(
     else:
         # Sinch resends the same body when it retries: its hash identifies the notification.
         dedupe_key = f"{trigger}:sha256:{hashlib.sha256(body).hexdigest()}"
-    return VerifiedCallback(
+    return CallbackRow(
         service_id=service_id,
-        headers=headers,
-        body=body,
         trigger=trigger,
         app_id=_text(payload.get("app_id")),
         message_id=message_id,
         contact_id=contact_id,
         conversation_id=conversation_id,
+        nonce=headers.nonce,
+        signed_at=datetime.fromtimestamp(headers.timestamp, tz=UTC),
+        received_at=datetime.now(UTC),
+        raw_body=body,
         dedupe_key=dedupe_key[:200],
     )

@@ -52,12 +52,11 @@ _INITIAL_VALUES = tuple(value for _, value in _INITIAL)
 _INITIAL_TEXT = tuple(str(value).encode() for value in _INITIAL_VALUES)
 
 
-def insert_callback(row: CallbackRow, using: str = DEFAULT_DB_ALIAS) -> int | None:
+def insert_callback(connection: BaseDatabaseWrapper, row: CallbackRow) -> int | None:
     """Insert `row` as a pending callback; its new id, or None when its nonce was used.
 
     Raises IntegrityError when the row names a service that does not exist.
     """
-    connection = connections[using]
     if connection.vendor == "postgresql":
         return _insert_postgresql(connection, row)
     return _insert_generic(connection, row)
@@ -127,23 +126,30 @@ def _insert_postgresql(connection: BaseDatabaseWrapper, row: CallbackRow) -> int
     with connection.wrap_database_errors:
         conn = connection.connection
         if conn not in _prepared_on:
-            _prepare(conn)
+            _prepare(connection)
         result = conn.pgconn.exec_prepared(_STATEMENT, params, _PARAM_FORMATS)
-        if result.status == pq.ExecStatus.FATAL_ERROR:
-            error = errors.error_from_result(result, encoding=conn.info.encoding)
-            if not isinstance(error, errors.InvalidSqlStatementName):
-                raise error
+        error = _error(conn, result)
+        if isinstance(error, errors.InvalidSqlStatementName):
             # The server forgot the statement (a pooler, DISCARD ALL): prepare it again.
-            _prepare(conn)
+            _prepare(connection)
             result = conn.pgconn.exec_prepared(_STATEMENT, params, _PARAM_FORMATS)
-            if result.status == pq.ExecStatus.FATAL_ERROR:
-                raise errors.error_from_result(result, encoding=conn.info.encoding)
+            error = _error(conn, result)
+        if error is not None:
+            raise error
         value = result.get_value(0, 0) if result.ntuples else None
     return None if value is None else int(value)
 
 
-def _prepare(conn: psycopg.Connection[Any]) -> None:
-    result = conn.pgconn.prepare(_STATEMENT, _insert_sql("postgresql").encode())
-    if result.status == pq.ExecStatus.FATAL_ERROR:
-        raise errors.error_from_result(result, encoding=conn.info.encoding)
+def _prepare(connection: BaseDatabaseWrapper) -> None:
+    conn = connection.connection
+    error = _error(conn, conn.pgconn.prepare(_STATEMENT, _insert_sql(connection.vendor).encode()))
+    if error is not None:
+        raise error
     _prepared_on.add(conn)
+
+
+def _error(conn: psycopg.Connection[Any], result: pq.abc.PGresult) -> psycopg.Error | None:
+    """The psycopg error a libpq result carries, if it failed."""
+    if result.status != pq.ExecStatus.FATAL_ERROR:
+        return None
+    return errors.error_from_result(result, encoding=conn.info.encoding)
