@@ -261,6 +261,7 @@ def cpu_percent(
 LABELS = {
     "webhook": "POST /webhooks/sinch/<id>/ (verify+store)",
     "webhook_grouped": "  the same, PostgreSQL group commit",
+    "webhook_django": "  the same view through Django's full stack",
     "bare": "bare Django view, same POSTs",
     "bare_get": "bare Django view, GET",
 }
@@ -321,7 +322,10 @@ def main() -> None:
     service_id = django_shell(create, env)
 
     body = body_bytes()
-    per_run = 6000 * args.duration
+    # Fresh nonces for every webhook request: room for 4,000 requests/s on each signed path.
+    signed_paths = 3 if args.commit_delay else 2
+    per_path = 4000 * args.duration
+    per_run = per_path * signed_paths
     total = per_run * (args.runs + 1)
     workdir = Path(tempfile.mkdtemp(prefix="configurator-bench-"))
     signatures = workdir / "signatures.txt"
@@ -342,26 +346,34 @@ def main() -> None:
     try:
         base = f"http://127.0.0.1:{args.port}"
         hook = f"{base}/webhooks/sinch/{service_id}/"
+        # The same view reached through Django's whole stack (middleware, URL resolver,
+        # request signals), as the test client and runserver's other requests are served.
+        hook_django = f"{base}/bench/webhook-django/{service_id}/"
         # Warm up every path (connections, caches, first queries).
         wrk(f"{base}/bench/bare/", args, [], 2)
         wrk(hook, args, [script, str(signatures), "0", str(args.threads)], 2)
-        results: dict[str, list[dict[str, float]]] = {name: [] for name in LABELS}
-        per_path = per_run // 2 if grouped_url else per_run
+        wrk(hook_django, args, [script, str(signatures), str(per_path), str(args.threads)], 2)
         if grouped_url:
-            wrk(grouped_url, args, [script, str(signatures), str(per_path), str(args.threads)], 2)
+            warm = [script, str(signatures), str(2 * per_path), str(args.threads)]
+            wrk(grouped_url, args, warm, 2)
+        results: dict[str, list[dict[str, float]]] = {name: [] for name in LABELS}
         for run in range(args.runs):
             offset = per_run * (run + 1)
-            signed = [script, str(signatures), str(offset), str(args.threads)]
+
+            def signed(index: int, offset: int = offset) -> list[str]:
+                first = offset + index * per_path
+                return [script, str(signatures), str(first), str(args.threads)]
+
             # The yardstick gets the very same signed POSTs (same bytes to parse), and a plain GET
             # for comparison with the reference figures.
             paths = [
-                ("webhook", hook, signed, server),
-                ("bare", f"{base}/bench/bare/", signed, server),
+                ("webhook", hook, signed(0), server),
+                ("webhook_django", hook_django, signed(1), server),
+                ("bare", f"{base}/bench/bare/", signed(0), server),
                 ("bare_get", f"{base}/bench/bare/", [], server),
             ]
             if grouped_url:
-                grouped = [script, str(signatures), str(offset + per_path), str(args.threads)]
-                paths.insert(1, ("webhook_grouped", grouped_url, grouped, servers[1]))
+                paths.insert(1, ("webhook_grouped", grouped_url, signed(2), servers[1]))
             for name, url, lua, measured in paths:
                 run_wrk = partial(wrk, url, args, lua, args.duration)
                 results[name].append(with_cpu(measured.pid, args.database, run_wrk))
@@ -398,6 +410,10 @@ def main() -> None:
             f"ratio webhook with group commit (commit_delay {args.commit_delay} µs)/bare: "
             f"{summary['webhook_grouped']['rps'] / bare:.2f}"
         )
+    print(
+        "ratio of the same view through Django's full stack/bare: "
+        f"{summary['webhook_django']['rps'] / bare:.2f}"
+    )
     print("\nCPU per request, ms (medians; the load generator's includes loading its signatures)")
     print(f"{'endpoint':<44}" + "".join(f"{label:>11}" for label in CPU_COLUMNS.values()))
     for name in LABELS:
@@ -405,7 +421,9 @@ def main() -> None:
             figures = [median([r[key] for r in results[name]]) for key in CPU_COLUMNS]
             print(f"{name:<44}" + "".join(f"{value:>11.3f}" for value in figures))
     accepted = sum(
-        r["requests"] - r["non2xx"] for r in results["webhook"] + results["webhook_grouped"]
+        r["requests"] - r["non2xx"]
+        for name in ("webhook", "webhook_grouped", "webhook_django")
+        for r in results[name]
     )
     print(f"callbacks stored: {stored} (accepted in measured runs: {accepted:.0f}, plus warm-up)")
     shutil.rmtree(workdir)

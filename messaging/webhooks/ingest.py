@@ -13,12 +13,14 @@ import json
 import logging
 import threading
 import time
+from collections.abc import Callable, Mapping
 from contextlib import nullcontext
 from datetime import UTC, datetime
 from typing import Any
 
 from django.conf import settings
-from django.db import DEFAULT_DB_ALIAS, IntegrityError, connections, transaction
+from django.core.exceptions import ImproperlyConfigured
+from django.db import DEFAULT_DB_ALIAS, DatabaseError, IntegrityError, connections, transaction
 
 from messaging.choices import NOTIFICATION_KEYS
 from messaging.models import MessagingService
@@ -34,6 +36,7 @@ from messaging.webhooks.signature import (
 from messaging.webhooks.storage import CallbackRow, insert_callback
 
 logger = logging.getLogger(__name__)
+view_logger = logging.getLogger("messaging.webhooks")
 
 
 class WebhookRejected(Exception):
@@ -99,7 +102,46 @@ class WebhookSecretCache:
 webhook_secrets = WebhookSecretCache()
 
 
-def verify_callback(*, service_id: int, body: bytes, meta: Any) -> CallbackRow:
+def receive(
+    *, service_id: int, meta: Mapping[str, Any], read_body: Callable[[], bytes]
+) -> tuple[int, bytes]:
+    """Verify and store one callback; the HTTP status and JSON body to answer with.
+
+    Shared by the Django view and the lean WSGI entry (messaging.webhooks.entry), so both answer
+    alike. `read_body` is called only once the declared length is known to be acceptable.
+    """
+    try:
+        declared = int(meta.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        declared = 0
+    try:
+        if declared > settings.SINCH_WEBHOOK_MAX_BODY:
+            # Refuse before reading: the body never enters memory.
+            raise WebhookRejected(413, "body larger than 1 MiB")
+        row = verify_callback(service_id=service_id, body=read_body(), meta=meta)
+        callback_id = store_callback(row)
+    except WebhookRejected as exc:
+        view_logger.warning(
+            "sinch webhook refused: service=%s status=%s reason=%s",
+            service_id,
+            exc.status,
+            exc.reason,
+        )
+        return exc.status, json.dumps({"error": exc.reason}).encode()
+    except DatabaseError:
+        # Nothing was stored; Sinch retries a callback that was not answered with 2xx.
+        view_logger.exception("sinch webhook not stored: service=%s", service_id)
+        return 503, b'{"error": "callback could not be stored, retry later"}'
+    except ImproperlyConfigured:
+        # The webhook secret cannot be decrypted (SECRETS_ENCRYPTION_KEYS lost its key): the
+        # operator must act; until then Sinch keeps the callback and retries.
+        view_logger.exception("sinch webhook not verified: service=%s", service_id)
+        return 503, b'{"error": "callback could not be verified, retry later"}'
+    # Formatted by hand: a JSON encoder costs more than the rest of the answer.
+    return 200, b'{"status": "accepted", "callback": %d}' % callback_id
+
+
+def verify_callback(*, service_id: int, body: bytes, meta: Mapping[str, Any]) -> CallbackRow:
     """Check size, service, signature headers, timestamp, HMAC and JSON of one callback.
 
     Returns the row to store, classified (trigger, Sinch ids, deduplication key).
@@ -147,7 +189,10 @@ def store_callback(row: CallbackRow) -> int:
         raise WebhookRejected(404, "unknown messaging service") from None
     if callback_id is None:
         raise WebhookRejected(401, "nonce already used")
-    connection.on_commit(callback_wake)
+    if connection.in_atomic_block:
+        connection.on_commit(callback_wake)
+    else:
+        callback_wake()  # already committed (autocommit, the request path)
     return callback_id
 
 

@@ -1,4 +1,5 @@
-"""POST /webhooks/sinch/<id>/ through Django's full request stack."""
+"""POST /webhooks/sinch/<id>/, each test twice: through the production WSGI entry (the lean
+webhook path gunicorn serves) and through Django's full request stack (the view)."""
 
 from __future__ import annotations
 
@@ -16,8 +17,15 @@ from messaging.webhooks.ingest import webhook_secrets
 from messaging.webhooks.processing import callbacks_process_pending
 from tests.factories import inbound, outbound
 from tests.sinch import WEBHOOK_SECRET, fixture_body, post_callback, signed_headers
+from tests.wsgiclient import WSGIClient
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(params=["entry", "view"])
+def client(request: pytest.FixtureRequest) -> Any:
+    """The production WSGI application, or Django's test client (the view alone)."""
+    return WSGIClient() if request.param == "entry" else Client()
 
 
 post = post_callback
