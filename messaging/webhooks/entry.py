@@ -80,8 +80,8 @@ def _answer(
     environ: dict[str, Any], start_response: Callable[..., Any], service_id: int, length: int
 ) -> list[bytes]:
     connection = connections[DEFAULT_DB_ALIAS]
-    _close_if_obsolete(connection)
     try:
+        _close_if_obsolete(connection)
         status, content = receive(
             service_id=service_id,
             meta=environ,

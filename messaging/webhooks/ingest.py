@@ -118,7 +118,12 @@ def receive(
         if declared > settings.SINCH_WEBHOOK_MAX_BODY:
             # Refuse before reading: the body never enters memory.
             raise WebhookRejected(413, "body larger than 1 MiB")
-        row = verify_callback(service_id=service_id, body=read_body(), meta=meta)
+        try:
+            body = read_body()
+        except OSError:
+            # The sender went away mid-body (UnreadablePostError, a WSGI server's own error).
+            raise WebhookRejected(400, "body could not be read") from None
+        row = verify_callback(service_id=service_id, body=body, meta=meta)
         callback_id = store_callback(row)
     except WebhookRejected as exc:
         view_logger.warning(

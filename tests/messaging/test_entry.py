@@ -200,3 +200,24 @@ def test_callback_over_a_real_socket(service: MessagingService) -> None:
         server.server_close()
     assert answers[0].status_code == 200
     assert bytes(Callback.objects.get().raw_body) == body
+
+
+class BrokenInput:
+    """A request body whose sender went away."""
+
+    def read(self, size: int = -1) -> bytes:
+        raise OSError("connection reset by peer")
+
+
+def test_body_that_cannot_be_read_is_400(entry: WSGIClient, service: MessagingService) -> None:
+    body = fixture_body("message_inbound")
+    environ = {
+        "CONTENT_LENGTH": str(len(body)),
+        "CONTENT_TYPE": "application/json",
+        "wsgi.input": BrokenInput(),
+        **as_meta(signed_headers(body)),
+    }
+    response = entry.request("POST", f"/webhooks/sinch/{service.pk}/", b"", environ)
+    assert response.status_code == 400
+    assert response.json() == {"error": "body could not be read"}
+    assert not Callback.objects.exists()
