@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
+from typing import Any
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -119,7 +120,7 @@ def callback_process(
         return
     try:
         with transaction.atomic():
-            summary = handler(callback, json.loads(bytes(callback.raw_body)))
+            summary = handler(callback, callback_payload(bytes(callback.raw_body)))
             _mark(callback, CallbackStatus.PROCESSED, "", summary)
         processed[key] = callback.pk
     except IntegrityError:
@@ -133,6 +134,26 @@ def callback_process(
     except Exception as exc:
         logger.exception("callback %s failed in its handler", callback.pk)
         _mark(callback, CallbackStatus.FAILED, f"{type(exc).__name__}: {exc}")
+
+
+def callback_payload(raw_body: bytes) -> Any:
+    """The callback's JSON without NUL characters.
+
+    Sinch passes on what the end user typed, and PostgreSQL text and jsonb cannot hold NUL; in
+    JSON a NUL can only be written as the escape \\u0000.
+    """
+    payload = json.loads(raw_body)
+    return _without_nul(payload) if b"\\u0000" in raw_body else payload
+
+
+def _without_nul(value: Any) -> Any:
+    if isinstance(value, str):
+        return value.replace("\x00", "")
+    if isinstance(value, dict):
+        return {_without_nul(key): _without_nul(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_without_nul(item) for item in value]
+    return value
 
 
 def _processed_duplicate(callback: Callback) -> int | None:

@@ -431,3 +431,15 @@ def test_retry_arriving_after_processing_stores_one_message(
     retry = Callback.objects.get(status="ignored")
     assert retry.status_reason == f"duplicate of callback #{processed.pk} (Sinch retry)"
     assert state() == (1, 1, 2)
+
+
+def test_nul_in_what_the_user_typed_is_dropped_not_a_failure(
+    client: Client, service: MessagingService, queue: Queue
+) -> None:
+    """PostgreSQL text and jsonb cannot hold NUL; the message is stored without it."""
+    text = {"text_message": {"text": "Hello\u0000 there"}}
+    callback = inbound(client, service, message__contact_message=text)
+    assert callback.status == "processed", callback.status_reason
+    message = Message.objects.get()
+    assert message.text == "Hello there"
+    assert message.content == {"text_message": {"text": "Hello there"}}
