@@ -7,10 +7,10 @@ application: POST /webhooks/sinch/<id>/ with a declared length and an allowed ho
 here through `ingest.receive`, the function the Django view calls, so both answer alike; every
 other request, malformed ones included, goes to Django unchanged.
 
-What Django's stack would have done for such a request is done here explicitly: the host is
-checked against ALLOWED_HOSTS, the security headers are the ones SecurityMiddleware and
-XFrameOptionsMiddleware add, and the database connection is closed when it is obsolete or broken,
-before and after the request, as `close_old_connections` does.
+What Django's stack would have done for such a request is done here with Django's own code: the
+host is checked by HttpRequest.get_host, the security headers are those SecurityMiddleware and
+XFrameOptionsMiddleware add (worked out once), and the database connection is closed when it is
+obsolete or broken, before and after the request, as `close_old_connections` does.
 """
 
 from __future__ import annotations
@@ -21,15 +21,17 @@ from functools import cache
 from http import HTTPStatus
 from typing import Any
 
-from django.conf import settings
+from django.core.exceptions import DisallowedHost
 from django.core.signals import setting_changed
 from django.db import DEFAULT_DB_ALIAS, connections
 from django.dispatch import receiver
-from django.http.request import split_domain_port, validate_host
+from django.http import HttpRequest, HttpResponse
+from django.middleware.clickjacking import XFrameOptionsMiddleware
+from django.middleware.security import SecurityMiddleware
 
 from messaging.webhooks.ingest import receive
 
-logger = logging.getLogger("messaging.webhooks")
+logger = logging.getLogger(__name__)
 
 PREFIX = "/webhooks/sinch/"
 
@@ -44,13 +46,10 @@ def with_webhook_entry(django_application: WSGIApplication) -> WSGIApplication:
         if path.startswith(PREFIX) and environ.get("REQUEST_METHOD") == "POST":
             service_id = _digits(path[len(PREFIX) :].removesuffix("/"))
             length = _digits(environ.get("CONTENT_LENGTH", ""))
-            if (
-                service_id is not None
-                and path.endswith("/")
-                and length is not None
-                and _host_allowed(environ)
-            ):
-                return _answer(environ, start_response, service_id, length)
+            if service_id is not None and path.endswith("/") and length is not None:
+                request = _EnvironRequest(environ)
+                if _host_allowed(request):
+                    return _answer(request, start_response, service_id, length)
         return django_application(environ, start_response)
 
     return application
@@ -61,24 +60,32 @@ def _digits(text: str) -> int | None:
     return int(text) if text.isascii() and text.isdigit() else None
 
 
-def _host_allowed(environ: dict[str, Any]) -> bool:
-    """HttpRequest.get_host's check; a refused host goes to Django for its 400 and log line."""
-    if settings.USE_X_FORWARDED_HOST and "HTTP_X_FORWARDED_HOST" in environ:
-        host = environ["HTTP_X_FORWARDED_HOST"]
-    elif "HTTP_HOST" in environ:
-        host = environ["HTTP_HOST"]
-    else:
+class _EnvironRequest(HttpRequest):
+    """Just enough of a request over the WSGI environ for Django's own host and HTTPS checks.
+
+    Like WSGIRequest, it skips HttpRequest.__init__: get_host and is_secure read META only.
+    """
+
+    def __init__(self, environ: dict[str, Any]) -> None:
+        self.META = environ
+
+    def _get_scheme(self) -> str:
+        return str(self.META.get("wsgi.url_scheme", "http"))
+
+
+def _host_allowed(request: HttpRequest) -> bool:
+    """Django's ALLOWED_HOSTS check; a refused host goes to Django for its 400 and log line."""
+    try:
+        request.get_host()
+    except DisallowedHost:
         return False
-    allowed = settings.ALLOWED_HOSTS
-    if settings.DEBUG and not allowed:
-        allowed = [".localhost", "127.0.0.1", "[::1]"]
-    domain, _ = split_domain_port(host)
-    return bool(domain) and validate_host(domain, allowed)
+    return True
 
 
 def _answer(
-    environ: dict[str, Any], start_response: Callable[..., Any], service_id: int, length: int
+    request: HttpRequest, start_response: Callable[..., Any], service_id: int, length: int
 ) -> list[bytes]:
+    environ = request.META
     connection = connections[DEFAULT_DB_ALIAS]
     try:
         _close_if_obsolete(connection)
@@ -96,9 +103,9 @@ def _answer(
     headers = [
         ("Content-Type", "application/json"),
         ("Content-Length", str(len(content))),
-        *_security_headers(_is_secure(environ)),
+        *_security_headers(request.is_secure()),
     ]
-    start_response(_STATUS_LINES.get(status) or _status_line(status), headers)
+    start_response(_status_line(status), headers)
     return [content]
 
 
@@ -109,47 +116,28 @@ def _close_if_obsolete(connection: Any) -> None:
         connection.close_if_unusable_or_obsolete()
 
 
+@cache
 def _status_line(status: int) -> str:
     return f"{status} {HTTPStatus(status).phrase}"
 
 
-_STATUS_LINES = {status: _status_line(status) for status in (200, 400, 401, 404, 413, 500, 503)}
-
-
 @cache
 def _security_headers(secure: bool) -> tuple[tuple[str, str], ...]:
-    """The headers SecurityMiddleware and XFrameOptionsMiddleware add to a JSON answer."""
-    headers = []
-    if settings.SECURE_HSTS_SECONDS and secure:
-        value = f"max-age={settings.SECURE_HSTS_SECONDS}"
-        if settings.SECURE_HSTS_INCLUDE_SUBDOMAINS:
-            value += "; includeSubDomains"
-        if settings.SECURE_HSTS_PRELOAD:
-            value += "; preload"
-        headers.append(("Strict-Transport-Security", value))
-    if settings.SECURE_CONTENT_TYPE_NOSNIFF:
-        headers.append(("X-Content-Type-Options", "nosniff"))
-    if settings.SECURE_REFERRER_POLICY:
-        policy = settings.SECURE_REFERRER_POLICY
-        if not isinstance(policy, str):
-            policy = ",".join(policy)
-        headers.append(("Referrer-Policy", policy))
-    if settings.SECURE_CROSS_ORIGIN_OPENER_POLICY:
-        headers.append(("Cross-Origin-Opener-Policy", settings.SECURE_CROSS_ORIGIN_OPENER_POLICY))
-    headers.append(("X-Frame-Options", getattr(settings, "X_FRAME_OPTIONS", "DENY").upper()))
-    return tuple(headers)
+    """The headers SecurityMiddleware and XFrameOptionsMiddleware add to a JSON answer.
+
+    Worked out once per process (and again when a setting changes) by running them.
+    """
+    request = _EnvironRequest({"wsgi.url_scheme": "https" if secure else "http"})
+    response = HttpResponse(content_type="application/json")
+    for middleware in (SecurityMiddleware, XFrameOptionsMiddleware):
+        response = middleware(_not_called).process_response(request, response)
+    return tuple(item for item in response.items() if item[0] != "Content-Type")
+
+
+def _not_called(request: HttpRequest) -> HttpResponse:
+    raise AssertionError("only the middlewares' process_response runs")
 
 
 @receiver(setting_changed)
 def _forget_security_headers(**kwargs: Any) -> None:
     _security_headers.cache_clear()
-
-
-def _is_secure(environ: dict[str, Any]) -> bool:
-    proxy_header = settings.SECURE_PROXY_SSL_HEADER
-    if proxy_header:
-        name, secure_value = proxy_header
-        value = environ.get(name)
-        if value is not None:
-            return bool(value.split(",", 1)[0].strip() == secure_value)
-    return environ.get("wsgi.url_scheme") == "https"

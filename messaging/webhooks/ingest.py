@@ -36,7 +36,6 @@ from messaging.webhooks.signature import (
 from messaging.webhooks.storage import CallbackRow, insert_callback
 
 logger = logging.getLogger(__name__)
-view_logger = logging.getLogger("messaging.webhooks")
 
 
 class WebhookRejected(Exception):
@@ -126,7 +125,7 @@ def receive(
         row = verify_callback(service_id=service_id, body=body, meta=meta)
         callback_id = store_callback(row)
     except WebhookRejected as exc:
-        view_logger.warning(
+        logger.warning(
             "sinch webhook refused: service=%s status=%s reason=%s",
             service_id,
             exc.status,
@@ -135,12 +134,12 @@ def receive(
         return exc.status, json.dumps({"error": exc.reason}).encode()
     except DatabaseError:
         # Nothing was stored; Sinch retries a callback that was not answered with 2xx.
-        view_logger.exception("sinch webhook not stored: service=%s", service_id)
+        logger.exception("sinch webhook not stored: service=%s", service_id)
         return 503, b'{"error": "callback could not be stored, retry later"}'
     except ImproperlyConfigured:
         # The webhook secret cannot be decrypted (SECRETS_ENCRYPTION_KEYS lost its key): the
         # operator must act; until then Sinch keeps the callback and retries.
-        view_logger.exception("sinch webhook not verified: service=%s", service_id)
+        logger.exception("sinch webhook not verified: service=%s", service_id)
         return 503, b'{"error": "callback could not be verified, retry later"}'
     # Formatted by hand: a JSON encoder costs more than the rest of the answer.
     return 200, b'{"status": "accepted", "callback": %d}' % callback_id
