@@ -16,3 +16,19 @@ class ConfiguratorConfig(AppConfig):
 
     name = "configurator"
     verbose_name = "Configurator"
+
+    def ready(self) -> None:
+        from django.conf import settings
+
+        from configurator import housekeeping, workers
+
+        def beat_every() -> float:
+            return max(1.0, min(10.0, float(settings.WORKER_STALE_SECONDS) / 4))
+
+        housekeeping.register("heartbeat", workers.heartbeat, interval=beat_every)
+        housekeeping.register(
+            "stale task rows",
+            workers.stale_tasks_finish,
+            interval=lambda: float(settings.WORK_SWEEP_SECONDS),
+        )
+        housekeeping.register("forget workers", workers.workers_forget, interval=lambda: 3600.0)

@@ -21,6 +21,8 @@ CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
 INSTALLED_APPS = [
     "configurator.apps.ConfiguratorAdminConfig",
+    # Before django_tasks_db: its `db_worker` command is extended here (housekeeping jobs).
+    "configurator",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -33,7 +35,6 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "django_tasks",
     "django_tasks_db",
-    "configurator",
     "queues",
     "conversations",
     "messaging",
@@ -191,6 +192,13 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
+
+# Work claimed by a worker (callbacks, deliveries) is taken over by any worker once its lease
+# has run out; every worker sweeps for pending or expired work this often, and a worker not
+# seen for WORKER_STALE_SECONDS is considered stopped (its task rows are finished).
+WORK_LEASE_SECONDS = env.int("WORK_LEASE_SECONDS", default=300)
+WORK_SWEEP_SECONDS = env.int("WORK_SWEEP_SECONDS", default=30)
+WORKER_STALE_SECONDS = env.int("WORKER_STALE_SECONDS", default=120)
 
 # Event-driven integrations: at most this many fire per conversation event, by ordinal (as Sinch).
 INTEGRATIONS_MAX_PER_EVENT = env.int("INTEGRATIONS_MAX_PER_EVENT", default=3)

@@ -1,0 +1,103 @@
+"""Periodic jobs that every worker process runs beside its tasks: sweeps, pruning, heartbeat.
+
+Work must never depend on the next event to get done: a callback acknowledged just before a
+worker died, a delivery whose worker was killed mid-send, tables that grow every day. Apps
+register such jobs here in their `AppConfig.ready()`; `manage.py db_worker` runs every due job
+in a thread of its own, once at start and then every job's interval, so that no cron is needed
+and any number of workers share the work (each job is safe to run in several processes at once).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from django.db import close_old_connections, connections
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Job:
+    """A periodic job: what to run and how often (read at every run, so settings apply)."""
+
+    name: str
+    run: Callable[[], object]
+    interval: Callable[[], float]
+
+
+_jobs: dict[str, Job] = {}
+
+
+def register(name: str, run: Callable[[], object], *, interval: Callable[[], float]) -> None:
+    """Run `run` in every worker at start and then every `interval()` seconds."""
+    _jobs[name] = Job(name=name, run=run, interval=interval)
+
+
+def registered() -> list[Job]:
+    """The registered jobs, in registration order."""
+    return list(_jobs.values())
+
+
+_worker_id = f"{socket.gethostname()}:{os.getpid()}"
+
+
+def worker_id() -> str:
+    """Who claims work in this process: the db_worker's id, or host:pid elsewhere."""
+    return _worker_id
+
+
+def set_worker_id(value: str) -> None:
+    """Name this process's claims after the db_worker's own id (its task rows carry it too)."""
+    global _worker_id
+    _worker_id = value
+
+
+class Housekeeper:
+    """Runs the jobs that are due; one failing job is logged and does not stop the others."""
+
+    def __init__(
+        self, jobs: list[Job] | None = None, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        self._jobs = jobs if jobs is not None else registered()
+        self._clock = clock
+        self._next: dict[str, float] = {}
+
+    def run_due(self) -> float:
+        """Run every job that is due; returns the seconds until the next one is."""
+        for job in self._jobs:
+            now = self._clock()
+            if self._next.get(job.name, now) > now:
+                continue
+            try:
+                job.run()
+            except Exception:
+                logger.exception("housekeeping job %s failed", job.name)
+            finally:
+                # A database error leaves the connection unusable until it is closed.
+                close_old_connections()
+            self._next[job.name] = self._clock() + max(job.interval(), 0.1)
+        now = self._clock()
+        return max(0.0, min((due - now for due in self._next.values()), default=1.0))
+
+
+def start(stop: threading.Event, *, max_sleep: float = 1.0) -> threading.Thread:
+    """Run the housekeeping loop in a daemon thread until `stop` is set."""
+
+    def loop() -> None:
+        housekeeper = Housekeeper()
+        try:
+            while not stop.is_set():
+                wait = housekeeper.run_due()
+                stop.wait(min(wait, max_sleep))
+        finally:
+            connections.close_all()
+
+    thread = threading.Thread(target=loop, name="housekeeping", daemon=True)
+    thread.start()
+    return thread

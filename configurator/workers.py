@@ -1,0 +1,77 @@
+"""The workers' own upkeep: heartbeats, and task rows left running by workers that stopped."""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+from datetime import timedelta
+
+from django.conf import settings
+from django.utils import timezone
+from django_tasks.base import TaskResultStatus
+from django_tasks_db.models import DBTaskResult
+
+from configurator import housekeeping
+from configurator.models import WorkerHeartbeat
+
+logger = logging.getLogger(__name__)
+
+_started_at = timezone.now()
+
+# What a task row left running by a stopped worker is finished with.
+STOPPED_WORKER_ERROR = "configurator.workers.WorkerStopped"
+
+
+def heartbeat() -> None:
+    """Record that this worker is alive (one row per worker, updated in place)."""
+    now = timezone.now()
+    WorkerHeartbeat.objects.update_or_create(
+        worker_id=housekeeping.worker_id()[:64],
+        defaults={
+            "hostname": socket.gethostname()[:255],
+            "pid": os.getpid(),
+            "started_at": _started_at,
+            "seen_at": now,
+        },
+    )
+
+
+def stale_tasks_finish() -> int:
+    """Mark task rows running in a worker not seen for WORKER_STALE_SECONDS as failed.
+
+    django-tasks-db leaves a task RUNNING for good when its worker is killed. The work itself
+    is safe (callbacks and deliveries carry leases of their own and are taken over); the row
+    only has to stop claiming that something is running. Returns how many rows were finished.
+    """
+    stale = timezone.now() - timedelta(seconds=settings.WORKER_STALE_SECONDS)
+    live = set(
+        WorkerHeartbeat.objects.filter(seen_at__gte=stale).values_list("worker_id", flat=True)
+    )
+    finished = 0
+    rows = DBTaskResult.objects.filter(status=TaskResultStatus.RUNNING, started_at__lt=stale).only(
+        "id", "worker_ids"
+    )
+    for row in rows[:1000]:
+        if row.worker_ids and row.worker_ids[-1] in live:
+            continue
+        finished += DBTaskResult.objects.filter(pk=row.pk, status=TaskResultStatus.RUNNING).update(
+            status=TaskResultStatus.FAILED,
+            finished_at=timezone.now(),
+            exception_class_path=STOPPED_WORKER_ERROR,
+            traceback=(
+                "The worker running this task stopped (not seen for "
+                f"{settings.WORKER_STALE_SECONDS} s). Callbacks and deliveries it held are "
+                "taken over by other workers once their lease runs out."
+            ),
+        )
+    if finished:
+        logger.warning("finished %d task rows of workers that stopped", finished)
+    return finished
+
+
+def workers_forget() -> int:
+    """Delete heartbeats of workers gone for a day (their task rows are finished by then)."""
+    gone = timezone.now() - timedelta(days=1)
+    deleted, _ = WorkerHeartbeat.objects.filter(seen_at__lt=gone).delete()
+    return deleted
