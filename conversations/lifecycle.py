@@ -5,20 +5,28 @@ Transferred (to a queue or an agent), Forwarded (queue to queue) and Abandoned (
 agent accepted). A contact's state is the word of its last event; what may happen next depends on
 its *phase*, derived from that state and whether an agent holds it.
 
+Every transition runs in `transition()`: one short transaction that locks the contact, checks,
+changes and records. No network call may happen inside it (configurator.transactions).
+
 Other apps react to events in two ways, registered in their `ready()`:
 - `subscribe`: listeners are called once per event, after the transaction that recorded it has
   committed (overflow scheduling);
-- `add_event_hook`: hooks are called inside that transaction, right after the event is recorded
-  and before the lifecycle goes on, so they may still change the contact (integrations choose a
-  queue on Received before Queued) and enqueue work atomically with the event. A hook that fails
-  is rolled back to its savepoint and logged; the lifecycle goes on unchanged (fail open).
+- `add_event_hook`: hooks are called inside that transaction, right after the event is recorded,
+  so that work they write (background deliveries) is committed with the event or not at all. A
+  hook that fails is rolled back to its savepoint and logged; the lifecycle goes on unchanged
+  (fail open). Work that calls out (blocking integrations) is handed to `defer`: it runs once the
+  transition has committed, with no transaction open, before the caller goes on. That is what
+  lets a Received integration choose the queue before Queued: Received is committed, the
+  integrations are called, then Queued is recorded in a transaction of its own.
 """
 
 from __future__ import annotations
 
 import enum
 import logging
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -26,6 +34,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from configurator.transactions import in_project_transaction
 from conversations.choices import Event
 from conversations.models import Contact, ContactEvent
 from conversations.snapshot import contact_snapshot
@@ -171,6 +180,66 @@ def remove_event_hook(hook: EventHook) -> None:
     """Stop calling `hook` (tests)."""
     if hook in _hooks:
         _hooks.remove(hook)
+
+
+class _Deferred(threading.local):
+    depth = 0
+    work: list[Callable[[], None]]
+
+    def __init__(self) -> None:
+        self.work = []
+
+
+_deferred = _Deferred()
+
+
+@contextmanager
+def transition() -> Iterator[None]:
+    """The transaction of a lifecycle change; work its hooks `defer` runs once it committed.
+
+    Transitions nest (the outermost one commits); the deferred work of an inner one that fails
+    is dropped with its savepoint. When a caller's own transaction is still open around the
+    outermost transition, the work waits for that transaction's commit.
+    """
+    state = _deferred
+    mark = len(state.work)
+    state.depth += 1
+    try:
+        with transaction.atomic():
+            yield
+    except BaseException:
+        del state.work[mark:]
+        raise
+    finally:
+        state.depth -= 1
+    if state.depth:
+        return
+    work, state.work = state.work, []
+    for item in work:
+        if in_project_transaction():
+            transaction.on_commit(item, robust=True)
+        else:
+            _run_deferred(item)
+
+
+def defer(work: Callable[[], None]) -> None:
+    """Run `work` after the current transition has committed, with no transaction open.
+
+    For hooks whose work calls out over the network. Outside a transition it waits for the
+    current transaction's commit.
+    """
+    if _deferred.depth:
+        _deferred.work.append(work)
+    else:
+        transaction.on_commit(work, robust=True)
+
+
+def _run_deferred(work: Callable[[], None]) -> None:
+    try:
+        work()
+    except Exception:
+        # Deferred work is fail-open like the hooks: the lifecycle has already moved on.
+        logger.exception("deferred lifecycle work %r failed", work)
 
 
 def record(

@@ -79,7 +79,11 @@ class InboundResult:
 def inbound_message_receive(*, thread: InboundThread, message: IncomingMessage) -> InboundResult:
     """Add a customer's message to its open contact, or open a new one (Received → Queued).
 
-    The same Sinch message id recorded before changes nothing.
+    A new contact is opened in two transactions: the first records Received (the contact waits
+    in state `received`, in no queue, while its blocking integrations run with no transaction
+    open); the second records Queued in the queue they chose, or the routed one. The same Sinch
+    message id recorded before changes nothing, except that a contact left `received` by a
+    worker that stopped between the two is queued now.
     """
     if message.sinch_message_id:
         earlier = _first(
@@ -88,25 +92,40 @@ def inbound_message_receive(*, thread: InboundThread, message: IncomingMessage) 
             )
         )
         if earlier is not None:
-            return InboundResult(earlier.contact, earlier, new_contact=False, already_recorded=True)
-    # No savepoint of its own: inside a caller's transaction an error undoes the caller's unit.
-    with transaction.atomic(savepoint=False):
-        contact = _open_contact(thread)
-        if contact is not None:
-            return InboundResult(contact, _store_inbound(contact, message), new_contact=False)
+            known = earlier.contact
+            if lifecycle.phase(known) is lifecycle.Phase.NEW:
+                known = _queue_received(
+                    known,
+                    thread.queue,
+                    note=_("its processing was taken over from a worker that stopped"),
+                )
+            return InboundResult(known, earlier, new_contact=False, already_recorded=True)
+    with lifecycle.transition():
+        joined = _open_contact(thread)
+        if joined is not None:
+            return InboundResult(joined, _store_inbound(joined, message), new_contact=False)
         try:
-            with transaction.atomic():
+            with lifecycle.transition():
                 contact = _contact_open(thread, message)
         except IntegrityError:
             # Another worker opened the contact for this thread a moment ago: join it.
-            contact = _open_contact(thread)
-            if contact is None:
+            joined = _open_contact(thread)
+            if joined is None:
                 raise
-            return InboundResult(contact, _store_inbound(contact, message), new_contact=False)
+            return InboundResult(joined, _store_inbound(joined, message), new_contact=False)
         stored = _store_inbound(contact, message)
-        # A Received integration may have chosen another queue (or a priority) meanwhile.
-        _queue(contact, contact.queue or thread.queue)
-    return InboundResult(contact, stored, new_contact=True)
+    # Received is committed and its blocking integrations have run: they may have chosen
+    # another queue (or a priority) meanwhile.
+    return InboundResult(_queue_received(contact, thread.queue), stored, new_contact=True)
+
+
+def _queue_received(contact: Contact, routed: Queue, *, note: str = "") -> Contact:
+    """Queue a contact still in state `received`: in the queue chosen for it, or the routed one."""
+    with lifecycle.transition():
+        contact = _locked(contact)
+        if lifecycle.phase(contact) is lifecycle.Phase.NEW:
+            _queue(contact, contact.queue or routed, note=note)
+    return contact
 
 
 def _open_contact(thread: InboundThread) -> Contact | None:
@@ -165,16 +184,17 @@ def _store_inbound(contact: Contact, message: IncomingMessage) -> Message:
     )
 
 
-def _queue(contact: Contact, queue: Queue) -> None:
+def _queue(contact: Contact, queue: Queue, *, note: str = "") -> None:
     lifecycle.check(contact, Event.QUEUED)
     now = timezone.now()
     contact.queue = queue
     contact.queued_at = now
     contact.waiting_since = now
+    detail = _("Queued in %(queue)s") % {"queue": queue.name}
     lifecycle.record(
         contact,
         Event.QUEUED,
-        detail=_("Queued in %(queue)s") % {"queue": queue.name},
+        detail=f"{detail} ({note})" if note else detail,
         fields=["queue", "queued_at", "waiting_since"],
     )
 
@@ -190,7 +210,7 @@ def _locked(contact: Contact) -> Contact:
 
 def contact_allocate(*, contact: Contact, agent: Agent, by: str = "") -> Contact:
     """Offer a waiting conversation to an agent (Allocated)."""
-    with transaction.atomic():
+    with lifecycle.transition():
         contact = _locked(contact)
         lifecycle.check(contact, Event.ALLOCATED)
         contact.agent = agent
@@ -206,7 +226,7 @@ def contact_allocate(*, contact: Contact, agent: Agent, by: str = "") -> Contact
 
 def contact_accept(*, contact: Contact, by: str = "") -> Contact:
     """The allocated agent takes the conversation (Accepted)."""
-    with transaction.atomic():
+    with lifecycle.transition():
         contact = _locked(contact)
         lifecycle.check(contact, Event.ACCEPTED)
         contact.accepted_at = timezone.now()
@@ -221,7 +241,7 @@ def contact_accept(*, contact: Contact, by: str = "") -> Contact:
 
 def contact_reject(*, contact: Contact, by: str = "") -> Contact:
     """The allocated agent declines: the conversation waits in its queue again (Rejected)."""
-    with transaction.atomic():
+    with lifecycle.transition():
         contact = _locked(contact)
         lifecycle.check(contact, Event.REJECTED)
         agent = contact.agent
@@ -243,7 +263,7 @@ def contact_transfer(
     """An agent hands the conversation to a queue or to another agent (Transferred)."""
     if (queue is None) == (agent is None):
         raise ValidationError(_("Transfer to either a queue or an agent."))
-    with transaction.atomic():
+    with lifecycle.transition():
         contact = _locked(contact)
         lifecycle.check(contact, Event.TRANSFERRED)
         current = contact.agent
@@ -286,7 +306,7 @@ def contact_transfer(
 
 def contact_forward(*, contact: Contact, queue: Queue, by: str = "", reason: str = "") -> Contact:
     """Move a waiting conversation to another queue (Forwarded, as overflow does)."""
-    with transaction.atomic():
+    with lifecycle.transition():
         contact = _locked(contact)
         lifecycle.check(contact, Event.FORWARDED)
         _check_queue_fits(contact, queue, "queue")
@@ -313,7 +333,7 @@ def contact_forward(*, contact: Contact, queue: Queue, by: str = "", reason: str
 
 def contact_end(*, contact: Contact, by: str = "") -> Contact:
     """The agent closes the conversation (Ended)."""
-    with transaction.atomic():
+    with lifecycle.transition():
         contact = _locked(contact)
         lifecycle.check(contact, Event.ENDED)
         contact.ended_at = timezone.now()
@@ -329,7 +349,7 @@ def contact_end(*, contact: Contact, by: str = "") -> Contact:
 
 def contact_abandon(*, contact: Contact, by: str = "", reason: str = "") -> Contact:
     """The conversation ends before any agent accepted it (Abandoned)."""
-    with transaction.atomic():
+    with lifecycle.transition():
         contact = _locked(contact)
         lifecycle.check(contact, Event.ABANDONED)
         contact.ended_at = timezone.now()

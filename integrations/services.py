@@ -20,6 +20,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from configurator.changes import RowChanges
+from conversations import lifecycle
 from conversations.choices import ChannelType, Event
 from conversations.models import Contact, ContactEvent
 from conversations.selectors import contact_detail
@@ -280,10 +281,12 @@ def event_context(entry: ContactEvent, contact: Mapping[str, Any]) -> RenderCont
 
 
 def contact_event_heard(contact: Contact, entry: ContactEvent, queue: Queue | None) -> None:
-    """Lifecycle hook (inside the event's transaction): run what fires on this event.
+    """Lifecycle hook (inside the event's transaction): what fires on this event.
 
-    Blocking integrations run now, in ordinal order, and may change the contact; background
-    ones become pending deliveries, enqueued in this same transaction. Integrations past
+    Background integrations become pending deliveries, enqueued in this same transaction, so
+    they exist exactly when the event does. Blocking ones are deferred until the event has
+    committed (`lifecycle.defer`): they are called with no transaction open, in ordinal order,
+    and their answers applied each in a short transaction of its own. Integrations past
     INTEGRATIONS_MAX_PER_EVENT are recorded as skipped.
     """
     matched = integrations_for_event(
@@ -314,7 +317,10 @@ def contact_event_heard(contact: Contact, entry: ContactEvent, queue: Queue | No
     ]
     blocking = [i for i in firing if is_blocking(i)]
     if blocking:
-        _run_blocking(contact, entry, blocking)
+        contact_id, channel_type, snapshot = contact.pk, contact.channel_type, dict(entry.snapshot)
+        lifecycle.defer(
+            lambda: blocking_run(contact_id, entry, snapshot, blocking, channel_type=channel_type)
+        )
     background = [
         _delivery(integration, contact, entry, now)
         for integration in firing
@@ -347,11 +353,22 @@ def _delivery(
     )
 
 
-def _run_blocking(contact: Contact, entry: ContactEvent, integrations: list[Integration]) -> None:
-    """Run blocking integrations in ordinal order; each `set` key goes to the first that sets it."""
+def blocking_run(
+    contact_id: str,
+    entry: ContactEvent,
+    snapshot: dict[str, Any],
+    integrations: list[Integration],
+    *,
+    channel_type: str,
+) -> None:
+    """Call blocking integrations in ordinal order, with no transaction open.
+
+    Each answer is applied in a short transaction on the locked contact: each `set` key goes to
+    the first integration that sets it, `save` merges in order, and the next integration sees
+    the contact as the earlier ones left it.
+    """
     secrets = integration_secrets([i.pk for i in integrations])
     targets = DatabaseTargets()
-    snapshot = dict(entry.snapshot)
     done: set[str] = set()
     changed = False
     for integration in integrations:
@@ -362,21 +379,22 @@ def _run_blocking(contact: Contact, entry: ContactEvent, integrations: list[Inte
             context=event_context(entry, snapshot),
             secrets=secrets[integration.pk],
             targets=targets,
-            channel_type=contact.channel_type,
+            channel_type=channel_type,
             echo_data=snapshot,
         )
-        applied: dict[str, Any] = {}
-        if execution.succeeded:
-            applied = _apply(contact, execution, skip_set=done)
-            done.update(applied.get("set", {}))
-            if applied:
-                changed = True
-                snapshot = contact_snapshot(contact)
-        _record(_delivery(integration, contact, entry, started), execution, applied)
+        with transaction.atomic():
+            contact = Contact.objects.select_for_update(of=("self",)).get(pk=contact_id)
+            applied: dict[str, Any] = {}
+            if execution.succeeded:
+                applied = _apply(contact, execution, skip_set=done)
+                done.update(applied.get("set", {}))
+                if applied:
+                    changed = True
+                    snapshot = contact_snapshot(contact)
+            _record(_delivery(integration, contact, entry, started), execution, applied)
     if changed:
         # The event's snapshot shows the contact as its blocking integrations left it.
-        entry.snapshot = snapshot
-        entry.save(update_fields=["snapshot"])
+        ContactEvent.objects.filter(pk=entry.pk).update(snapshot=snapshot)
 
 
 def _apply(contact: Contact, execution: Execution, *, skip_set: set[str]) -> dict[str, Any]:

@@ -29,6 +29,8 @@ from requests.adapters import HTTPAdapter
 from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 
+from configurator.transactions import refuse_inside_transaction
+
 MAX_RESPONSE_BYTES = 256 * 1024
 EXCERPT_CHARS = 2000
 USER_AGENT = "Configurator-Integrations/1"
@@ -168,6 +170,7 @@ def send(
     data: Mapping[str, str] | None = None,
 ) -> HttpAnswer:
     """Send one request and read its answer up to MAX_RESPONSE_BYTES within `timeout` seconds."""
+    refuse_inside_transaction(f"{method} {url}")
     problem = url_problem(url)
     if problem:
         raise TransportError(problem, retryable=False)

@@ -142,6 +142,18 @@ class Callback(models.Model):
     summary = models.JSONField(_("what it says"), default=dict, blank=True)
     attempts = models.PositiveIntegerField(_("attempts"), default=0)
     processed_at = models.DateTimeField(_("processed"), null=True, blank=True)
+    # The worker processing it and since when (its lease runs WORK_LEASE_SECONDS from then);
+    # database defaults, so that the webhook's INSERT need not name them.
+    claimed_by = models.CharField(
+        _("claimed by"), max_length=64, blank=True, default="", db_default=""
+    )
+    claimed_at = models.DateTimeField(_("claimed"), null=True, blank=True)
+    takeovers = models.PositiveIntegerField(
+        _("taken over"),
+        default=0,
+        db_default=0,
+        help_text=_("How often a worker took it over from one that stopped."),
+    )
 
     class Meta:
         ordering = ["-id"]

@@ -104,7 +104,11 @@ def callbacks_reprocess(*, callback_ids: Collection[int]) -> int:
     """Put callbacks back in the queue (after a fix, or to retry a failure); returns how many."""
     with transaction.atomic():
         count = Callback.objects.filter(pk__in=list(callback_ids)).update(
-            status=CallbackStatus.PENDING, status_reason="", processed_at=None
+            status=CallbackStatus.PENDING,
+            status_reason="",
+            processed_at=None,
+            claimed_by="",
+            claimed_at=None,
         )
         transaction.on_commit(callback_wake)
     return count

@@ -23,6 +23,7 @@ import requests
 from django.conf import settings
 
 from configurator.secrets import MASK
+from configurator.transactions import refuse_inside_transaction
 from messaging import selectors
 from messaging.choices import ApiAuthMethod
 
@@ -272,6 +273,7 @@ def _request(
     data: dict[str, str] | None = None,
 ) -> _Answer:
     """POST with timeouts, no redirects and a bounded answer; network failures become SinchError."""
+    refuse_inside_transaction(f"POST {url}")
     try:
         with _session.post(
             url,

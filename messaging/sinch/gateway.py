@@ -41,6 +41,6 @@ class SinchGateway:
             trigger=Trigger.MESSAGE_DELIVERY,
             status=CallbackStatus.IGNORED,
             status_reason=UNKNOWN_MESSAGE_REASON,
-        ).update(status=CallbackStatus.PENDING)
+        ).update(status=CallbackStatus.PENDING, claimed_by="", claimed_at=None)
         if reports:
             callback_wake()

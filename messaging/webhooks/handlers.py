@@ -351,3 +351,13 @@ IGNORED_TRIGGERS: dict[str, str] = {
     Trigger.RECORD_NOTIFICATION: "record notifications are not used here",
     Trigger.CONTACT_IDENTITIES_DUPLICATION: "duplicate contact identities are not used here",
 }
+
+# Handlers that commit in steps of their own and run with no transaction open: a new
+# conversation's Received is committed before its blocking integrations are called.
+STEPWISE_TRIGGERS: frozenset[str] = frozenset({Trigger.MESSAGE_INBOUND})
+
+# Handlers that open, continue or change conversations: they act only on an app of the
+# messaging service that received the callback.
+ACTING_TRIGGERS: frozenset[str] = frozenset(
+    {Trigger.MESSAGE_INBOUND, Trigger.MESSAGE_DELIVERY, Trigger.CONVERSATION_STOP}
+)

@@ -1,25 +1,38 @@
 """Workers claim pending callbacks in batches and apply each through the handler table.
 
-Claiming locks the batch with SELECT ... FOR UPDATE SKIP LOCKED (on SQLite the IMMEDIATE
-transaction serialises workers instead), and the batch is processed inside that transaction:
-a worker that dies leaves its callbacks pending for the next one, and no two workers ever hold
-the same callback. Each callback runs in its own savepoint, so one failure spoils nothing else.
+A claim is a short transaction: up to a batch of pending callbacks nobody holds (or whose
+holder's lease has run out) are locked with SELECT ... FOR UPDATE SKIP LOCKED (on SQLite the
+IMMEDIATE transaction serialises workers instead) and stamped with the worker and the time.
+Then each callback is processed on its own, in its own transactions, so that no transaction
+is open while an integration is called and a slow one holds nothing but its own callback.
+A worker that dies leaves its claims to expire after WORK_LEASE_SECONDS; any worker then takes
+them over, records that it did, and finishes the work (handlers are idempotent). The workers'
+sweep (`callbacks_sweep`) looks for such work on start and every WORK_SWEEP_SECONDS, so that
+no acknowledged callback waits for the next one to arrive.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import time
+from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.db.models import F, Q
 from django.utils import timezone
 
+from configurator import housekeeping
 from messaging.choices import AuthenticationDirection, CallbackStatus
 from messaging.models import Callback, ServiceAuthentication
 from messaging.webhooks.handlers import (
+    ACTING_TRIGGERS,
     HANDLERS,
     IGNORED_TRIGGERS,
+    STEPWISE_TRIGGERS,
     CallbackError,
     CallbackIgnored,
     Summary,
@@ -29,6 +42,15 @@ logger = logging.getLogger(__name__)
 
 BATCH_SIZE = 100
 
+# The longest one callback can take: the blocking integrations of one event, each cut at its
+# timeout (at most 60 s) — a claim is renewed before processing a callback whenever less than
+# this is left of its lease.
+LONGEST_CALLBACK_SECONDS = 60.0
+
+
+def _longest_callback() -> float:
+    return float(settings.INTEGRATIONS_MAX_PER_EVENT) * LONGEST_CALLBACK_SECONDS
+
 
 def callbacks_process_pending(
     *, batch_size: int = BATCH_SIZE, max_batches: int | None = None
@@ -37,39 +59,148 @@ def callbacks_process_pending(
     total = 0
     batches = 0
     while max_batches is None or batches < max_batches:
-        done = _process_batch(batch_size)
-        total += done
+        batch = callbacks_claim(limit=batch_size)
+        if not batch:
+            break
+        _process_claimed(batch)
+        total += len(batch)
         batches += 1
-        if done < batch_size:
+        if len(batch) < batch_size:
             break
     return total
 
 
-def _process_batch(batch_size: int) -> int:
+def callbacks_claim(*, limit: int) -> list[Callback]:
+    """Claim up to `limit` pending callbacks that nobody holds or whose lease has run out."""
+    me = housekeeping.worker_id()[:64]
+    now = timezone.now()
+    expired = now - timedelta(seconds=settings.WORK_LEASE_SECONDS)
     with transaction.atomic():
         batch = list(
             Callback.objects.select_for_update(skip_locked=True, of=("self",))
             .filter(status=CallbackStatus.PENDING)
-            .order_by("id")[:batch_size]
+            .filter(Q(claimed_at__isnull=True) | Q(claimed_at__lt=expired))
+            .order_by("id")[:limit]
         )
         if not batch:
-            return 0
-        subscriptions = _subscriptions({c.service_id for c in batch})
-        processed = _processed_keys(batch)
-        for callback in batch:
-            callback_process(
-                callback,
-                subscribed=subscriptions.get(callback.service_id, frozenset()),
-                processed=processed,
+            return []
+        taken = [c for c in batch if c.claimed_at is not None]
+        Callback.objects.filter(pk__in=[c.pk for c in batch]).update(claimed_by=me, claimed_at=now)
+        for callback in taken:
+            note = _takeover_note(callback)
+            Callback.objects.filter(pk=callback.pk).update(
+                takeovers=F("takeovers") + 1, status_reason=note
             )
-    return len(batch)
+            callback.takeovers += 1
+            callback.status_reason = note
+    if taken:
+        logger.warning(
+            "took over %d callbacks whose worker stopped: %s",
+            len(taken),
+            ", ".join(f"#{c.pk} from {c.claimed_by}" for c in taken),
+        )
+    for callback in batch:
+        callback.claimed_by, callback.claimed_at = me, now
+    return batch
 
 
-def _subscriptions(service_ids: set[int]) -> dict[int, frozenset[str]]:
-    rows = ServiceAuthentication.objects.filter(
-        service_id__in=service_ids, direction=AuthenticationDirection.INBOUND
-    ).values_list("service_id", "triggers")
-    return {service_id: frozenset(triggers or ()) for service_id, triggers in rows}
+def _takeover_note(callback: Callback) -> str:
+    return (
+        f"attempt {callback.attempts + 1}: taken over from worker {callback.claimed_by}, "
+        f"which stopped (its claim of {callback.claimed_at:%Y-%m-%d %H:%M:%S} UTC ran out)"
+    )
+
+
+def _process_claimed(batch: list[Callback]) -> None:
+    services = _services({c.service_id for c in batch})
+    processed = _processed_keys(batch)
+    claimed_at = time.monotonic()
+    for position, callback in enumerate(batch):
+        left = settings.WORK_LEASE_SECONDS - (time.monotonic() - claimed_at)
+        if left < _longest_callback():
+            claimed_at = time.monotonic()
+            _claims_renew(batch[position:])
+        callback_process(
+            callback, service=services.get(callback.service_id, _NO_SERVICE), processed=processed
+        )
+
+
+def _claims_renew(callbacks: list[Callback]) -> None:
+    """Extend this worker's claims on callbacks it has not processed yet."""
+    now = timezone.now()
+    Callback.objects.filter(
+        pk__in=[c.pk for c in callbacks],
+        status=CallbackStatus.PENDING,
+        claimed_by=housekeeping.worker_id()[:64],
+    ).update(claimed_at=now)
+    for callback in callbacks:
+        callback.claimed_at = now
+
+
+def callbacks_sweep() -> int:
+    """Process callbacks left pending or with an expired claim (the workers' periodic sweep)."""
+    expired = timezone.now() - timedelta(seconds=settings.WORK_LEASE_SECONDS)
+    waiting = Callback.objects.filter(status=CallbackStatus.PENDING).filter(
+        Q(claimed_at__isnull=True) | Q(claimed_at__lt=expired)
+    )
+    if not waiting.exists():
+        return 0
+    return callbacks_process_pending()
+
+
+@dataclass(frozen=True)
+class ReceivingService:
+    """What processing needs to know of the service a callback came to."""
+
+    name: str
+    triggers: frozenset[str]
+    apps: frozenset[str]
+
+
+_NO_SERVICE = ReceivingService(name="", triggers=frozenset(), apps=frozenset())
+
+
+def _services(service_ids: set[int]) -> dict[int, ReceivingService]:
+    """The receiving services' subscribed triggers and outbound apps, in one query."""
+    rows = ServiceAuthentication.objects.filter(service_id__in=service_ids).values_list(
+        "service_id", "service__name", "direction", "app_id", "triggers"
+    )
+    names: dict[int, str] = {}
+    triggers: dict[int, frozenset[str]] = {}
+    apps: dict[int, set[str]] = {service_id: set() for service_id in service_ids}
+    for service_id, name, direction, app_id, subscribed in rows:
+        names[service_id] = name
+        if direction == AuthenticationDirection.INBOUND:
+            triggers[service_id] = frozenset(subscribed or ())
+        elif app_id:
+            apps[service_id].add(app_id)
+    return {
+        service_id: ReceivingService(
+            name=names.get(service_id, ""),
+            triggers=triggers.get(service_id, frozenset()),
+            apps=frozenset(apps[service_id]),
+        )
+        for service_id in service_ids
+    }
+
+
+def _foreign_app(callback: Callback, service: ReceivingService) -> str | None:
+    """Why a callback must not act on its app (None when the receiving service holds it)."""
+    app_id = callback.app_id.upper()
+    if app_id in service.apps:
+        return None
+    if not app_id:
+        return "the callback names no app"
+    owner = (
+        ServiceAuthentication.objects.filter(
+            app_id=app_id, direction=AuthenticationDirection.OUTBOUND
+        )
+        .values_list("service__name", flat=True)
+        .first()
+    )
+    if owner is not None:
+        return f"app {app_id} belongs to messaging service {owner}, not {service.name}"
+    return f"app {app_id} has no outbound credentials in messaging service {service.name}"
 
 
 def _processed_keys(batch: list[Callback]) -> dict[tuple[int, str], int]:
@@ -85,13 +216,15 @@ def _processed_keys(batch: list[Callback]) -> dict[tuple[int, str], int]:
 def callback_process(
     callback: Callback,
     *,
-    subscribed: frozenset[str],
+    service: ReceivingService,
     processed: dict[tuple[int, str], int] | None = None,
 ) -> None:
-    """Apply one claimed callback and record the outcome on it (caller holds the lock).
+    """Apply one claimed callback and record its outcome on it.
 
     `processed` maps (service, dedupe key) to callbacks already processed; it is read once per
-    batch and kept up to date here.
+    batch and kept up to date here. Most handlers run in one transaction with the outcome;
+    those of STEPWISE_TRIGGERS commit in steps of their own (they call integrations between
+    them) and the outcome is recorded after.
     """
     if processed is None:
         processed = _processed_keys([callback])
@@ -100,7 +233,7 @@ def callback_process(
     if not callback.trigger:
         _mark(callback, CallbackStatus.IGNORED, "the body carries no known notification")
         return
-    if callback.trigger not in subscribed:
+    if callback.trigger not in service.triggers:
         _mark(
             callback,
             CallbackStatus.IGNORED,
@@ -114,14 +247,24 @@ def callback_process(
     if handler is None:
         _mark(callback, CallbackStatus.IGNORED, f"no handler for {callback.trigger}")
         return
+    if callback.trigger in ACTING_TRIGGERS:
+        foreign = _foreign_app(callback, service)
+        if foreign is not None:
+            _mark(callback, CallbackStatus.IGNORED, foreign)
+            return
     earlier = processed.get(key)
     if earlier is not None and earlier != callback.pk:
         _mark(callback, CallbackStatus.IGNORED, f"duplicate of callback #{earlier} (Sinch retry)")
         return
     try:
-        with transaction.atomic():
+        if callback.trigger in STEPWISE_TRIGGERS:
             summary = handler(callback, callback_payload(bytes(callback.raw_body)))
-            _mark(callback, CallbackStatus.PROCESSED, "", summary)
+            with transaction.atomic():
+                _mark(callback, CallbackStatus.PROCESSED, "", summary)
+        else:
+            with transaction.atomic():
+                summary = handler(callback, callback_payload(bytes(callback.raw_body)))
+                _mark(callback, CallbackStatus.PROCESSED, "", summary)
         processed[key] = callback.pk
     except IntegrityError:
         # Another worker processed the same notification between our check and now.
@@ -170,9 +313,27 @@ def _processed_duplicate(callback: Callback) -> int | None:
 
 
 def _mark(callback: Callback, status: str, reason: str, summary: Summary | None = None) -> None:
+    """Record the outcome, unless another worker took the callback over meanwhile."""
+    if callback.takeovers and callback.status_reason.startswith("attempt "):
+        note = callback.status_reason.split(";")[0]
+        reason = f"{reason}; {note}" if reason else note
     callback.status = status
     callback.status_reason = reason[:2000]
     if summary is not None:
         callback.summary = summary
     callback.processed_at = timezone.now()
-    callback.save(update_fields=["status", "status_reason", "summary", "processed_at", "attempts"])
+    updated = Callback.objects.filter(
+        pk=callback.pk, status=CallbackStatus.PENDING, claimed_by=callback.claimed_by
+    ).update(
+        status=callback.status,
+        status_reason=callback.status_reason,
+        summary=callback.summary,
+        processed_at=callback.processed_at,
+        attempts=callback.attempts,
+    )
+    if not updated:
+        logger.warning(
+            "callback %s was taken over by another worker before %s finished it",
+            callback.pk,
+            callback.claimed_by,
+        )
