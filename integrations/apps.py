@@ -11,7 +11,15 @@ class IntegrationsConfig(AppConfig):
     verbose_name = _("Event-Driven Integrations")
 
     def ready(self) -> None:
+        from django.conf import settings
+
+        from configurator import housekeeping
         from conversations import lifecycle
-        from integrations.services import contact_event_heard
+        from integrations.services import contact_event_heard, deliveries_sweep
 
         lifecycle.add_event_hook(contact_event_heard)
+        housekeeping.register(
+            "deliveries sweep",
+            deliveries_sweep,
+            interval=lambda: float(settings.WORK_SWEEP_SECONDS),
+        )

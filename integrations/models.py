@@ -229,6 +229,10 @@ class Delivery(models.Model):
     applied = models.JSONField(_("applied"), default=dict, blank=True)
     created_at = models.DateTimeField(_("created"), default=timezone.now)
     finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
+    # The worker sending it and since when: a delivery `sending` past WORK_LEASE_SECONDS was
+    # left by a worker that stopped, and is sent again (or failed) by the sweep.
+    claimed_by = models.CharField(_("claimed by"), max_length=64, blank=True, default="")
+    claimed_at = models.DateTimeField(_("claimed"), null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]

@@ -8,6 +8,7 @@ worker sends (`deliveries_send`), retried with backoff, each attempt recorded.
 
 from __future__ import annotations
 
+import logging
 import random
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
@@ -16,9 +17,10 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.utils import timezone
 
+from configurator import housekeeping
 from configurator.changes import RowChanges
 from conversations import lifecycle
 from conversations.choices import ChannelType, Event
@@ -46,6 +48,8 @@ from integrations.validation import CleanAuthentication
 from queues.models import Queue
 
 COPY_SUFFIX = "copy"
+
+logger = logging.getLogger(__name__)
 
 
 def integration_save(
@@ -491,7 +495,9 @@ def deliveries_send(delivery_ids: Sequence[int]) -> int:
     sent = 0
     for delivery_id in delivery_ids:
         claimed = Delivery.objects.filter(pk=delivery_id, status=DeliveryStatus.PENDING).update(
-            status=DeliveryStatus.SENDING
+            status=DeliveryStatus.SENDING,
+            claimed_by=housekeeping.worker_id()[:64],
+            claimed_at=timezone.now(),
         )
         if claimed:
             _send_one(
@@ -525,6 +531,16 @@ def _send_one(delivery: Delivery) -> None:
         echo_data=current,
     )
     with transaction.atomic():
+        still_ours = (
+            Delivery.objects.select_for_update()
+            .filter(pk=delivery.pk, status=DeliveryStatus.SENDING, claimed_by=delivery.claimed_by)
+            .exists()
+        )
+        if not still_ours:
+            logger.warning(
+                "delivery %s was taken over before %s finished it", delivery.pk, delivery.claimed_by
+            )
+            return
         applied: dict[str, Any] = {}
         if execution.succeeded and execution.save_values:
             contact = Contact.objects.select_for_update(of=("self",)).get(pk=delivery.contact_id)
@@ -572,6 +588,65 @@ def _schedule(previous: Delivery, *, attempt: int, due: datetime) -> Delivery:
     else:
         tasks.deliver_pending.using(run_after=due).enqueue([following.pk])
     return following
+
+
+def deliveries_sweep() -> int:
+    """Finish deliveries whose worker stopped, and send those whose task was lost.
+
+    A delivery `sending` past WORK_LEASE_SECONDS was claimed by a worker that stopped mid-send:
+    it is failed with that reason and its next attempt scheduled, or, when its attempts are
+    used, it stays failed and counts towards the pause. A pending delivery overdue by a lease
+    lost its task with its worker (the task row claimed it): it is enqueued again (claiming
+    pending → sending keeps it sent once). Returns how many deliveries it acted on.
+    """
+    lease = timedelta(seconds=settings.WORK_LEASE_SECONDS)
+    expired = timezone.now() - lease
+    acted = 0
+    while True:
+        with transaction.atomic():
+            stale = list(
+                Delivery.objects.select_for_update(skip_locked=True, of=("self",))
+                .select_related("integration")
+                .filter(status=DeliveryStatus.SENDING)
+                .filter(Q(claimed_at__lt=expired) | Q(claimed_at__isnull=True))
+                .order_by("id")[:100]
+            )
+            for delivery in stale:
+                _take_over(delivery)
+        acted += len(stale)
+        if len(stale) < 100:
+            break
+    overdue = list(
+        Delivery.objects.filter(
+            status=DeliveryStatus.PENDING, mode=DeliveryMode.BACKGROUND, due_at__lt=expired
+        )
+        .order_by("due_at", "id")
+        .values_list("pk", flat=True)[:1000]
+    )
+    if overdue:
+        tasks.deliver_pending.enqueue(overdue)
+    return acted + len(overdue)
+
+
+def _take_over(delivery: Delivery) -> None:
+    """Fail an attempt whose worker stopped mid-send; schedule the next one if attempts remain."""
+    error = (
+        f"attempt {delivery.attempt}: taken over from worker {delivery.claimed_by or '?'}, "
+        "which stopped while sending it"
+    )
+    delivery.status = DeliveryStatus.FAILED
+    delivery.error = error
+    delivery.finished_at = timezone.now()
+    if delivery.mode == DeliveryMode.BACKGROUND and (
+        delivery.attempt < settings.INTEGRATIONS_MAX_ATTEMPTS
+    ):
+        delivery.status = DeliveryStatus.RETRYING
+        delivery.error = f"{error}; attempt {delivery.attempt + 1} now"
+        delivery.save(update_fields=["status", "error", "finished_at"])
+        _schedule(delivery, attempt=delivery.attempt + 1, due=timezone.now())
+        return
+    delivery.save(update_fields=["status", "error", "finished_at"])
+    _failure_count(delivery.integration_id, error)
 
 
 def deliveries_resend(

@@ -13,10 +13,17 @@ class MessagingConfig(AppConfig):
     def ready(self) -> None:
         # Queues check addresses against the Sinch apps, and conversations reply through Sinch,
         # without importing this app (it sits downstream of both).
+        from django.conf import settings
+
+        from configurator import housekeeping
         from conversations import gateways
         from messaging.selectors import sinch_apps
         from messaging.sinch.gateway import SinchGateway
+        from messaging.tasks import callbacks_sweep
         from queues.validation import register_app_directory
 
         register_app_directory(sinch_apps)
         gateways.register(SinchGateway())
+        housekeeping.register(
+            "callbacks sweep", callbacks_sweep, interval=lambda: float(settings.WORK_SWEEP_SECONDS)
+        )

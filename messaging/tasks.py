@@ -11,7 +11,7 @@ from datetime import timedelta
 from django.utils import timezone
 from django_tasks import task
 
-from messaging.webhooks.processing import callbacks_process_pending
+from messaging.webhooks.processing import callbacks_process_pending, callbacks_waiting
 
 # A web process enqueues at most one wake-up per interval while callbacks keep coming.
 WAKE_INTERVAL = 0.2
@@ -83,3 +83,16 @@ _wake_slots = WakeSlots(_enqueue_processing)
 def callback_wake() -> None:
     """Make sure a worker looks at pending callbacks soon (after the caller's commit)."""
     _wake_slots.wake()
+
+
+def callbacks_sweep() -> bool:
+    """Housekeeping: wake a worker when callbacks wait with no live claim on them.
+
+    An acknowledged callback must not depend on the next callback's wake-up: one stored just
+    before its wake-up was lost, or claimed by a worker that stopped, is found here. The work
+    itself runs as a task, so the sweep never keeps the housekeeping thread busy.
+    """
+    if not callbacks_waiting():
+        return False
+    process_callbacks.enqueue()
+    return True

@@ -7,7 +7,7 @@ Then each callback is processed on its own, in its own transactions, so that no 
 is open while an integration is called and a slow one holds nothing but its own callback.
 A worker that dies leaves its claims to expire after WORK_LEASE_SECONDS; any worker then takes
 them over, records that it did, and finishes the work (handlers are idempotent). The workers'
-sweep (`callbacks_sweep`) looks for such work on start and every WORK_SWEEP_SECONDS, so that
+sweep (`tasks.callbacks_sweep`) looks for such work on start and every WORK_SWEEP_SECONDS, so that
 no acknowledged callback waits for the next one to arrive.
 """
 
@@ -137,15 +137,14 @@ def _claims_renew(callbacks: list[Callback]) -> None:
         callback.claimed_at = now
 
 
-def callbacks_sweep() -> int:
-    """Process callbacks left pending or with an expired claim (the workers' periodic sweep)."""
+def callbacks_waiting() -> bool:
+    """Whether a callback is pending with no claim, or with a claim whose lease ran out."""
     expired = timezone.now() - timedelta(seconds=settings.WORK_LEASE_SECONDS)
-    waiting = Callback.objects.filter(status=CallbackStatus.PENDING).filter(
-        Q(claimed_at__isnull=True) | Q(claimed_at__lt=expired)
+    return (
+        Callback.objects.filter(status=CallbackStatus.PENDING)
+        .filter(Q(claimed_at__isnull=True) | Q(claimed_at__lt=expired))
+        .exists()
     )
-    if not waiting.exists():
-        return 0
-    return callbacks_process_pending()
 
 
 @dataclass(frozen=True)

@@ -208,6 +208,7 @@ def test_two_worker_processes_drain_a_backlog_with_no_callback_processed_twice()
 
     assert Callback.objects.filter(status="processed").count() == backlog
     assert set(Callback.objects.values_list("attempts", flat=True)) == {1}
+    # The four wake-ups, and those the workers' sweeps added on start.
     results = DBTaskResult.objects.filter(status="SUCCESSFUL")
-    assert results.count() == 4
+    assert results.count() >= 4
     assert sum(r.return_value for r in results) == backlog
