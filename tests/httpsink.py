@@ -48,6 +48,9 @@ class SinkAnswer:
     headers: dict[str, str] = field(default_factory=dict)
     delay: float = 0.0
     raw: bytes | None = None
+    # Hold the answer until this is set (at most `delay` seconds): a hanging endpoint that the
+    # test releases once it has seen what it wanted.
+    hold: threading.Event | None = None
 
 
 class HttpsSink:
@@ -110,7 +113,9 @@ class _Handler(BaseHTTPRequestHandler):
             )
         )
         answer = sink.next_answer()
-        if answer.delay:
+        if answer.hold is not None:
+            answer.hold.wait(answer.delay)
+        elif answer.delay:
             time.sleep(answer.delay)
         body = answer.raw if answer.raw is not None else json.dumps(answer.body).encode()
         try:

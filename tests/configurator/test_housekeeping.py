@@ -1,0 +1,149 @@
+"""The workers' periodic jobs: run when due, fail alone, sweep what a stopped worker left."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from django.utils import timezone
+from django_tasks_db.models import DBTaskResult
+
+from configurator import housekeeping, workers
+from configurator.models import WorkerHeartbeat
+from integrations import services as integration_services
+from integrations.models import Delivery, Integration
+from messaging.models import Callback, MessagingService
+from messaging.tasks import callbacks_sweep, process_callbacks
+from queues.models import Queue
+from tests.factories import make_contact, make_integration
+from tests.sinch import fixture_body
+
+
+@pytest.mark.django_db  # the housekeeper closes broken connections after each job
+def test_jobs_run_at_start_then_on_their_interval_and_fail_alone() -> None:
+    now = [0.0]
+    ran: list[str] = []
+
+    def broken() -> None:
+        ran.append("broken")
+        raise RuntimeError("boom")
+
+    keeper = housekeeping.Housekeeper(
+        [
+            housekeeping.Job("broken", broken, lambda: 5.0),
+            housekeeping.Job("beat", lambda: ran.append("beat"), lambda: 1.0),
+        ],
+        clock=lambda: now[0],
+    )
+    assert keeper.run_due() == 1.0
+    assert ran == ["broken", "beat"]
+    now[0] = 1.0
+    keeper.run_due()
+    assert ran == ["broken", "beat", "beat"]
+    now[0] = 5.0
+    keeper.run_due()
+    assert ran == ["broken", "beat", "beat", "broken", "beat"]
+
+
+def test_every_app_registers_its_sweeps() -> None:
+    names = {job.name for job in housekeeping.registered()}
+    assert {"heartbeat", "stale task rows", "callbacks sweep", "deliveries sweep"} <= names
+
+
+@pytest.mark.django_db
+def test_task_rows_of_a_stopped_worker_are_finished(settings: Any) -> None:
+    settings.WORKER_STALE_SECONDS = 60
+    long_ago = timezone.now() - timedelta(minutes=5)
+    WorkerHeartbeat.objects.create(
+        worker_id="alive", hostname="h", pid=1, started_at=long_ago, seen_at=timezone.now()
+    )
+    for worker in ("alive", "gone"):
+        result = process_callbacks.enqueue()
+        DBTaskResult.objects.filter(pk=result.id).update(
+            status="RUNNING", started_at=long_ago, worker_ids=[worker]
+        )
+    assert workers.stale_tasks_finish() == 1
+    rows = {r.worker_ids[0]: r for r in DBTaskResult.objects.all()}
+    assert rows["alive"].status == "RUNNING"
+    assert rows["gone"].status == "FAILED"
+    assert rows["gone"].exception_class_path == workers.STOPPED_WORKER_ERROR
+
+
+@pytest.mark.django_db
+def test_heartbeat_is_one_row_per_worker() -> None:
+    workers.heartbeat()
+    workers.heartbeat()
+    assert WorkerHeartbeat.objects.get().worker_id == housekeeping.worker_id()
+
+
+def _callback(service: MessagingService, **fields: Any) -> Callback:
+    return Callback.objects.create(
+        service=service,
+        trigger="MESSAGE_INBOUND",
+        app_id="01E4556565565ERKYO",
+        nonce=f"n-{Callback.objects.count()}",
+        signed_at=timezone.now(),
+        raw_body=fixture_body("message_inbound"),
+        dedupe_key="k",
+        **fields,
+    )
+
+
+@pytest.mark.django_db
+def test_callbacks_sweep_wakes_for_unclaimed_and_expired_claims_only(
+    service: MessagingService, settings: Any
+) -> None:
+    settings.WORK_LEASE_SECONDS = 60
+    held = _callback(service, claimed_by="w", claimed_at=timezone.now())
+    assert callbacks_sweep() is False  # a live claim: its worker is on it
+    Callback.objects.filter(pk=held.pk).update(claimed_at=timezone.now() - timedelta(minutes=2))
+    assert callbacks_sweep() is True
+    assert DBTaskResult.objects.filter(task_path__endswith="process_callbacks").count() == 1
+
+
+def _sending(queue: Queue, integration: Integration, **fields: Any) -> Delivery:
+    make_contact(queue)
+    delivery = Delivery.objects.filter(integration=integration).latest("id")
+    Delivery.objects.filter(pk=delivery.pk).update(
+        status="sending",
+        claimed_by="gone",
+        claimed_at=timezone.now() - timedelta(minutes=10),
+        **fields,
+    )
+    return delivery
+
+
+@pytest.mark.django_db
+def test_deliveries_sweep_sends_again_or_fails_what_a_stopped_worker_held(
+    queue: Queue, settings: Any
+) -> None:
+    settings.WORK_LEASE_SECONDS = 60
+    settings.INTEGRATIONS_MAX_ATTEMPTS = 2
+    integration = make_integration(queues=[queue], events=["queued"])
+    retried = _sending(queue, integration)
+    used_up = _sending(queue, integration, attempt=2)
+    assert integration_services.deliveries_sweep() == 2
+    retried.refresh_from_db()
+    used_up.refresh_from_db()
+    assert retried.status == "retrying"
+    assert retried.error.startswith("attempt 1: taken over from worker gone")
+    assert Delivery.objects.get(previous=retried).status == "pending"
+    assert used_up.status == "failed"
+    integration.refresh_from_db()
+    assert integration.consecutive_failures == 1
+
+
+@pytest.mark.django_db
+def test_deliveries_sweep_enqueues_pending_ones_whose_task_was_lost(
+    queue: Queue, settings: Any
+) -> None:
+    settings.WORK_LEASE_SECONDS = 60
+    make_integration(queues=[queue], events=["queued"])
+    make_contact(queue)
+    delivery = Delivery.objects.get()
+    DBTaskResult.objects.all().delete()  # the task went with its worker
+    assert integration_services.deliveries_sweep() == 0
+    Delivery.objects.filter(pk=delivery.pk).update(due_at=timezone.now() - timedelta(minutes=2))
+    assert integration_services.deliveries_sweep() == 1
+    assert DBTaskResult.objects.get().args_kwargs["args"] == [[delivery.pk]]

@@ -1,0 +1,216 @@
+"""Workers that hang on an endpoint or are killed mid-work: nothing locked, nothing stuck.
+
+Real `db_worker` processes on the test database (PostgreSQL in CI, the SQLite file locally),
+killed with SIGKILL; the endpoints are a real HTTPS server on 127.0.0.1 that holds its answer
+until the test releases it.
+"""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+from typing import Any
+
+import pytest
+import trustme
+from django.db import connection
+from django.test import Client
+from django_tasks_db.models import DBTaskResult
+
+from configurator.workers import STOPPED_WORKER_ERROR
+from conversations import services as conversation_services
+from conversations.models import Contact, ContactEvent
+from integrations.models import Delivery
+from messaging.models import Callback
+from queues.models import Queue
+from tests.factories import make_agent, make_contact, make_integration, make_queue, make_service
+from tests.httpsink import HttpsSink, SinkAnswer
+from tests.sinch import fixture_body, post_callback
+from tests.workers import kill, start_worker, wait_until, workers
+
+APP = "01E4556565565ERKYO"
+# Short leases and sweeps, so that take-overs happen within the test.
+FAST = {"WORK_LEASE_SECONDS": "3", "WORK_SWEEP_SECONDS": "1", "WORKER_STALE_SECONDS": "3"}
+
+
+def _message(n: int) -> bytes:
+    """A MESSAGE_INBOUND that opens conversation number `n`."""
+    return fixture_body(
+        "message_inbound",
+        message__id=f"01HMSGFAULT{n:015d}",
+        message__conversation_id=f"01HCONVFAULT{n:014d}",
+        message__contact_id=f"01HCONTFAULT{n:014d}",
+        message__channel_identity__identity=f"4670{n:07d}",
+    )
+
+
+def _router(sink: HttpsSink, queue: Queue) -> None:
+    """A blocking Received integration that sets the priority."""
+    make_integration(
+        "router",
+        queues=[queue],
+        endpoint_url=f"{sink.url}/route",
+        events=["received"],
+        configuration={
+            "request": {"method": "GET", "timeout": 20},
+            "response": {"set": {"priority": "{response.body.priority}"}},
+        },
+    )
+
+
+def _long_transactions() -> list[tuple[Any, ...]]:
+    """Locks held by other backends whose transaction has been open for over a second."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            SELECT l.locktype, l.relation::regclass::text, l.mode, a.state, a.query
+            FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
+            WHERE a.datname = current_database() AND l.pid <> pg_backend_pid()
+              AND a.xact_start < now() - interval '1 second'
+            """
+        )
+        return list(cursor.fetchall())
+
+
+@pytest.mark.django_db(transaction=True)
+def test_callbacks_are_answered_while_a_received_integration_hangs(
+    client: Client, https_sink: HttpsSink, sink_ca: tuple[trustme.CA, Path]
+) -> None:
+    service = make_service(app_id=APP)
+    queue = make_queue("Support", [f"{APP}@whatsapp"])
+    _router(https_sink, queue)
+    release = threading.Event()
+    https_sink.answer(SinkAnswer(body={"priority": 7}, delay=30, hold=release))
+    https_sink.default = SinkAnswer(body={"priority": 3})
+    try:
+        with workers() as started:
+            started.append(start_worker("hang-1", INTEGRATIONS_CA_BUNDLE=str(sink_ca[1])))
+            assert post_callback(client, service.pk, _message(0)).status_code == 200
+            https_sink.wait_for(1, timeout=60)  # the worker now waits on the endpoint
+            # The first conversation is visible meanwhile: received, in no queue yet.
+            first = Contact.objects.get()
+            assert (first.state, first.queue_id) == ("received", None)
+
+            answers = [
+                post_callback(client, service.pk, _message(n)).status_code for n in (1, 2, 3)
+            ]
+            # Still hanging: the blocking call has not been recorded yet.
+            assert not Delivery.objects.exists()
+            assert answers == [200, 200, 200]
+            if connection.vendor == "postgresql":
+                threading.Event().wait(1.5)
+                assert not Delivery.objects.exists()
+                assert _long_transactions() == []
+            release.set()
+            wait_until(
+                lambda: not Callback.objects.filter(status="pending").exists(),
+                60,
+                "processing every callback",
+            )
+    finally:
+        release.set()
+    assert set(Callback.objects.values_list("status", flat=True)) == {"processed"}
+    contacts = Contact.objects.order_by("created")
+    assert [c.state for c in contacts] == ["queued"] * 4
+    assert [c.priority for c in contacts] == [7, 3, 3, 3]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_worker_killed_mid_batch_leaves_nothing_stuck_or_doubled(
+    client: Client, https_sink: HttpsSink, sink_ca: tuple[trustme.CA, Path]
+) -> None:
+    service = make_service(app_id=APP)
+    queue = make_queue("Support", [f"{APP}@whatsapp"])
+    _router(https_sink, queue)
+    release = threading.Event()
+    https_sink.answer(SinkAnswer(body={"priority": 9}, delay=30, hold=release))
+    https_sink.default = SinkAnswer(body={"priority": 4})
+    environment = {**FAST, "INTEGRATIONS_CA_BUNDLE": str(sink_ca[1])}
+    try:
+        with workers() as started:
+            for n in range(5):
+                assert post_callback(client, service.pk, _message(n)).status_code == 200
+            first = start_worker("doomed", **environment)
+            started.append(first)
+            https_sink.wait_for(1, timeout=60)  # mid-batch: waiting on the first callback's call
+            kill(first)
+            release.set()
+            started.append(start_worker("survivor", **environment))
+            wait_until(
+                lambda: not Callback.objects.filter(status="pending").exists(),
+                60,
+                "the take-over of every callback",
+            )
+            wait_until(
+                lambda: not DBTaskResult.objects.filter(status="RUNNING").exists(),
+                30,
+                "finishing the stopped worker's task row",
+            )
+    finally:
+        release.set()
+    callbacks = list(Callback.objects.order_by("id"))
+    assert [c.status for c in callbacks] == ["processed"] * 5
+    # Every conversation once; each message once; all of them queued.
+    assert Contact.objects.count() == 5
+    assert sorted(Contact.objects.values_list("state", flat=True)) == ["queued"] * 5
+    assert ContactEvent.objects.filter(event="queued").count() == 5
+    taken = [c for c in callbacks if c.takeovers]
+    assert taken, "the survivor took over the stopped worker's claims"
+    assert all("taken over from worker doomed" in c.status_reason for c in taken)
+    stopped = [r for r in DBTaskResult.objects.all() if r.worker_ids[-1:] == ["doomed"]]
+    assert [(r.status, r.exception_class_path) for r in stopped] == [
+        ("FAILED", STOPPED_WORKER_ERROR)
+    ]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_delivery_whose_worker_was_killed_mid_send_is_sent_again(
+    https_sink: HttpsSink, sink_ca: tuple[trustme.CA, Path]
+) -> None:
+    make_service(app_id=APP)
+    queue = make_queue("Support", [f"{APP}@whatsapp"])
+    make_integration(
+        "listener",
+        queues=[queue],
+        endpoint_url=f"{https_sink.url}/events",
+        events=["ended"],
+        configuration={"request": {"method": "POST", "body": {"event": "{event}"}, "timeout": 20}},
+    )
+    release = threading.Event()
+    https_sink.answer(SinkAnswer(delay=30, hold=release))
+    contact = make_contact(queue)
+    for action in ("allocate", "accept", "end"):
+        contact = _act(contact, action)
+    first_attempt = Delivery.objects.get()
+    environment = {**FAST, "INTEGRATIONS_CA_BUNDLE": str(sink_ca[1])}
+    try:
+        with workers() as started:
+            doomed = start_worker("doomed", **environment)
+            started.append(doomed)
+            https_sink.wait_for(1, timeout=60)
+            first_attempt.refresh_from_db()
+            assert (first_attempt.status, first_attempt.claimed_by) == ("sending", "doomed")
+            kill(doomed)
+            release.set()
+            started.append(start_worker("survivor", **environment))
+            wait_until(
+                lambda: Delivery.objects.filter(status="succeeded").exists(),
+                60,
+                "the delivery sent again",
+            )
+    finally:
+        release.set()
+    first_attempt.refresh_from_db()
+    assert first_attempt.status == "retrying"
+    assert "taken over from worker doomed" in first_attempt.error
+    second = Delivery.objects.get(previous=first_attempt)
+    assert (second.attempt, second.status) == (2, "succeeded")
+    assert not Delivery.objects.filter(status__in=["pending", "sending"]).exists()
+
+
+def _act(contact: Contact, action: str) -> Contact:
+    if action == "allocate":
+        return conversation_services.contact_allocate(contact=contact, agent=make_agent())
+    if action == "accept":
+        return conversation_services.contact_accept(contact=contact)
+    return conversation_services.contact_end(contact=contact)
