@@ -15,3 +15,11 @@ class IntegrationsConfig(AppConfig):
         from integrations.services import contact_event_heard
 
         lifecycle.add_event_hook(contact_event_heard)
+
+        from configurator import retention
+        from conversations.retention import hold_register
+        from integrations.retention import contact_hold, rules
+
+        for rule in rules():
+            retention.register(rule)
+        hold_register(contact_hold())

@@ -20,3 +20,9 @@ class MessagingConfig(AppConfig):
 
         register_app_directory(sinch_apps)
         gateways.register(SinchGateway())
+
+        from configurator import retention
+        from messaging.retention import rules
+
+        for rule in rules():
+            retention.register(rule)
