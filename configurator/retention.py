@@ -182,7 +182,7 @@ _behind = False
 def prune_job() -> PruneRun:
     """What every worker runs on its interval: one time-bounded pass over the rules."""
     global _behind
-    run = prune(seconds=float(settings.PRUNE_RUN_SECONDS))
+    run = prune(seconds=_run_budget())
     _behind = run.stopped_early
     removed = {name: tally.rows for name, tally in run.tables.items() if tally.rows}
     if removed:
@@ -193,8 +193,15 @@ def prune_job() -> PruneRun:
 def prune_interval() -> float:
     """Seconds until the next run: the setting, or one run's budget while behind."""
     if _behind:
-        return max(1.0, float(settings.PRUNE_RUN_SECONDS))
+        return max(1.0, _run_budget())
     return max(1.0, float(settings.PRUNE_INTERVAL_SECONDS))
+
+
+def _run_budget() -> float:
+    # The worker's heartbeat runs in the same thread: a run must not make the worker look stopped.
+    return max(
+        0.0, min(float(settings.PRUNE_RUN_SECONDS), float(settings.WORKER_STALE_SECONDS) / 4)
+    )
 
 
 def notice(model: type[models.Model]) -> str:

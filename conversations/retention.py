@@ -48,34 +48,43 @@ def events_days() -> int:
     return 0 if any(value <= 0 for value in days) else max(days)
 
 
-def events_due(before: datetime, limit: int | None) -> QuerySet[ContactEvent]:
-    """Events of contacts that ended before the cutoff and that nothing holds.
+def events_due(final_event: str) -> retention.DueRows:
+    """Events of contacts whose `final_event` came before the cutoff and that nothing holds.
 
-    The contacts are found by their final event (index conversations_event_kind), a batch of
-    `limit` at a time, and their events by contact (index conversations_event_contact). Events
-    come in time order: a contact's final event comes after all its others, so a batch that
-    takes it has taken the rest, and a contact is never left without its final event while it
-    still has events.
+    The contacts are found by their final event, oldest first, a batch of `limit` at a time
+    (index conversations_event_kind, read in order: one final event per rule, so no sort), and
+    their events by contact (index conversations_event_contact). Events come in time order: a
+    contact's final event comes after all its others, so a batch that takes it has taken the
+    rest, and a contact is never left without its final event while it still has events.
     """
-    finals = ContactEvent.objects.filter(
-        event__in=FINAL_EVENTS, occurred_at__lt=before, contact__ended_at__lt=before
-    )
-    for hold in _holds.values():
-        finals = finals.exclude(
-            Exists(hold.model._default_manager.filter(contact_id=OuterRef("contact_id")))
+
+    def due(before: datetime, limit: int | None) -> QuerySet[ContactEvent]:
+        finals = ContactEvent.objects.filter(
+            event=final_event, occurred_at__lt=before, contact__ended_at__lt=before
         )
-    finals = finals.order_by("occurred_at", "id")
-    if limit is not None:
-        finals = finals[:limit]
-    return ContactEvent.objects.filter(contact_id__in=finals.values("contact_id")).order_by(
-        "occurred_at", "id"
-    )
+        for hold in _holds.values():
+            finals = finals.exclude(
+                Exists(hold.model._default_manager.filter(contact_id=OuterRef("contact_id")))
+            )
+        finals = finals.order_by("occurred_at")
+        if limit is not None:
+            finals = finals[:limit]
+        return ContactEvent.objects.filter(contact_id__in=finals.values("contact_id")).order_by(
+            "occurred_at", "id"
+        )
+
+    return due
 
 
 def rules() -> list[retention.Rule]:
     """Ended contacts' events, CONTACT_EVENTS_RETENTION_DAYS after the contact ended."""
     return [
         retention.Rule(
-            table=_("contact events"), model=ContactEvent, days=events_days, due=events_due
+            table=_("contact events"),
+            model=ContactEvent,
+            days=events_days,
+            due=events_due(final_event),
+            subset=final_event.label,
         )
+        for final_event in FINAL_EVENTS
     ]

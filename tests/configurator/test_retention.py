@@ -47,18 +47,18 @@ def _callback(service: MessagingService, status: str, days: float) -> Callback:
     )
 
 
-def _contact(*, ended_days: float | None, events: int = 3) -> Contact:
+def _contact(*, ended_days: float | None, events: int = 3, final: str = "ended") -> Contact:
     """A contact with `events` events, the last one its end `ended_days` ago (open if None)."""
     end = _ago(ended_days if ended_days is not None else 0)
     contact = Contact.objects.create(
         ended_at=end if ended_days is not None else None,
-        state="ended" if ended_days is not None else "queued",
+        state=final if ended_days is not None else "queued",
     )
     for i in range(events - 1, -1, -1):
-        final = i == 0 and ended_days is not None
+        last = i == 0 and ended_days is not None
         ContactEvent.objects.create(
             contact=contact,
-            event="ended" if final else ("received" if i == events - 1 else "queued"),
+            event=final if last else ("received" if i == events - 1 else "queued"),
             occurred_at=end - timedelta(minutes=i),
         )
     Message.objects.create(contact=contact, direction="inbound", kind="text", text="Hi")
@@ -219,6 +219,7 @@ def test_ended_contacts_events_go_after_their_period_counted_from_the_end(
     periods: Any,
 ) -> None:
     old = _contact(ended_days=41)
+    abandoned = _contact(ended_days=41, final="abandoned")
     recent = _contact(ended_days=39)
     # Open for a long time: its first event is very old, but it has not ended.
     open_contact = _contact(ended_days=None)
@@ -226,10 +227,10 @@ def test_ended_contacts_events_go_after_their_period_counted_from_the_end(
 
     run = retention.prune()
 
-    assert not ContactEvent.objects.filter(contact=old).exists()
+    assert not ContactEvent.objects.filter(contact__in=[old, abandoned]).exists()
     assert ContactEvent.objects.filter(contact=recent).count() == 3
     assert ContactEvent.objects.filter(contact=open_contact).count() == 3
-    assert run.tables["contact events"].rows == 3
+    assert run.tables["contact events"].rows == 6
     # The conversation itself and its messages stay.
     assert Contact.objects.filter(pk=old.pk).exists()
     assert Message.objects.filter(contact=old).count() == 1
@@ -280,7 +281,9 @@ def test_a_contact_keeps_its_final_event_until_its_other_events_are_gone(periods
 
     # One batch of 2 from a fresh contact: the final event is still there to find the rest.
     contact = _contact(ended_days=41, events=5)
-    rule = next(r for r in retention.registered() if r.model is ContactEvent)
+    rule = next(
+        r for r in retention.registered() if r.model is ContactEvent and r.subset == "Ended"
+    )
     before = retention.cutoff(rule, now=timezone.now())
     assert before is not None
     batch = list(rule.due(before, 2).values_list("event", flat=True)[:2])
@@ -383,10 +386,14 @@ def test_the_workers_prune_on_their_own(service: MessagingService, settings: Any
     assert list(Callback.objects.values_list("pk", flat=True)) == [kept.pk]
 
 
+@pytest.mark.parametrize(
+    ("run_seconds", "stale_seconds"), [(0, 120), (60, 0)], ids=["own budget", "heartbeat's"]
+)
 def test_a_run_out_of_time_stops_and_comes_back_sooner(
-    service: MessagingService, settings: Any
+    service: MessagingService, settings: Any, run_seconds: int, stale_seconds: int
 ) -> None:
-    settings.PRUNE_RUN_SECONDS = 0
+    settings.PRUNE_RUN_SECONDS = run_seconds
+    settings.WORKER_STALE_SECONDS = stale_seconds
     settings.PRUNE_INTERVAL_SECONDS = 3600
     _callback(service, "processed", 31)
 
@@ -397,6 +404,7 @@ def test_a_run_out_of_time_stops_and_comes_back_sooner(
     assert retention.prune_interval() == 1.0
 
     settings.PRUNE_RUN_SECONDS = 60
+    settings.WORKER_STALE_SECONDS = 120
     assert not retention.prune_job().stopped_early
     assert retention.prune_interval() == 3600
     assert not Callback.objects.exists()
