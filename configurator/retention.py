@@ -171,7 +171,8 @@ def _batch_delete(rule: Rule, *, before: datetime, size: int) -> tuple[int, int]
         )
         if not ids:
             return 0, 0
-        _, per_model = rule.model._default_manager.filter(pk__in=ids).delete()
+        # Only the keys: the collector would otherwise load whole rows (JSON and all) to delete.
+        _, per_model = rule.model._default_manager.filter(pk__in=ids).only("pk").delete()
     return per_model.get(rule.model._meta.label, 0), len(ids)
 
 
