@@ -53,7 +53,7 @@ def events_due(final_event: str) -> retention.DueRows:
 
     The contacts are found by their final event, oldest first, a batch of `limit` at a time
     (index conversations_event_kind, read in order: one final event per rule, so no sort), and
-    their events by contact (index conversations_event_contact). Events come in time order: a
+    their events by the contact's indexed foreign key. Events come in time order: a
     contact's final event comes after all its others, so a batch that takes it has taken the
     rest, and a contact is never left without its final event while it still has events.
     """
