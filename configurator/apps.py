@@ -32,3 +32,11 @@ class ConfiguratorConfig(AppConfig):
             interval=lambda: float(settings.WORK_SWEEP_SECONDS),
         )
         housekeeping.register("forget workers", workers.workers_forget, interval=lambda: 3600.0)
+
+        from django.core import checks
+
+        from configurator import retention
+
+        retention.register(retention.TASK_RESULTS_RULE)
+        housekeeping.register("prune", retention.prune_job, interval=retention.prune_interval)
+        checks.register(retention.check_settings)

@@ -209,3 +209,17 @@ INTEGRATIONS_RETRY_BASE_SECONDS = env.float("INTEGRATIONS_RETRY_BASE_SECONDS", d
 INTEGRATIONS_RETRY_MAX_SECONDS = env.float("INTEGRATIONS_RETRY_MAX_SECONDS", default=900.0)
 # An integration whose deliveries failed finally this many times in a row is paused.
 INTEGRATIONS_PAUSE_AFTER_FAILURES = env.int("INTEGRATIONS_PAUSE_AFTER_FAILURES", default=20)
+
+# Retention (docs/deployment.md, "Housekeeping"): days each kind of record is kept, 0 keeps it for
+# ever. Failed callbacks and failed deliveries are kept for the longer of the first two, so that a
+# person can still process or send them again; ended contacts' events count from the contact's end.
+# Every worker prunes what is due every PRUNE_INTERVAL_SECONDS, in batches of PRUNE_BATCH_SIZE rows
+# (one short transaction each), for at most PRUNE_RUN_SECONDS per run (and a quarter of
+# WORKER_STALE_SECONDS: the heartbeat waits for it); `manage.py prune` too.
+CALLBACKS_RETENTION_DAYS = env.int("CALLBACKS_RETENTION_DAYS", default=30)
+DELIVERIES_RETENTION_DAYS = env.int("DELIVERIES_RETENTION_DAYS", default=30)
+CONTACT_EVENTS_RETENTION_DAYS = env.int("CONTACT_EVENTS_RETENTION_DAYS", default=90)
+TASK_RESULTS_RETENTION_DAYS = env.int("TASK_RESULTS_RETENTION_DAYS", default=7)
+PRUNE_INTERVAL_SECONDS = env.int("PRUNE_INTERVAL_SECONDS", default=3600)
+PRUNE_BATCH_SIZE = env.int("PRUNE_BATCH_SIZE", default=1000)
+PRUNE_RUN_SECONDS = env.int("PRUNE_RUN_SECONDS", default=20)

@@ -16,3 +16,9 @@ class ConversationsConfig(AppConfig):
 
         lifecycle.subscribe(overflow.contact_event_heard)
         on_overflow_change(overflow.queue_overflow_changed)
+
+        from configurator import retention
+        from conversations.retention import rules
+
+        for rule in rules():
+            retention.register(rule)

@@ -23,3 +23,11 @@ class IntegrationsConfig(AppConfig):
             deliveries_sweep,
             interval=lambda: float(settings.WORK_SWEEP_SECONDS),
         )
+
+        from configurator import retention
+        from conversations.retention import hold_register
+        from integrations.retention import contact_hold, rules
+
+        for rule in rules():
+            retention.register(rule)
+        hold_register(contact_hold())

@@ -27,3 +27,9 @@ class MessagingConfig(AppConfig):
         housekeeping.register(
             "callbacks sweep", callbacks_sweep, interval=lambda: float(settings.WORK_SWEEP_SECONDS)
         )
+
+        from configurator import retention
+        from messaging.retention import rules
+
+        for rule in rules():
+            retention.register(rule)
