@@ -7,13 +7,14 @@ from typing import Any
 from django.db.models import Field
 from rest_framework import serializers
 
-from configurator.api_fields import SecretWriteField
+from configurator.credentials import SecretWriteField, nested_errors
 from conversations.choices import Event
 from conversations.models import Contact
 from conversations.selectors import contact_detail
 from integrations import selectors, services
 from integrations.models import Delivery, Integration, IntegrationAuthentication
 from integrations.validation import (
+    AUTHENTICATION_BLOCK,
     AuthenticationInput,
     IntegrationInput,
     ScopeQueue,
@@ -97,22 +98,19 @@ class IntegrationSerializer(serializers.ModelSerializer[Integration]):
             {a.authentication_id: a for a in instance.authentications.all()} if instance else {}
         )
         if entries is not None:
+            states = AUTHENTICATION_BLOCK.api_secret_states(entries, stored.values())
             inputs = [
                 AuthenticationInput(
                     authentication_id=e["authentication_id"],
                     secret=e.get("secret") or None,
-                    has_stored_secret=(
-                        e["authentication_id"].strip() in stored
-                        and stored[e["authentication_id"].strip()].secret is not None
-                    ),
+                    has_stored_secret=state.has_stored_secret,
+                    replaces=state.replaces,
                 )
-                for e in entries
+                for e, state in zip(entries, states, strict=True)
             ]
             result = clean_authentications(inputs)
             if not result.is_valid:
-                errors["authentications"] = [
-                    result.errors.get(index, {}) for index in range(len(inputs))
-                ]
+                errors["authentications"] = nested_errors(result.errors, len(inputs))
             attrs["authentications"] = result.entries
             authentication_ids = [e.authentication_id for e in inputs]
         else:

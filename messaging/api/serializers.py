@@ -8,15 +8,15 @@ from typing import Any
 from django.core.exceptions import ValidationError as DjangoValidationError
 from rest_framework import serializers
 
-from configurator.api_fields import SecretWriteField
+from configurator.credentials import SecretWriteField, nested_errors
 from messaging import selectors, services
 from messaging.choices import AuthenticationDirection
 from messaging.models import Callback, MessagingService, ServiceAuthentication
 from messaging.validation import (
+    AUTHENTICATION_BLOCK,
     AuthenticationInput,
     AuthenticationsResult,
     clean_authentications,
-    entry_match_key,
     parse_service_connection,
 )
 
@@ -76,22 +76,19 @@ class MessagingServiceSerializer(serializers.ModelSerializer[MessagingService]):
         if entries is None:
             return attrs
         instance = self.instance
-        stored = set()
-        if instance is not None:
-            stored = {
-                entry_match_key(a.direction, a.authentication_id)
-                for a in instance.authentications.all()
-                if a.secret is not None
-            }
+        states = AUTHENTICATION_BLOCK.api_secret_states(
+            entries, instance.authentications.all() if instance is not None else []
+        )
         inputs = [
             AuthenticationInput(
                 direction=e["direction"],
                 authentication_id=e["authentication_id"],
                 secret=e.get("secret") or None,
                 triggers=e.get("triggers") or [],
-                has_stored_secret=entry_match_key(e["direction"], e["authentication_id"]) in stored,
+                has_stored_secret=state.has_stored_secret,
+                replaces=state.replaces,
             )
-            for e in entries
+            for e, state in zip(entries, states, strict=True)
         ]
         result = clean_authentications(
             inputs,
@@ -130,7 +127,7 @@ class MessagingServiceSerializer(serializers.ModelSerializer[MessagingService]):
 def _errors(result: AuthenticationsResult, count: int) -> Any:
     """DRF's nested error shape: a list aligned with the entries, or the block's own errors."""
     if result.errors:
-        return [result.errors.get(index, {}) for index in range(count)]
+        return nested_errors(result.errors, count)
     return {"non_field_errors": result.non_field_errors}
 
 
