@@ -354,12 +354,21 @@ def configuration_check(
     if not isinstance(configuration, dict):
         check.add([], 'The configuration is a JSON object: {"request": {...}, "response": {...}}.')
         return check
+    is_echo = (endpoint_url or "").strip() == ECHO_ENDPOINT
+    if is_echo and not configuration:
+        # An https endpoint is told below that it needs a request; an echo makes no request,
+        # and with nothing in "response" it would fire and change nothing.
+        check.add(
+            [],
+            f"The configuration is empty: {ECHO_ENDPOINT} answers with the contact's data; "
+            'say what to do with it in "response" ("set" or "save").',
+        )
+        return check
     for error in _SCHEMA_VALIDATOR.iter_errors(configuration):
         for where, message in _schema_messages(error):
             check.add(where, message)
     ids = [i.strip() for i in authentication_ids if i and i.strip()]
     used: set[str] = set()
-    is_echo = (endpoint_url or "").strip() == ECHO_ENDPOINT
     request = configuration.get("request")
     request = request if isinstance(request, dict) else {}
     _check_request(request, configuration, is_echo, ids, used, check)

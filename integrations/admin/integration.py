@@ -128,6 +128,8 @@ class IntegrationForm(forms.ModelForm[Integration]):
     )
     configuration = ConfigurationField(
         label=_("JSON for configuration"),
+        # An empty box gets the same sentence as the API from clean_integration.
+        required=False,
         widget=forms.Textarea(attrs={"rows": 24, "cols": 100, "class": "mono json-editor"}),
         help_text=_(
             'request: method (required), authentication {"type": "basic"|"digest"|"oauth"}, '

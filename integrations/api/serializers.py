@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import Field
 from rest_framework import serializers
 
@@ -148,20 +151,36 @@ class IntegrationSerializer(serializers.ModelSerializer[Integration]):
     def create(self, validated_data: dict[str, Any]) -> Integration:
         queues = validated_data.pop("queues", [])
         authentications = validated_data.pop("authentications", [])
-        return services.integration_save(
-            integration=Integration(**validated_data),
-            queues=queues,
-            authentications=authentications,
-        )
+        with _model_errors_as_400():
+            return services.integration_save(
+                integration=Integration(**validated_data),
+                queues=queues,
+                authentications=authentications,
+            )
 
     def update(self, instance: Integration, validated_data: dict[str, Any]) -> Integration:
         queues = validated_data.pop("queues", None)
         authentications = validated_data.pop("authentications", None)
         for name, value in validated_data.items():
             setattr(instance, name, value)
-        return services.integration_save(
-            integration=instance, queues=queues, authentications=authentications
-        )
+        with _model_errors_as_400():
+            return services.integration_save(
+                integration=instance, queues=queues, authentications=authentications
+            )
+
+
+@contextmanager
+def _model_errors_as_400() -> Iterator[None]:
+    """The model's own checks (run by the service before it writes) answer 400, by field.
+
+    `validate` runs every rule first; this keeps a rule it does not know of from being a 500.
+    """
+    try:
+        yield
+    except DjangoValidationError as exc:
+        raise serializers.ValidationError(
+            exc.message_dict if hasattr(exc, "error_dict") else {"non_field_errors": exc.messages}
+        ) from None
 
 
 class PresetSerializer(serializers.Serializer[Any]):
