@@ -286,6 +286,56 @@ class SecretWriteField(serializers.CharField):
         super().__init__(**kwargs)
 
 
-def nested_errors(errors: Mapping[int, Mapping[str, Sequence[str]]], count: int) -> list[Any]:
-    """DRF's nested shape: one error object per given entry, empty where it is fine."""
-    return [dict(errors.get(index, {})) for index in range(count)]
+class CredentialListSerializer(serializers.ListSerializer[Any]):
+    """A block's errors as one list aligned with the entries, wherever they are found.
+
+    DRF reports an entry's own field errors keyed by index; the block's rules report a list
+    (`nested_errors`): one shape for clients, whichever check refused an entry.
+    """
+
+    def to_internal_value(self, data: Any) -> Any:
+        try:
+            return super().to_internal_value(data)
+        except serializers.ValidationError as exc:
+            detail = exc.detail
+            if (
+                isinstance(data, list)
+                and isinstance(detail, dict)
+                and detail
+                and all(str(key).isdigit() for key in detail)
+            ):
+                by_index = {int(key): value for key, value in detail.items()}
+                raise serializers.ValidationError(nested_errors(by_index, len(data))) from None
+            raise
+
+
+class CredentialEntrySerializer(serializers.Serializer[Any]):
+    """One entry of a block in the API: its secret write-only, whether one is stored shown.
+
+    The block is written as a whole, so even in a PATCH each given entry is complete: a missing
+    field is named on its entry (DRF's partial update would otherwise skip it).
+    """
+
+    secret = SecretWriteField()
+    has_secret = serializers.SerializerMethodField()
+
+    class Meta:
+        list_serializer_class = CredentialListSerializer
+
+    def get_has_secret(self, obj: Any) -> bool:
+        return getattr(obj, "secret", None) is not None
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        missing = {
+            name: [str(field.error_messages["required"])]
+            for name, field in self.fields.items()
+            if field.required and not field.read_only and name not in attrs
+        }
+        if missing:
+            raise serializers.ValidationError(missing)
+        return attrs
+
+
+def nested_errors(errors: Mapping[int, Any], count: int) -> list[Any]:
+    """The nested shape: one error object per given entry, empty where it is fine."""
+    return [errors.get(index, {}) for index in range(count)]

@@ -10,12 +10,12 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import Field
 from rest_framework import serializers
 
-from configurator.credentials import SecretWriteField, nested_errors
+from configurator.credentials import CredentialEntrySerializer, nested_errors
 from conversations.choices import Event
 from conversations.models import Contact
 from conversations.selectors import contact_detail
 from integrations import selectors, services
-from integrations.models import Delivery, Integration, IntegrationAuthentication
+from integrations.models import Delivery, Integration
 from integrations.validation import (
     AUTHENTICATION_BLOCK,
     AuthenticationInput,
@@ -27,16 +27,11 @@ from integrations.validation import (
 from queues.models import Queue
 
 
-class IntegrationAuthenticationSerializer(serializers.Serializer[IntegrationAuthentication]):
+class IntegrationAuthenticationSerializer(CredentialEntrySerializer):
     """One authentication entry; the secret is write-only."""
 
     authentication_id = serializers.CharField(max_length=160)
-    secret = SecretWriteField()
     type = serializers.CharField(read_only=True)
-    has_secret = serializers.SerializerMethodField()
-
-    def get_has_secret(self, obj: IntegrationAuthentication) -> bool:
-        return obj.secret is not None
 
 
 class IntegrationSerializer(serializers.ModelSerializer[Integration]):

@@ -8,10 +8,10 @@ from typing import Any
 from django.core.exceptions import ValidationError as DjangoValidationError
 from rest_framework import serializers
 
-from configurator.credentials import SecretWriteField, nested_errors
+from configurator.credentials import CredentialEntrySerializer, nested_errors
 from messaging import selectors, services
 from messaging.choices import AuthenticationDirection
-from messaging.models import Callback, MessagingService, ServiceAuthentication
+from messaging.models import Callback, MessagingService
 from messaging.validation import (
     AUTHENTICATION_BLOCK,
     AuthenticationInput,
@@ -21,21 +21,16 @@ from messaging.validation import (
 )
 
 
-class AuthenticationSerializer(serializers.Serializer[ServiceAuthentication]):
+class AuthenticationSerializer(CredentialEntrySerializer):
     """One entry of the authentication block; the secret is write-only."""
 
     direction = serializers.ChoiceField(choices=AuthenticationDirection.choices)
     authentication_id = serializers.CharField(max_length=200)
-    secret = SecretWriteField()
     triggers = serializers.ListField(
         child=serializers.CharField(max_length=64), required=False, default=list
     )
     key_id = serializers.CharField(read_only=True)
     app_id = serializers.CharField(read_only=True)
-    has_secret = serializers.SerializerMethodField()
-
-    def get_has_secret(self, obj: ServiceAuthentication) -> bool:
-        return obj.secret is not None
 
 
 class MessagingServiceSerializer(serializers.ModelSerializer[MessagingService]):

@@ -430,3 +430,12 @@ def test_a_null_secret_on_update_keeps_the_stored_one(api: APIClient, queue: Que
         a.authentication_id: a.secret.reveal() for a in IntegrationAuthentication.objects.all()
     }
     assert stored == {"basic:contactpro": "basic-pw-1", "api-key": "key-secret-1"}
+
+
+def test_a_patch_still_gives_whole_entries(api: APIClient, queue: Queue) -> None:
+    created = api.post(URL, _body(queue), format="json").json()
+    response = api.patch(f"{URL}{created['id']}/", {"authentications": [{}]}, format="json")
+    assert response.status_code == 400
+    assert response.json() == {
+        "authentications": [{"authentication_id": ["This field is required."]}]
+    }

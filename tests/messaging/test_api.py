@@ -342,3 +342,18 @@ def test_a_new_key_id_with_its_secret_replaces_the_old_key(api: APIClient) -> No
     assert response.status_code == 200, response.json()
     stored = {a.authentication_id: a.secret.reveal() for a in ServiceAuthentication.objects.all()}
     assert stored == {new_key: "access-key-secret-2", "webhook": "webhook-secret-1"}
+
+
+def test_a_patch_still_gives_whole_entries(api: APIClient) -> None:
+    created = api.post(URL, payload(), format="json").json()
+    response = api.patch(
+        f"{URL}{created['id']}/", {"authentications": [{}, {"secret": "s"}]}, format="json"
+    )
+    assert response.status_code == 400
+    required = ["This field is required."]
+    assert response.json() == {
+        "authentications": [
+            {"direction": required, "authentication_id": required},
+            {"direction": required, "authentication_id": required},
+        ]
+    }
