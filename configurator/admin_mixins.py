@@ -6,7 +6,6 @@ import json
 from typing import Any
 
 from django.contrib import messages
-from django.forms import BaseFormSet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import reverse
 from django.utils.html import format_html
@@ -43,17 +42,6 @@ class CheckedDeleteMixin:
             request, object_id, extra_context
         )
         return response
-
-
-def formset_forms_in_use(formset: BaseFormSet[Any]) -> list[Any]:
-    """The rows a submitted inline formset keeps: filled in or stored, and not marked deleted."""
-    return [
-        form
-        for form in formset.forms
-        if form.has_changed() or getattr(form.instance, "pk", None)
-        if not (formset.can_delete and formset._should_delete_form(form))  # type: ignore[attr-defined]
-        if hasattr(form, "cleaned_data")
-    ]
 
 
 def pretty_json(value: Any) -> SafeString:

@@ -21,7 +21,6 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from configurator import housekeeping
-from configurator.changes import RowChanges
 from conversations import lifecycle
 from conversations.choices import ChannelType, Event
 from conversations.models import Contact, ContactEvent
@@ -35,8 +34,9 @@ from integrations.choices import (
     DeliveryStatus,
     conversation_types,
 )
+from integrations.credentials import authentications_replace
 from integrations.delivery import Execution, backoff_seconds, execute
-from integrations.models import Delivery, Integration, IntegrationAuthentication, IntegrationTrigger
+from integrations.models import Delivery, Integration, IntegrationTrigger
 from integrations.rendering import RenderContext
 from integrations.selectors import (
     DatabaseTargets,
@@ -80,37 +80,6 @@ def integration_save(
             authentications_replace(integration=integration, entries=authentications)
         triggers_rebuild(integration=integration)
     return integration
-
-
-def authentications_replace(
-    *, integration: Integration, entries: Sequence[CleanAuthentication]
-) -> RowChanges:
-    """Make the entries exactly `entries`; one given without a secret keeps its stored one."""
-    changes = RowChanges()
-    existing = {a.authentication_id: a for a in integration.authentications.all()}
-    wanted = {entry.authentication_id for entry in entries}
-    for authentication_id, row in existing.items():
-        if authentication_id not in wanted:
-            row.delete()
-            changes.deleted.append(row)
-    for entry in entries:
-        stored = existing.get(entry.authentication_id)
-        if stored is None:
-            if entry.secret is None:
-                raise ValueError(f"{entry.authentication_id}: a new entry needs its secret")
-            row = IntegrationAuthentication(
-                integration=integration,
-                authentication_id=entry.authentication_id,
-                type=entry.type,
-                secret=entry.secret,
-            )
-            row.save()
-            changes.created.append(row)
-        elif entry.secret is not None:
-            stored.secret = entry.secret
-            stored.save(update_fields=["secret"])
-            changes.changed.append((stored, ["secret"]))
-    return changes
 
 
 def integration_copy(*, integration: Integration) -> Integration:

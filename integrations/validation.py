@@ -18,6 +18,7 @@ from django.core.validators import URLValidator
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError as SchemaError
 
+from configurator.credentials import CredentialBlock, secret_problem
 from conversations.choices import Event
 from integrations.choices import (
     CONVERSATION_TYPE_LABELS,
@@ -67,6 +68,15 @@ class AuthenticationInput:
     authentication_id: str
     secret: str | None = None
     has_stored_secret: bool = False
+    # The ID of the stored entry this one edits under a new ID (its secret stays with that ID).
+    replaces: str | None = None
+
+
+# The shared mechanism (configurator.credentials) told how this app's entries are keyed: by ID.
+AUTHENTICATION_BLOCK = CredentialBlock(
+    id_fields=("authentication_id",),
+    key=lambda values: str(values.get("authentication_id") or "").strip(),
+)
 
 
 @dataclass
@@ -126,12 +136,14 @@ def clean_authentications(entries: Sequence[AuthenticationInput]) -> Authenticat
             )
         seen.setdefault(authentication_id, index)
         secret = entry.secret or None
-        if secret is None and not entry.has_stored_secret:
-            result.add(index, "secret", "Enter the secret: a new entry has none stored yet.")
-        elif secret is not None and len(secret) > MAX_SECRET_LENGTH:
-            result.add(index, "secret", f"At most {MAX_SECRET_LENGTH} characters.")
-        elif secret is not None and secret != secret.strip():
-            result.add(index, "secret", "Remove the spaces before or after the secret.")
+        problem = secret_problem(
+            secret,
+            has_stored_secret=entry.has_stored_secret,
+            replaces=entry.replaces,
+            max_length=MAX_SECRET_LENGTH,
+        )
+        if problem:
+            result.add(index, "secret", problem)
         if index not in result.errors:
             result.entries.append(
                 CleanAuthentication(
@@ -342,12 +354,21 @@ def configuration_check(
     if not isinstance(configuration, dict):
         check.add([], 'The configuration is a JSON object: {"request": {...}, "response": {...}}.')
         return check
+    is_echo = (endpoint_url or "").strip() == ECHO_ENDPOINT
+    if is_echo and not configuration:
+        # An https endpoint is told below that it needs a request; an echo makes no request,
+        # and with nothing in "response" it would fire and change nothing.
+        check.add(
+            [],
+            f"The configuration is empty: {ECHO_ENDPOINT} answers with the contact's data; "
+            'say what to do with it in "response" ("set" or "save").',
+        )
+        return check
     for error in _SCHEMA_VALIDATOR.iter_errors(configuration):
         for where, message in _schema_messages(error):
             check.add(where, message)
     ids = [i.strip() for i in authentication_ids if i and i.strip()]
     used: set[str] = set()
-    is_echo = (endpoint_url or "").strip() == ECHO_ENDPOINT
     request = configuration.get("request")
     request = request if isinstance(request, dict) else {}
     _check_request(request, configuration, is_echo, ids, used, check)

@@ -9,28 +9,32 @@ from typing import Any
 from django import forms
 from django.contrib import admin, messages
 from django.db.models import QuerySet
-from django.forms.models import BaseInlineFormSet
 from django.http import HttpRequest
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
 from django.utils.translation import gettext_lazy as _
 
-from configurator.admin_mixins import formset_forms_in_use, pretty_json
-from configurator.secrets import SecretFormField
+from configurator.admin_mixins import pretty_json
+from configurator.credentials import CredentialForm, CredentialFormSet
 from messaging import selectors, services
 from messaging.choices import AuthenticationDirection, Trigger
 from messaging.models import Callback, MessagingService, ServiceAuthentication
-from messaging.validation import AuthenticationInput, AuthenticationsResult, clean_authentications
+from messaging.validation import (
+    AUTHENTICATION_BLOCK,
+    AuthenticationInput,
+    AuthenticationsResult,
+    clean_authentications,
+)
 
 # The request being rendered, for display callables that only receive the object (the webhook
 # URL is absolute); a ContextVar because one ModelAdmin serves concurrent requests.
 _current_request: ContextVar[HttpRequest | None] = ContextVar("_current_request", default=None)
 
 
-class AuthenticationForm(forms.ModelForm[ServiceAuthentication]):
-    """One authentication entry; the secret box never shows the stored secret."""
+class AuthenticationForm(CredentialForm):
+    """One authentication entry (the shared secret box), with the webhook entry's triggers."""
 
-    secret = SecretFormField(required=False, label=_("Secret / password"))
+    credential_block = AUTHENTICATION_BLOCK
     triggers = forms.MultipleChoiceField(
         choices=Trigger.choices,
         required=False,
@@ -42,16 +46,8 @@ class AuthenticationForm(forms.ModelForm[ServiceAuthentication]):
         model = ServiceAuthentication
         fields = ["direction", "authentication_id", "secret", "triggers"]
 
-    def clean(self) -> dict[str, Any]:
-        cleaned = super().clean() or {}
-        self.new_secret = cleaned.get("secret") or None
-        if self.new_secret is None and self.instance.pk:
-            # An empty box keeps the stored secret.
-            cleaned["secret"] = self.instance.secret
-        return cleaned
 
-
-class AuthenticationFormSet(BaseInlineFormSet):  # type: ignore[type-arg]
+class AuthenticationFormSet(CredentialFormSet):
     """Checks the whole authentication block with the rules the API uses too."""
 
     result: AuthenticationsResult | None = None
@@ -69,27 +65,27 @@ class AuthenticationFormSet(BaseInlineFormSet):  # type: ignore[type-arg]
 
     def clean(self) -> None:
         super().clean()
-        forms_in_use = formset_forms_in_use(self)
+        forms_in_use = self.forms_in_use()
         if any(f.errors for f in forms_in_use):
             return
-        inputs = [
-            AuthenticationInput(
-                direction=f.cleaned_data.get("direction", ""),
-                authentication_id=f.cleaned_data.get("authentication_id", ""),
-                secret=getattr(f, "new_secret", None),
-                triggers=f.cleaned_data.get("triggers") or [],
-                has_stored_secret=bool(f.instance.pk and f.instance.secret is not None),
+        inputs = []
+        for form in forms_in_use:
+            state = form.secret_state()
+            inputs.append(
+                AuthenticationInput(
+                    direction=form.cleaned_data.get("direction", ""),
+                    authentication_id=form.cleaned_data.get("authentication_id", ""),
+                    secret=form.new_secret,
+                    triggers=form.cleaned_data.get("triggers") or [],
+                    has_stored_secret=state.has_stored_secret,
+                    replaces=state.replaces,
+                )
             )
-            for f in forms_in_use
-        ]
         self.result = clean_authentications(
             inputs,
             app_owners=partial(selectors.app_owners, exclude_service_id=self.instance.pk),
         )
-        for index, fields in self.result.errors.items():
-            for field_name, messages_ in fields.items():
-                for message in messages_:
-                    forms_in_use[index].add_error(field_name, message)
+        self.show_errors(forms_in_use, self.result.errors)
         if self.result.non_field_errors:
             raise forms.ValidationError(self.result.non_field_errors)
 

@@ -7,10 +7,11 @@ from collections.abc import Collection, Sequence
 from django.db import transaction
 
 from configurator.changes import RowChanges
+from configurator.credentials import entries_replace
 from messaging.choices import ApiAuthMethod, CallbackStatus
 from messaging.models import Callback, MessagingService, ServiceAuthentication
 from messaging.tasks import callback_wake
-from messaging.validation import CleanAuthentication, entry_match_key
+from messaging.validation import AUTHENTICATION_BLOCK, CleanAuthentication
 from messaging.webhooks.ingest import webhook_secrets
 
 
@@ -59,43 +60,18 @@ def messaging_service_update(
 def authentications_replace(
     *, service: MessagingService, entries: Sequence[CleanAuthentication]
 ) -> RowChanges:
-    """Make the service's entries exactly `entries`; an entry without a secret keeps its own."""
-    changes = RowChanges()
-    existing = {
-        entry_match_key(a.direction, a.authentication_id): a for a in service.authentications.all()
-    }
-    pending: list[tuple[ServiceAuthentication, list[str]]] = []
-    for entry in entries:
-        row = existing.pop(entry.match_key, None) or ServiceAuthentication(service=service)
-        updated = [
-            name
-            for name, value in (
-                ("direction", entry.direction),
-                ("authentication_id", entry.authentication_id),
-                ("key_id", entry.key_id),
-                ("app_id", entry.app_id),
-                ("triggers", entry.triggers),
-            )
-            if getattr(row, name) != value
-        ]
-        for name in updated:
-            setattr(row, name, getattr(entry, name))
-        if entry.secret is not None:
-            row.secret = entry.secret
-            updated.append("secret")
-        pending.append((row, updated))
-    # Delete first so that an app or the inbound entry can move between rows without
-    # tripping the unique constraints.
-    for row in existing.values():
-        row.delete()
-        changes.deleted.append(row)
-    for row, updated in pending:
-        if row.pk is None:
-            row.save()
-            changes.created.append(row)
-        elif updated:
-            row.save()
-            changes.changed.append((row, updated))
+    """Make the service's entries exactly `entries`; an entry without a secret keeps its own.
+
+    Entries match by key (outbound by KEYID@APPID, the inbound one by direction) through the
+    shared `configurator.credentials.entries_replace`; every process forgets the service's
+    cached webhook secret once the change is committed.
+    """
+    changes = entries_replace(
+        block=AUTHENTICATION_BLOCK,
+        stored=service.authentications.all(),
+        entries=entries,
+        new_row=lambda: ServiceAuthentication(service=service),
+    )
     transaction.on_commit(lambda: webhook_secrets.forget(service.pk))
     return changes
 

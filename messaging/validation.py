@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 
 from django.core.exceptions import ValidationError
 
+from configurator.credentials import CredentialBlock, EntryValues, secret_problem
 from messaging.choices import TRIGGER_ALIASES, AuthenticationDirection, Trigger
 
 SERVICE_CONNECTION_RE = re.compile(
@@ -59,6 +60,8 @@ class AuthenticationInput:
     secret: str | None = None
     triggers: Sequence[str] = ()
     has_stored_secret: bool = False
+    # The ID of the stored entry this one edits under a new ID (its secret stays with that ID).
+    replaces: str | None = None
 
 
 @dataclass
@@ -71,11 +74,6 @@ class CleanAuthentication:
     app_id: str
     secret: str | None
     triggers: list[str]
-
-    @property
-    def match_key(self) -> str:
-        """What identifies the same entry across an update (its stored secret is kept)."""
-        return entry_match_key(self.direction, self.authentication_id)
 
 
 @dataclass
@@ -103,6 +101,24 @@ def entry_match_key(direction: str, authentication_id: str) -> str:
     if match:
         return f"outbound:{match['key_id']}@{match['app_id'].upper()}"
     return f"outbound:{authentication_id.strip()}"
+
+
+def entry_identity(values: EntryValues) -> str | None:
+    """An outbound entry is the same entry under a new key ID while its app stays the same."""
+    if values.get("direction") == AuthenticationDirection.INBOUND:
+        return "inbound"
+    match = OUTBOUND_ID_RE.match(str(values.get("authentication_id") or "").strip())
+    return f"app:{match['app_id'].upper()}" if match else None
+
+
+# The shared mechanism (configurator.credentials) told how this app's entries are keyed.
+AUTHENTICATION_BLOCK = CredentialBlock(
+    id_fields=("direction", "authentication_id"),
+    key=lambda values: entry_match_key(
+        str(values.get("direction") or ""), str(values.get("authentication_id") or "")
+    ),
+    identity=entry_identity,
+)
 
 
 def clean_authentications(
@@ -202,13 +218,15 @@ def _clean_entry(
         triggers = _clean_triggers(index, entry.triggers, result)
 
     secret = entry.secret or None
-    if secret is None and not entry.has_stored_secret:
-        result.add(index, "secret", "Enter the secret: a new entry has none stored yet.")
-    elif secret is not None:
-        if len(secret) > MAX_SECRET_LENGTH:
-            result.add(index, "secret", f"At most {MAX_SECRET_LENGTH} characters.")
-        elif secret != secret.strip():
-            result.add(index, "secret", "Remove the spaces before or after the secret.")
+    problem = secret_problem(
+        secret,
+        has_stored_secret=entry.has_stored_secret,
+        replaces=entry.replaces,
+        id_label="key ID" if direction == AuthenticationDirection.OUTBOUND else "entry",
+        max_length=MAX_SECRET_LENGTH,
+    )
+    if problem:
+        result.add(index, "secret", problem)
     if len(result.errors.get(index, {})) > errors_before:
         return None
     return CleanAuthentication(

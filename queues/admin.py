@@ -60,7 +60,8 @@ class QueueForm(forms.ModelForm[Queue]):
         super().__init__(*args, **kwargs)
         if self.instance.pk and not self.is_bound:
             self.initial["addresses"] = "\n".join(a.address for a in self.instance.addresses.all())
-        overflow = self.fields["overflow_queue"]
+        # A view-only page builds the form without the model's fields.
+        overflow = self.fields.get("overflow_queue")
         if self.instance.pk and isinstance(overflow, forms.ModelChoiceField):
             overflow.queryset = Queue.objects.exclude(pk=self.instance.pk)
 
@@ -114,6 +115,25 @@ class QueueAdmin(CheckedDeleteMixin, admin.ModelAdmin[Queue]):
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Queue]:
         return selectors.queue_list()
+
+    def get_fieldsets(self, request: HttpRequest, obj: Queue | None = None) -> Any:
+        fieldsets = super().get_fieldsets(request, obj)
+        if obj is None or self.has_change_permission(request, obj):
+            return fieldsets
+        # The addresses box is a form field for editing; a view-only page lists the stored ones.
+        return [
+            (
+                name,
+                {
+                    **options,
+                    "fields": [
+                        "address_list" if field == "addresses" else field
+                        for field in options["fields"]
+                    ],
+                },
+            )
+            for name, options in fieldsets
+        ]
 
     @admin.display(description=_("addresses"))
     def address_list(self, obj: Queue) -> SafeString:

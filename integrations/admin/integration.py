@@ -14,7 +14,6 @@ from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import QuerySet
 from django.forms.fields import InvalidJSONInput
-from django.forms.models import BaseInlineFormSet
 from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
@@ -24,8 +23,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 from django.utils.translation import gettext_lazy as _
 
-from configurator.admin_mixins import formset_forms_in_use
-from configurator.secrets import SecretFormField
+from configurator.credentials import CredentialForm, CredentialFormSet
 from conversations.choices import Event
 from conversations.models import Contact
 from conversations.selectors import contact_detail
@@ -35,10 +33,12 @@ from integrations.choices import (
     SUPPORTED_EVENTS,
     IntegrationChannelType,
 )
+from integrations.credentials import authentications_replace
 from integrations.models import Integration, IntegrationAuthentication
 from integrations.presets import PRESETS
 from integrations.testrun import integration_test_run
 from integrations.validation import (
+    AUTHENTICATION_BLOCK,
     AuthenticationInput,
     AuthenticationsResult,
     IntegrationInput,
@@ -128,6 +128,8 @@ class IntegrationForm(forms.ModelForm[Integration]):
     )
     configuration = ConfigurationField(
         label=_("JSON for configuration"),
+        # An empty box gets the same sentence as the API from clean_integration.
+        required=False,
         widget=forms.Textarea(attrs={"rows": 24, "cols": 100, "class": "mono json-editor"}),
         help_text=_(
             'request: method (required), authentication {"type": "basic"|"digest"|"oauth"}, '
@@ -205,53 +207,40 @@ class IntegrationForm(forms.ModelForm[Integration]):
         return ids
 
 
-class AuthenticationForm(forms.ModelForm[IntegrationAuthentication]):
-    """One authentication entry; the secret box never shows the stored secret."""
+class AuthenticationForm(CredentialForm):
+    """One authentication entry (the shared secret box)."""
 
-    secret = SecretFormField(required=False, label=_("Secret / password"))
+    credential_block = AUTHENTICATION_BLOCK
 
     class Meta:
         model = IntegrationAuthentication
         fields = ["authentication_id", "secret"]
         widgets = {"authentication_id": forms.TextInput(attrs={"class": "mono", "size": 40})}
 
-    def clean(self) -> dict[str, Any]:
-        cleaned = super().clean() or {}
-        self.new_secret = cleaned.get("secret") or None
-        if self.new_secret is None and self.instance.pk:
-            cleaned["secret"] = self.instance.secret  # an empty box keeps the stored secret
-        return cleaned
 
-
-class AuthenticationFormSet(BaseInlineFormSet):  # type: ignore[type-arg]
+class AuthenticationFormSet(CredentialFormSet):
     """Checks the authentication block with the rules the API uses too."""
 
     result: AuthenticationsResult | None = None
 
     def clean(self) -> None:
         super().clean()
-        forms_in_use = formset_forms_in_use(self)
+        forms_in_use = self.forms_in_use()
         if any(f.errors for f in forms_in_use):
             return
-        self.result = clean_authentications(
-            [
+        inputs = []
+        for form in forms_in_use:
+            state = form.secret_state()
+            inputs.append(
                 AuthenticationInput(
-                    authentication_id=f.cleaned_data.get("authentication_id", ""),
-                    secret=getattr(f, "new_secret", None),
-                    has_stored_secret=bool(
-                        f.instance.pk
-                        and f.instance.secret is not None
-                        and f.instance.authentication_id
-                        == (f.cleaned_data.get("authentication_id") or "").strip()
-                    ),
+                    authentication_id=form.cleaned_data.get("authentication_id", ""),
+                    secret=form.new_secret,
+                    has_stored_secret=state.has_stored_secret,
+                    replaces=state.replaces,
                 )
-                for f in forms_in_use
-            ]
-        )
-        for index, fields in self.result.errors.items():
-            for field_name, problems in fields.items():
-                for problem in problems:
-                    forms_in_use[index].add_error(field_name, problem)
+            )
+        self.result = clean_authentications(inputs)
+        self.show_errors(forms_in_use, self.result.errors)
 
 
 class AuthenticationInline(admin.TabularInline[IntegrationAuthentication, Integration]):
@@ -439,7 +428,7 @@ class IntegrationAdmin(admin.ModelAdmin[Integration]):
     def save_related(self, request: HttpRequest, form: Any, formsets: Any, change: bool) -> None:
         for formset in formsets:
             if isinstance(formset, AuthenticationFormSet) and formset.result is not None:
-                changes = services.authentications_replace(
+                changes = authentications_replace(
                     integration=form.instance, entries=formset.result.entries
                 )
                 changes.record_on(formset)

@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import Field
 from rest_framework import serializers
 
-from configurator.api_fields import SecretWriteField
+from configurator.credentials import CredentialEntrySerializer, nested_errors
 from conversations.choices import Event
 from conversations.models import Contact
 from conversations.selectors import contact_detail
 from integrations import selectors, services
-from integrations.models import Delivery, Integration, IntegrationAuthentication
+from integrations.models import Delivery, Integration
 from integrations.validation import (
+    AUTHENTICATION_BLOCK,
     AuthenticationInput,
     IntegrationInput,
     ScopeQueue,
@@ -23,16 +27,11 @@ from integrations.validation import (
 from queues.models import Queue
 
 
-class IntegrationAuthenticationSerializer(serializers.Serializer[IntegrationAuthentication]):
+class IntegrationAuthenticationSerializer(CredentialEntrySerializer):
     """One authentication entry; the secret is write-only."""
 
     authentication_id = serializers.CharField(max_length=160)
-    secret = SecretWriteField()
     type = serializers.CharField(read_only=True)
-    has_secret = serializers.SerializerMethodField()
-
-    def get_has_secret(self, obj: IntegrationAuthentication) -> bool:
-        return obj.secret is not None
 
 
 class IntegrationSerializer(serializers.ModelSerializer[Integration]):
@@ -97,22 +96,19 @@ class IntegrationSerializer(serializers.ModelSerializer[Integration]):
             {a.authentication_id: a for a in instance.authentications.all()} if instance else {}
         )
         if entries is not None:
+            states = AUTHENTICATION_BLOCK.api_secret_states(entries, stored.values())
             inputs = [
                 AuthenticationInput(
                     authentication_id=e["authentication_id"],
                     secret=e.get("secret") or None,
-                    has_stored_secret=(
-                        e["authentication_id"].strip() in stored
-                        and stored[e["authentication_id"].strip()].secret is not None
-                    ),
+                    has_stored_secret=state.has_stored_secret,
+                    replaces=state.replaces,
                 )
-                for e in entries
+                for e, state in zip(entries, states, strict=True)
             ]
             result = clean_authentications(inputs)
             if not result.is_valid:
-                errors["authentications"] = [
-                    result.errors.get(index, {}) for index in range(len(inputs))
-                ]
+                errors["authentications"] = nested_errors(result.errors, len(inputs))
             attrs["authentications"] = result.entries
             authentication_ids = [e.authentication_id for e in inputs]
         else:
@@ -150,20 +146,36 @@ class IntegrationSerializer(serializers.ModelSerializer[Integration]):
     def create(self, validated_data: dict[str, Any]) -> Integration:
         queues = validated_data.pop("queues", [])
         authentications = validated_data.pop("authentications", [])
-        return services.integration_save(
-            integration=Integration(**validated_data),
-            queues=queues,
-            authentications=authentications,
-        )
+        with _model_errors_as_400():
+            return services.integration_save(
+                integration=Integration(**validated_data),
+                queues=queues,
+                authentications=authentications,
+            )
 
     def update(self, instance: Integration, validated_data: dict[str, Any]) -> Integration:
         queues = validated_data.pop("queues", None)
         authentications = validated_data.pop("authentications", None)
         for name, value in validated_data.items():
             setattr(instance, name, value)
-        return services.integration_save(
-            integration=instance, queues=queues, authentications=authentications
-        )
+        with _model_errors_as_400():
+            return services.integration_save(
+                integration=instance, queues=queues, authentications=authentications
+            )
+
+
+@contextmanager
+def _model_errors_as_400() -> Iterator[None]:
+    """The model's own checks (run by the service before it writes) answer 400, by field.
+
+    `validate` runs every rule first; this keeps a rule it does not know of from being a 500.
+    """
+    try:
+        yield
+    except DjangoValidationError as exc:
+        raise serializers.ValidationError(
+            exc.message_dict if hasattr(exc, "error_dict") else {"non_field_errors": exc.messages}
+        ) from None
 
 
 class PresetSerializer(serializers.Serializer[Any]):

@@ -8,34 +8,29 @@ from typing import Any
 from django.core.exceptions import ValidationError as DjangoValidationError
 from rest_framework import serializers
 
-from configurator.api_fields import SecretWriteField
+from configurator.credentials import CredentialEntrySerializer, nested_errors
 from messaging import selectors, services
 from messaging.choices import AuthenticationDirection
-from messaging.models import Callback, MessagingService, ServiceAuthentication
+from messaging.models import Callback, MessagingService
 from messaging.validation import (
+    AUTHENTICATION_BLOCK,
     AuthenticationInput,
     AuthenticationsResult,
     clean_authentications,
-    entry_match_key,
     parse_service_connection,
 )
 
 
-class AuthenticationSerializer(serializers.Serializer[ServiceAuthentication]):
+class AuthenticationSerializer(CredentialEntrySerializer):
     """One entry of the authentication block; the secret is write-only."""
 
     direction = serializers.ChoiceField(choices=AuthenticationDirection.choices)
     authentication_id = serializers.CharField(max_length=200)
-    secret = SecretWriteField()
     triggers = serializers.ListField(
         child=serializers.CharField(max_length=64), required=False, default=list
     )
     key_id = serializers.CharField(read_only=True)
     app_id = serializers.CharField(read_only=True)
-    has_secret = serializers.SerializerMethodField()
-
-    def get_has_secret(self, obj: ServiceAuthentication) -> bool:
-        return obj.secret is not None
 
 
 class MessagingServiceSerializer(serializers.ModelSerializer[MessagingService]):
@@ -76,22 +71,19 @@ class MessagingServiceSerializer(serializers.ModelSerializer[MessagingService]):
         if entries is None:
             return attrs
         instance = self.instance
-        stored = set()
-        if instance is not None:
-            stored = {
-                entry_match_key(a.direction, a.authentication_id)
-                for a in instance.authentications.all()
-                if a.secret is not None
-            }
+        states = AUTHENTICATION_BLOCK.api_secret_states(
+            entries, instance.authentications.all() if instance is not None else []
+        )
         inputs = [
             AuthenticationInput(
                 direction=e["direction"],
                 authentication_id=e["authentication_id"],
                 secret=e.get("secret") or None,
                 triggers=e.get("triggers") or [],
-                has_stored_secret=entry_match_key(e["direction"], e["authentication_id"]) in stored,
+                has_stored_secret=state.has_stored_secret,
+                replaces=state.replaces,
             )
-            for e in entries
+            for e, state in zip(entries, states, strict=True)
         ]
         result = clean_authentications(
             inputs,
@@ -130,7 +122,7 @@ class MessagingServiceSerializer(serializers.ModelSerializer[MessagingService]):
 def _errors(result: AuthenticationsResult, count: int) -> Any:
     """DRF's nested error shape: a list aligned with the entries, or the block's own errors."""
     if result.errors:
-        return [result.errors.get(index, {}) for index in range(count)]
+        return nested_errors(result.errors, count)
     return {"non_field_errors": result.non_field_errors}
 
 

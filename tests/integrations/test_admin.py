@@ -206,3 +206,61 @@ def test_saving_an_existing_entry_without_secret_keeps_it(
     assert response.status_code == 302, response.content.decode()[:3000]
     entry.refresh_from_db()
     assert entry.secret.reveal() == "k1"
+
+
+def test_a_changed_id_without_its_secret_is_an_error_on_its_row(
+    admin_client_: Client, queue: Queue
+) -> None:
+    integration = make_integration(
+        "Listener", queues=[queue], configuration=LISTENER, authentications={"api-key": "k1"}
+    )
+    entry = integration.authentications.get()
+    renamed = {"request": {"method": "POST", "headers": {"x-api-key": "{authentications.key-2}"}}}
+    data = _form(
+        queue,
+        configuration=json.dumps(renamed),
+        name="Renamed",
+        **{
+            "authentications-INITIAL_FORMS": "1",
+            "authentications-0-id": str(entry.pk),
+            "authentications-0-integration": str(integration.pk),
+            "authentications-0-authentication_id": "key-2",
+            "authentications-0-secret": "",
+        },
+    )
+    response = admin_client_.post(f"{LIST}{integration.pk}/change/", data)
+
+    assert response.status_code == 200
+    formset = response.context["inline_admin_formsets"][0].formset
+    assert formset.forms[0].errors == {
+        "secret": [
+            "Enter the secret for the new authentication ID: the stored secret belongs to "
+            "“api-key”."
+        ]
+    }
+    integration.refresh_from_db()
+    assert integration.name == "Listener"
+    [kept] = integration.authentications.all()
+    assert (kept.authentication_id, kept.secret.reveal()) == ("api-key", "k1")
+
+
+def test_an_empty_echo_configuration_is_a_form_error(admin_client_: Client, queue: Queue) -> None:
+    response = admin_client_.post(
+        ADD,
+        _form(
+            queue,
+            configuration="{}",
+            endpoint_url="edi://echo",
+            **{"authentications-TOTAL_FORMS": "0"},
+        ),
+    )
+    assert response.status_code == 200
+    assert response.context["adminform"].form.errors["configuration"] == [
+        "The configuration is empty: edi://echo answers with the contact's data; say what "
+        'to do with it in "response" ("set" or "save").'
+    ]
+    empty = admin_client_.post(ADD, _form(queue, configuration=""))
+    assert "The configuration is a JSON object" in str(
+        empty.context["adminform"].form.errors["configuration"]
+    )
+    assert not Integration.objects.exists()

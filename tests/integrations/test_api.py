@@ -315,3 +315,127 @@ def test_the_admin_and_the_api_report_the_same_errors(
 
     assert len(from_api["configuration"]) == 5
     assert list(from_admin) == from_api["configuration"]
+
+
+ECHO_SAVE = {"response": {"save": {"seen": "{response.body.id}"}}}
+
+
+def test_an_empty_echo_configuration_is_a_400(api: APIClient, queue: Queue) -> None:
+    body = {"name": "Echo", "channel_type": "chat", "endpoint_url": "edi://echo"}
+    response = api.post(URL, {**body, "configuration": {}}, format="json")
+
+    assert response.status_code == 400
+    assert response.json() == {
+        "configuration": [
+            "The configuration is empty: edi://echo answers with the contact's data; say what "
+            'to do with it in "response" ("set" or "save").'
+        ]
+    }
+    assert not Integration.objects.exists()
+    created = api.post(URL, {**body, "configuration": ECHO_SAVE}, format="json")
+    assert created.status_code == 201, created.json()
+
+
+@pytest.mark.parametrize(
+    ("changes", "field"),
+    [
+        ({"endpoint_url": "edi://echo", "configuration": {}}, "configuration"),
+        ({"configuration": {}}, "configuration"),
+        ({"configuration": []}, "configuration"),
+        ({"configuration": None}, "configuration"),
+        ({"configuration": {"request": None}}, "configuration"),
+        ({"configuration": {"request": []}}, "configuration"),
+        ({"configuration": {"request": {"method": None}}}, "configuration"),
+        ({"configuration": {"request": {"method": "POST", "headers": []}}}, "configuration"),
+        ({"configuration": {"request": {"method": "POST"}, "response": []}}, "configuration"),
+        (
+            {"configuration": {"request": {"method": "POST"}, "response": {"set": None}}},
+            "configuration",
+        ),
+        (
+            {"configuration": {"request": {"method": "POST"}, "response": {"save": []}}},
+            "configuration",
+        ),
+        (
+            {"configuration": {"request": {"method": "POST"}, "response": {"set": {"queue": []}}}},
+            "configuration",
+        ),
+        ({"events": None}, "events"),
+        ({"events": {}}, "events"),
+        ({"events": [None]}, "events"),
+        ({"queues": [None]}, "queues"),
+        ({"authentications": None}, "authentications"),
+        ({"authentications": {}}, "authentications"),
+        ({"authentications": [None]}, "authentications"),
+        ({"authentications": [{}]}, "authentications"),
+        ({"authentications": [[]]}, "authentications"),
+        ({"authentications": [{"authentication_id": None, "secret": "s"}]}, "authentications"),
+        ({"authentications": [{"authentication_id": "k", "secret": None}]}, "authentications"),
+        ({"authentications": [{"authentication_id": "k", "secret": {}}]}, "authentications"),
+        ({"name": None}, "name"),
+        ({"name": {}}, "name"),
+        ({"endpoint_url": None}, "endpoint_url"),
+        ({"endpoint_url": []}, "endpoint_url"),
+        ({"channel_type": None}, "channel_type"),
+        ({"direction": {}}, "direction"),
+        ({"direct_chats": None}, "direct_chats"),
+        ({"ordinal": "first"}, "ordinal"),
+        ({"description": None}, "description"),
+    ],
+)
+def test_odd_but_parseable_input_is_a_400_naming_the_field(
+    api: APIClient, queue: Queue, changes: dict[str, Any], field: str
+) -> None:
+    response = api.post(URL, _body(queue, **changes), format="json")
+    assert response.status_code == 400, response.content
+    assert field in response.json()
+    assert not Integration.objects.exists()
+
+
+def test_a_renamed_entry_without_a_secret_is_a_400_and_changes_nothing(
+    api: APIClient, queue: Queue
+) -> None:
+    created = api.post(URL, _body(queue), format="json").json()
+    renamed = [
+        {"authentication_id": "basic:contactpro"},
+        {"authentication_id": "api-key-2"},
+    ]
+    configuration = {"request": {"method": "POST", "headers": {"x": "{authentications.api-key-2}"}}}
+    response = api.patch(
+        f"{URL}{created['id']}/",
+        {"authentications": renamed, "configuration": configuration},
+        format="json",
+    )
+
+    assert response.status_code == 400
+    assert response.json() == {
+        "authentications": [{}, {"secret": ["Enter the secret: a new entry has none stored yet."]}]
+    }
+    stored = {
+        a.authentication_id: a.secret.reveal() for a in IntegrationAuthentication.objects.all()
+    }
+    assert stored == {"basic:contactpro": "basic-pw-1", "api-key": "key-secret-1"}
+
+
+def test_a_null_secret_on_update_keeps_the_stored_one(api: APIClient, queue: Queue) -> None:
+    created = api.post(URL, _body(queue), format="json").json()
+    entries = [
+        {"authentication_id": "basic:contactpro", "secret": None},
+        {"authentication_id": "api-key", "secret": ""},
+    ]
+    response = api.patch(f"{URL}{created['id']}/", {"authentications": entries}, format="json")
+
+    assert response.status_code == 200, response.json()
+    stored = {
+        a.authentication_id: a.secret.reveal() for a in IntegrationAuthentication.objects.all()
+    }
+    assert stored == {"basic:contactpro": "basic-pw-1", "api-key": "key-secret-1"}
+
+
+def test_a_patch_still_gives_whole_entries(api: APIClient, queue: Queue) -> None:
+    created = api.post(URL, _body(queue), format="json").json()
+    response = api.patch(f"{URL}{created['id']}/", {"authentications": [{}]}, format="json")
+    assert response.status_code == 400
+    assert response.json() == {
+        "authentications": [{"authentication_id": ["This field is required."]}]
+    }

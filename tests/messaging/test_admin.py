@@ -102,3 +102,86 @@ def test_admin_form_reports_block_errors_and_keeps_secrets_out(admin_client_: Cl
     assert "Add the inbound entry" in html
     assert "typed-secret-123" not in html
     assert not MessagingService.objects.exists()
+
+
+def _change_form(service: MessagingService, **changes: str) -> dict[str, Any]:
+    """The service's change page as submitted with every secret box left empty."""
+    data: dict[str, Any] = {
+        "name": service.name,
+        "type": service.type,
+        "service_connection": service.service_connection,
+        "auth_method": service.auth_method,
+        "authentications-TOTAL_FORMS": "2",
+        "authentications-INITIAL_FORMS": "2",
+        "authentications-MIN_NUM_FORMS": "0",
+        "authentications-MAX_NUM_FORMS": "1000",
+    }
+    entries = sorted(service.authentications.all(), key=lambda a: a.direction != "outbound")
+    for index, entry in enumerate(entries):
+        data[f"authentications-{index}-id"] = str(entry.pk)
+        data[f"authentications-{index}-service"] = str(service.pk)
+        data[f"authentications-{index}-direction"] = entry.direction
+        data[f"authentications-{index}-authentication_id"] = entry.authentication_id
+        data[f"authentications-{index}-secret"] = ""
+        data[f"authentications-{index}-triggers"] = entry.triggers
+    data.update(changes)
+    return data
+
+
+def _stored(service: MessagingService) -> dict[str, str]:
+    return {a.authentication_id: a.secret.reveal() for a in service.authentications.all()}
+
+
+def test_saving_with_empty_secret_boxes_keeps_the_secrets(admin_client_: Client) -> None:
+    service = make_service(app_id="01APPKEEP")
+    before = _stored(service)
+    response = admin_client_.post(
+        f"/admin/messaging/messagingservice/{service.pk}/change/",
+        _change_form(service, name="Renamed"),
+    )
+    assert response.status_code == 302
+    service.refresh_from_db()
+    assert service.name == "Renamed"
+    assert _stored(service) == before
+
+
+def test_a_new_key_id_without_its_secret_is_an_error_on_its_row(admin_client_: Client) -> None:
+    service = make_service(app_id="01APPKEY")
+    before = _stored(service)
+    [old_key] = [k for k in before if k != "webhook"]
+    response = admin_client_.post(
+        f"/admin/messaging/messagingservice/{service.pk}/change/",
+        _change_form(
+            service, name="Renamed", **{"authentications-0-authentication_id": "NEWKEY@01APPKEY"}
+        ),
+    )
+
+    assert response.status_code == 200
+    formset = response.context["inline_admin_formsets"][0].formset
+    assert formset.forms[0].errors == {
+        "secret": [
+            f"Enter the secret for the new key ID: the stored secret belongs to “{old_key}”."
+        ]
+    }
+    service.refresh_from_db()
+    assert service.name != "Renamed"
+    assert _stored(service) == before
+
+
+def test_a_new_key_id_with_its_secret_replaces_the_old_key(admin_client_: Client) -> None:
+    service = make_service(app_id="01APPROT")
+    response = admin_client_.post(
+        f"/admin/messaging/messagingservice/{service.pk}/change/",
+        _change_form(
+            service,
+            **{
+                "authentications-0-authentication_id": "NEWKEY@01APPROT",
+                "authentications-0-secret": "new-access-secret",
+            },
+        ),
+    )
+
+    assert response.status_code == 302
+    stored = _stored(service)
+    assert stored["NEWKEY@01APPROT"] == "new-access-secret"
+    assert set(stored) == {"NEWKEY@01APPROT", "webhook"}

@@ -296,3 +296,64 @@ def test_openapi_schema_and_docs_are_served(api: APIClient) -> None:
     assert "/api/v1/messaging-services/" in paths
     assert "/api/v1/callbacks/" in paths
     assert api.get("/api/docs/").status_code == 200
+
+
+OLD_KEY = "3f1c2a9e-7d1b-4c51-9a43-2b8e6f0d5c11@01E4556565565ERKYO"
+
+
+def test_a_new_key_id_without_its_secret_is_a_400_and_changes_nothing(api: APIClient) -> None:
+    created = api.post(URL, payload(), format="json").json()
+    update = payload()
+    update["authentications"][0] = {
+        "direction": "outbound",
+        "authentication_id": "9a9a9a9a-0000-4c51-9a43-2b8e6f0d5c11@01E4556565565ERKYO",
+    }
+    del update["authentications"][1]["secret"]
+    response = api.put(f"{URL}{created['id']}/", update, format="json")
+
+    assert response.status_code == 400
+    assert response.json() == {
+        "authentications": [
+            {
+                "secret": [
+                    "Enter the secret for the new key ID: the stored secret belongs to "
+                    f"“{OLD_KEY}”."
+                ]
+            },
+            {},
+        ]
+    }
+    stored = {a.authentication_id: a.secret.reveal() for a in ServiceAuthentication.objects.all()}
+    assert stored == {OLD_KEY: "access-key-secret-1", "webhook": "webhook-secret-1"}
+
+
+def test_a_new_key_id_with_its_secret_replaces_the_old_key(api: APIClient) -> None:
+    created = api.post(URL, payload(), format="json").json()
+    update = payload()
+    new_key = "9a9a9a9a-0000-4c51-9a43-2b8e6f0d5c11@01E4556565565ERKYO"
+    update["authentications"][0] = {
+        "direction": "outbound",
+        "authentication_id": new_key,
+        "secret": "access-key-secret-2",
+    }
+    del update["authentications"][1]["secret"]
+    response = api.put(f"{URL}{created['id']}/", update, format="json")
+
+    assert response.status_code == 200, response.json()
+    stored = {a.authentication_id: a.secret.reveal() for a in ServiceAuthentication.objects.all()}
+    assert stored == {new_key: "access-key-secret-2", "webhook": "webhook-secret-1"}
+
+
+def test_a_patch_still_gives_whole_entries(api: APIClient) -> None:
+    created = api.post(URL, payload(), format="json").json()
+    response = api.patch(
+        f"{URL}{created['id']}/", {"authentications": [{}, {"secret": "s"}]}, format="json"
+    )
+    assert response.status_code == 400
+    required = ["This field is required."]
+    assert response.json() == {
+        "authentications": [
+            {"direction": required, "authentication_id": required},
+            {"direction": required, "authentication_id": required},
+        ]
+    }
