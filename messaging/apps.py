@@ -14,14 +14,17 @@ class MessagingConfig(AppConfig):
         # Queues check addresses against the Sinch apps, and conversations reply through Sinch,
         # without importing this app (it sits downstream of both).
         from django.conf import settings
+        from django.core import checks
 
         from configurator import housekeeping
         from conversations import gateways
         from messaging.selectors import sinch_apps
         from messaging.sinch.gateway import SinchGateway
         from messaging.tasks import callbacks_sweep
+        from messaging.webhooks.processing import check_lease
         from queues.validation import register_app_directory
 
+        checks.register(check_lease)
         register_app_directory(sinch_apps)
         gateways.register(SinchGateway())
         housekeeping.register(

@@ -21,6 +21,7 @@ from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
+from django.core import checks
 from django.db import IntegrityError, transaction
 from django.db.models import F, Q
 from django.utils import timezone
@@ -43,13 +44,32 @@ logger = logging.getLogger(__name__)
 BATCH_SIZE = 100
 
 # The longest one callback can take: the blocking integrations of one event, each cut at its
-# timeout (at most 60 s) — a claim is renewed before processing a callback whenever less than
-# this is left of its lease.
-LONGEST_CALLBACK_SECONDS = 60.0
+# timeout (at most 60 s). A claim older than the lease minus this is renewed, callback by
+# callback, before the callback is processed; WORK_LEASE_SECONDS must be at least this long
+# (a system check says so), so that no claim runs out while the calls it covers are under way.
+LONGEST_CALL_SECONDS = 60.0
 
 
-def _longest_callback() -> float:
-    return float(settings.INTEGRATIONS_MAX_PER_EVENT) * LONGEST_CALLBACK_SECONDS
+def longest_callback_seconds() -> float:
+    """How long processing one callback can take at most (its event's blocking integrations)."""
+    return float(settings.INTEGRATIONS_MAX_PER_EVENT) * LONGEST_CALL_SECONDS
+
+
+def check_lease(**kwargs: Any) -> list[checks.CheckMessage]:
+    """System check: a claim must outlast the calls of the callback it covers."""
+    longest = longest_callback_seconds()
+    if longest <= settings.WORK_LEASE_SECONDS:
+        return []
+    return [
+        checks.Warning(
+            f"WORK_LEASE_SECONDS ({settings.WORK_LEASE_SECONDS}) is shorter than the longest "
+            f"a callback can take ({longest:g} s: INTEGRATIONS_MAX_PER_EVENT blocking "
+            "integrations of at most 60 s each).",
+            hint="A worker could take over a callback whose integrations are still being "
+            f"called. Set WORK_LEASE_SECONDS to at least {longest:g}.",
+            id="messaging.W001",
+        )
+    ]
 
 
 def callbacks_process_pending(
@@ -114,27 +134,27 @@ def _takeover_note(callback: Callback) -> str:
 def _process_claimed(batch: list[Callback]) -> None:
     services = _services({c.service_id for c in batch})
     processed = _processed_keys(batch)
-    claimed_at = time.monotonic()
-    for position, callback in enumerate(batch):
-        left = settings.WORK_LEASE_SECONDS - (time.monotonic() - claimed_at)
-        if left < _longest_callback():
-            claimed_at = time.monotonic()
-            _claims_renew(batch[position:])
+    claimed = time.monotonic()
+    fresh_for = settings.WORK_LEASE_SECONDS - longest_callback_seconds()
+    for callback in batch:
+        # Late in a long batch, renew this callback's claim first: it then has a whole lease,
+        # and one another worker took over meanwhile is left to that worker.
+        if time.monotonic() - claimed > fresh_for and not _claim_renew(callback):
+            logger.warning("callback %s was taken over before its turn came", callback.pk)
+            continue
         callback_process(
             callback, service=services.get(callback.service_id, _NO_SERVICE), processed=processed
         )
 
 
-def _claims_renew(callbacks: list[Callback]) -> None:
-    """Extend this worker's claims on callbacks it has not processed yet."""
+def _claim_renew(callback: Callback) -> bool:
+    """Extend this worker's claim on one callback; False when it is no longer this worker's."""
     now = timezone.now()
-    Callback.objects.filter(
-        pk__in=[c.pk for c in callbacks],
-        status=CallbackStatus.PENDING,
-        claimed_by=housekeeping.worker_id()[:64],
+    renewed = Callback.objects.filter(
+        pk=callback.pk, status=CallbackStatus.PENDING, claimed_by=callback.claimed_by
     ).update(claimed_at=now)
-    for callback in callbacks:
-        callback.claimed_at = now
+    callback.claimed_at = now
+    return bool(renewed)
 
 
 def callbacks_waiting() -> bool:

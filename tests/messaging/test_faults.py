@@ -214,3 +214,38 @@ def _act(contact: Contact, action: str) -> Contact:
     if action == "accept":
         return conversation_services.contact_accept(contact=contact)
     return conversation_services.contact_end(contact=contact)
+
+
+@pytest.mark.django_db
+@pytest.mark.usefixtures("queue")
+def test_late_in_a_batch_a_callback_taken_over_meanwhile_is_left_to_its_new_worker(
+    client: Client, settings: Any
+) -> None:
+    from messaging.webhooks import processing
+
+    service = make_service(app_id="01E4556565565ERKYZ")
+    make_queue("Z", ["01E4556565565ERKYZ@whatsapp"])
+    for n in (1, 2):
+        body = fixture_body(
+            "message_inbound",
+            app_id="01E4556565565ERKYZ",
+            message__id=f"01HMSGLATE{n:016d}",
+            message__conversation_id=f"01HCONVLATE{n:015d}",
+        )
+        assert post_callback(client, service.pk, body).status_code == 200
+    batch = processing.callbacks_claim(limit=10)
+    assert len(batch) == 2
+    Callback.objects.filter(pk=batch[1].pk).update(claimed_by="another")
+    settings.WORK_LEASE_SECONDS = 0  # every claim is "late": renewed before each callback
+    processing._process_claimed(batch)
+    first, second = (Callback.objects.get(pk=c.pk) for c in batch)
+    assert first.status == "processed"
+    assert (second.status, second.claimed_by, second.attempts) == ("pending", "another", 0)
+
+
+def test_a_lease_shorter_than_a_callbacks_calls_is_a_warning(settings: Any) -> None:
+    from messaging.webhooks.processing import check_lease
+
+    assert check_lease() == []
+    settings.WORK_LEASE_SECONDS = 100
+    assert [m.id for m in check_lease()] == ["messaging.W001"]
