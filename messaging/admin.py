@@ -25,6 +25,7 @@ from messaging.validation import (
     AuthenticationsResult,
     clean_authentications,
 )
+from messaging.webhooks.payload import BodyRefused, stored_json
 
 # The request being rendered, for display callables that only receive the object (the webhook
 # URL is absolute); a ContextVar because one ModelAdmin serves concurrent requests.
@@ -250,7 +251,10 @@ class CallbackAdmin(admin.ModelAdmin[Callback]):
 
     @admin.display(description=_("body as received"))
     def pretty_payload(self, obj: Callback) -> SafeString:
-        return pretty_json(obj.payload)
+        try:
+            return pretty_json(stored_json(bytes(obj.raw_body)))
+        except BodyRefused as exc:
+            return format_html("<p>{}</p>", _("The body cannot be shown: %s") % exc)
 
     @admin.action(description=_("Process selected callbacks again"), permissions=["change"])
     def process_again(self, request: HttpRequest, queryset: QuerySet[Callback]) -> None:

@@ -103,6 +103,9 @@ class EmptySerializer(serializers.Serializer[Any]):
 class MessageSerializer(serializers.ModelSerializer[Message]):
     """A message of a contact, either direction, with its delivery status."""
 
+    # Empty for a message without media, and what the channel sent otherwise: not always a URI.
+    media_url = serializers.CharField(read_only=True)
+
     class Meta:
         model = Message
         fields = [

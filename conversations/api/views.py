@@ -14,6 +14,7 @@ from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from configurator.parsers import KeysFilter, UtcDateTimeFilter
 from configurator.permissions import ChangeOnPostPermissions
 from conversations import selectors, services
 from conversations.api.serializers import (
@@ -30,13 +31,24 @@ from conversations.api.serializers import (
 from conversations.choices import ChannelType, Direction, Event
 from conversations.lifecycle import LifecycleError
 from conversations.models import Agent, Contact
+from queues.models import Queue
+
+
+class AgentFilter(django_filters.FilterSet):
+    """Filters of the agent list, named after the fields."""
+
+    queues = KeysFilter(queryset=Queue.objects.all())
+
+    class Meta:
+        model = Agent
+        fields = ["queues", "number", "email"]
 
 
 class AgentViewSet(viewsets.ModelViewSet[Agent]):
     """Agents and the queues they serve."""
 
     serializer_class = AgentSerializer
-    filterset_fields = ["queues", "number", "email"]
+    filterset_class = AgentFilter
 
     def get_queryset(self) -> QuerySet[Agent]:
         return selectors.agent_list()
@@ -57,8 +69,8 @@ class ContactFilter(django_filters.FilterSet):
     channel_type = django_filters.ChoiceFilter(choices=ChannelType.choices)
     direction = django_filters.ChoiceFilter(choices=Direction.choices)
     open = django_filters.BooleanFilter(field_name="ended_at", lookup_expr="isnull")
-    created_after = django_filters.IsoDateTimeFilter(field_name="created", lookup_expr="gte")
-    created_before = django_filters.IsoDateTimeFilter(field_name="created", lookup_expr="lt")
+    created_after = UtcDateTimeFilter(field_name="created", lookup_expr="gte")
+    created_before = UtcDateTimeFilter(field_name="created", lookup_expr="lt")
 
     class Meta:
         model = Contact

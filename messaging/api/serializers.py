@@ -6,11 +6,12 @@ from functools import partial
 from typing import Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from configurator.credentials import CredentialEntrySerializer, nested_errors
 from messaging import selectors, services
-from messaging.choices import AuthenticationDirection
+from messaging.choices import AuthenticationDirection, Trigger
 from messaging.models import Callback, MessagingService
 from messaging.validation import (
     AUTHENTICATION_BLOCK,
@@ -19,6 +20,7 @@ from messaging.validation import (
     clean_authentications,
     parse_service_connection,
 )
+from messaging.webhooks.payload import BodyRefused, stored_json
 
 
 class AuthenticationSerializer(CredentialEntrySerializer):
@@ -129,6 +131,8 @@ def _errors(result: AuthenticationsResult, count: int) -> Any:
 class CallbackSerializer(serializers.ModelSerializer[Callback]):
     """A stored callback, read-only, with its body as JSON."""
 
+    # Blank when the body carries no notification this service knows.
+    trigger = serializers.ChoiceField(choices=Trigger.choices, allow_blank=True, read_only=True)
     payload = serializers.SerializerMethodField()
 
     class Meta:
@@ -153,5 +157,10 @@ class CallbackSerializer(serializers.ModelSerializer[Callback]):
         ]
         read_only_fields = fields
 
+    @extend_schema_field({"type": "object", "nullable": True, "additionalProperties": {}})
     def get_payload(self, obj: Callback) -> Any:
-        return obj.payload
+        """The body as JSON (payload.stored_json), or null for a body that cannot be read."""
+        try:
+            return stored_json(bytes(obj.raw_body))
+        except BodyRefused:
+            return None

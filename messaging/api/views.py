@@ -6,6 +6,7 @@ import django_filters
 from django.db.models import QuerySet
 from rest_framework import mixins, viewsets
 
+from configurator.parsers import UtcDateTimeFilter
 from messaging import selectors
 from messaging.api.serializers import CallbackSerializer, MessagingServiceSerializer
 from messaging.choices import CallbackStatus, Trigger
@@ -27,8 +28,8 @@ class CallbackFilter(django_filters.FilterSet):
 
     trigger = django_filters.ChoiceFilter(choices=Trigger.choices)
     status = django_filters.ChoiceFilter(choices=CallbackStatus.choices)
-    received_after = django_filters.IsoDateTimeFilter(field_name="received_at", lookup_expr="gte")
-    received_before = django_filters.IsoDateTimeFilter(field_name="received_at", lookup_expr="lt")
+    received_after = UtcDateTimeFilter(field_name="received_at", lookup_expr="gte")
+    received_before = UtcDateTimeFilter(field_name="received_at", lookup_expr="lt")
 
     class Meta:
         model = Callback

@@ -8,12 +8,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 from django.utils.dateparse import parse_datetime
 
 from conversations import lifecycle, selectors, services
 from conversations.choices import MessageKind, MessageStatus
+from conversations.models import Contact, Message
 from conversations.services import InboundThread, IncomingMessage
 from messaging.choices import Trigger
 from messaging.models import Callback
@@ -30,6 +32,35 @@ class CallbackError(Exception):
 
 class CallbackIgnored(Exception):  # noqa: N818 (an outcome, not a failure)
     """The callback is about something that is not ours; the message says what."""
+
+
+def _column_length(model: Any, field: str) -> int:
+    return int(model._meta.get_field(field).max_length)
+
+
+# The columns Sinch's ids and identities are stored in: a longer one fails the callback with
+# the field's name rather than with a database error.
+ID_LENGTH = _column_length(Message, "sinch_message_id")
+CONTACT_ID_LENGTH = _column_length(Contact, "sinch_contact_id")
+CONVERSATION_ID_LENGTH = _column_length(Contact, "sinch_conversation_id")
+IDENTITY_LENGTH = _column_length(Contact, "source")
+
+
+def _bounded(value: str, name: str, length: int) -> str:
+    if len(value) > length:
+        raise CallbackError(f"{name} is longer than {length} characters")
+    return value
+
+
+def _time(value: Any) -> datetime | None:
+    """A Sinch time (ISO 8601, UTC when no offset is given); None when it is not a time."""
+    try:
+        parsed = parse_datetime(str(value or ""))
+    except ValueError:  # well formed but impossible, such as month 13
+        return None
+    if parsed is not None and parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=UTC)
+    return parsed
 
 
 @dataclass(frozen=True)
@@ -74,11 +105,19 @@ class InboundMessage:
         content_type = next(iter(k for k in content if k != "reply_to"), "")
         body = content.get(content_type)
         body = body if isinstance(body, dict) else {}
+        identity = ChannelIdentity.parse(notification.get("channel_identity"))
+        _bounded(identity.identity, "message.channel_identity.identity", IDENTITY_LENGTH)
         return cls(
-            message_id=message_id,
-            contact_id=str(notification.get("contact_id") or ""),
-            conversation_id=str(notification.get("conversation_id") or ""),
-            channel_identity=ChannelIdentity.parse(notification.get("channel_identity")),
+            message_id=_bounded(message_id, "message.id", ID_LENGTH),
+            contact_id=_bounded(
+                str(notification.get("contact_id") or ""), "message.contact_id", CONTACT_ID_LENGTH
+            ),
+            conversation_id=_bounded(
+                str(notification.get("conversation_id") or ""),
+                "message.conversation_id",
+                CONVERSATION_ID_LENGTH,
+            ),
+            channel_identity=identity,
             content_type=content_type,
             text=_readable_text(content_type, body),
             media_url=str(body.get("url") or "") if content_type.startswith("media") else "",
@@ -131,6 +170,7 @@ class DeliveryReport:
         status = notification.get("status")
         if not isinstance(message_id, str) or not message_id:
             raise CallbackError(f"delivery report has no {id_key}")
+        _bounded(message_id, id_key, ID_LENGTH)
         if not isinstance(status, str) or not status:
             raise CallbackError("delivery report has no status")
         reason = notification.get("reason")
@@ -184,7 +224,7 @@ def handle_message_inbound(callback: Callback, payload: dict[str, Any]) -> Summa
             text=message.text,
             media_url=message.media_url,
             content=message.content,
-            received_at=parse_datetime(message.accept_time) if message.accept_time else None,
+            received_at=_time(message.accept_time),
         ),
     )
     return {
@@ -225,7 +265,7 @@ def handle_message_delivery(callback: Callback, payload: dict[str, Any]) -> Summ
     reason = ""
     if report.reason_code:
         reason = f"{report.reason_code}: {report.reason_description}".rstrip(": ")
-    at = parse_datetime(str(payload.get("event_time") or payload.get("accepted_time") or ""))
+    at = _time(payload.get("event_time") or payload.get("accepted_time"))
     message = services.message_status_update(
         sinch_message_id=report.message_id, status=status, reason=reason, at=at
     )

@@ -23,9 +23,10 @@ from django.core.exceptions import ImproperlyConfigured
 from django.db import DEFAULT_DB_ALIAS, DatabaseError, IntegrityError, connections, transaction
 
 from messaging.choices import NOTIFICATION_KEYS
-from messaging.models import MessagingService
+from messaging.models import Callback, MessagingService
 from messaging.selectors import inbound_authentication
 from messaging.tasks import callback_wake
+from messaging.webhooks.payload import BodyRefused, parse_received, text_safe
 from messaging.webhooks.signature import (
     SignatureError,
     SignedHeaders,
@@ -165,11 +166,9 @@ def verify_callback(*, service_id: int, body: bytes, meta: Mapping[str, Any]) ->
         if fresh is None or not signature_matches(fresh, body, headers):
             raise WebhookRejected(401, "signature does not match")
     try:
-        payload = json.loads(body)
-    except (UnicodeDecodeError, ValueError):
-        raise WebhookRejected(400, "body is not JSON") from None
-    if not isinstance(payload, dict):
-        raise WebhookRejected(400, "body is not a JSON object")
+        payload = parse_received(body)
+    except BodyRefused as exc:
+        raise WebhookRejected(400, str(exc)) from None
     return _classify(service_id, headers, body, payload)
 
 
@@ -200,9 +199,15 @@ def store_callback(row: CallbackRow) -> int:
     return callback_id
 
 
-def _text(value: Any) -> str:
-    # PostgreSQL text cannot hold NUL; no Sinch id contains one.
-    return value[:100].replace("\x00", "") if isinstance(value, str) else ""
+# The lengths of the callback's columns: a longer id is cut, never a database error.
+_ID_LENGTH = Callback._meta.get_field("message_id").max_length or 100
+_APP_ID_LENGTH = Callback._meta.get_field("app_id").max_length or 64
+_DEDUPE_KEY_LENGTH = Callback._meta.get_field("dedupe_key").max_length or 200
+
+
+def _text(value: Any, length: int = _ID_LENGTH) -> str:
+    # No Sinch id holds NUL or a lone surrogate, but a column must not fail on one.
+    return text_safe(value[:length]) if isinstance(value, str) else ""
 
 
 def _classify(
@@ -235,7 +240,7 @@ def _classify(
     return CallbackRow(
         service_id=service_id,
         trigger=trigger,
-        app_id=_text(payload.get("app_id")),
+        app_id=_text(payload.get("app_id"), _APP_ID_LENGTH),
         message_id=message_id,
         contact_id=contact_id,
         conversation_id=conversation_id,
@@ -243,5 +248,5 @@ def _classify(
         signed_at=datetime.fromtimestamp(headers.timestamp, tz=UTC),
         received_at=datetime.now(UTC),
         raw_body=body,
-        dedupe_key=dedupe_key[:200],
+        dedupe_key=dedupe_key[:_DEDUPE_KEY_LENGTH],
     )

@@ -13,7 +13,6 @@ no acknowledged callback waits for the next one to arrive.
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 from dataclasses import dataclass
@@ -38,6 +37,7 @@ from messaging.webhooks.handlers import (
     CallbackIgnored,
     Summary,
 )
+from messaging.webhooks.payload import BodyRefused, stored_json
 
 logger = logging.getLogger(__name__)
 
@@ -299,23 +299,16 @@ def callback_process(
 
 
 def callback_payload(raw_body: bytes) -> Any:
-    """The callback's JSON without NUL characters.
+    """The callback's JSON as the handlers may store it (payload.stored_json).
 
-    Sinch passes on what the end user typed, and PostgreSQL text and jsonb cannot hold NUL; in
-    JSON a NUL can only be written as the escape \\u0000.
+    Sinch passes on what the end user typed, and PostgreSQL text and jsonb cannot hold NUL or a
+    lone surrogate; bodies stored before the webhook refused NaN or deep nesting may hold those.
+    A body that cannot be read at all fails the callback with the reason.
     """
-    payload = json.loads(raw_body)
-    return _without_nul(payload) if b"\\u0000" in raw_body else payload
-
-
-def _without_nul(value: Any) -> Any:
-    if isinstance(value, str):
-        return value.replace("\x00", "")
-    if isinstance(value, dict):
-        return {_without_nul(key): _without_nul(item) for key, item in value.items()}
-    if isinstance(value, list):
-        return [_without_nul(item) for item in value]
-    return value
+    try:
+        return stored_json(raw_body)
+    except BodyRefused as exc:
+        raise CallbackError(str(exc)) from None
 
 
 def _processed_duplicate(callback: Callback) -> int | None:

@@ -47,7 +47,7 @@ class QueueSerializer(serializers.ModelSerializer[Queue]):
         help_text="Seconds a conversation may wait before it overflows (with overflow_queue).",
     )
     waiting_contacts = serializers.IntegerField(read_only=True, default=0)
-    oldest_waiting_since = serializers.DateTimeField(read_only=True, default=None)
+    oldest_waiting_since = serializers.DateTimeField(read_only=True, allow_null=True, default=None)
 
     class Meta:
         model = Queue
