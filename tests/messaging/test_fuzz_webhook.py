@@ -338,6 +338,7 @@ def test_bodies_stored_before_the_checks_are_shown_and_processed(
         Callback.objects.create(
             service=service,
             trigger="MESSAGE_INBOUND",
+            app_id="01E4556565565ERKYO",  # the service's own app: the body is what is read
             nonce=f"legacy-{n}",
             signed_at="2026-01-01T00:00:00Z",
             raw_body=raw,
