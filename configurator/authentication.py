@@ -114,7 +114,9 @@ class TokenAuthentication(KnoxTokenAuthentication):
             )
             raise exceptions.Throttled(
                 wait=wait,
-                detail=_("Too many failed authentications from this address; try again later."),
+                detail=str(
+                    _("Too many failed authentications from this address; try again later.")
+                ),
             )
         try:
             if len(header) == 2 and not _plausible_key(header[1]):

@@ -5,6 +5,7 @@ The variable names are a contract with operators; see docs/deployment.md.
 
 from datetime import timedelta
 from pathlib import Path
+from typing import Any, cast
 
 import environ
 
@@ -232,7 +233,11 @@ AXES_COOLOFF_TIME = timedelta(minutes=env.float("AXES_COOLOFF_MINUTES", default=
 AXES_LOCKOUT_PARAMETERS = ["ip_address"]
 AXES_RESET_ON_SUCCESS = True
 AXES_CLIENT_IP_CALLABLE = "configurator.authentication.client_ip"
-LOGGING["loggers"]["axes.apps"] = {"level": "WARNING"}  # its start-up banner on every command
+# Its log lines (a warning per failed login) name the username and the client IP; axes would
+# mask both by default, which leaves an operator nothing to act on. Passwords are always masked.
+AXES_SENSITIVE_PARAMETERS: list[str] = []
+# Its start-up banner on every command says nothing the settings do not.
+cast(dict[str, Any], LOGGING["loggers"])["axes.apps"] = {"level": "WARNING"}
 
 # Failed API token authentications per client IP: past API_AUTH_FAILURE_RATE (DRF's rate format,
 # e.g. "10/minute") every token request from that IP answers 429 until the window has passed.
