@@ -48,6 +48,8 @@ class SinkAnswer:
     headers: dict[str, str] = field(default_factory=dict)
     delay: float = 0.0
     raw: bytes | None = None
+    # Answer with the request itself (method, path with query, headers, body as text).
+    echo: bool = False
 
 
 class HttpsSink:
@@ -113,6 +115,15 @@ class _Handler(BaseHTTPRequestHandler):
         if answer.delay:
             time.sleep(answer.delay)
         body = answer.raw if answer.raw is not None else json.dumps(answer.body).encode()
+        if answer.echo:
+            body = json.dumps(
+                {
+                    "method": self.command,
+                    "path": self.path,
+                    "headers": dict(self.headers.items()),
+                    "body": raw.decode("utf-8", errors="replace"),
+                }
+            ).encode()
         try:
             self.send_response(answer.status)
             headers = {"Content-Type": "application/json", **answer.headers}
