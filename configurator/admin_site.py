@@ -23,6 +23,17 @@ ADMIN_SECTIONS: list[tuple[Any, list[tuple[str, str]]]] = [
             ("integrations", "Delivery"),
         ],
     ),
+    (
+        _("Users and access"),
+        [
+            ("auth", "User"),
+            ("auth", "Group"),
+            ("configurator", "ApiToken"),
+            ("axes", "AccessAttempt"),
+            ("axes", "AccessFailureLog"),
+            ("axes", "AccessLog"),
+        ],
+    ),
 ]
 
 

@@ -3,7 +3,9 @@
 The variable names are a contract with operators; see docs/deployment.md.
 """
 
+from datetime import timedelta
 from pathlib import Path
+from typing import Any, cast
 
 import environ
 
@@ -29,7 +31,8 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "rest_framework",
-    "rest_framework.authtoken",
+    "knox",
+    "axes",
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
@@ -50,6 +53,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, as django-axes asks: it turns a locked-out login into its 429 page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "configurator.urls"
@@ -157,7 +162,7 @@ REST_FRAMEWORK = {
         "rest_framework.parsers.MultiPartParser",
     ],
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
+        "configurator.authentication.TokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["configurator.permissions.StaffModelPermissions"],
@@ -180,6 +185,8 @@ SPECTACULAR_SETTINGS = {
     # Swagger UI served from this server, not from a CDN.
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    # The schema and its UI need a logged-in user unless API_DOCS_PUBLIC (see the security block).
+    "SERVE_PERMISSIONS": ["configurator.permissions.ApiDocsPermission"],
     # Contact states are the words of lifecycle events: one enumeration in the schema.
     "ENUM_NAME_OVERRIDES": {"LifecycleEventEnum": "conversations.choices.Event"},
 }
@@ -223,3 +230,39 @@ TASK_RESULTS_RETENTION_DAYS = env.int("TASK_RESULTS_RETENTION_DAYS", default=7)
 PRUNE_INTERVAL_SECONDS = env.int("PRUNE_INTERVAL_SECONDS", default=3600)
 PRUNE_BATCH_SIZE = env.int("PRUNE_BATCH_SIZE", default=1000)
 PRUNE_RUN_SECONDS = env.int("PRUNE_RUN_SECONDS", default=20)
+
+# --- Security: API tokens, brute force, API docs (docs/deployment.md, "Security") -------------
+
+# API tokens are django-rest-knox tokens: only a SHA-512 digest and a 15-character lookup prefix
+# are stored; the key is shown once when it is created. They keep DRF's "Token" header prefix
+# and, like DRF's tokens before them, do not expire unless given an expiry when created.
+REST_KNOX = {"AUTH_HEADER_PREFIX": "Token", "TOKEN_TTL": None, "AUTO_REFRESH": False}
+
+# How many proxies in front of the server append to X-Forwarded-For (0: REMOTE_ADDR is the client).
+# Both the admin's login lockout and the API's failed-authentication limit count per client IP.
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
+
+# Failed admin logins (django-axes): after AXES_FAILURE_LIMIT failures from one client IP, logins
+# from it are refused (429) for AXES_COOLOFF_MINUTES; a successful login resets the count.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_ENABLED = env.bool("AXES_ENABLED", default=True)
+AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = timedelta(minutes=env.float("AXES_COOLOFF_MINUTES", default=15))
+AXES_LOCKOUT_PARAMETERS = ["ip_address"]
+AXES_RESET_ON_SUCCESS = True
+AXES_CLIENT_IP_CALLABLE = "configurator.authentication.client_ip"
+# Its log lines (a warning per failed login) name the username and the client IP; axes would
+# mask both by default, which leaves an operator nothing to act on. Passwords are always masked.
+AXES_SENSITIVE_PARAMETERS: list[str] = []
+# Its start-up banner on every command says nothing the settings do not.
+cast(dict[str, Any], LOGGING["loggers"])["axes.apps"] = {"level": "WARNING"}
+
+# Failed API token authentications per client IP: past API_AUTH_FAILURE_RATE (DRF's rate format,
+# e.g. "10/minute") every token request from that IP answers 429 until the window has passed.
+API_AUTH_FAILURE_RATE = env.str("API_AUTH_FAILURE_RATE", default="10/minute")
+
+# The OpenAPI schema (/api/schema/) and Swagger UI (/api/docs/) need a logged-in user unless true.
+API_DOCS_PUBLIC = env.bool("API_DOCS_PUBLIC", default=False)

@@ -1,7 +1,9 @@
 """URL map: admin, REST API v1 with its OpenAPI schema, and the Sinch webhook."""
 
 from django.contrib import admin
-from django.urls import include, path
+from django.contrib.auth.views import redirect_to_login
+from django.http import HttpRequest, HttpResponse
+from django.urls import include, path, reverse
 from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
@@ -17,11 +19,23 @@ register_queues(router)
 register_conversations(router)
 register_integrations(router)
 
+_swagger_ui = SpectacularSwaggerView.as_view(url_name="schema")
+
+
+def api_docs(request: HttpRequest) -> HttpResponse:
+    """Swagger UI (ApiDocsPermission); a browser that is not logged in goes to the login first."""
+    response: HttpResponse = _swagger_ui(request)
+    refused = response.status_code in (401, 403)
+    if refused and "HTTP_AUTHORIZATION" not in request.META:
+        return redirect_to_login(request.get_full_path(), reverse("admin:login"))
+    return response
+
+
 urlpatterns = [
     path("", RedirectView.as_view(url="/admin/", permanent=False)),
     path("admin/", admin.site.urls),
     path("api/v1/", include(router.urls)),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
-    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
+    path("api/docs/", api_docs, name="api-docs"),
     path("webhooks/sinch/<int:service_id>/", sinch_webhook, name="sinch-webhook"),
 ]

@@ -8,9 +8,11 @@ database through `Targets`, so a value that does not fit changes nothing and is 
 
 from __future__ import annotations
 
+import base64
 import email.utils
 import json
 import math
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
@@ -21,14 +23,21 @@ import requests.auth
 
 from integrations.choices import ECHO_ENDPOINT, AuthenticationType, DeliveryStatus
 from integrations.conditions import ConditionError, condition_compile, condition_evaluate
-from integrations.rendering import RenderContext, RenderedRequest, render_request, render_value
-from integrations.transport import HttpAnswer, TransportError, oauth_tokens, send
+from integrations.rendering import (
+    RenderContext,
+    RenderedRequest,
+    mask_secrets,
+    render_request,
+    render_value,
+)
+from integrations.transport import EXCERPT_CHARS, HttpAnswer, TransportError, oauth_tokens, send
 from integrations.validation import authentication_type
 
 MAX_CAD_BYTES = 64 * 1024
 MAX_PRIORITY = 2_147_483_647
 MAX_RETRY_AFTER_SECONDS = 3600.0
 SET_KEYS = ("priority", "queue", "preferredAgent", "requiredAgents")
+DIGEST_RESPONSE_RE = re.compile(r'response="([^"]+)"')
 
 
 class Targets(Protocol):
@@ -95,7 +104,46 @@ def execute(
     echo_data: Mapping[str, Any] | None = None,
     live: bool = True,
 ) -> Execution:
-    """Run the integration once; `live=False` renders and checks but sends nothing."""
+    """Run the integration once; `live=False` renders and checks but sends nothing.
+
+    What came back (excerpt, answer, error, attached data to save) has every secret the request
+    carried masked before anyone records or shows it: the authentication secrets, and the
+    credentials made from them (Basic's base64, the OAuth access token, the Digest header).
+    """
+    carried: list[str] = []
+    result = _execute(
+        configuration=configuration,
+        endpoint_url=endpoint_url,
+        context=context,
+        secrets=secrets,
+        targets=targets,
+        channel_type=channel_type,
+        echo_data=echo_data,
+        live=live,
+        carried=carried,
+    )
+    hidden = [*secrets.by_id.values(), *carried]
+    result.response_excerpt = mask_secrets(
+        result.response_excerpt, hidden, cut_off=len(result.response_excerpt) >= EXCERPT_CHARS
+    )
+    result.error = mask_secrets(result.error, hidden)
+    result.response = mask_secrets(result.response, hidden)
+    result.save_values = mask_secrets(result.save_values, hidden)
+    return result
+
+
+def _execute(
+    *,
+    configuration: Mapping[str, Any],
+    endpoint_url: str,
+    context: RenderContext,
+    secrets: Secrets,
+    targets: Targets,
+    channel_type: str,
+    echo_data: Mapping[str, Any] | None,
+    live: bool,
+    carried: list[str],
+) -> Execution:
     result = Execution()
     request = configuration.get("request") or {}
     condition = request.get("condition")
@@ -126,7 +174,7 @@ def execute(
         )
     else:
         try:
-            auth, extra_headers = _authentication(request, secrets, rendered.timeout)
+            auth, extra_headers = _authentication(request, secrets, rendered.timeout, carried)
             answer = _send(rendered, auth, extra_headers)
         except TransportError as exc:
             return result.fail(str(exc), retryable=exc.retryable)
@@ -162,9 +210,12 @@ def _send(
 
 
 def _authentication(
-    request: Mapping[str, Any], secrets: Secrets, timeout: float
+    request: Mapping[str, Any], secrets: Secrets, timeout: float, carried: list[str]
 ) -> tuple[requests.auth.AuthBase | None, dict[str, str]]:
-    """requests' own auth classes for basic and digest; a cached bearer token for OAuth."""
+    """requests' own auth classes for basic and digest; a cached bearer token for OAuth.
+
+    `carried` receives the credentials built from the secrets, which the answer must not echo.
+    """
     config = request.get("authentication") or {}
     kind = config.get("type")
     if not kind:
@@ -181,9 +232,11 @@ def _authentication(
     entry_id, secret = entries[0]
     name = entry_id.split(":", 1)[1]
     if kind == AuthenticationType.BASIC:
-        return requests.auth.HTTPBasicAuth(name, secret), {}
+        basic = requests.auth.HTTPBasicAuth(name, secret)
+        carried.append(_basic_credentials(name, secret))
+        return basic, {}
     if kind == AuthenticationType.DIGEST:
-        return requests.auth.HTTPDigestAuth(name, secret), {}
+        return _RecordingDigestAuth(name, secret, carried), {}
     scope = config.get("scope") or ""
     if isinstance(scope, list):
         scope = " ".join(scope)
@@ -194,7 +247,33 @@ def _authentication(
         scope=str(scope),
         timeout=timeout,
     )
+    carried.append(token)
     return None, {"Authorization": f"Bearer {token}"}
+
+
+def _basic_credentials(name: str, secret: str) -> str:
+    """The base64 part of the Basic header requests builds (latin-1, as requests encodes)."""
+    try:
+        raw = f"{name}:{secret}".encode("latin-1")
+    except UnicodeEncodeError:
+        raw = f"{name}:{secret}".encode()
+    return base64.b64encode(raw).decode("ascii")
+
+
+class _RecordingDigestAuth(requests.auth.HTTPDigestAuth):
+    """Digest auth that notes the header it answers the challenge with (its `response` is a
+    hash of the password, open to guessing offline), so that an echo of it is masked."""
+
+    def __init__(self, username: str, password: str, carried: list[str]) -> None:
+        super().__init__(username, password)
+        self._carried = carried
+
+    def build_digest_header(self, method: str, url: str) -> str | None:
+        header: str | None = super().build_digest_header(method, url)  # type: ignore[no-untyped-call]
+        if header:
+            self._carried.append(header.removeprefix("Digest "))
+            self._carried.extend(DIGEST_RESPONSE_RE.findall(header))
+        return header
 
 
 def retry_after_seconds(value: str | None) -> float | None:

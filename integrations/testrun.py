@@ -3,6 +3,8 @@
 Dry runs render the request; live runs also send it and read the answer. Either way `set` and
 `save` are only described, never applied, and no delivery is recorded: the administrator sees
 each step (matched or why not, condition, request, response, changes) on the page or in the API.
+A run with a real contact shows that contact's data, so it needs the permission to view
+contacts; runs with the sample contact do not.
 """
 
 from __future__ import annotations
@@ -12,8 +14,11 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from django.conf import settings
+from django.core.exceptions import PermissionDenied
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
+from configurator.permissions import can_view_contact_data
 from conversations.choices import Event
 from conversations.models import Contact
 from conversations.snapshot import contact_snapshot, iso
@@ -93,10 +98,27 @@ def sample_contact(integration: Integration) -> dict[str, Any]:
     }
 
 
+CONTACT_DATA_REFUSED = _(
+    "Testing with a real contact shows its data, which needs the permission to view contacts; "
+    "leave the contact empty to test with a sample contact."
+)
+
+
+def test_run_contact_check(*, user: Any) -> None:
+    """Raise PermissionDenied unless `user` may run a test with a real contact."""
+    if not can_view_contact_data(user):
+        raise PermissionDenied(str(CONTACT_DATA_REFUSED))
+
+
 def integration_test_run(
-    *, integration: Integration, event: str, contact: Contact | None, live: bool
+    *, integration: Integration, event: str, contact: Contact | None, live: bool, user: Any
 ) -> TestRun:
-    """Run the integration for `event` and `contact` (or a sample) without changing anything."""
+    """Run the integration for `event` and `contact` (or a sample) without changing anything.
+
+    `user` is who asks: a real contact needs the permission to view contacts (PermissionDenied).
+    """
+    if contact is not None:
+        test_run_contact_check(user=user)
     data = contact_snapshot(contact) if contact is not None else sample_contact(integration)
     run = TestRun(integration.pk, event, str(data["id"]), live)
     _match(run, integration, event, data)

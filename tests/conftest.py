@@ -7,9 +7,9 @@ from typing import Any
 import pytest
 from django.contrib.auth.models import User
 from django.test import Client
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
+from configurator.tokens import api_token_create
 from conversations.models import Contact, Message
 from integrations.transport import oauth_tokens
 from messaging.models import MessagingService
@@ -67,7 +67,7 @@ def admin_client_(staff_user: User) -> Client:
 @pytest.fixture
 def api(staff_user: User) -> APIClient:
     """An API client authenticated with a DRF token, as automation would be."""
-    token = Token.objects.create(user=staff_user)
+    _, key = api_token_create(user=staff_user)
     client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+    client.credentials(HTTP_AUTHORIZATION=f"Token {key}")
     return client

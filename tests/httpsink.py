@@ -51,6 +51,8 @@ class SinkAnswer:
     # Hold the answer until this is set (at most `delay` seconds): a hanging endpoint that the
     # test releases once it has seen what it wanted.
     hold: threading.Event | None = None
+    # Answer with the request itself (method, path with query, headers, body as text).
+    echo: bool = False
 
 
 class HttpsSink:
@@ -118,6 +120,15 @@ class _Handler(BaseHTTPRequestHandler):
         elif answer.delay:
             time.sleep(answer.delay)
         body = answer.raw if answer.raw is not None else json.dumps(answer.body).encode()
+        if answer.echo:
+            body = json.dumps(
+                {
+                    "method": self.command,
+                    "path": self.path,
+                    "headers": dict(self.headers.items()),
+                    "body": raw.decode("utf-8", errors="replace"),
+                }
+            ).encode()
         try:
             self.send_response(answer.status)
             headers = {"Content-Type": "application/json", **answer.headers}

@@ -27,3 +27,8 @@ STORAGES = {
 # On SQLite the test database is a file, so that worker processes started by tests see it.
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":  # noqa: F405
     DATABASES["default"]["TEST"] = {"NAME": str(BASE_DIR / ".test-db.sqlite3")}  # noqa: F405
+
+# The suite logs in and authenticates many times from 127.0.0.1: the brute-force limits stay on
+# (their code runs everywhere) but far above what the suite does; tests/configurator/ lowers them.
+AXES_FAILURE_LIMIT = 10_000
+API_AUTH_FAILURE_RATE = "10000/minute"

@@ -1,4 +1,8 @@
-"""Admin pages: the delivery log (Conversations > Deliveries), and a contact's deliveries."""
+"""Admin pages: the delivery log (Conversations > Deliveries), and a contact's deliveries.
+
+A delivery carries its contact's data (the rendered request, the answer, what it changed): users
+without the permission to view contacts see the log without them, and are told why.
+"""
 
 from __future__ import annotations
 
@@ -14,12 +18,15 @@ from django.utils.safestring import SafeString
 from django.utils.translation import gettext_lazy as _
 
 from configurator.admin_mixins import pretty_json
+from configurator.permissions import can_view_contact_data
 from conversations.admin import add_contact_inline
 from conversations.models import Contact
 from integrations import selectors, services
 from integrations.models import Delivery
 
 ERROR_SHOWN = 120
+# Fields of the delivery page that show the contact or data made from it.
+CONTACT_DATA_FIELDS = ("contact_link", "pretty_request", "response_excerpt", "pretty_applied")
 
 
 def _short(text: str) -> str:
@@ -44,7 +51,9 @@ class DeliveryAdmin(admin.ModelAdmin[Delivery]):
     ]
     list_filter = ["status", "mode", "event", "integration", "created_at"]
     search_fields = ["=contact__id", "integration__name"]
-    search_help_text = _("Exact contact ID, or the integration's name.")
+    search_help_text = _(
+        "The integration's name, or an exact contact ID (with the permission to view contacts)."
+    )
     list_select_related = ["integration"]
     date_hierarchy = "created_at"
     actions = ["send_again"]
@@ -63,6 +72,26 @@ class DeliveryAdmin(admin.ModelAdmin[Delivery]):
     def get_queryset(self, request: HttpRequest) -> QuerySet[Delivery]:
         return selectors.delivery_list()
 
+    def get_list_display(self, request: HttpRequest) -> Any:
+        shown = super().get_list_display(request)
+        if can_view_contact_data(request.user):
+            return shown
+        return [name for name in shown if name not in CONTACT_DATA_FIELDS]
+
+    def get_search_fields(self, request: HttpRequest) -> Any:
+        if can_view_contact_data(request.user):
+            return super().get_search_fields(request)
+        return ["integration__name"]
+
+    def get_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        fields = super().get_fields(request, obj)
+        if can_view_contact_data(request.user):
+            return fields
+        return [*_without_contact_data(fields), "contact_data_hidden"]
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        return [*flatten(self.get_fields(request, obj))]
+
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
 
@@ -77,6 +106,15 @@ class DeliveryAdmin(admin.ModelAdmin[Delivery]):
     @admin.display(description=_("error or reason"))
     def error_short(self, obj: Delivery) -> str:
         return _short(obj.error)
+
+    @admin.display(description=_("contact data"))
+    def contact_data_hidden(self, obj: Delivery) -> str:
+        return str(
+            _(
+                "Hidden: the contact, the request made from its data, the answer and what it "
+                "changed need the permission to view contacts."
+            )
+        )
 
     @admin.display(description=_("request (secrets masked)"))
     def pretty_request(self, obj: Delivery) -> SafeString:
@@ -104,6 +142,19 @@ class DeliveryAdmin(admin.ModelAdmin[Delivery]):
                 )
                 % {"count": left},
             )
+
+
+def _without_contact_data(fields: Any) -> list[Any]:
+    """The fieldset rows (names or tuples of names) without the contact-data fields."""
+    kept: list[Any] = []
+    for row in fields:
+        if isinstance(row, list | tuple):
+            rest = tuple(name for name in row if name not in CONTACT_DATA_FIELDS)
+            if rest:
+                kept.append(rest)
+        elif row not in CONTACT_DATA_FIELDS:
+            kept.append(row)
+    return kept
 
 
 class DeliveryInline(admin.TabularInline[Delivery, Contact]):

@@ -552,12 +552,16 @@ class IntegrationAdmin(admin.ModelAdmin[Integration]):
         form = TestRunForm(request.POST or None, integration=integration)
         run = None
         if request.method == "POST" and form.is_valid():
-            run = integration_test_run(
-                integration=integration,
-                event=form.cleaned_data["event"],
-                contact=form.cleaned_data["contact"],
-                live=form.cleaned_data["live"],
-            )
+            try:
+                run = integration_test_run(
+                    integration=integration,
+                    event=form.cleaned_data["event"],
+                    contact=form.cleaned_data["contact"],
+                    live=form.cleaned_data["live"],
+                    user=request.user,
+                )
+            except PermissionDenied as exc:
+                form.add_error("contact", str(exc))
         context = {
             **self.admin_site.each_context(request),
             "opts": self.opts,

@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any, cast
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import QuerySet
+from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status, viewsets
 from rest_framework.decorators import action
+from rest_framework.exceptions import PermissionDenied
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from configurator.permissions import ChangeOnPostPermissions
+from configurator.permissions import ChangeOnPostPermissions, can_view_contact_data
 from conversations.api.serializers import EmptySerializer
 from conversations.choices import Event
 from integrations import selectors, services
@@ -27,7 +30,10 @@ from integrations.api.serializers import (
 from integrations.choices import DeliveryMode, DeliveryStatus
 from integrations.models import Integration
 from integrations.presets import PRESETS
-from integrations.testrun import integration_test_run
+from integrations.testrun import integration_test_run, test_run_contact_check
+
+# What a delivery shows of its contact: which one, and the request and answer made from its data.
+CONTACT_DATA_FIELDS = ("contact", "contact_event", "request", "response_excerpt", "applied")
 
 
 class IntegrationViewSet(viewsets.ModelViewSet[Integration]):
@@ -79,6 +85,10 @@ class IntegrationViewSet(viewsets.ModelViewSet[Integration]):
         return Response(PresetSerializer([p.as_json() for p in PRESETS], many=True).data)
 
     @extend_schema(
+        description=(
+            "Without the permission to view contacts, the fields that carry a contact's data "
+            f"({', '.join(CONTACT_DATA_FIELDS)}) are null and ?contact= answers 403."
+        ),
         responses=DeliverySerializer(many=True),
         parameters=[
             OpenApiParameter("status", str, enum=DeliveryStatus.values),
@@ -96,9 +106,15 @@ class IntegrationViewSet(viewsets.ModelViewSet[Integration]):
             if request.query_params.get(name):
                 rows = rows.filter(**{name: request.query_params[name]})
         if request.query_params.get("contact"):
+            if not can_view_contact_data(request.user):
+                raise PermissionDenied(
+                    _("Filtering by contact needs the permission to view contacts.")
+                )
             rows = rows.filter(contact_id=request.query_params["contact"].strip().upper())
         page = self.paginate_queryset(cast(Any, rows))
-        return self.get_paginated_response(DeliverySerializer(page, many=True).data)
+        return self.get_paginated_response(
+            _deliveries_shown(request, DeliverySerializer(page, many=True).data)
+        )
 
     @extend_schema(request=ResendSerializer, responses=DeliverySerializer(many=True))
     @action(detail=True, methods=["post"], permission_classes=[ChangeOnPostPermissions])
@@ -115,16 +131,20 @@ class IntegrationViewSet(viewsets.ModelViewSet[Integration]):
             ),
             since=given.validated_data.get("since"),
         )
-        return Response(DeliverySerializer(created, many=True).data)
+        return Response(_deliveries_shown(request, DeliverySerializer(created, many=True).data))
 
     @extend_schema(request=TestRunRequestSerializer, responses=TestRunSerializer)
     @action(detail=True, methods=["post"], permission_classes=[ChangeOnPostPermissions])
     def test(self, request: Request, pk: str | None = None) -> Response:
         """Run it for an event and a contact (or a sample): dry renders, live also sends.
 
-        Each step is shown; no contact changes and no delivery is recorded.
+        Each step is shown; no contact changes and no delivery is recorded. A real contact
+        needs the permission to view contacts (403); the sample contact does not.
         """
         integration = self.get_object()
+        if isinstance(request.data, Mapping) and request.data.get("contact"):
+            # Before the contact is looked up: whether an ID exists is not told either.
+            test_run_contact_check(user=request.user)
         given = TestRunRequestSerializer(data=request.data)
         given.is_valid(raise_exception=True)
         run = integration_test_run(
@@ -132,5 +152,15 @@ class IntegrationViewSet(viewsets.ModelViewSet[Integration]):
             event=given.validated_data["event"],
             contact=given.validated_data.get("contact"),
             live=given.validated_data["live"],
+            user=request.user,
         )
         return Response(TestRunSerializer(run.as_json()).data)
+
+
+def _deliveries_shown(request: Request, rows: Any) -> Any:
+    """Serialized deliveries, with the contact's data left out for users who may not see it."""
+    if can_view_contact_data(request.user):
+        return rows
+    for row in rows:
+        row.update(dict.fromkeys(CONTACT_DATA_FIELDS))
+    return rows

@@ -6,9 +6,9 @@ from typing import Any
 
 import pytest
 from django.contrib.auth.models import Permission, User
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
+from configurator.tokens import api_token_create
 from conversations import services
 from conversations.models import Agent, Contact, Message
 from conversations.services import InboundThread, IncomingMessage
@@ -315,7 +315,7 @@ def viewer(db: None) -> APIClient:
         Permission.objects.get(codename="view_message"),
     )
     client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=user).key}")
+    client.credentials(HTTP_AUTHORIZATION=f"Token {api_token_create(user=user)[1]}")
     return client
 
 

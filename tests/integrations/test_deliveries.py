@@ -10,9 +10,9 @@ from django.contrib.auth.models import Permission, User
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
+from configurator.tokens import api_token_create
 from conversations.models import Contact
 from integrations.models import Delivery, Integration
 from queues.models import Queue
@@ -207,7 +207,7 @@ def test_api_test_and_resend_need_change_permission(hooked: Integration) -> None
     viewer = User.objects.create_user("viewer", is_staff=True)
     viewer.user_permissions.add(Permission.objects.get(codename="view_integration"))
     client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=viewer).key}")
+    client.credentials(HTTP_AUTHORIZATION=f"Token {api_token_create(user=viewer)[1]}")
 
     assert client.get(_deliveries_url(hooked)).status_code == 200
     test = client.post(f"/api/v1/integrations/{hooked.pk}/test/", {"event": "queued"})

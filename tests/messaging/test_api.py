@@ -9,10 +9,10 @@ from django.contrib.auth.models import Permission, User
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from configurator.secrets import decrypt
+from configurator.tokens import api_token_create
 from messaging.models import Callback, MessagingService, ServiceAuthentication
 from messaging.webhooks.processing import callbacks_process_pending
 from tests.factories import make_service
@@ -229,7 +229,7 @@ def test_requires_a_token(db: None) -> None:
 def test_model_permissions_are_enforced(db: None) -> None:
     user = User.objects.create_user("viewer", password="pw-12345678", is_staff=True)
     client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=user).key}")
+    client.credentials(HTTP_AUTHORIZATION=f"Token {api_token_create(user=user)[1]}")
     assert client.get(URL).status_code == 403
     user.user_permissions.add(Permission.objects.get(codename="view_messagingservice"))
     user = User.objects.get(pk=user.pk)
@@ -241,7 +241,7 @@ def test_non_staff_user_is_refused(db: None) -> None:
     user = User.objects.create_user("customer", password="pw-12345678")
     user.user_permissions.add(Permission.objects.get(codename="view_messagingservice"))
     client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=user).key}")
+    client.credentials(HTTP_AUTHORIZATION=f"Token {api_token_create(user=user)[1]}")
     assert client.get(URL).status_code == 403
 
 
