@@ -23,10 +23,10 @@ from drf_spectacular.generators import SchemaGenerator
 from drf_spectacular.renderers import OpenApiJsonRenderer
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
-from rest_framework.authtoken.models import Token
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import response_schema_conformance
 
+from configurator.tokens import api_token_create
 from configurator.wsgi import application
 from messaging.models import Callback
 from tests.factories import make_agent, make_contact, make_integration, make_queue, make_service
@@ -93,7 +93,7 @@ def existing(db: None, django_user_model: Any) -> dict[str, Any]:
         assert post_callback(client, service.pk, body).status_code == 200
     user = django_user_model.objects.create_superuser("fuzz", "fuzz@example.com", "fuzz-pass-1")
     return {
-        "token": Token.objects.create(user=user).key,
+        "token": api_token_create(user=user)[1],
         "ids": {
             "/api/v1/messaging-services/": service.pk,
             "/api/v1/queues/": queue.pk,

@@ -92,7 +92,7 @@ def test_live_test_runs_refuse(https_sink: HttpsSink, queue: Queue) -> None:
     integration = _integration(https_sink, queue, ["ended"])
     _refused(
         lambda: integration_test_run(
-            integration=integration, event="ended", contact=None, live=True
+            integration=integration, event="ended", contact=None, live=True, user=None
         )
     )
     assert https_sink.requests == []
