@@ -678,11 +678,18 @@ class Database:
             self.connection.autocommit = True
 
 
-def wait_settled(
-    db: Database, args: argparse.Namespace, processes: Processes
-) -> tuple[bool, float, tuple[int, int, int]]:
-    """Wait until nothing is unfinished, or nothing moved for lease + sweep + margin, or the
-    drain timeout; returns (settled, seconds waited, last state)."""
+@dataclass(frozen=True)
+class Wait:
+    """How the wait after sending ended."""
+
+    settled: bool
+    seconds: float
+    outcome: str
+
+
+def wait_settled(db: Database, args: argparse.Namespace, processes: Processes) -> Wait:
+    """Wait until nothing is unfinished, or nothing moved for lease + sweep + margin (a claim
+    of a killed worker would have been taken over by then), or the drain timeout."""
     quiet = args.lease + args.sweep + MARGIN
     started = time.monotonic()
     deadline = started + max(args.drain_timeout, quiet)
@@ -691,8 +698,10 @@ def wait_settled(
     reported = started
     while state[:2] != (0, 0):
         now = time.monotonic()
-        if now - changed > quiet or now > deadline:
-            return False, now - started, state
+        if now - changed > quiet:
+            return Wait(False, now - started, f"gave up: nothing moved for {quiet:g} s")
+        if now > deadline:
+            return Wait(False, now - started, "gave up: time limit, still moving")
         if now - reported >= 10:
             print(
                 f"  waiting {now - started:.0f} s: {state[0]} callbacks unfinished, "
@@ -705,7 +714,7 @@ def wait_settled(
         latest = db.unfinished(MEASURED)
         if latest != state:
             state, changed = latest, time.monotonic()
-    return True, time.monotonic() - started, state
+    return Wait(True, time.monotonic() - started, "everything finished")
 
 
 # Deliveries `d` of the measured conversations only (not the warm-up's).
@@ -830,7 +839,7 @@ def report(
     results: dict[str, Any],
     processes: Processes,
     sinks: dict[str, ScriptedSink],
-    wait: tuple[bool, float, tuple[int, int, int]],
+    wait: Wait,
 ) -> int:
     """Print the figures (a table, then one JSON line); returns the number of faults found."""
     callbacks: list[dict[str, Any]] = results["callbacks"]
@@ -849,8 +858,11 @@ def report(
     # Finished (none of its callbacks left to do) and yet no message: dropped, not stuck.
     open_ids = {c["message_id"] for c in stuck}
     unstored = stored_ids - open_ids - set(messages)
+    # Why callbacks failed or were ignored, by the first line of the reason.
     reasons = Counter(
-        c["reason"][:90] for c in callbacks if c["message_id"] in unstored and c["reason"]
+        f"{c['status']}: {(c['reason'].splitlines() or [''])[0][:90]}"
+        for c in callbacks
+        if c["status"] in ("failed", "ignored")
     )
     twice: dict[str, int] = {
         "Sinch message id in two messages": sum(1 for n in messages.values() if n > 1),
@@ -868,7 +880,6 @@ def report(
         if s.acknowledged_at is not None and s.planned.message_id in queued_at
     ]
     not_final = sum(int(n) for _, _, n in results["deliveries_not_final"])
-    settled, waited, _ = wait
     figures: dict[str, Any] = {
         "duration_s": args.duration,
         "rate": args.rate,
@@ -898,8 +909,8 @@ def report(
         "to_queued_max_ms": round(max(to_queued)) if to_queued else None,
         "most_behind_schedule_s": round(max((s.behind for s in sent), default=0.0), 2),
         "kills": [[round(t, 1), what, which] for t, what, which in processes.kills],
-        "settled": settled,
-        "waited_s": round(waited, 1),
+        "settled": wait.settled,
+        "waited_s": round(wait.seconds, 1),
         "sinks": {name: dict(sink.kinds) for name, sink in sinks.items()},
         "columns": results["columns"],
     }
@@ -910,20 +921,19 @@ def report(
         f"(--interval {args.interval:g}), PostgreSQL; lease {args.lease:g} s, sweep "
         f"{args.sweep:g} s; seed {args.seed}; {os.cpu_count()} CPUs shared by all"
     )
-    waited_text = "everything finished" if settled else "gave up: nothing moved or time out"
     rows: list[tuple[str, str]] = [
         ("callbacks sent (POSTs, incl. resends)", f"{f['sent']} ({f['posts']})"),
         ("answers by status (0: none)", json.dumps(f["answers"])),
         ("acknowledged (200)", str(f["acknowledged"])),
         ("stored (rows / distinct messages)", f"{f['stored_rows']} / {f['stored_messages']}"),
         ("callback statuses", json.dumps(f["callback_statuses"])),
+        *((f"  {n} x", reason) for reason, n in reasons.most_common(8)),
         ("processed exactly once (rows)", str(f["processed_once"])),
         ("processed twice", f"{f['twice_total']}"),
         *((f"  {label}", str(n)) for label, n in twice.items()),
         ("stuck (pending or claimed)", f"{f['stuck']} {json.dumps(f['stuck_by'])}"),
         ("lost (acknowledged, no row)", str(f["lost"])),
         ("finished without storing the message", str(f["acknowledged_without_message"])),
-        *((f"  {n} x", reason) for reason, n in reasons.most_common(5)),
         (
             "new conversations / contacts / queued",
             f"{f['new_conversations']} / {f['contacts']} / {f['queued']}",
@@ -944,7 +954,7 @@ def report(
             ", ".join(f"{what} {at:.0f}" for at, what, _ in processes.kills) or "none",
         ),
         ("db_workers that exited by themselves", ", ".join(processes.died) or "none"),
-        ("waited after sending s", f"{f['waited_s']} ({waited_text})"),
+        ("waited after sending s", f"{f['waited_s']} ({wait.outcome})"),
         *((f"sink {name} answered", json.dumps(kinds)) for name, kinds in f["sinks"].items()),
         (
             "task rows",
@@ -969,13 +979,14 @@ def report(
 
 
 def interrupt(signum: int, frame: FrameType | None) -> None:
-    """SIGTERM and SIGHUP end the run as Ctrl+C does, through every `finally`."""
+    """SIGINT, SIGTERM and SIGHUP end the run through every `finally`."""
     raise KeyboardInterrupt
 
 
 def main() -> None:
     args = parse_args()
-    for sig in (signal.SIGTERM, signal.SIGHUP):
+    # SIGINT too: a shell starts background jobs with it ignored, and Ctrl+C must still stop all.
+    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
         signal.signal(sig, interrupt)
     logs = Path(tempfile.mkdtemp(prefix="configurator-soak-"))
     try:
