@@ -849,7 +849,8 @@ def report(
     answers = Counter(status for s in sent for status in s.statuses)
     by_status = Counter(c["status"] for c in callbacks)
     finished = [c for c in callbacks if c["status"] in CALLBACK_FINAL]
-    retried = [c for c in callbacks if c["attempts"] > 1 + c["takeovers"]]
+    # Attempts beyond the first that no takeover explains: run twice (unfinished ones are stuck).
+    retried = [c for c in finished if c["attempts"] > 1 + c["takeovers"]]
     once = [c for c in finished if c["attempts"] <= 1 + c["takeovers"]]
     stuck = [c for c in callbacks if c["status"] not in CALLBACK_FINAL]
     stuck_by = Counter(f"{c['status']} {c['claimed_by']}".strip() for c in stuck)
