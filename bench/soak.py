@@ -493,6 +493,31 @@ def wait_for_line(process: subprocess.Popen[bytes], log: Path, text: bytes, what
         time.sleep(0.05)
 
 
+def serving(pids: list[int], port: int) -> list[int]:
+    """Those of `pids` holding an established connection accepted on 127.0.0.1:`port`."""
+    accepted = set()
+    try:
+        lines = Path("/proc/net/tcp").read_text().splitlines()[1:]
+    except OSError:
+        return []
+    for line in lines:
+        fields = line.split()
+        # local address (hex ip:port), remote, state (01 = ESTABLISHED), ..., inode
+        if fields[3] == "01" and int(fields[1].rsplit(":", 1)[1], 16) == port:
+            accepted.add(fields[9])
+    if not accepted:
+        return []
+    busy = []
+    for pid in pids:
+        try:
+            targets = [os.readlink(fd) for fd in Path(f"/proc/{pid}/fd").iterdir()]
+        except OSError:
+            continue
+        if any(t.startswith("socket:[") and t[8:-1] in accepted for t in targets):
+            busy.append(pid)
+    return busy
+
+
 class Processes:
     """gunicorn and the db_workers: started, killed on purpose, all stopped at the end."""
 
@@ -501,6 +526,7 @@ class Processes:
         self.logs = logs
         self.args = args
         self.gunicorn: subprocess.Popen[bytes] | None = None
+        self.port = 0
         self.db_workers: dict[str, subprocess.Popen[bytes]] = {}
         self.all: list[subprocess.Popen[bytes]] = []
         self.web_workers_seen: set[int] = set()
@@ -521,6 +547,7 @@ class Processes:
         """gunicorn with sync workers on 127.0.0.1:`port`, once it answers."""
         command = [PYTHON, "-m", "gunicorn", "-w", str(self.args.workers), "-k", "sync"]
         command += ["-b", f"127.0.0.1:{port}", "--log-level", "warning", "configurator.wsgi"]
+        self.port = port
         self.gunicorn = self._spawn(command, self.logs / "gunicorn.log")
         deadline = time.monotonic() + START_TIMEOUT
         while True:
@@ -537,13 +564,16 @@ class Processes:
         """One more `manage.py db_worker` under a new worker id; returns the id."""
         self.started_workers += 1
         worker_id = f"soak-w{self.started_workers}"
-        log = self.logs / f"{worker_id}.log"
+        log = self.log(worker_id)
         command = [PYTHON, "manage.py", "db_worker", "--interval", str(self.args.interval)]
         command += ["--no-reload", "--no-startup-delay", "--worker-id", worker_id]
         self.db_workers[worker_id] = self._spawn(command, log)
         if wait:
             wait_for_line(self.db_workers[worker_id], log, b"Starting worker", worker_id)
         return worker_id
+
+    def log(self, worker_id: str) -> Path:
+        return self.logs / f"{worker_id}.log"
 
     def web_workers(self) -> list[int]:
         """The gunicorn master's children (its workers) right now."""
@@ -565,9 +595,11 @@ class Processes:
     def kill_db_worker(self, rng: random.Random) -> None:
         """SIGKILL a running db_worker and start another in its place."""
         running = [w for w, p in self.db_workers.items() if p.poll() is None]
+        # One that has not finished starting yet holds no work: killing it would prove nothing.
+        started = [w for w in running if b"Starting worker" in self.log(w).read_bytes()]
         if not running:
             return
-        victim = rng.choice(running)
+        victim = rng.choice(started or running)
         process = self.db_workers.pop(victim)
         process.kill()
         process.wait(timeout=10)
@@ -577,18 +609,28 @@ class Processes:
         print(f"  killed db_worker {victim}, started {replacement}", file=sys.stderr)
 
     def kill_web_worker(self, rng: random.Random) -> bool:
-        """SIGKILL one gunicorn worker (the master starts another); False when none was up."""
+        """SIGKILL one gunicorn worker (the master starts another); False when none was up.
+
+        A worker amid a request is preferred (looked for during up to a second), so that the
+        kill cuts a callback off rather than hitting an idle process.
+        """
         workers = self.web_workers()
         if not workers:
             return False
-        victim = rng.choice(workers)
+        deadline = time.monotonic() + 1.0
+        busy = serving(workers, self.port)
+        while not busy and time.monotonic() < deadline:
+            time.sleep(0.002)
+            busy = serving(workers, self.port)
+        victim = rng.choice(busy or workers)
         try:
             os.kill(victim, signal.SIGKILL)
         except ProcessLookupError:
             return False
         at = time.monotonic() - self.started_at
-        self.kills.append((at, "gunicorn worker", f"pid {victim}"))
-        print(f"  killed gunicorn worker {victim}", file=sys.stderr)
+        state = "amid a request" if busy else "idle"
+        self.kills.append((at, "gunicorn worker", f"pid {victim} ({state})"))
+        print(f"  killed gunicorn worker {victim} ({state})", file=sys.stderr)
         return True
 
     def check(self) -> None:
