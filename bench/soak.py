@@ -22,8 +22,9 @@ conversation (its own conversation, contact and channel identity), except --cont
 them, which continue a conversation opened at least two seconds earlier. A callback without a
 200 (a killed web worker, an error) is sent again once, with a fresh nonce, as Sinch retries.
 At random moments while sending, --kills db_worker processes and --kills gunicorn worker
-processes (children of the master) get SIGKILL; each killed db_worker is restarted at once, the
-gunicorn master restarts its own workers.
+processes (children of the master; one amid a request when one is seen within a second) get
+SIGKILL; each killed db_worker is restarted at once, the gunicorn master restarts its own
+workers.
 
 After the last callback it waits until every callback is finished and every delivery final, or
 until nothing has changed for a work lease plus a sweep plus a margin (WORK_LEASE_SECONDS and
