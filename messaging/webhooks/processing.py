@@ -21,7 +21,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core import checks
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, OperationalError, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
@@ -82,10 +82,10 @@ def callbacks_process_pending(
         batch = callbacks_claim(limit=batch_size)
         if not batch:
             break
-        _process_claimed(batch)
-        total += len(batch)
+        released = _process_claimed(batch)
+        total += len(batch) - released
         batches += 1
-        if len(batch) < batch_size:
+        if len(batch) < batch_size and not released:
             break
     return total
 
@@ -131,7 +131,9 @@ def _takeover_note(callback: Callback) -> str:
     )
 
 
-def _process_claimed(batch: list[Callback]) -> None:
+def _process_claimed(batch: list[Callback]) -> int:
+    """Process a claimed batch; returns how many callbacks were given back to be tried again."""
+    released = 0
     services = _services({c.service_id for c in batch})
     processed = _processed_keys(batch)
     claimed = time.monotonic()
@@ -142,9 +144,10 @@ def _process_claimed(batch: list[Callback]) -> None:
         if time.monotonic() - claimed > fresh_for and not _claim_renew(callback):
             logger.warning("callback %s was taken over before its turn came", callback.pk)
             continue
-        callback_process(
+        released += callback_process(
             callback, service=services.get(callback.service_id, _NO_SERVICE), processed=processed
         )
+    return released
 
 
 def _claim_renew(callback: Callback) -> bool:
@@ -237,8 +240,8 @@ def callback_process(
     *,
     service: ReceivingService,
     processed: dict[tuple[int, str], int] | None = None,
-) -> None:
-    """Apply one claimed callback and record its outcome on it.
+) -> bool:
+    """Apply one claimed callback and record its outcome; True when it is to be tried again.
 
     `processed` maps (service, dedupe key) to callbacks already processed; it is read once per
     batch and kept up to date here. Most handlers run in one transaction with the outcome;
@@ -251,30 +254,30 @@ def callback_process(
     callback.attempts += 1
     if not callback.trigger:
         _mark(callback, CallbackStatus.IGNORED, "the body carries no known notification")
-        return
+        return False
     if callback.trigger not in service.triggers:
         _mark(
             callback,
             CallbackStatus.IGNORED,
             f"the messaging service is not subscribed to {callback.trigger}",
         )
-        return
+        return False
     if callback.trigger in IGNORED_TRIGGERS:
         _mark(callback, CallbackStatus.IGNORED, IGNORED_TRIGGERS[callback.trigger])
-        return
+        return False
     handler = HANDLERS.get(callback.trigger)
     if handler is None:
         _mark(callback, CallbackStatus.IGNORED, f"no handler for {callback.trigger}")
-        return
+        return False
     if callback.trigger in ACTING_TRIGGERS:
         foreign = _foreign_app(callback, service)
         if foreign is not None:
             _mark(callback, CallbackStatus.IGNORED, foreign)
-            return
+            return False
     earlier = processed.get(key)
     if earlier is not None and earlier != callback.pk:
         _mark(callback, CallbackStatus.IGNORED, f"duplicate of callback #{earlier} (Sinch retry)")
-        return
+        return False
     try:
         if callback.trigger in STEPWISE_TRIGGERS:
             summary = handler(callback, callback_payload(bytes(callback.raw_body)))
@@ -293,9 +296,40 @@ def callback_process(
         _mark(callback, CallbackStatus.IGNORED, str(exc))
     except CallbackError as exc:
         _mark(callback, CallbackStatus.FAILED, str(exc))
+    except OperationalError as exc:
+        if not _transient(exc) or callback.attempts >= TRANSIENT_ATTEMPTS:
+            logger.exception("callback %s failed in its handler", callback.pk)
+            _mark(callback, CallbackStatus.FAILED, f"{type(exc).__name__}: {exc}")
+            return False
+        logger.warning(
+            "callback %s met a passing database error, tried again: %s", callback.pk, exc
+        )
+        _release(callback, f"attempt {callback.attempts}: {exc}".strip())
+        return True
     except Exception as exc:
         logger.exception("callback %s failed in its handler", callback.pk)
         _mark(callback, CallbackStatus.FAILED, f"{type(exc).__name__}: {exc}")
+    return False
+
+
+# Errors the database gives a transaction that lost a race (deadlock, serialization, lock not
+# available; SQLite's busy database): the callback is tried again, this many times at most.
+TRANSIENT_SQLSTATES = frozenset({"40P01", "40001", "55P03"})
+TRANSIENT_ATTEMPTS = 5
+
+
+def _transient(exc: OperationalError) -> bool:
+    sqlstate = getattr(exc.__cause__, "sqlstate", None)
+    return sqlstate in TRANSIENT_SQLSTATES or "database is locked" in str(exc)
+
+
+def _release(callback: Callback, reason: str) -> None:
+    """Give the claim back, so that the next batch tries the callback again."""
+    Callback.objects.filter(
+        pk=callback.pk, status=CallbackStatus.PENDING, claimed_by=callback.claimed_by
+    ).update(
+        claimed_by="", claimed_at=None, attempts=callback.attempts, status_reason=reason[:2000]
+    )
 
 
 def callback_payload(raw_body: bytes) -> Any:

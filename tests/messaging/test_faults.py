@@ -21,7 +21,7 @@ from configurator.workers import STOPPED_WORKER_ERROR
 from conversations import services as conversation_services
 from conversations.models import Contact, ContactEvent
 from integrations.models import Delivery
-from messaging.models import Callback
+from messaging.models import Callback, MessagingService
 from queues.models import Queue
 from tests.factories import make_agent, make_contact, make_integration, make_queue, make_service
 from tests.httpsink import HttpsSink, SinkAnswer
@@ -249,3 +249,32 @@ def test_a_lease_shorter_than_a_callbacks_calls_is_a_warning(settings: Any) -> N
     assert check_lease() == []
     settings.WORK_LEASE_SECONDS = 100
     assert [m.id for m in check_lease()] == ["messaging.W001"]
+
+
+@pytest.mark.django_db
+@pytest.mark.usefixtures("queue")
+def test_a_deadlock_is_tried_again_not_a_lost_message(
+    client: Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import psycopg
+    from django.db import OperationalError
+
+    from messaging.webhooks import handlers
+    from messaging.webhooks.processing import callbacks_process_pending
+
+    service = MessagingService.objects.get()
+    original = handlers.HANDLERS["MESSAGE_INBOUND"]
+    calls: list[int] = []
+
+    def deadlocked_once(callback: Callback, payload: dict[str, Any]) -> Any:
+        calls.append(callback.pk)
+        if len(calls) == 1:
+            raise OperationalError("deadlock detected") from psycopg.errors.DeadlockDetected()
+        return original(callback, payload)
+
+    monkeypatch.setitem(handlers.HANDLERS, "MESSAGE_INBOUND", deadlocked_once)
+    assert post_callback(client, service.pk, _message(1)).status_code == 200
+    assert callbacks_process_pending() == 1
+    callback = Callback.objects.get()
+    assert (callback.status, callback.attempts) == ("processed", 2)
+    assert Contact.objects.count() == 1
