@@ -45,10 +45,19 @@ def registered() -> list[Job]:
 
 
 _worker_id = f"{socket.gethostname()}:{os.getpid()}"
+_thread = threading.local()
+
+# A worker thread's id is its process's id, this separator, and its number.
+THREAD_SEPARATOR = "#"
 
 
 def worker_id() -> str:
-    """Who claims work in this process: the db_worker's id, or host:pid elsewhere."""
+    """Who claims work here: this worker thread, the db_worker process, or host:pid elsewhere."""
+    return getattr(_thread, "worker_id", _worker_id)
+
+
+def process_worker_id() -> str:
+    """The db_worker process's id (its heartbeat's), whichever thread asks."""
     return _worker_id
 
 
@@ -56,6 +65,16 @@ def set_worker_id(value: str) -> None:
     """Name this process's claims after the db_worker's own id (its task rows carry it too)."""
     global _worker_id
     _worker_id = value
+
+
+def set_thread_worker_id(value: str) -> None:
+    """Name the calling thread's claims (a worker thread of a db_worker with --threads)."""
+    _thread.worker_id = value
+
+
+def process_of(worker: str) -> str:
+    """The process a worker id belongs to (a thread's id names its process first)."""
+    return worker.rpartition(THREAD_SEPARATOR)[0] or worker
 
 
 class Housekeeper:

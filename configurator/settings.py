@@ -206,6 +206,9 @@ LOGGING = {
 WORK_LEASE_SECONDS = env.int("WORK_LEASE_SECONDS", default=300)
 WORK_SWEEP_SECONDS = env.int("WORK_SWEEP_SECONDS", default=30)
 WORKER_STALE_SECONDS = env.int("WORKER_STALE_SECONDS", default=120)
+# Task loops per db_worker process: a worker mostly waits on endpoints, so a slow one should
+# hold one loop, not the process.
+WORKER_THREADS = env.int("WORKER_THREADS", default=4)
 
 # Event-driven integrations: at most this many fire per conversation event, by ordinal (as Sinch).
 INTEGRATIONS_MAX_PER_EVENT = env.int("INTEGRATIONS_MAX_PER_EVENT", default=3)

@@ -27,7 +27,7 @@ def heartbeat() -> None:
     """Record that this worker is alive (one row per worker, updated in place)."""
     now = timezone.now()
     WorkerHeartbeat.objects.update_or_create(
-        worker_id=housekeeping.worker_id()[:64],
+        worker_id=housekeeping.process_worker_id()[:64],
         defaults={
             "hostname": socket.gethostname()[:255],
             "pid": os.getpid(),
@@ -53,7 +53,7 @@ def stale_tasks_finish() -> int:
         "id", "worker_ids"
     )
     for row in rows[:1000]:
-        if row.worker_ids and row.worker_ids[-1] in live:
+        if row.worker_ids and housekeeping.process_of(str(row.worker_ids[-1])) in live:
             continue
         finished += DBTaskResult.objects.filter(pk=row.pk, status=TaskResultStatus.RUNNING).update(
             status=TaskResultStatus.FAILED,

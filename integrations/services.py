@@ -1,9 +1,11 @@
 """Writes of the integrations app: configuration (save, copy, disable, enable) and the runtime.
 
 The runtime: on every lifecycle event (a hook inside the event's transaction) the matching
-integrations are selected; blocking ones (`response.set`, or `"block": true`) run at once and may
-steer the contact before the lifecycle goes on; the others become pending deliveries that a
-worker sends (`deliveries_send`), retried with backoff, each attempt recorded.
+integrations are selected; blocking ones (`response.set`, or `"block": true`) are called once the
+event has committed, with no transaction open, and may steer the contact before the lifecycle
+goes on; the others become pending deliveries that a worker claims and sends
+(`deliveries_send`), retried with backoff, each attempt recorded; the workers' sweep takes over
+a delivery whose worker stopped (`deliveries_sweep`).
 """
 
 from __future__ import annotations
