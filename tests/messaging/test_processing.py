@@ -9,7 +9,6 @@ import sys
 from pathlib import Path
 
 import pytest
-from django.db import connection
 from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
@@ -20,6 +19,7 @@ from messaging.webhooks import handlers
 from messaging.webhooks.processing import callbacks_process_pending
 from tests.factories import make_queue, make_service
 from tests.sinch import fixture_body
+from tests.workers import database_url
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -158,17 +158,6 @@ def test_reprocessing_a_processed_callback_processes_it_again(service: Messaging
     assert callback.attempts == 2
 
 
-def _database_url() -> str:
-    settings = connection.settings_dict
-    if connection.vendor == "sqlite":
-        return f"sqlite:///{settings['NAME']}"
-    user = settings.get("USER") or "postgres"
-    password = f":{settings['PASSWORD']}" if settings.get("PASSWORD") else ""
-    host = settings.get("HOST") or "127.0.0.1"
-    port = settings.get("PORT") or 5432
-    return f"postgres://{user}{password}@{host}:{port}/{settings['NAME']}"
-
-
 @pytest.mark.django_db(transaction=True)
 def test_two_worker_processes_drain_a_backlog_with_no_callback_processed_twice() -> None:
     service = make_service(app_id="01E4556565565ERKYO")
@@ -180,7 +169,7 @@ def test_two_worker_processes_drain_a_backlog_with_no_callback_processed_twice()
     env = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "tests.settings",
-        "DATABASE_URL": _database_url(),
+        "DATABASE_URL": database_url(),
     }
     workers = [
         subprocess.Popen(
