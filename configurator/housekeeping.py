@@ -14,7 +14,8 @@ import os
 import socket
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 from django.db import close_old_connections, connections
@@ -75,6 +76,30 @@ def set_thread_worker_id(value: str) -> None:
 def process_of(worker: str) -> str:
     """The process a worker id belongs to (a thread's id names its process first)."""
     return worker.rpartition(THREAD_SEPARATOR)[0] or worker
+
+
+_claims = threading.local()
+
+
+@contextmanager
+def holding(renew: Callable[[], object]) -> Iterator[None]:
+    """While the calling thread works on claimed work, `keep_claim()` renews it with `renew`."""
+    previous = getattr(_claims, "renew", None)
+    _claims.renew = renew
+    try:
+        yield
+    finally:
+        _claims.renew = previous
+
+
+def keep_claim() -> None:
+    """Renew the calling thread's claim, if it holds one: before each long wait (a network call).
+
+    A claim's lease then only has to outlast one call, however many calls one piece of work makes.
+    """
+    renew = getattr(_claims, "renew", None)
+    if renew is not None:
+        renew()
 
 
 class Housekeeper:

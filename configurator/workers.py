@@ -45,15 +45,18 @@ def stale_tasks_finish() -> int:
     only has to stop claiming that something is running. Returns how many rows were finished.
     """
     stale = timezone.now() - timedelta(seconds=settings.WORKER_STALE_SECONDS)
-    live = set(
-        WorkerHeartbeat.objects.filter(seen_at__gte=stale).values_list("worker_id", flat=True)
+    # A worker restarted under the same id is alive, but not the rows of its former self.
+    live = dict(
+        WorkerHeartbeat.objects.filter(seen_at__gte=stale).values_list("worker_id", "started_at")
     )
     finished = 0
     rows = DBTaskResult.objects.filter(status=TaskResultStatus.RUNNING, started_at__lt=stale).only(
-        "id", "worker_ids"
+        "id", "worker_ids", "started_at"
     )
     for row in rows[:1000]:
-        if row.worker_ids and housekeeping.process_of(str(row.worker_ids[-1])) in live:
+        process = housekeeping.process_of(str(row.worker_ids[-1])) if row.worker_ids else ""
+        started = live.get(process)
+        if started is not None and row.started_at is not None and row.started_at >= started:
             continue
         finished += DBTaskResult.objects.filter(pk=row.pk, status=TaskResultStatus.RUNNING).update(
             status=TaskResultStatus.FAILED,
@@ -68,6 +71,11 @@ def stale_tasks_finish() -> int:
     if finished:
         logger.warning("finished %d task rows of workers that stopped", finished)
     return finished
+
+
+def tasks_waiting(task_path: str) -> bool:
+    """Whether a task of this path is due and waiting for a worker (the workers are behind)."""
+    return DBTaskResult.objects.ready().filter(task_path=task_path).exists()
 
 
 def workers_forget() -> int:

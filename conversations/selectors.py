@@ -39,10 +39,10 @@ def contact_events(contact_id: str) -> QuerySet[ContactEvent]:
     return ContactEvent.objects.filter(contact_id=contact_id)
 
 
-def open_contacts_in_sinch_conversation(conversation_id: str) -> QuerySet[Contact]:
-    """Open contacts of a Sinch conversation (normally one)."""
+def open_contacts_in_sinch_conversation(conversation_id: str, *, app_id: str) -> QuerySet[Contact]:
+    """Open contacts of a Sinch conversation of the app (normally one)."""
     return Contact.objects.select_related("queue", "agent").filter(
-        sinch_conversation_id=conversation_id, ended_at__isnull=True
+        sinch_conversation_id=conversation_id, sinch_app_id=app_id, ended_at__isnull=True
     )
 
 

@@ -76,24 +76,27 @@ class InboundResult:
     already_recorded: bool = False
 
 
-def inbound_message_receive(*, thread: InboundThread, message: IncomingMessage) -> InboundResult:
+def inbound_message_receive(
+    *, thread: InboundThread, message: IncomingMessage, resume_stalled: bool = False
+) -> InboundResult:
     """Add a customer's message to its open contact, or open a new one (Received → Queued).
 
     A new contact is opened in two transactions: the first records Received (the contact waits
     in state `received`, in no queue, while its blocking integrations run with no transaction
     open); the second records Queued in the queue they chose, or the routed one. The same Sinch
-    message id recorded before changes nothing, except that a contact left `received` by a
-    worker that stopped between the two is queued now.
+    message id of the same app recorded before changes nothing, except that with
+    `resume_stalled` (the caller took the work over from a worker that stopped between the two)
+    a contact still `received` is queued now.
     """
     if message.sinch_message_id:
         earlier = _first(
             Message.objects.select_related("contact").filter(
-                sinch_message_id=message.sinch_message_id
+                sinch_message_id=message.sinch_message_id, contact__sinch_app_id=thread.app_id
             )
         )
         if earlier is not None:
             known = earlier.contact
-            if lifecycle.phase(known) is lifecycle.Phase.NEW:
+            if resume_stalled and lifecycle.phase(known) is lifecycle.Phase.NEW:
                 known = _queue_received(
                     known,
                     thread.queue,
@@ -454,13 +457,23 @@ _STATUS_RANK: dict[str, int] = {
 
 
 def message_status_update(
-    *, sinch_message_id: str, status: str, reason: str = "", at: datetime | None = None
+    *,
+    sinch_message_id: str,
+    app_id: str,
+    status: str,
+    reason: str = "",
+    at: datetime | None = None,
 ) -> Message | None:
-    """Apply a delivery report to the outbound message it is about; None when unknown."""
+    """Apply a delivery report to the outbound message it is about; None when unknown.
+
+    Only a message of a conversation of `app_id` (the reporting app) is looked at.
+    """
     with transaction.atomic():
         message = _first(
-            Message.objects.select_for_update().filter(
-                sinch_message_id=sinch_message_id, direction=MessageDirection.OUTBOUND
+            Message.objects.select_for_update(of=("self",)).filter(
+                sinch_message_id=sinch_message_id,
+                direction=MessageDirection.OUTBOUND,
+                contact__sinch_app_id=app_id,
             )
         )
         if message is None:

@@ -22,7 +22,7 @@ from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from configurator import housekeeping
+from configurator import housekeeping, workers
 from conversations import lifecycle
 from conversations.choices import ChannelType, Event
 from conversations.models import Contact, ContactEvent
@@ -347,6 +347,8 @@ def blocking_run(
     done: set[str] = set()
     changed = False
     for integration in integrations:
+        # The work this belongs to (a claimed callback) keeps its claim while the call runs.
+        housekeeping.keep_claim()
         started = timezone.now()
         execution = execute(
             configuration=integration.configuration,
@@ -361,7 +363,9 @@ def blocking_run(
             contact = Contact.objects.select_for_update(of=("self",)).get(pk=contact_id)
             applied: dict[str, Any] = {}
             if execution.succeeded:
-                applied = _apply(contact, execution, skip_set=done)
+                late = _routed_meanwhile(contact, entry, execution)
+                applied = _apply(contact, execution, skip_set=done | set(late))
+                applied.update({"not applied": late} if late else {})
                 done.update(applied.get("set", {}))
                 if applied:
                     changed = True
@@ -370,6 +374,19 @@ def blocking_run(
     if changed:
         # The event's snapshot shows the contact as its blocking integrations left it.
         ContactEvent.objects.filter(pk=entry.pk).update(snapshot=snapshot)
+
+
+def _routed_meanwhile(
+    contact: Contact, entry: ContactEvent, execution: Execution
+) -> dict[str, str]:
+    """A Received answer's queue comes too late once the conversation was queued meanwhile."""
+    if (
+        entry.event != Event.RECEIVED
+        or "queue" not in execution.set_values
+        or lifecycle.phase(contact) is lifecycle.Phase.NEW
+    ):
+        return {}
+    return {"queue": "the conversation was queued before this answer came"}
 
 
 def _apply(contact: Contact, execution: Execution, *, skip_set: set[str]) -> dict[str, Any]:
@@ -567,8 +584,10 @@ def deliveries_sweep() -> int:
     A delivery `sending` past WORK_LEASE_SECONDS was claimed by a worker that stopped mid-send:
     it is failed with that reason and its next attempt scheduled, or, when its attempts are
     used, it stays failed and counts towards the pause. A pending delivery overdue by a lease
-    lost its task with its worker (the task row claimed it): it is enqueued again (claiming
-    pending → sending keeps it sent once). Returns how many deliveries it acted on.
+    while no delivery task waits lost its task with its worker (the task row claimed it): it is
+    enqueued again (claiming pending → sending keeps it sent once). While delivery tasks wait,
+    the workers are only behind, and nothing is enqueued twice. Returns how many deliveries it
+    acted on.
     """
     lease = timedelta(seconds=settings.WORK_LEASE_SECONDS)
     expired = timezone.now() - lease
@@ -587,6 +606,9 @@ def deliveries_sweep() -> int:
         acted += len(stale)
         if len(stale) < 100:
             break
+    if workers.tasks_waiting(tasks.deliver_pending.module_path):
+        # The workers are behind, not gone: the overdue deliveries' tasks are still queued.
+        return acted
     overdue = list(
         Delivery.objects.filter(
             status=DeliveryStatus.PENDING, mode=DeliveryMode.BACKGROUND, due_at__lt=expired

@@ -19,8 +19,12 @@ WAKE_INTERVAL = 0.2
 
 @task()
 def process_callbacks() -> int:
-    """Drain pending callbacks; returns how many this run processed."""
-    return callbacks_process_pending()
+    """Drain pending callbacks; returns how many this run processed.
+
+    A full batch means more is waiting: another run is enqueued, so that the worker's other
+    threads and the other workers share the backlog (each such run wakes one more).
+    """
+    return callbacks_process_pending(more_waiting=process_callbacks.enqueue)
 
 
 class WakeSlots:

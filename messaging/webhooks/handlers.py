@@ -197,7 +197,8 @@ def handle_message_inbound(callback: Callback, payload: dict[str, Any]) -> Summa
     """Route the customer's message by app and channel to a queue; open or continue a contact."""
     message = InboundMessage.parse(_notification(payload, "message"))
     identity = message.channel_identity
-    app_id = (callback.app_id or identity.app_id).upper()
+    # The callback's own app, which processing checked the receiving service holds.
+    app_id = callback.app_id.upper()
     address = routing.address_for_channel(app_id, identity.channel)
     if address is None:
         raise CallbackError(
@@ -226,6 +227,8 @@ def handle_message_inbound(callback: Callback, payload: dict[str, Any]) -> Summa
             content=message.content,
             received_at=_time(message.accept_time),
         ),
+        # Taken over from a worker that stopped: finish what it left (a contact not queued).
+        resume_stalled=callback.takeovers > 0,
     )
     return {
         "message_id": message.message_id,
@@ -267,7 +270,11 @@ def handle_message_delivery(callback: Callback, payload: dict[str, Any]) -> Summ
         reason = f"{report.reason_code}: {report.reason_description}".rstrip(": ")
     at = _time(payload.get("event_time") or payload.get("accepted_time"))
     message = services.message_status_update(
-        sinch_message_id=report.message_id, status=status, reason=reason, at=at
+        sinch_message_id=report.message_id,
+        app_id=callback.app_id.upper(),
+        status=status,
+        reason=reason,
+        at=at,
     )
     if message is None:
         raise CallbackIgnored(UNKNOWN_MESSAGE_REASON)
@@ -285,7 +292,10 @@ def handle_conversation_stop(callback: Callback, payload: dict[str, Any]) -> Sum
     if not conversation_id:
         raise CallbackError("conversation stop has no conversation id")
     outcome: dict[str, str] = {}
-    for contact in selectors.open_contacts_in_sinch_conversation(conversation_id):
+    contacts = selectors.open_contacts_in_sinch_conversation(
+        conversation_id, app_id=callback.app_id.upper()
+    )
+    for contact in contacts:
         if lifecycle.phase(contact) is lifecycle.Phase.CONNECTED:
             outcome[contact.pk] = "accepted by an agent; left for the agent to end"
             continue

@@ -15,8 +15,10 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
+from functools import partial
 from typing import Any
 
 from django.conf import settings
@@ -41,30 +43,35 @@ from messaging.webhooks.payload import BodyRefused, stored_json
 
 logger = logging.getLogger(__name__)
 
-BATCH_SIZE = 100
+# Small enough that a worker's other threads (and other workers) share a burst, rather than
+# one thread holding a hundred callbacks behind a slow integration.
+BATCH_SIZE = 20
+# Claims of one callback in all (its first, and take-overs after workers stopped on it).
+CALLBACK_MAX_ATTEMPTS = 5
 
-# The longest one callback can take: the blocking integrations of one event, each cut at its
-# timeout (at most 60 s). A claim older than the lease minus this is renewed, callback by
-# callback, before the callback is processed; WORK_LEASE_SECONDS must be at least this long
-# (a system check says so), so that no claim runs out while the calls it covers are under way.
+# The longest a callback's claim goes without renewal: one blocking integration call, its OAuth
+# token fetch and its request each cut at the integration's timeout (at most 60 s). The claim is
+# renewed before each such call (`housekeeping.keep_claim`) and, late in a long batch, before
+# each callback; WORK_LEASE_SECONDS must be at least this long (a system check says so), so that
+# no claim runs out while a call it covers is under way.
 LONGEST_CALL_SECONDS = 60.0
 
 
-def longest_callback_seconds() -> float:
-    """How long processing one callback can take at most (its event's blocking integrations)."""
-    return float(settings.INTEGRATIONS_MAX_PER_EVENT) * LONGEST_CALL_SECONDS
+def longest_unrenewed_seconds() -> float:
+    """How long processing a callback can go between two renewals of its claim."""
+    return 2 * LONGEST_CALL_SECONDS
 
 
 def check_lease(**kwargs: Any) -> list[checks.CheckMessage]:
-    """System check: a claim must outlast the calls of the callback it covers."""
-    longest = longest_callback_seconds()
+    """System check: a claim must outlast the call it covers between two renewals."""
+    longest = longest_unrenewed_seconds()
     if longest <= settings.WORK_LEASE_SECONDS:
         return []
     return [
         checks.Warning(
-            f"WORK_LEASE_SECONDS ({settings.WORK_LEASE_SECONDS}) is shorter than the longest "
-            f"a callback can take ({longest:g} s: INTEGRATIONS_MAX_PER_EVENT blocking "
-            "integrations of at most 60 s each).",
+            f"WORK_LEASE_SECONDS ({settings.WORK_LEASE_SECONDS}) is shorter than one "
+            f"integration call can take ({longest:g} s: an OAuth token fetch and the request, "
+            "each cut at a timeout of at most 60 s).",
             hint="A worker could take over a callback whose integrations are still being "
             f"called. Set WORK_LEASE_SECONDS to at least {longest:g}.",
             id="messaging.W001",
@@ -73,15 +80,25 @@ def check_lease(**kwargs: Any) -> list[checks.CheckMessage]:
 
 
 def callbacks_process_pending(
-    *, batch_size: int = BATCH_SIZE, max_batches: int | None = None
+    *,
+    batch_size: int = BATCH_SIZE,
+    max_batches: int | None = None,
+    more_waiting: Callable[[], object] | None = None,
 ) -> int:
-    """Process pending callbacks until none is left (or `max_batches`); returns the count."""
+    """Process pending callbacks until none is left (or `max_batches`); returns the count.
+
+    `more_waiting` is called once, on the first full batch, so that the caller can wake another
+    worker to share what is left.
+    """
     total = 0
     batches = 0
     while max_batches is None or batches < max_batches:
         batch = callbacks_claim(limit=batch_size)
         if not batch:
             break
+        if len(batch) == batch_size and more_waiting is not None:
+            more_waiting()
+            more_waiting = None
         released = _process_claimed(batch)
         total += len(batch) - released
         batches += 1
@@ -91,7 +108,11 @@ def callbacks_process_pending(
 
 
 def callbacks_claim(*, limit: int) -> list[Callback]:
-    """Claim up to `limit` pending callbacks that nobody holds or whose lease has run out."""
+    """Claim up to `limit` pending callbacks that nobody holds or whose lease has run out.
+
+    Each claim counts as an attempt. A callback taken over from stopped workers
+    CALLBACK_MAX_ATTEMPTS times is failed instead: something in it stops its worker.
+    """
     me = housekeeping.worker_id()[:64]
     now = timezone.now()
     expired = now - timedelta(seconds=settings.WORK_LEASE_SECONDS)
@@ -104,8 +125,23 @@ def callbacks_claim(*, limit: int) -> list[Callback]:
         )
         if not batch:
             return []
+        exhausted = [
+            c for c in batch if c.claimed_at is not None and c.attempts >= CALLBACK_MAX_ATTEMPTS
+        ]
+        if exhausted:
+            Callback.objects.filter(pk__in=[c.pk for c in exhausted]).update(
+                status=CallbackStatus.FAILED,
+                processed_at=now,
+                status_reason=(
+                    f"its processing stopped {CALLBACK_MAX_ATTEMPTS} workers (taken over each "
+                    "time their claim ran out): not tried again; see the workers' logs"
+                ),
+            )
+            batch = [c for c in batch if c not in exhausted]
         taken = [c for c in batch if c.claimed_at is not None]
-        Callback.objects.filter(pk__in=[c.pk for c in batch]).update(claimed_by=me, claimed_at=now)
+        Callback.objects.filter(pk__in=[c.pk for c in batch]).update(
+            claimed_by=me, claimed_at=now, attempts=F("attempts") + 1
+        )
         for callback in taken:
             note = _takeover_note(callback)
             Callback.objects.filter(pk=callback.pk).update(
@@ -121,6 +157,7 @@ def callbacks_claim(*, limit: int) -> list[Callback]:
         )
     for callback in batch:
         callback.claimed_by, callback.claimed_at = me, now
+        callback.attempts += 1
     return batch
 
 
@@ -135,18 +172,19 @@ def _process_claimed(batch: list[Callback]) -> int:
     """Process a claimed batch; returns how many callbacks were given back to be tried again."""
     released = 0
     services = _services({c.service_id for c in batch})
-    processed = _processed_keys(batch)
+    earlier = _earlier(batch)
     claimed = time.monotonic()
-    fresh_for = settings.WORK_LEASE_SECONDS - longest_callback_seconds()
+    fresh_for = settings.WORK_LEASE_SECONDS - longest_unrenewed_seconds()
     for callback in batch:
         # Late in a long batch, renew this callback's claim first: it then has a whole lease,
         # and one another worker took over meanwhile is left to that worker.
         if time.monotonic() - claimed > fresh_for and not _claim_renew(callback):
             logger.warning("callback %s was taken over before its turn came", callback.pk)
             continue
-        released += callback_process(
-            callback, service=services.get(callback.service_id, _NO_SERVICE), processed=processed
-        )
+        with housekeeping.holding(partial(_claim_renew, callback)):
+            released += callback_process(
+                callback, service=services.get(callback.service_id, _NO_SERVICE), earlier=earlier
+            )
     return released
 
 
@@ -225,33 +263,51 @@ def _foreign_app(callback: Callback, service: ReceivingService) -> str | None:
     return f"app {app_id} has no outbound credentials in messaging service {service.name}"
 
 
-def _processed_keys(batch: list[Callback]) -> dict[tuple[int, str], int]:
-    """Callbacks already processed with the same service and key as any in the batch."""
+@dataclass
+class Earlier:
+    """Callbacks with the same service and key as some in a batch: done, or under way elsewhere."""
+
+    processed: dict[tuple[int, str], int]
+    # Pending ones another worker holds with a live claim (a Sinch retry racing the original).
+    in_flight: dict[tuple[int, str], int]
+
+
+def _earlier(batch: list[Callback]) -> Earlier:
+    """One query: what is already processed, or being processed elsewhere, for the batch's keys."""
+    expired = timezone.now() - timedelta(seconds=settings.WORK_LEASE_SECONDS)
+    mine = {c.pk for c in batch}
     rows = Callback.objects.filter(
         service_id__in={c.service_id for c in batch},
         dedupe_key__in={c.dedupe_key for c in batch},
-        status=CallbackStatus.PROCESSED,
-    ).values_list("service_id", "dedupe_key", "pk")
-    return {(service_id, key): pk for service_id, key, pk in rows}
+        status__in=[CallbackStatus.PROCESSED, CallbackStatus.PENDING],
+    ).values_list("service_id", "dedupe_key", "pk", "status", "claimed_by", "claimed_at")
+    earlier = Earlier(processed={}, in_flight={})
+    for service_id, key, pk, status, claimed_by, claimed_at in rows:
+        if status == CallbackStatus.PROCESSED:
+            earlier.processed[(service_id, key)] = pk
+        elif pk not in mine and claimed_by and claimed_at is not None and claimed_at >= expired:
+            earlier.in_flight[(service_id, key)] = min(
+                pk, earlier.in_flight.get((service_id, key), pk)
+            )
+    return earlier
 
 
 def callback_process(
     callback: Callback,
     *,
     service: ReceivingService,
-    processed: dict[tuple[int, str], int] | None = None,
+    earlier: Earlier | None = None,
 ) -> bool:
     """Apply one claimed callback and record its outcome; True when it is to be tried again.
 
-    `processed` maps (service, dedupe key) to callbacks already processed; it is read once per
-    batch and kept up to date here. Most handlers run in one transaction with the outcome;
-    those of STEPWISE_TRIGGERS commit in steps of their own (they call integrations between
-    them) and the outcome is recorded after.
+    `earlier` says which callbacks with the same service and dedupe key are processed, or held
+    by another worker; it is read once per batch and kept up to date here. Most handlers run in
+    one transaction with the outcome; those of STEPWISE_TRIGGERS commit in steps of their own
+    (they call integrations between them) and the outcome is recorded after.
     """
-    if processed is None:
-        processed = _processed_keys([callback])
+    if earlier is None:
+        earlier = _earlier([callback])
     key = (callback.service_id, callback.dedupe_key)
-    callback.attempts += 1
     if not callback.trigger:
         _mark(callback, CallbackStatus.IGNORED, "the body carries no known notification")
         return False
@@ -274,9 +330,17 @@ def callback_process(
         if foreign is not None:
             _mark(callback, CallbackStatus.IGNORED, foreign)
             return False
-    earlier = processed.get(key)
-    if earlier is not None and earlier != callback.pk:
-        _mark(callback, CallbackStatus.IGNORED, f"duplicate of callback #{earlier} (Sinch retry)")
+    done = earlier.processed.get(key)
+    if done is not None and done != callback.pk:
+        _mark(callback, CallbackStatus.IGNORED, f"duplicate of callback #{done} (Sinch retry)")
+        return False
+    racing = earlier.in_flight.get(key)
+    if racing is not None and racing < callback.pk:
+        _mark(
+            callback,
+            CallbackStatus.IGNORED,
+            f"duplicate of callback #{racing} (Sinch retry), which a worker is processing",
+        )
         return False
     try:
         if callback.trigger in STEPWISE_TRIGGERS:
@@ -287,17 +351,24 @@ def callback_process(
             with transaction.atomic():
                 summary = handler(callback, callback_payload(bytes(callback.raw_body)))
                 _mark(callback, CallbackStatus.PROCESSED, "", summary)
-        processed[key] = callback.pk
+        earlier.processed[key] = callback.pk
     except IntegrityError:
         # Another worker processed the same notification between our check and now.
-        earlier = _processed_duplicate(callback)
-        _mark(callback, CallbackStatus.IGNORED, f"duplicate of callback #{earlier} (Sinch retry)")
+        first = _processed_duplicate(callback)
+        _mark(
+            callback,
+            CallbackStatus.IGNORED,
+            f"duplicate of callback #{first} (Sinch retry)"
+            if first is not None
+            else "what it reports is already stored (the same Sinch id came through another "
+            "messaging service)",
+        )
     except CallbackIgnored as exc:
         _mark(callback, CallbackStatus.IGNORED, str(exc))
     except CallbackError as exc:
         _mark(callback, CallbackStatus.FAILED, str(exc))
     except OperationalError as exc:
-        if not _transient(exc) or callback.attempts >= TRANSIENT_ATTEMPTS:
+        if not _transient(exc) or callback.attempts >= CALLBACK_MAX_ATTEMPTS:
             logger.exception("callback %s failed in its handler", callback.pk)
             _mark(callback, CallbackStatus.FAILED, f"{type(exc).__name__}: {exc}")
             return False
@@ -313,9 +384,8 @@ def callback_process(
 
 
 # Errors the database gives a transaction that lost a race (deadlock, serialization, lock not
-# available; SQLite's busy database): the callback is tried again, this many times at most.
+# available; SQLite's busy database): the callback is tried again (CALLBACK_MAX_ATTEMPTS in all).
 TRANSIENT_SQLSTATES = frozenset({"40P01", "40001", "55P03"})
-TRANSIENT_ATTEMPTS = 5
 
 
 def _transient(exc: OperationalError) -> bool:

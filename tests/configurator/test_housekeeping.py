@@ -147,3 +147,34 @@ def test_deliveries_sweep_enqueues_pending_ones_whose_task_was_lost(
     Delivery.objects.filter(pk=delivery.pk).update(due_at=timezone.now() - timedelta(minutes=2))
     assert integration_services.deliveries_sweep() == 1
     assert DBTaskResult.objects.get().args_kwargs["args"] == [[delivery.pk]]
+
+
+@pytest.mark.django_db
+def test_deliveries_sweep_leaves_overdue_deliveries_alone_while_their_tasks_wait(
+    queue: Queue, settings: Any
+) -> None:
+    settings.WORK_LEASE_SECONDS = 60
+    make_integration(queues=[queue], events=["queued"])
+    make_contact(queue)  # its delivery's task is queued, the workers are just behind
+    Delivery.objects.update(due_at=timezone.now() - timedelta(minutes=2))
+    assert integration_services.deliveries_sweep() == 0
+    assert DBTaskResult.objects.count() == 1
+
+
+@pytest.mark.django_db
+def test_task_rows_of_a_worker_restarted_under_the_same_id_are_finished(settings: Any) -> None:
+    settings.WORKER_STALE_SECONDS = 60
+    long_ago = timezone.now() - timedelta(minutes=5)
+    WorkerHeartbeat.objects.create(
+        worker_id="box-1",
+        hostname="h",
+        pid=2,
+        started_at=timezone.now() - timedelta(minutes=1),  # restarted after the row started
+        seen_at=timezone.now(),
+    )
+    result = process_callbacks.enqueue()
+    DBTaskResult.objects.filter(pk=result.id).update(
+        status="RUNNING", started_at=long_ago, worker_ids=["box-1#2"]
+    )
+    assert workers.stale_tasks_finish() == 1
+    assert DBTaskResult.objects.get().status == "FAILED"

@@ -254,7 +254,7 @@ def test_late_in_a_batch_a_callback_taken_over_meanwhile_is_left_to_its_new_work
     processing._process_claimed(batch)
     first, second = (Callback.objects.get(pk=c.pk) for c in batch)
     assert first.status == "processed"
-    assert (second.status, second.claimed_by, second.attempts) == ("pending", "another", 0)
+    assert (second.status, second.claimed_by, second.attempts) == ("pending", "another", 1)
 
 
 def test_a_lease_shorter_than_a_callbacks_calls_is_a_warning(settings: Any) -> None:
@@ -312,3 +312,51 @@ def test_sigterm_stops_a_threaded_worker_cleanly() -> None:
         output, _ = worker.communicate(timeout=30)
     assert worker.returncode == 0, output
     assert "finishing the tasks in hand" in output
+
+
+@pytest.mark.django_db
+@pytest.mark.usefixtures("queue")
+def test_a_sinch_retry_racing_the_original_leaves_it_to_its_worker(client: Client) -> None:
+    from django.utils import timezone
+
+    from messaging.webhooks.processing import callbacks_process_pending
+
+    service = MessagingService.objects.get()
+    for _ in range(2):  # the original and Sinch's retry of it (a new nonce)
+        assert post_callback(client, service.pk, _message(7)).status_code == 200
+    original, retry = Callback.objects.order_by("id")
+    # Another worker is processing the original (its Received integrations are under way).
+    Callback.objects.filter(pk=original.pk).update(claimed_by="busy#0", claimed_at=timezone.now())
+    assert callbacks_process_pending() == 1
+    retry.refresh_from_db()
+    assert (retry.status, retry.status_reason) == (
+        "ignored",
+        f"duplicate of callback #{original.pk} (Sinch retry), which a worker is processing",
+    )
+    assert not Contact.objects.exists()  # nothing done twice, nothing queued early
+
+
+@pytest.mark.django_db
+@pytest.mark.usefixtures("queue")
+def test_a_callback_that_keeps_stopping_its_workers_is_failed_after_its_attempts(
+    client: Client, settings: Any
+) -> None:
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from messaging.webhooks import processing
+
+    service = MessagingService.objects.get()
+    assert post_callback(client, service.pk, _message(8)).status_code == 200
+    long_ago = timezone.now() - timedelta(seconds=settings.WORK_LEASE_SECONDS + 1)
+    for attempt in range(1, processing.CALLBACK_MAX_ATTEMPTS + 1):
+        (claimed,) = processing.callbacks_claim(limit=5)  # ... and its worker dies
+        assert claimed.attempts == attempt
+        if attempt > 1:
+            assert claimed.status_reason.startswith(f"attempt {attempt}: taken over from worker")
+        Callback.objects.filter(pk=claimed.pk).update(claimed_at=long_ago)
+    assert processing.callbacks_claim(limit=5) == []
+    callback = Callback.objects.get()
+    assert callback.status == "failed"
+    assert callback.status_reason.startswith("its processing stopped 5 workers")

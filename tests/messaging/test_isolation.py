@@ -13,7 +13,7 @@ from conversations.models import Contact, Message
 from messaging.models import Callback, MessagingService
 from messaging.webhooks.processing import callbacks_process_pending
 from queues.models import Queue
-from tests.factories import make_contact, make_service
+from tests.factories import make_contact, make_queue, make_service
 from tests.sinch import fixture_body, post_callback
 
 pytestmark = pytest.mark.django_db
@@ -88,3 +88,46 @@ def test_the_same_message_to_its_own_service_is_processed(
     callback = _processed(client, service, fixture_body("message_inbound"))
     assert callback.status == "processed"
     assert Contact.objects.get().queue == queue
+
+
+def test_a_delivery_report_through_another_service_naming_its_own_app_changes_nothing(
+    client: Client, other: MessagingService, sent_message: Message
+) -> None:
+    """B's secret, B's app, but A's message id: the report is not about anything of B's."""
+    body = fixture_body("message_delivery", app_id="01E4556565565ERKYB")
+    callback = _processed(client, other, body)
+    assert (callback.status, callback.status_reason) == (
+        "ignored",
+        "no outbound message with this id",
+    )
+    sent_message.refresh_from_db()
+    assert sent_message.status == "sent"
+
+
+def test_a_conversation_stop_through_another_service_naming_its_own_app_abandons_nothing(
+    client: Client, other: MessagingService, queue: Queue
+) -> None:
+    contact = make_contact(queue, conversation_id="01FJA8B4A7BM43YGWSG9GBV067")
+    body = fixture_body("conversation_stop", app_id="01E4556565565ERKYB")
+    callback = _processed(client, other, body)
+    assert callback.status == "processed"
+    assert callback.summary["contacts"] == "no open contact in this conversation"
+    contact.refresh_from_db()
+    assert contact.state == "queued"
+
+
+def test_a_message_id_already_stored_by_another_service_changes_nothing_there(
+    client: Client, service: MessagingService, other: MessagingService, queue: Queue
+) -> None:
+    make_queue("B support", ["01E4556565565ERKYB@whatsapp"])
+    assert _processed(client, service, fixture_body("message_inbound")).status == "processed"
+    first = Contact.objects.get()
+    body = fixture_body("message_inbound", app_id="01E4556565565ERKYB")
+    callback = _processed(client, other, body)
+    assert (callback.status, callback.status_reason) == (
+        "ignored",
+        "what it reports is already stored (the same Sinch id came through another "
+        "messaging service)",
+    )
+    assert list(Contact.objects.all()) == [first]
+    assert first.messages.count() == 1
