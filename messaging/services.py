@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Collection, Sequence
+from datetime import timedelta
 
+from django.conf import settings
 from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
 
 from configurator.changes import RowChanges
 from configurator.credentials import entries_replace
@@ -77,14 +81,24 @@ def authentications_replace(
 
 
 def callbacks_reprocess(*, callback_ids: Collection[int]) -> int:
-    """Put callbacks back in the queue (after a fix, or to retry a failure); returns how many."""
+    """Put callbacks back in the queue (after a fix, or to retry a failure); returns how many.
+
+    One a worker is processing now (pending, with a live claim) is left to that worker: taking
+    its claim away would have a second worker process it at the same time.
+    """
+    expired = timezone.now() - timedelta(seconds=settings.WORK_LEASE_SECONDS)
+    held = Q(status=CallbackStatus.PENDING, claimed_at__gte=expired)
     with transaction.atomic():
-        count = Callback.objects.filter(pk__in=list(callback_ids)).update(
-            status=CallbackStatus.PENDING,
-            status_reason="",
-            processed_at=None,
-            claimed_by="",
-            claimed_at=None,
+        count = (
+            Callback.objects.filter(pk__in=list(callback_ids))
+            .exclude(held)
+            .update(
+                status=CallbackStatus.PENDING,
+                status_reason="",
+                processed_at=None,
+                claimed_by="",
+                claimed_at=None,
+            )
         )
         transaction.on_commit(callback_wake)
     return count

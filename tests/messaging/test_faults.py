@@ -360,3 +360,21 @@ def test_a_callback_that_keeps_stopping_its_workers_is_failed_after_its_attempts
     callback = Callback.objects.get()
     assert callback.status == "failed"
     assert callback.status_reason.startswith("its processing stopped 5 workers")
+
+
+@pytest.mark.django_db
+@pytest.mark.usefixtures("queue")
+def test_process_again_leaves_a_callback_a_worker_is_processing_to_that_worker(
+    client: Client,
+) -> None:
+    from django.utils import timezone
+
+    from messaging import services as messaging_services
+
+    service = MessagingService.objects.get()
+    assert post_callback(client, service.pk, _message(9)).status_code == 200
+    callback = Callback.objects.get()
+    Callback.objects.filter(pk=callback.pk).update(claimed_by="busy#0", claimed_at=timezone.now())
+    assert messaging_services.callbacks_reprocess(callback_ids=[callback.pk]) == 0
+    callback.refresh_from_db()
+    assert callback.claimed_by == "busy#0"
