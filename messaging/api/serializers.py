@@ -23,8 +23,8 @@ from messaging.validation import (
 from messaging.webhooks.payload import BodyRefused, stored_json
 
 
-class AuthenticationSerializer(CredentialEntrySerializer):
-    """One entry of the authentication block; the secret is write-only."""
+class MessagingServiceAuthenticationSerializer(CredentialEntrySerializer):
+    """One entry of a messaging service's authentication block; the secret is write-only."""
 
     direction = serializers.ChoiceField(choices=AuthenticationDirection.choices)
     authentication_id = serializers.CharField(max_length=200)
@@ -38,7 +38,7 @@ class AuthenticationSerializer(CredentialEntrySerializer):
 class MessagingServiceSerializer(serializers.ModelSerializer[MessagingService]):
     """A messaging service with its authentication block, written as a whole."""
 
-    authentications = AuthenticationSerializer(many=True)
+    authentications = MessagingServiceAuthenticationSerializer(many=True)
     webhook_url = serializers.SerializerMethodField()
 
     class Meta:
