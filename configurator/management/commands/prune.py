@@ -37,6 +37,8 @@ class Command(BaseCommand):
                 self.stdout.write(f"{tally.table}: kept for ever")
             elif dry_run:
                 self.stdout.write(f"{tally.table}: {verb} {tally.rows}")
+            else:
+                self.stdout.write(f"{tally.table}: {verb} {tally.rows} in {tally.batches} batches")
         if dry_run:
             # Rows that other due rows still refer to (a contact's events, while it has
             # deliveries) only become due once those are gone: a dry run cannot count them.
@@ -44,5 +46,3 @@ class Command(BaseCommand):
                 "Counts are what is due now; a real run may remove more, as removing one kind "
                 "(deliveries) frees rows that refer to it (their contacts' events)."
             )
-            else:
-                self.stdout.write(f"{tally.table}: {verb} {tally.rows} in {tally.batches} batches")
