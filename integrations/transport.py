@@ -4,8 +4,10 @@ Every connection is checked where it is made: the address the socket actually re
 so a name that resolves to an internal address is caught, and DNS rebinding cannot slip past an
 earlier check) must be a public one, unless `INTEGRATIONS_ALLOWED_NETWORKS` lists it.
 Certificates are verified (against `INTEGRATIONS_CA_BUNDLE` when set); environment proxies are
-ignored. Sending returns an `HttpAnswer` whatever the status; it raises `TransportError` only when
-there is no answer, saying whether trying again could help.
+ignored. The whole call (connect, TLS handshake, request, headers, body) ends within its `timeout`
+(`configurator.outbound`): a peer that trickles header lines or body bytes is cut like one that
+never answers. Sending returns an `HttpAnswer` whatever the status; it raises `TransportError`
+only when there is no answer, saying whether trying again could help.
 """
 
 from __future__ import annotations
@@ -25,10 +27,17 @@ from urllib.parse import urlsplit
 import requests
 import requests.auth
 from django.conf import settings
-from requests.adapters import HTTPAdapter
-from urllib3.connection import HTTPConnection, HTTPSConnection
-from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
+from urllib3.connectionpool import HTTPConnectionPool
 
+from configurator.outbound import (
+    CallDeadline,
+    DeadlineAdapter,
+    DeadlineHTTPConnection,
+    DeadlineHTTPPool,
+    DeadlineHTTPSConnection,
+    DeadlineHTTPSPool,
+    call_deadline,
+)
 from configurator.transactions import refuse_inside_transaction
 
 MAX_RESPONSE_BYTES = 256 * 1024
@@ -104,31 +113,29 @@ def _checked(sock: socket.socket) -> socket.socket:
     return sock
 
 
-class _GuardedHTTPSConnection(HTTPSConnection):
+class _GuardedHTTPSConnection(DeadlineHTTPSConnection):
     def _new_conn(self) -> socket.socket:
         return _checked(super()._new_conn())
 
 
-class _GuardedHTTPConnection(HTTPConnection):
+class _GuardedHTTPConnection(DeadlineHTTPConnection):
     def _new_conn(self) -> socket.socket:
         return _checked(super()._new_conn())
 
 
-class _GuardedHTTPSPool(HTTPSConnectionPool):
+class _GuardedHTTPSPool(DeadlineHTTPSPool):
     ConnectionCls = _GuardedHTTPSConnection
 
 
-class _GuardedHTTPPool(HTTPConnectionPool):
+class _GuardedHTTPPool(DeadlineHTTPPool):
     ConnectionCls = _GuardedHTTPConnection
 
 
-class _GuardedAdapter(HTTPAdapter):
-    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
-        super().init_poolmanager(*args, **kwargs)
-        self.poolmanager.pool_classes_by_scheme = {
-            "http": _GuardedHTTPPool,
-            "https": _GuardedHTTPSPool,
-        }
+class _GuardedAdapter(DeadlineAdapter):
+    pool_classes: dict[str, type[HTTPConnectionPool]] = {
+        "http": _GuardedHTTPPool,
+        "https": _GuardedHTTPSPool,
+    }
 
 
 def _new_session() -> requests.Session:
@@ -175,39 +182,33 @@ def send(
     if problem:
         raise TransportError(problem, retryable=False)
     started = time.monotonic()
-    deadline = started + timeout
     kwargs: dict[str, Any] = {}
     if has_body:
         kwargs["json"] = body
     if data is not None:
         kwargs["data"] = dict(data)
-    try:
-        response = _session.request(
-            method,
-            url,
-            params=dict(params) or None,
-            headers=dict(headers),
-            auth=auth,
-            timeout=(timeout, timeout),
-            allow_redirects=False,
-            stream=True,
-            verify=settings.INTEGRATIONS_CA_BUNDLE or True,
-            **kwargs,
-        )
-    except RefusedAddress as exc:
-        raise TransportError(str(exc), retryable=False) from None
-    except requests.exceptions.SSLError as exc:
-        raise TransportError(f"TLS failed: {_reason(exc)}", retryable=False) from None
-    except requests.exceptions.Timeout:
-        raise TransportError(f"no answer within {timeout:g} s", retryable=True) from None
-    except requests.exceptions.ConnectionError as exc:
-        raise TransportError(f"could not connect: {_reason(exc)}", retryable=True) from None
-    except requests.exceptions.RequestException as exc:
-        raise TransportError(f"the request could not be sent: {exc}", retryable=False) from None
-    try:
-        raw, truncated = _read(response, deadline, timeout)
-    finally:
-        response.close()
+    with call_deadline(timeout) as deadline:
+        try:
+            response = _session.request(
+                method,
+                url,
+                params=dict(params) or None,
+                headers=dict(headers),
+                auth=auth,
+                timeout=(timeout, timeout),
+                allow_redirects=False,
+                stream=True,
+                verify=settings.INTEGRATIONS_CA_BUNDLE or True,
+                **kwargs,
+            )
+        except RefusedAddress as exc:
+            raise TransportError(str(exc), retryable=False) from None
+        except requests.exceptions.RequestException as exc:
+            raise _unanswered(exc, deadline) from None
+        try:
+            raw, truncated = _read(response, deadline)
+        finally:
+            response.close()
     headers_out = {name: value for name, value in response.headers.items()}
     text = raw.decode(response.encoding or "utf-8", errors="replace")
     return HttpAnswer(
@@ -220,17 +221,30 @@ def send(
     )
 
 
-def _read(response: requests.Response, deadline: float, timeout: float) -> tuple[bytes, bool]:
-    """The body up to the bound; a slow trickle is cut at the deadline like a silent server."""
+def _unanswered(
+    exc: requests.exceptions.RequestException, deadline: CallDeadline
+) -> TransportError:
+    """The failure to report: past the deadline it is the timeout, whatever broke on the way."""
+    if deadline.expired or isinstance(exc, requests.exceptions.Timeout):
+        return TransportError(f"no answer within {deadline.seconds:g} s", retryable=True)
+    if isinstance(exc, requests.exceptions.SSLError):
+        return TransportError(f"TLS failed: {_reason(exc)}", retryable=False)
+    if isinstance(exc, requests.exceptions.ConnectionError):
+        return TransportError(f"could not connect: {_reason(exc)}", retryable=True)
+    return TransportError(f"the request could not be sent: {exc}", retryable=False)
+
+
+def _read(response: requests.Response, deadline: CallDeadline) -> tuple[bytes, bool]:
+    """The body up to the bound, within the call's deadline (a trickle is cut like a silence)."""
     data = bytearray()
     try:
         for chunk in response.iter_content(16 * 1024):
             data += chunk
             if len(data) > MAX_RESPONSE_BYTES:
                 return bytes(data[:MAX_RESPONSE_BYTES]), True
-            if time.monotonic() > deadline:
-                raise TransportError(f"the answer took longer than {timeout:g} s", retryable=True)
     except requests.exceptions.RequestException as exc:
+        if deadline.expired:
+            raise _unanswered(exc, deadline) from None
         raise TransportError(f"the answer broke off: {_reason(exc)}", retryable=True) from None
     return bytes(data), False
 

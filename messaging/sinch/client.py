@@ -1,7 +1,9 @@
 """Sends replies through the Sinch Conversation API (`messages:send`) with an app's outbound key.
 
 Sinch answers failures with its own sentence (`{"error": {"message": ...}}`); `SinchError` carries
-that sentence so an operator can act on it, and never the key secret or an access token.
+that sentence so an operator can act on it, and never the key secret or an access token. Each
+call to Sinch (a send, a token fetch) ends within READ_TIMEOUT overall, connect included
+(`configurator.outbound`), so a worker is never held longer by a slow or trickling peer.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from urllib.parse import urlsplit
 import requests
 from django.conf import settings
 
+from configurator.outbound import DeadlineAdapter, call_deadline
 from configurator.secrets import MASK
 from configurator.transactions import refuse_inside_transaction
 from messaging import selectors
@@ -29,6 +32,7 @@ from messaging.choices import ApiAuthMethod
 
 logger = logging.getLogger(__name__)
 
+# Connecting may take CONNECT_TIMEOUT; the whole call (connect, TLS, request, answer) READ_TIMEOUT.
 CONNECT_TIMEOUT = 5.0
 READ_TIMEOUT = 15.0
 MAX_RESPONSE_BYTES = 1024 * 1024
@@ -43,6 +47,8 @@ ERROR_MESSAGE_LIMIT = 500
 # it changes after import and threads can share it (urllib3's pool is thread-safe).
 _session = requests.Session()
 _session.cookies.set_policy(http.cookiejar.DefaultCookiePolicy(allowed_domains=[]))
+_session.mount("https://", DeadlineAdapter())
+_session.mount("http://", DeadlineAdapter())
 
 
 @dataclass(frozen=True)
@@ -272,35 +278,37 @@ def _request(
     json_body: dict[str, Any] | None = None,
     data: dict[str, str] | None = None,
 ) -> _Answer:
-    """POST with timeouts, no redirects and a bounded answer; network failures become SinchError."""
+    """POST within READ_TIMEOUT overall, no redirects, a bounded answer; failures are SinchError."""
     refuse_inside_transaction(f"POST {url}")
-    try:
-        with _session.post(
-            url,
-            json=json_body,
-            data=data,
-            auth=auth,
-            headers={"Accept": "application/json"},
-            timeout=(CONNECT_TIMEOUT, READ_TIMEOUT),
-            allow_redirects=False,
-            stream=True,
-        ) as response:
-            declared = response.headers.get("Content-Length", "")
-            if declared.isdigit() and int(declared) > MAX_RESPONSE_BYTES:
-                raise _too_large(what, response.status_code)
-            chunks: list[bytes] = []
-            size = 0
-            for chunk in response.iter_content(chunk_size=64 * 1024):
-                size += len(chunk)
-                if size > MAX_RESPONSE_BYTES:
+    with call_deadline(READ_TIMEOUT) as deadline:
+        try:
+            with _session.post(
+                url,
+                json=json_body,
+                data=data,
+                auth=auth,
+                headers={"Accept": "application/json"},
+                timeout=(CONNECT_TIMEOUT, READ_TIMEOUT),
+                allow_redirects=False,
+                stream=True,
+            ) as response:
+                declared = response.headers.get("Content-Length", "")
+                if declared.isdigit() and int(declared) > MAX_RESPONSE_BYTES:
                     raise _too_large(what, response.status_code)
-                chunks.append(chunk)
-            return _Answer(status=response.status_code, body=b"".join(chunks))
-    except requests.RequestException as exc:
-        host = urlsplit(url).netloc
-        raise SinchError(
-            f"{what} could not be reached at {host}: {_network_reason(exc)}."
-        ) from None
+                chunks: list[bytes] = []
+                size = 0
+                for chunk in response.iter_content(chunk_size=64 * 1024):
+                    size += len(chunk)
+                    if size > MAX_RESPONSE_BYTES:
+                        raise _too_large(what, response.status_code)
+                    chunks.append(chunk)
+                return _Answer(status=response.status_code, body=b"".join(chunks))
+        except requests.RequestException as exc:
+            host = urlsplit(url).netloc
+            reason = (
+                f"no answer within {READ_TIMEOUT:g} s" if deadline.expired else _network_reason(exc)
+            )
+            raise SinchError(f"{what} could not be reached at {host}: {reason}.") from None
 
 
 def _too_large(what: str, status: int) -> SinchError:

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import socket
+import time
+from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
+import trustme
 
 from integrations.delivery import backoff_seconds, retry_after_seconds
 from integrations.transport import (
@@ -15,6 +20,15 @@ from integrations.transport import (
     send,
 )
 from tests.httpsink import HttpsSink, SinkAnswer
+from tests.slowpeer import (
+    Answer,
+    SlowPeer,
+    silent,
+    stall_after_part,
+    tls_context,
+    trickle_body,
+    trickle_headers,
+)
 
 
 def _get(url: str, timeout: float = 5.0, **kwargs: Any) -> Any:
@@ -138,8 +152,93 @@ def test_a_hanging_endpoint_is_cut_at_the_timeout(https_sink: HttpsSink) -> None
     with pytest.raises(TransportError) as caught:
         _get(https_sink.url, timeout=0.5)
 
-    assert "0.5 s" in str(caught.value)
+    assert str(caught.value) == "no answer within 0.5 s"
     assert caught.value.retryable
+
+
+@pytest.fixture
+def slow_peer(sink_ca: tuple[trustme.CA, Path], settings: Any) -> Iterator[SlowPeer]:
+    """A TLS peer that misbehaves on cue, with a certificate integrations trust."""
+    ca, bundle = sink_ca
+    settings.INTEGRATIONS_CA_BUNDLE = str(bundle)
+    peer = SlowPeer(tls_context(ca))
+    yield peer
+    peer.close()
+
+
+def _assert_cut_at_the_deadline(url: str, timeout: float = 1.0) -> None:
+    started = time.monotonic()
+    with pytest.raises(TransportError) as caught:
+        _get(url, timeout=timeout)
+    # The peer would hold the call for 20 s; the bound is generous, the deadline is the point.
+    assert time.monotonic() - started < timeout + 2
+    assert str(caught.value) == f"no answer within {timeout:g} s"
+    assert caught.value.retryable
+
+
+@pytest.mark.parametrize(
+    "misbehaviour",
+    [
+        pytest.param(trickle_headers(0.3), id="header-lines-trickled"),
+        pytest.param(trickle_body(0.3), id="body-bytes-trickled"),
+        pytest.param(trickle_body(0.3, chunked=True), id="chunks-trickled"),
+        pytest.param(silent(), id="never-answers"),
+        pytest.param(stall_after_part(), id="answers-then-stalls"),
+    ],
+)
+def test_the_whole_call_ends_within_its_timeout(slow_peer: SlowPeer, misbehaviour: Answer) -> None:
+    slow_peer.answer(misbehaviour)
+
+    _assert_cut_at_the_deadline(slow_peer.url)
+
+    assert _get(slow_peer.url).body["ok"] is True
+
+
+def test_a_tls_handshake_that_never_finishes_is_cut_at_the_timeout(slow_peer: SlowPeer) -> None:
+    slow_peer.stall_handshake = True
+
+    _assert_cut_at_the_deadline(slow_peer.url)
+
+    assert _get(slow_peer.url).body["ok"] is True
+    assert slow_peer.connections == 2
+
+
+def test_a_connect_that_never_completes_is_cut_at_the_timeout() -> None:
+    # A listener whose accept queue is full: Linux drops further SYNs, so connect() hangs.
+    with socket.create_server(("127.0.0.1", 0), backlog=0) as listener:
+        port = listener.getsockname()[1]
+        with socket.create_connection(("127.0.0.1", port)):
+            _assert_cut_at_the_deadline(f"https://127.0.0.1:{port}/")
+
+
+def test_connections_are_kept_alive_and_one_cut_is_not_used_again(slow_peer: SlowPeer) -> None:
+    _get(slow_peer.url)
+    _get(slow_peer.url)
+    assert slow_peer.connections == 1  # the second call reused the first connection
+
+    slow_peer.answer(trickle_body(0.3))
+    _assert_cut_at_the_deadline(slow_peer.url)  # on that same kept-alive connection
+
+    assert _get(slow_peer.url).body["ok"] is True
+    assert _get(slow_peer.url).body["ok"] is True
+    assert slow_peer.connections == 2  # one new connection for both calls after the cut
+    assert slow_peer.requests == 5
+
+
+def test_oauth_token_fetch_is_bounded_by_the_timeout(slow_peer: SlowPeer) -> None:
+    slow_peer.answer(trickle_headers(0.3))
+    started = time.monotonic()
+
+    with pytest.raises(TransportError, match="no answer within 1 s"):
+        oauth_tokens.token(
+            token_url=f"{slow_peer.url}/oauth2/token",
+            client_id="cid",
+            secret="s3",
+            scope="",
+            timeout=1,
+        )
+
+    assert time.monotonic() - started < 3
 
 
 def test_connection_refused_is_retryable() -> None:

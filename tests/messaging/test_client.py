@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import logging
 import socket
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -22,6 +23,14 @@ from messaging.sinch.client import (
 )
 from tests.factories import make_service, outbound
 from tests.fakesinch import FakeSinch, sinch_error
+from tests.slowpeer import (
+    Answer,
+    SlowPeer,
+    silent,
+    stall_after_part,
+    trickle_body,
+    trickle_headers,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -337,6 +346,76 @@ def test_slow_answer_times_out(
 
     assert caught.value.status is None
     assert str(caught.value).endswith(": no answer within 0.2 s.")
+
+
+@pytest.fixture
+def slow_sinch(
+    settings: Any, monkeypatch: pytest.MonkeyPatch, fake_sinch: FakeSinch
+) -> Iterator[SlowPeer]:
+    """Sinch's API origin played by a peer that misbehaves on cue; calls get 1 s overall."""
+    peer = SlowPeer(None)
+    settings.SINCH_API_ORIGIN = peer.url
+    monkeypatch.setattr(client, "READ_TIMEOUT", 1.0)
+    yield peer
+    peer.close()
+
+
+@pytest.mark.parametrize(
+    "misbehaviour",
+    [
+        pytest.param(trickle_headers(0.3), id="header-lines-trickled"),
+        pytest.param(trickle_body(0.3), id="body-bytes-trickled"),
+        pytest.param(silent(), id="never-answers"),
+        pytest.param(stall_after_part(), id="answers-then-stalls"),
+    ],
+)
+def test_a_send_ends_within_the_timeout_whatever_sinch_does(
+    slow_sinch: SlowPeer, basic_service: MessagingService, misbehaviour: Answer
+) -> None:
+    slow_sinch.answer(misbehaviour)
+    started = time.monotonic()
+
+    with pytest.raises(SinchError) as caught:
+        send()
+
+    # The peer would hold the call for 20 s; the bound is generous, the deadline is the point.
+    assert time.monotonic() - started < 3
+    assert caught.value.status is None
+    assert str(caught.value) == (
+        f"Sinch could not be reached at {slow_sinch.url.removeprefix('http://')}: "
+        "no answer within 1 s."
+    )
+    assert send().message_id == "01SLOWPEER"
+
+
+def test_kept_alive_connection_cut_by_the_deadline_is_not_used_again(
+    slow_sinch: SlowPeer, basic_service: MessagingService
+) -> None:
+    send()
+    send()
+    assert slow_sinch.connections == 1
+    slow_sinch.answer(trickle_body(0.3))
+
+    with pytest.raises(SinchError, match="no answer within 1 s"):
+        send()
+
+    assert send().message_id == "01SLOWPEER"
+    assert slow_sinch.connections == 2
+
+
+def test_a_token_fetch_ends_within_the_timeout(
+    slow_sinch: SlowPeer, service: MessagingService, settings: Any
+) -> None:
+    settings.SINCH_OAUTH_TOKEN_URL = f"{slow_sinch.url}/oauth2/token"
+    slow_sinch.answer(trickle_headers(0.3))
+    started = time.monotonic()
+
+    with pytest.raises(SinchError) as caught:
+        send()
+
+    assert time.monotonic() - started < 3
+    assert str(caught.value).startswith("Sinch's token endpoint could not be reached at ")
+    assert str(caught.value).endswith(": no answer within 1 s.")
 
 
 def test_redirects_are_not_followed(fake_sinch: FakeSinch, basic_service: MessagingService) -> None:
