@@ -6,6 +6,8 @@ import json
 from typing import Any
 
 from django.contrib import messages
+from django.contrib.admin.options import IncorrectLookupParameters
+from django.contrib.admin.views.main import ChangeList
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import reverse
 from django.utils.html import format_html
@@ -42,6 +44,24 @@ class CheckedDeleteMixin:
             request, object_id, extra_context
         )
         return response
+
+
+class BoundedLookupsMixin:
+    """A changelist lookup out of any range is a bad lookup (Django redirects with ?e=1).
+
+    Django turns a ValueError of the lookups into IncorrectLookupParameters, but not an
+    OverflowError: a date drill-down such as `?received_at__year=99999999999` (beyond a C long,
+    which `datetime` raises OverflowError for) would otherwise be a 500.
+    """
+
+    def get_changelist_instance(self, request: HttpRequest) -> ChangeList:
+        try:
+            changelist: ChangeList = super().get_changelist_instance(  # type: ignore[misc]
+                request
+            )
+        except OverflowError as exc:
+            raise IncorrectLookupParameters(exc) from exc
+        return changelist
 
 
 def pretty_json(value: Any) -> SafeString:

@@ -21,7 +21,7 @@ from django.utils.safestring import SafeString
 from django.utils.timesince import timesince
 from django.utils.translation import gettext_lazy as _
 
-from configurator.admin_mixins import CheckedDeleteMixin, pretty_json
+from configurator.admin_mixins import BoundedLookupsMixin, CheckedDeleteMixin, pretty_json
 from conversations import lifecycle, selectors, services
 from conversations.choices import Event
 from conversations.lifecycle import LifecycleError
@@ -120,7 +120,7 @@ ACTIONS = {event: service for event, service in services.OPERATOR_ACTIONS.values
 
 
 @admin.register(Contact)
-class ContactAdmin(admin.ModelAdmin[Contact]):
+class ContactAdmin(BoundedLookupsMixin, admin.ModelAdmin[Contact]):
     """Live and past conversations: state, queue, channel, agent and how long they waited."""
 
     list_display = [

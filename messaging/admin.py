@@ -14,7 +14,7 @@ from django.utils.html import format_html
 from django.utils.safestring import SafeString
 from django.utils.translation import gettext_lazy as _
 
-from configurator.admin_mixins import pretty_json
+from configurator.admin_mixins import BoundedLookupsMixin, pretty_json
 from configurator.credentials import CredentialForm, CredentialFormSet
 from messaging import selectors, services
 from messaging.choices import AuthenticationDirection, Trigger
@@ -197,7 +197,7 @@ class MessagingServiceAdmin(admin.ModelAdmin[MessagingService]):
 
 
 @admin.register(Callback)
-class CallbackAdmin(admin.ModelAdmin[Callback]):
+class CallbackAdmin(BoundedLookupsMixin, admin.ModelAdmin[Callback]):
     """Callbacks received from Sinch: what arrived, and what processing made of it."""
 
     list_display = [

@@ -17,7 +17,7 @@ from django.utils.html import format_html
 from django.utils.safestring import SafeString
 from django.utils.translation import gettext_lazy as _
 
-from configurator.admin_mixins import pretty_json
+from configurator.admin_mixins import BoundedLookupsMixin, pretty_json
 from configurator.permissions import can_view_contact_data
 from conversations.admin import add_contact_inline
 from conversations.models import Contact
@@ -34,7 +34,7 @@ def _short(text: str) -> str:
 
 
 @admin.register(Delivery)
-class DeliveryAdmin(admin.ModelAdmin[Delivery]):
+class DeliveryAdmin(BoundedLookupsMixin, admin.ModelAdmin[Delivery]):
     """Every attempt of every integration: what was sent (secrets masked), answer and effect."""
 
     list_display = [

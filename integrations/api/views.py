@@ -11,7 +11,7 @@ from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import PermissionDenied
+from rest_framework.exceptions import PermissionDenied, ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -19,6 +19,7 @@ from configurator.permissions import ChangeOnPostPermissions, can_view_contact_d
 from conversations.api.serializers import EmptySerializer
 from conversations.choices import Event
 from integrations import selectors, services
+from integrations.api.filters import DeliveryFilter, IntegrationFilter
 from integrations.api.serializers import (
     DeliverySerializer,
     IntegrationSerializer,
@@ -40,7 +41,7 @@ class IntegrationViewSet(viewsets.ModelViewSet[Integration]):
     """Event-driven integrations (System Management > Event-Driven Integrations)."""
 
     serializer_class = IntegrationSerializer
-    filterset_fields = ["channel_type", "direction", "queues", "direct_chats", "direct_calls"]
+    filterset_class = IntegrationFilter
 
     def get_queryset(self) -> QuerySet[Integration]:
         return selectors.integration_list()
@@ -79,7 +80,7 @@ class IntegrationViewSet(viewsets.ModelViewSet[Integration]):
         return self._present(integration)
 
     @extend_schema(responses=PresetSerializer(many=True))
-    @action(detail=False, methods=["get"], pagination_class=None, filterset_fields=[])
+    @action(detail=False, methods=["get"], pagination_class=None, filterset_class=None)
     def presets(self, request: Request) -> Response:
         """ "Start from" configurations for the four documented uses."""
         return Response(PresetSerializer([p.as_json() for p in PRESETS], many=True).data)
@@ -97,21 +98,20 @@ class IntegrationViewSet(viewsets.ModelViewSet[Integration]):
             OpenApiParameter("contact", str, description="Contact ID"),
         ],
     )
-    @action(detail=True, methods=["get"], filterset_fields=[])
+    @action(detail=True, methods=["get"], filterset_class=None)
     def deliveries(self, request: Request, pk: str | None = None) -> Response:
         """Its delivery log, newest first; filter by status, event, mode or contact."""
         integration = self.get_object()
-        rows = selectors.delivery_list().filter(integration=integration)
-        for name in ("status", "event", "mode"):
-            if request.query_params.get(name):
-                rows = rows.filter(**{name: request.query_params[name]})
-        if request.query_params.get("contact"):
-            if not can_view_contact_data(request.user):
-                raise PermissionDenied(
-                    _("Filtering by contact needs the permission to view contacts.")
-                )
-            rows = rows.filter(contact_id=request.query_params["contact"].strip().upper())
-        page = self.paginate_queryset(cast(Any, rows))
+        if request.query_params.get("contact") and not can_view_contact_data(request.user):
+            raise PermissionDenied(_("Filtering by contact needs the permission to view contacts."))
+        shown = DeliveryFilter(
+            request.query_params,
+            queryset=selectors.delivery_list().filter(integration=integration),
+            request=request,
+        )
+        if not shown.is_valid():
+            raise ValidationError(shown.errors)
+        page = self.paginate_queryset(cast(Any, shown.qs))
         return self.get_paginated_response(
             _deliveries_shown(request, DeliverySerializer(page, many=True).data)
         )

@@ -52,6 +52,32 @@ def _bounded(value: str, name: str, length: int) -> str:
     return value
 
 
+def _json_kind(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true or false"
+    if isinstance(value, int | float):
+        return "a number"
+    if isinstance(value, dict):
+        return "an object"
+    if isinstance(value, list):
+        return "a list"
+    return type(value).__name__
+
+
+def _string_field(value: Any, name: str, length: int | None = None) -> str:
+    """A Sinch id or status: a string, "" when absent; another JSON type fails the callback.
+
+    The error names the field and what it was instead. Sinch's ids are strings, and the
+    webhook's ingest takes only strings as ids (for the callback's dedupe key), so a number is
+    not taken as its text here either.
+    """
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        raise CallbackError(f"{name} is not a string but {_json_kind(value)}")
+    return value if length is None else _bounded(value, name, length)
+
+
 def _time(value: Any) -> datetime | None:
     """A Sinch time (ISO 8601, UTC when no offset is given); None when it is not a time."""
     try:
@@ -97,8 +123,8 @@ class InboundMessage:
 
     @classmethod
     def parse(cls, notification: dict[str, Any]) -> InboundMessage:
-        message_id = notification.get("id")
-        if not isinstance(message_id, str) or not message_id:
+        message_id = _string_field(notification.get("id"), "message.id", ID_LENGTH)
+        if not message_id:
             raise CallbackError("message has no id")
         content = notification.get("contact_message")
         content = content if isinstance(content, dict) else {}
@@ -108,12 +134,12 @@ class InboundMessage:
         identity = ChannelIdentity.parse(notification.get("channel_identity"))
         _bounded(identity.identity, "message.channel_identity.identity", IDENTITY_LENGTH)
         return cls(
-            message_id=_bounded(message_id, "message.id", ID_LENGTH),
-            contact_id=_bounded(
-                str(notification.get("contact_id") or ""), "message.contact_id", CONTACT_ID_LENGTH
+            message_id=message_id,
+            contact_id=_string_field(
+                notification.get("contact_id"), "message.contact_id", CONTACT_ID_LENGTH
             ),
-            conversation_id=_bounded(
-                str(notification.get("conversation_id") or ""),
+            conversation_id=_string_field(
+                notification.get("conversation_id"),
                 "message.conversation_id",
                 CONVERSATION_ID_LENGTH,
             ),
@@ -166,19 +192,18 @@ class DeliveryReport:
 
     @classmethod
     def parse(cls, notification: dict[str, Any], id_key: str) -> DeliveryReport:
-        message_id = notification.get(id_key)
-        status = notification.get("status")
-        if not isinstance(message_id, str) or not message_id:
+        message_id = _string_field(notification.get(id_key), id_key, ID_LENGTH)
+        if not message_id:
             raise CallbackError(f"delivery report has no {id_key}")
-        _bounded(message_id, id_key, ID_LENGTH)
-        if not isinstance(status, str) or not status:
+        status = _string_field(notification.get("status"), "status")
+        if not status:
             raise CallbackError("delivery report has no status")
         reason = notification.get("reason")
         reason = reason if isinstance(reason, dict) else {}
         return cls(
             message_id=message_id,
-            conversation_id=str(notification.get("conversation_id") or ""),
-            contact_id=str(notification.get("contact_id") or ""),
+            conversation_id=_string_field(notification.get("conversation_id"), "conversation_id"),
+            contact_id=_string_field(notification.get("contact_id"), "contact_id"),
             status=status,
             channel_identity=ChannelIdentity.parse(notification.get("channel_identity")),
             reason_code=str(reason.get("code") or ""),

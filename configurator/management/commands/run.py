@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import signal
+import socket
 import subprocess
 import sys
 from typing import Any
@@ -10,9 +11,11 @@ from typing import Any
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
-from django.core.management.base import BaseCommand, CommandParser
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 ADMIN_USERNAME = "admin"
+# How long a stopped process may take to finish what it is doing before it is killed.
+STOP_TIMEOUT_SECONDS = 10
 
 
 class Command(BaseCommand):
@@ -26,34 +29,43 @@ class Command(BaseCommand):
         parser.add_argument("--port", default="8000")
 
     def handle(self, *args: Any, **options: Any) -> None:
+        host, port = options["host"], options["port"]
+        # Before anything starts: runserver ends its process with os._exit(1) when it cannot
+        # listen, so nothing after it would run, and a worker started first would be left over.
+        address_check(host, port)
         call_command("migrate", interactive=False, verbosity=0)
         login = self._ensure_admin()
+        manage = [sys.executable, "manage.py"]
         worker = subprocess.Popen(  # noqa: S603 - our own manage.py, fixed arguments
-            [
-                sys.executable,
-                "manage.py",
-                "db_worker",
-                "--interval",
-                "0.2",
-                "--no-reload",
-                "--no-startup-delay",
-            ],
+            [*manage, "db_worker", "--interval", "0.2", "--no-reload", "--no-startup-delay"],
             cwd=settings.BASE_DIR,
         )
-        url = f"http://{options['host']}:{options['port']}/admin/"
+        # The web server is a process of its own too, so that however it ends (a port taken
+        # meanwhile, a crash, a kill) this command is still there to stop the worker.
+        web = subprocess.Popen(  # noqa: S603 - our own manage.py, fixed arguments
+            [*manage, "runserver", f"{host}:{port}", "--noreload"], cwd=settings.BASE_DIR
+        )
+        url = f"http://{host}:{port}/admin/"
         self.stdout.write(
             self.style.SUCCESS(f"\nConfigurator is starting at {url}\n")
             + f"{login}\nBackground worker: pid {worker.pid}. Stop both with Ctrl+C.\n"
         )
-        signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+        for name in ("SIGTERM", "SIGHUP"):
+            if hasattr(signal, name):
+                signal.signal(getattr(signal, name), lambda *_: sys.exit(0))
+        returncode = 0
         try:
-            call_command("runserver", f"{options['host']}:{options['port']}", use_reloader=False)
+            returncode = web.wait()
+        except KeyboardInterrupt:
+            pass  # Ctrl+C reached both processes too; they are stopped below either way.
         finally:
-            worker.terminate()
-            try:
-                worker.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                worker.kill()
+            _stop(web)
+            _stop(worker)
+        if returncode:
+            raise CommandError(
+                f"The web server stopped with exit status {returncode}; so did the worker.",
+                returncode=returncode,
+            )
 
     def _ensure_admin(self) -> str:
         """Create the `admin` superuser on first start; say how to log in."""
@@ -79,3 +91,41 @@ class Command(BaseCommand):
             f"Created the administrator “{ADMIN_USERNAME}” with password “{password}” "
             "(ADMIN_PASSWORD in .env)."
         )
+
+
+def address_check(host: str, port: str) -> None:
+    """Refuse, with a clear message, an address runserver could not listen on."""
+    try:
+        number = int(port)
+    except ValueError:
+        raise CommandError(f"--port {port!r} is not a port number.") from None
+    if not 0 < number < 65536:
+        raise CommandError(f"--port {port} is not a port number (1-65535).")
+    name = host.removeprefix("[").removesuffix("]")
+    try:
+        candidates = socket.getaddrinfo(name, number, type=socket.SOCK_STREAM)
+    except socket.gaierror as exc:
+        raise CommandError(f"--host {host}: {exc.strerror}.") from None
+    family, kind, proto, _, address = candidates[0]
+    with socket.socket(family, kind, proto) as probe:
+        # As runserver's own socket: a port whose last connections are closing is free.
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(address)
+        except OSError as exc:
+            raise CommandError(
+                f"Cannot listen on {host}:{port}: {exc.strerror}. Another server is probably "
+                "running there: stop it, or choose another port with --port."
+            ) from None
+
+
+def _stop(process: subprocess.Popen[bytes]) -> None:
+    """Ask `process` to finish (SIGTERM), and kill it if it has not after a while."""
+    if process.poll() is not None:
+        return
+    process.terminate()
+    try:
+        process.wait(timeout=STOP_TIMEOUT_SECONDS)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()

@@ -1,0 +1,136 @@
+"""`manage.py run` (what scripts/run starts): its worker never outlives it or its web server.
+
+The command runs as a real process on a database of its own; its children are found by a
+marker in their environment (Linux /proc), whoever their parent is by then.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+WAIT_SECONDS = 60
+
+pytestmark = pytest.mark.skipif(not Path("/proc/self/environ").exists(), reason="needs /proc")
+
+
+def _marked(marker: str) -> dict[int, str]:
+    """pid → command line of every live process started with `marker` in its environment."""
+    found: dict[int, str] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            environ = (entry / "environ").read_bytes()
+            cmdline = (entry / "cmdline").read_bytes()
+            state = (entry / "stat").read_text().rsplit(")", 1)[1].split()[0]
+        except OSError:  # gone meanwhile, or not ours
+            continue
+        if f"RUN_TEST_MARKER={marker}".encode() in environ.split(b"\0") and state != "Z":
+            found[int(entry.name)] = cmdline.replace(b"\0", b" ").decode()
+    return found
+
+
+def _wait_for(condition: str, check: Callable[[], bool]) -> None:
+    deadline = time.monotonic() + WAIT_SECONDS
+    while not check():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"not within {WAIT_SECONDS} s: {condition}")
+        time.sleep(0.1)
+
+
+@pytest.fixture(scope="module")
+def database(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """A database of the command's own (it migrates it), shared by this module's tests."""
+    return f"sqlite:///{tmp_path_factory.mktemp('run') / 'run.sqlite3'}"
+
+
+@pytest.fixture
+def marker() -> Iterator[str]:
+    """The marker of this test's processes; any left over are killed at the end."""
+    value = uuid.uuid4().hex
+    yield value
+    for pid in _marked(value):
+        os.kill(pid, signal.SIGKILL)
+
+
+def _start(database: str, marker: str, port: int) -> subprocess.Popen[str]:
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "tests.settings",
+        "DATABASE_URL": database,
+        "ADMIN_PASSWORD": "run-test-password-1",
+        "PYTHONUNBUFFERED": "1",
+        "RUN_TEST_MARKER": marker,
+    }
+    return subprocess.Popen(
+        [sys.executable, "manage.py", "run", "--port", str(port)],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def _children(marker: str) -> dict[str, int]:
+    """The run command's web server and worker, by role."""
+    roles: dict[str, int] = {}
+    for pid, cmdline in _marked(marker).items():
+        for role in ("runserver", "db_worker"):
+            if f"manage.py {role}" in cmdline:
+                roles[role] = pid
+    return roles
+
+
+def test_busy_port_is_refused_before_a_worker_starts(database: str, marker: str) -> None:
+    with socket.socket() as held:
+        held.bind(("127.0.0.1", 0))
+        held.listen()
+        port = held.getsockname()[1]
+        run = _start(database, marker, port)
+        stdout, stderr = run.communicate(timeout=WAIT_SECONDS)
+
+        assert run.returncode != 0
+        assert f"Cannot listen on 127.0.0.1:{port}" in stderr
+        assert "choose another port with --port" in stderr
+        assert "Background worker" not in stdout
+        assert _marked(marker) == {}
+
+
+def test_worker_stops_when_the_web_server_ends_abnormally(database: str, marker: str) -> None:
+    run = _start(database, marker, _free_port())
+    _wait_for("web server and worker started", lambda: len(_children(marker)) == 2)
+
+    os.kill(_children(marker)["runserver"], signal.SIGKILL)
+    run.communicate(timeout=WAIT_SECONDS)
+
+    assert run.returncode != 0
+    assert _marked(marker) == {}
+
+
+def test_sigterm_stops_the_web_server_and_the_worker(database: str, marker: str) -> None:
+    run = _start(database, marker, _free_port())
+    _wait_for("web server and worker started", lambda: len(_children(marker)) == 2)
+
+    run.send_signal(signal.SIGTERM)
+    run.communicate(timeout=WAIT_SECONDS)
+
+    assert run.returncode == 0
+    assert _marked(marker) == {}
