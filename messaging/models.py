@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import json
-from typing import Any
-
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
@@ -185,8 +182,3 @@ class Callback(models.Model):
 
     def __str__(self) -> str:
         return f"{self.trigger or 'callback'} #{self.pk}"
-
-    @property
-    def payload(self) -> Any:
-        """The body as JSON (it was checked to be JSON when received)."""
-        return json.loads(bytes(self.raw_body))
