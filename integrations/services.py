@@ -23,6 +23,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from configurator import housekeeping, workers
+from configurator.tasks import enqueue_in_turn
 from conversations import lifecycle
 from conversations.choices import ChannelType, Event
 from conversations.models import Contact, ContactEvent
@@ -304,7 +305,7 @@ def contact_event_heard(contact: Contact, entry: ContactEvent, queue: Queue | No
     created = Delivery.objects.bulk_create([*background, *skipped])
     pending = [d.pk for d in created[: len(background)]]
     if pending:
-        tasks.deliver_pending.enqueue(pending)
+        enqueue_in_turn(tasks.deliver_pending, pending)
 
 
 def _delivery(
@@ -571,10 +572,7 @@ def _schedule(previous: Delivery, *, attempt: int, due: datetime) -> Delivery:
         previous=previous,
         due_at=due,
     )
-    if due <= timezone.now():
-        tasks.deliver_pending.enqueue([following.pk])
-    else:
-        tasks.deliver_pending.using(run_after=due).enqueue([following.pk])
+    enqueue_in_turn(tasks.deliver_pending, [following.pk], run_after=due)
     return following
 
 
@@ -617,7 +615,7 @@ def deliveries_sweep() -> int:
         .values_list("pk", flat=True)[:1000]
     )
     if overdue:
-        tasks.deliver_pending.enqueue(overdue)
+        enqueue_in_turn(tasks.deliver_pending, overdue)
     return acted + len(overdue)
 
 

@@ -11,6 +11,7 @@ from datetime import timedelta
 from django.utils import timezone
 from django_tasks import task
 
+from configurator.tasks import enqueue_in_turn
 from messaging.webhooks.processing import callbacks_process_pending, callbacks_waiting
 
 # A web process enqueues at most one wake-up per interval while callbacks keep coming.
@@ -24,7 +25,7 @@ def process_callbacks() -> int:
     A full batch means more is waiting: another run is enqueued, so that the worker's other
     threads and the other workers share the backlog (each such run wakes one more).
     """
-    return callbacks_process_pending(more_waiting=process_callbacks.enqueue)
+    return callbacks_process_pending(more_waiting=lambda: enqueue_in_turn(process_callbacks))
 
 
 class WakeSlots:
@@ -75,10 +76,10 @@ class WakeSlots:
 
 def _enqueue_processing(delay: float | None) -> None:
     if delay is None:
-        process_callbacks.enqueue()
+        enqueue_in_turn(process_callbacks)
     else:
         run_after = timezone.now() + timedelta(seconds=delay)
-        process_callbacks.using(run_after=run_after).enqueue()
+        enqueue_in_turn(process_callbacks, run_after=run_after)
 
 
 _wake_slots = WakeSlots(_enqueue_processing)
@@ -98,5 +99,5 @@ def callbacks_sweep() -> bool:
     """
     if not callbacks_waiting():
         return False
-    process_callbacks.enqueue()
+    enqueue_in_turn(process_callbacks)
     return True

@@ -178,3 +178,15 @@ def test_task_rows_of_a_worker_restarted_under_the_same_id_are_finished(settings
     )
     assert workers.stale_tasks_finish() == 1
     assert DBTaskResult.objects.get().status == "FAILED"
+
+
+@pytest.mark.django_db
+def test_tasks_run_in_the_order_they_became_due(queue: Queue) -> None:
+    """A delivery enqueued before a wake-up with a time runs first (no starving)."""
+    from configurator.tasks import enqueue_in_turn
+    from integrations import tasks as integration_tasks
+
+    delivery = enqueue_in_turn(integration_tasks.deliver_pending, [1])
+    enqueue_in_turn(process_callbacks, run_after=timezone.now())
+    first = DBTaskResult.objects.ready().order_by(*DBTaskResult._meta.ordering).first()
+    assert first is not None and str(first.pk) == str(delivery.id)
