@@ -18,7 +18,12 @@ from messaging.webhooks.processing import callbacks_process_pending, callbacks_w
 WAKE_INTERVAL = 0.2
 
 
-@task()
+# Routing customers' messages comes before background work (integration deliveries): under a
+# load the machine cannot keep up with, conversations still reach their queues promptly.
+PROCESSING_PRIORITY = 10
+
+
+@task(priority=PROCESSING_PRIORITY)
 def process_callbacks() -> int:
     """Drain pending callbacks; returns how many this run processed.
 

@@ -181,12 +181,14 @@ def test_task_rows_of_a_worker_restarted_under_the_same_id_are_finished(settings
 
 
 @pytest.mark.django_db
-def test_tasks_run_in_the_order_they_became_due(queue: Queue) -> None:
-    """A delivery enqueued before a wake-up with a time runs first (no starving)."""
+def test_tasks_run_in_the_order_they_became_due_callbacks_first(queue: Queue) -> None:
+    """Deliveries in the order they became due (a retry with a time does not jump the queue);
+    routing customers' messages goes first."""
     from configurator.tasks import enqueue_in_turn
     from integrations import tasks as integration_tasks
 
-    delivery = enqueue_in_turn(integration_tasks.deliver_pending, [1])
-    enqueue_in_turn(process_callbacks, run_after=timezone.now())
-    first = DBTaskResult.objects.ready().order_by(*DBTaskResult._meta.ordering).first()
-    assert first is not None and str(first.pk) == str(delivery.id)
+    first = enqueue_in_turn(integration_tasks.deliver_pending, [1])
+    retry = enqueue_in_turn(integration_tasks.deliver_pending, [2], run_after=timezone.now())
+    wake = enqueue_in_turn(process_callbacks)
+    order = [str(r.pk) for r in DBTaskResult.objects.ready().order_by(*DBTaskResult._meta.ordering)]
+    assert order == [str(wake.id), str(first.id), str(retry.id)]
