@@ -273,22 +273,28 @@ class Earlier:
 
 
 def _earlier(batch: list[Callback]) -> Earlier:
-    """One query: what is already processed, or being processed elsewhere, for the batch's keys."""
+    """What is already processed, or being processed elsewhere, for the batch's keys.
+
+    Two queries, so that each is served by its partial index (processed: the processed-once
+    constraint; pending: `messaging_cb_pending`) however big the table grows.
+    """
     expired = timezone.now() - timedelta(seconds=settings.WORK_LEASE_SECONDS)
-    mine = {c.pk for c in batch}
-    rows = Callback.objects.filter(
+    keys = Q(
         service_id__in={c.service_id for c in batch},
         dedupe_key__in={c.dedupe_key for c in batch},
-        status__in=[CallbackStatus.PROCESSED, CallbackStatus.PENDING],
-    ).values_list("service_id", "dedupe_key", "pk", "status", "claimed_by", "claimed_at")
-    earlier = Earlier(processed={}, in_flight={})
-    for service_id, key, pk, status, claimed_by, claimed_at in rows:
-        if status == CallbackStatus.PROCESSED:
-            earlier.processed[(service_id, key)] = pk
-        elif pk not in mine and claimed_by and claimed_at is not None and claimed_at >= expired:
-            earlier.in_flight[(service_id, key)] = min(
-                pk, earlier.in_flight.get((service_id, key), pk)
-            )
+    )
+    processed = Callback.objects.filter(keys, status=CallbackStatus.PROCESSED).values_list(
+        "service_id", "dedupe_key", "pk"
+    )
+    earlier = Earlier(processed={(s, k): pk for s, k, pk in processed}, in_flight={})
+    held = (
+        Callback.objects.filter(keys, status=CallbackStatus.PENDING, claimed_at__gte=expired)
+        .exclude(pk__in=[c.pk for c in batch])
+        .exclude(claimed_by="")
+        .values_list("service_id", "dedupe_key", "pk")
+    )
+    for service_id, key, pk in held:
+        earlier.in_flight[(service_id, key)] = min(pk, earlier.in_flight.get((service_id, key), pk))
     return earlier
 
 
