@@ -77,16 +77,19 @@ class InboundResult:
 
 
 def inbound_message_receive(
-    *, thread: InboundThread, message: IncomingMessage, resume_stalled: bool = False
+    *,
+    thread: InboundThread,
+    message: IncomingMessage,
+    resume_stalled: Callable[[], bool] = lambda: False,
 ) -> InboundResult:
     """Add a customer's message to its open contact, or open a new one (Received → Queued).
 
     A new contact is opened in two transactions: the first records Received (the contact waits
     in state `received`, in no queue, while its blocking integrations run with no transaction
     open); the second records Queued in the queue they chose, or the routed one. The same Sinch
-    message id of the same app recorded before changes nothing, except that with
-    `resume_stalled` (the caller took the work over from a worker that stopped between the two)
-    a contact still `received` is queued now.
+    message id of the same app recorded before changes nothing, except that a contact still
+    `received` is queued now when `resume_stalled()` says nobody else is at work on it (the
+    first attempt stopped or failed between the two steps).
     """
     if message.sinch_message_id:
         earlier = _first(
@@ -96,11 +99,11 @@ def inbound_message_receive(
         )
         if earlier is not None:
             known = earlier.contact
-            if resume_stalled and lifecycle.phase(known) is lifecycle.Phase.NEW:
+            if lifecycle.phase(known) is lifecycle.Phase.NEW and resume_stalled():
                 known = _queue_received(
                     known,
                     thread.queue,
-                    note=_("its processing was taken over from a worker that stopped"),
+                    note=_("queued on a later attempt: the first stopped before queueing it"),
                 )
             return InboundResult(known, earlier, new_contact=False, already_recorded=True)
     with lifecycle.transition():

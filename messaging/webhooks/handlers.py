@@ -8,16 +8,18 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from django.conf import settings
+from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from conversations import lifecycle, selectors, services
 from conversations.choices import MessageKind, MessageStatus
 from conversations.models import Contact, Message
 from conversations.services import InboundThread, IncomingMessage
-from messaging.choices import Trigger
+from messaging.choices import CallbackStatus, Trigger
 from messaging.models import Callback
 from queues import routing
 from queues.choices import QueueChannelType
@@ -211,6 +213,22 @@ class DeliveryReport:
         )
 
 
+def held_elsewhere(callback: Callback) -> bool:
+    """Whether another callback with the same notification is being processed (a live claim)."""
+    expired = timezone.now() - timedelta(seconds=settings.WORK_LEASE_SECONDS)
+    return (
+        Callback.objects.filter(
+            service_id=callback.service_id,
+            dedupe_key=callback.dedupe_key,
+            status=CallbackStatus.PENDING,
+            claimed_at__gte=expired,
+        )
+        .exclude(pk=callback.pk)
+        .exclude(claimed_by="")
+        .exists()
+    )
+
+
 def _notification(payload: dict[str, Any], key: str) -> dict[str, Any]:
     value = payload.get(key)
     if not isinstance(value, dict):
@@ -252,8 +270,9 @@ def handle_message_inbound(callback: Callback, payload: dict[str, Any]) -> Summa
             content=message.content,
             received_at=_time(message.accept_time),
         ),
-        # Taken over from a worker that stopped: finish what it left (a contact not queued).
-        resume_stalled=callback.takeovers > 0,
+        # A conversation left `received` by an earlier attempt (a worker that stopped, a
+        # passing error, "process again") is finished, unless a worker is at it right now.
+        resume_stalled=lambda: not held_elsewhere(callback),
     )
     return {
         "message_id": message.message_id,

@@ -378,3 +378,64 @@ def test_process_again_leaves_a_callback_a_worker_is_processing_to_that_worker(
     assert messaging_services.callbacks_reprocess(callback_ids=[callback.pk]) == 0
     callback.refresh_from_db()
     assert callback.claimed_by == "busy#0"
+
+
+@pytest.mark.django_db
+@pytest.mark.usefixtures("queue")
+def test_a_deadlock_between_received_and_queued_still_queues_the_conversation(
+    client: Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import psycopg
+    from django.db import OperationalError
+
+    from conversations import services as conversation_services
+    from messaging.webhooks.processing import callbacks_process_pending
+
+    original = conversation_services._queue_received
+    calls: list[int] = []
+
+    def deadlocked_once(contact: Contact, routed: Any, **kwargs: Any) -> Contact:
+        calls.append(1)
+        if len(calls) == 1:
+            raise OperationalError("deadlock detected") from psycopg.errors.DeadlockDetected()
+        return original(contact, routed, **kwargs)
+
+    monkeypatch.setattr(conversation_services, "_queue_received", deadlocked_once)
+    service = MessagingService.objects.get()
+    assert post_callback(client, service.pk, _message(11)).status_code == 200
+    callbacks_process_pending()
+    callback = Callback.objects.get()
+    assert (callback.status, callback.attempts) == ("processed", 2)
+    contact = Contact.objects.get()
+    assert contact.state == "queued"
+    assert "queued on a later attempt" in contact.events.latest("id").detail
+
+
+@pytest.mark.django_db
+@pytest.mark.usefixtures("queue")
+def test_process_again_queues_a_conversation_a_failed_attempt_left_received(
+    client: Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from conversations import services as conversation_services
+    from messaging import services as messaging_services
+    from messaging.webhooks.processing import callbacks_process_pending
+
+    original = conversation_services._queue_received
+
+    def broken(contact: Contact, routed: Any, **kwargs: Any) -> Contact:
+        raise OverflowError("date value out of range")
+
+    monkeypatch.setattr(conversation_services, "_queue_received", broken)
+    service = MessagingService.objects.get()
+    assert post_callback(client, service.pk, _message(12)).status_code == 200
+    callbacks_process_pending()
+    callback = Callback.objects.get()
+    assert callback.status == "failed"
+    assert Contact.objects.get().state == "received"
+
+    monkeypatch.setattr(conversation_services, "_queue_received", original)  # fixed
+    assert messaging_services.callbacks_reprocess(callback_ids=[callback.pk]) == 1
+    callbacks_process_pending()
+    callback.refresh_from_db()
+    assert callback.status == "processed"
+    assert Contact.objects.get().state == "queued"
