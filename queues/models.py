@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -10,6 +11,10 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from queues.choices import QueueChannelType
+
+# The longest a conversation may wait before overflowing: a week is far beyond any contact
+# center's service level, and keeps every due time a date the databases can hold.
+MAX_WAITING_TIME = timedelta(days=7)
 
 
 class Queue(models.Model):
@@ -68,6 +73,11 @@ class Queue(models.Model):
         errors: dict[str, Any] = {}
         if self.max_waiting_time is not None and self.max_waiting_time.total_seconds() < 1:
             errors["max_waiting_time"] = _("Give at least one second.")
+        elif self.max_waiting_time is not None and self.max_waiting_time > MAX_WAITING_TIME:
+            errors["max_waiting_time"] = _("Give at most %(days)s days (%(seconds)s seconds).") % {
+                "days": MAX_WAITING_TIME.days,
+                "seconds": int(MAX_WAITING_TIME.total_seconds()),
+            }
         if (self.max_waiting_time is None) != (self.overflow_queue_id is None):
             field = "overflow_queue" if self.overflow_queue_id is None else "max_waiting_time"
             errors[field] = _("Overflow needs both a maximum waiting time and an overflow queue.")

@@ -10,7 +10,7 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from rest_framework import serializers
 
 from queues import selectors, services
-from queues.models import Queue
+from queues.models import MAX_WAITING_TIME, Queue
 from queues.validation import clean_addresses
 
 
@@ -42,6 +42,7 @@ class QueueSerializer(serializers.ModelSerializer[Queue]):
     )
     max_waiting_time = SecondsField(
         min_value=1,
+        max_value=int(MAX_WAITING_TIME.total_seconds()),
         allow_null=True,
         required=False,
         help_text="Seconds a conversation may wait before it overflows (with overflow_queue).",
