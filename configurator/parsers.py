@@ -55,6 +55,12 @@ class KeysFilter(django_filters.ModelMultipleChoiceFilter):
     field_class = KeysField
 
 
+# Times a filter may name: a day inside the calendar's ends, so that no database adaptation of
+# the value (to UTC, to the local zone) leaves it.
+_EARLIEST = datetime(1, 1, 2, tzinfo=UTC)
+_LATEST = datetime(9999, 12, 30, tzinfo=UTC)
+
+
 class UtcDateTimeField(django_filters.fields.IsoDateTimeField):
     """An ISO 8601 time, in UTC: PostgreSQL refuses offsets beyond ±15:59 (a DataError)."""
 
@@ -66,6 +72,20 @@ class UtcDateTimeField(django_filters.fields.IsoDateTimeField):
             return parsed.astimezone(UTC)
         except OverflowError:  # 0001-01-01T00:00+01:00 is before year 1 in UTC
             raise ValueError(value) from None
+
+    def to_python(self, value: Any) -> datetime | None:
+        # Django parses ISO input itself before any `strptime`, and makes the time aware in
+        # the current zone: a time at the ends of the calendar overflows there, or later when
+        # the database adapts it (SQLite). Both are a bad value, not a server error.
+        try:
+            parsed: datetime | None = super().to_python(value)
+            if parsed is not None and parsed.tzinfo is not None:
+                parsed = parsed.astimezone(UTC)
+        except OverflowError:
+            raise ValidationError(self.error_messages["invalid"], code="invalid") from None
+        if parsed is not None and parsed.tzinfo is not None and not _EARLIEST <= parsed <= _LATEST:
+            raise ValidationError(self.error_messages["invalid"], code="invalid")
+        return parsed
 
 
 class UtcDateTimeFilter(django_filters.IsoDateTimeFilter):
