@@ -156,6 +156,13 @@ def test_unknown_service_is_404(client: Client, service: MessagingService) -> No
     _refused(post(client, service.pk + 1000, body), 404, "unknown messaging service")
 
 
+def test_a_service_id_no_database_key_can_hold_is_404(
+    client: Client, service: MessagingService
+) -> None:
+    body = fixture_body("message_inbound")
+    _refused(post(client, 99999999999999999999999, body), 404, "unknown messaging service")
+
+
 def test_signed_body_that_is_not_json_is_400(client: Client, service: MessagingService) -> None:
     body = b"this is not json"
     _refused(post(client, service.pk, body), 400, "not JSON")
