@@ -10,7 +10,10 @@ came back (an endpoint that echoes its request would otherwise hand the secrets 
 
 from __future__ import annotations
 
+import base64
+import html
 import json
+import re
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -164,22 +167,37 @@ def render_request(
 
 
 def secret_forms(secrets: Collection[str]) -> list[str]:
-    """Each secret as it may appear in an answer: as sent, JSON-escaped, URL-encoded; longest
-    first, so that a secret containing another is masked whole."""
+    """Each secret as it may appear in an answer; longest first, so that a secret containing
+    another is masked whole.
+
+    As sent; JSON-escaped (also with escaped slashes, as PHP writes it); URL-encoded (upper- and
+    lower-case escapes, as .NET writes them); HTML/XML-escaped; and in base64.
+    """
     forms: set[str] = set()
     for secret in secrets:
         if not secret:
             continue
+        encoded = {
+            quote(secret, safe=""),  # in the URL's path, as render_text encodes
+            quote_plus(secret, safe=""),  # in the query, as requests encodes params
+        }
+        escaped = {json.dumps(secret, ensure_ascii=False)[1:-1], json.dumps(secret)[1:-1]}
         forms.update(
             {
                 secret,
-                json.dumps(secret, ensure_ascii=False)[1:-1],
-                json.dumps(secret)[1:-1],
-                quote(secret, safe=""),  # in the URL's path, as render_text encodes
-                quote_plus(secret, safe=""),  # in the query, as requests encodes params
+                *escaped,
+                *(form.replace("/", "\\/") for form in escaped),
+                *encoded,
+                *(_PERCENT_ESCAPE.sub(lambda m: m.group(0).lower(), form) for form in encoded),
+                html.escape(secret, quote=True),
+                html.escape(secret, quote=False),
+                base64.b64encode(secret.encode()).decode(),
             }
         )
     return sorted(forms, key=len, reverse=True)
+
+
+_PERCENT_ESCAPE = re.compile(r"%[0-9A-F]{2}")
 
 
 def mask_secrets(value: Any, secrets: Collection[str], *, cut_off: bool = False) -> Any:

@@ -184,7 +184,7 @@ def test_live_test_run_shows_the_answer_masked(
     ("value", "expected"),
     [
         ("a s3cr/et b", f"a {MASK} b"),
-        ('{"v": "s3cr\\/et"}', '{"v": "s3cr\\/et"}'),  # not a form JSON produces for "/"
+        ('{"v": "s3cr\\/et"}', f'{{"v": "{MASK}"}}'),  # JSON with escaped slashes (PHP)
         ("q=s3cr%2Fet&x=1", f"q={MASK}&x=1"),
         ({"s3cr/et": ["s3cr/et", 5, None]}, {MASK: [MASK, 5, None]}),
         ("nothing here", "nothing here"),
@@ -202,3 +202,20 @@ def test_mask_secrets_json_escaped_and_cut_off() -> None:
     assert json.dumps(secret)[1:-1] not in mask_secrets(escaped, [secret])
     assert mask_secrets('… the end: pa"ss\\wo', [secret], cut_off=True) == f"… the end: {MASK}"
     assert mask_secrets("ends with pa", [secret], cut_off=True) == "ends with pa"  # too short
+
+
+@pytest.mark.parametrize(
+    "shown",
+    [
+        '{"h": "wJalrXUtnFEMI\\/K7MDENG+bPx&Ry<"}',  # JSON with escaped slashes (PHP)
+        "wJalrXUtnFEMI/K7MDENG+bPx&amp;Ry&lt;",  # HTML/XML-escaped
+        "wJalrXUtnFEMI%2fK7MDENG%2bbPx%26Ry%3c",  # lower-case percent escapes (.NET)
+        "d0phbHJYVXRuRkVNSS9LN01ERU5HK2JQeCZSeTw=",  # base64
+    ],
+)
+def test_other_common_encodings_of_a_secret_are_masked(shown: str) -> None:
+    from integrations.rendering import mask_secrets
+
+    masked = mask_secrets(f"before {shown} after", ["wJalrXUtnFEMI/K7MDENG+bPx&Ry<"])
+    assert "wJalrXUtnFEMI" not in masked
+    assert "d0phbHJYVXRuRkVNSS9LN01ERU5HK2JQeCZSeTw" not in masked
