@@ -22,6 +22,9 @@ SERVICE_CONNECTION_RE = re.compile(
 SERVICE_CONNECTION_FORMAT = (
     "https://{eu|us|br}.conversation.api.sinch.com/v1/projects/{project ID}/messages:send"
 )
+# The lengths the stored entries and callbacks hold (ServiceAuthentication.app_id/key_id).
+MAX_APP_ID = 64
+MAX_KEY_ID = 100
 OUTBOUND_ID_RE = re.compile(r"^(?P<key_id>[A-Za-z0-9][A-Za-z0-9_-]*)@(?P<app_id>[A-Za-z0-9]+)$")
 INBOUND_AUTHENTICATION_ID = "webhook"
 MAX_SECRET_LENGTH = 500
@@ -193,6 +196,13 @@ def _clean_entry(
                 index,
                 "authentication_id",
                 "Enter KEYID@APPID: the access key ID, “@”, and the Conversation API app ID.",
+            )
+        elif len(match["app_id"]) > MAX_APP_ID or len(match["key_id"]) > MAX_KEY_ID:
+            result.add(
+                index,
+                "authentication_id",
+                f"An app ID has at most {MAX_APP_ID} characters (Sinch's have 26) and a key ID "
+                f"at most {MAX_KEY_ID}.",
             )
         else:
             key_id, app_id = match["key_id"], match["app_id"].upper()

@@ -357,3 +357,26 @@ def test_a_patch_still_gives_whole_entries(api: APIClient) -> None:
             {"direction": required, "authentication_id": required},
         ]
     }
+
+
+def test_an_app_id_longer_than_a_callback_can_name_is_refused(api: Any) -> None:
+    response = api.post(
+        "/api/v1/messaging-services/",
+        {
+            "name": "Long",
+            "service_connection": "https://eu.conversation.api.sinch.com/v1/projects/p/messages:send",
+            "type": "sinchconversation",
+            "authentications": [
+                {"direction": "outbound", "authentication_id": "k@" + "A" * 65, "secret": "s"},
+                {
+                    "direction": "inbound",
+                    "authentication_id": "webhook",
+                    "secret": "w",
+                    "triggers": ["MESSAGE_INBOUND"],
+                },
+            ],
+        },
+        format="json",
+    )
+    assert response.status_code == 400
+    assert "at most 64 characters" in str(response.json()["authentications"])
