@@ -17,8 +17,11 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 
+from django.conf import settings
 from django.db import close_old_connections, connections
+from django.utils import timezone
 
 logger = logging.getLogger(__name__)
 
@@ -79,6 +82,11 @@ def process_of(worker: str) -> str:
 
 
 _claims = threading.local()
+
+
+def lease_cutoff() -> datetime:
+    """Claims made (or renewed) before this moment have run out: any worker may take them over."""
+    return timezone.now() - timedelta(seconds=settings.WORK_LEASE_SECONDS)
 
 
 @contextmanager

@@ -587,8 +587,7 @@ def deliveries_sweep() -> int:
     the workers are only behind, and nothing is enqueued twice. Returns how many deliveries it
     acted on.
     """
-    lease = timedelta(seconds=settings.WORK_LEASE_SECONDS)
-    expired = timezone.now() - lease
+    expired = housekeeping.lease_cutoff()
     acted = 0
     while True:
         with transaction.atomic():

@@ -9,7 +9,8 @@ from django.db.models import Prefetch, QuerySet
 from django.http import HttpRequest
 from django.urls import reverse
 
-from messaging.choices import AuthenticationDirection
+from configurator import housekeeping
+from messaging.choices import AuthenticationDirection, CallbackStatus
 from messaging.models import Callback, MessagingService, ServiceAuthentication
 from queues.validation import SinchApp
 
@@ -76,3 +77,22 @@ def webhook_url(service_id: int, request: HttpRequest | None = None) -> str:
     if request is not None:
         return request.build_absolute_uri(path)
     return path
+
+
+def callbacks_held(
+    *, service_ids: Collection[int], dedupe_keys: Collection[str], excluding: Collection[int]
+) -> QuerySet[Callback]:
+    """Pending callbacks with these keys that a worker holds with a live claim, but `excluding`.
+
+    A Sinch retry of a notification one of these is being processed for must wait for it.
+    """
+    return (
+        Callback.objects.filter(
+            service_id__in=service_ids,
+            dedupe_key__in=dedupe_keys,
+            status=CallbackStatus.PENDING,
+            claimed_at__gte=housekeeping.lease_cutoff(),
+        )
+        .exclude(pk__in=excluding)
+        .exclude(claimed_by="")
+    )

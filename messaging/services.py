@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Collection, Sequence
-from datetime import timedelta
 
-from django.conf import settings
 from django.db import transaction
 from django.db.models import Q
-from django.utils import timezone
 
+from configurator import housekeeping
 from configurator.changes import RowChanges
 from configurator.credentials import entries_replace
 from messaging.choices import ApiAuthMethod, CallbackStatus
@@ -86,8 +84,7 @@ def callbacks_reprocess(*, callback_ids: Collection[int]) -> int:
     One a worker is processing now (pending, with a live claim) is left to that worker: taking
     its claim away would have a second worker process it at the same time.
     """
-    expired = timezone.now() - timedelta(seconds=settings.WORK_LEASE_SECONDS)
-    held = Q(status=CallbackStatus.PENDING, claimed_at__gte=expired)
+    held = Q(status=CallbackStatus.PENDING, claimed_at__gte=housekeeping.lease_cutoff())
     with transaction.atomic():
         count = (
             Callback.objects.filter(pk__in=list(callback_ids))

@@ -8,19 +8,18 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
-from django.conf import settings
-from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from conversations import lifecycle, selectors, services
 from conversations.choices import MessageKind, MessageStatus
 from conversations.models import Contact, Message
 from conversations.services import InboundThread, IncomingMessage
-from messaging.choices import CallbackStatus, Trigger
+from messaging.choices import Trigger
 from messaging.models import Callback
+from messaging.selectors import callbacks_held
 from queues import routing
 from queues.choices import QueueChannelType
 
@@ -215,18 +214,11 @@ class DeliveryReport:
 
 def held_elsewhere(callback: Callback) -> bool:
     """Whether another callback with the same notification is being processed (a live claim)."""
-    expired = timezone.now() - timedelta(seconds=settings.WORK_LEASE_SECONDS)
-    return (
-        Callback.objects.filter(
-            service_id=callback.service_id,
-            dedupe_key=callback.dedupe_key,
-            status=CallbackStatus.PENDING,
-            claimed_at__gte=expired,
-        )
-        .exclude(pk=callback.pk)
-        .exclude(claimed_by="")
-        .exists()
-    )
+    return callbacks_held(
+        service_ids=[callback.service_id],
+        dedupe_keys=[callback.dedupe_key],
+        excluding=[callback.pk],
+    ).exists()
 
 
 def _notification(payload: dict[str, Any], key: str) -> dict[str, Any]:

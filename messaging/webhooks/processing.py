@@ -17,7 +17,6 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import timedelta
 from functools import partial
 from typing import Any
 
@@ -30,6 +29,7 @@ from django.utils import timezone
 from configurator import housekeeping
 from messaging.choices import AuthenticationDirection, CallbackStatus
 from messaging.models import Callback, ServiceAuthentication
+from messaging.selectors import callbacks_held
 from messaging.webhooks.handlers import (
     ACTING_TRIGGERS,
     HANDLERS,
@@ -115,7 +115,7 @@ def callbacks_claim(*, limit: int) -> list[Callback]:
     """
     me = housekeeping.worker_id()[:64]
     now = timezone.now()
-    expired = now - timedelta(seconds=settings.WORK_LEASE_SECONDS)
+    expired = housekeeping.lease_cutoff()
     with transaction.atomic():
         batch = list(
             Callback.objects.select_for_update(skip_locked=True, of=("self",))
@@ -200,10 +200,9 @@ def _claim_renew(callback: Callback) -> bool:
 
 def callbacks_waiting() -> bool:
     """Whether a callback is pending with no claim, or with a claim whose lease ran out."""
-    expired = timezone.now() - timedelta(seconds=settings.WORK_LEASE_SECONDS)
     return (
         Callback.objects.filter(status=CallbackStatus.PENDING)
-        .filter(Q(claimed_at__isnull=True) | Q(claimed_at__lt=expired))
+        .filter(Q(claimed_at__isnull=True) | Q(claimed_at__lt=housekeeping.lease_cutoff()))
         .exists()
     )
 
@@ -278,21 +277,15 @@ def _earlier(batch: list[Callback]) -> Earlier:
     Two queries, so that each is served by its partial index (processed: the processed-once
     constraint; pending: `messaging_cb_pending`) however big the table grows.
     """
-    expired = timezone.now() - timedelta(seconds=settings.WORK_LEASE_SECONDS)
-    keys = Q(
-        service_id__in={c.service_id for c in batch},
-        dedupe_key__in={c.dedupe_key for c in batch},
-    )
-    processed = Callback.objects.filter(keys, status=CallbackStatus.PROCESSED).values_list(
-        "service_id", "dedupe_key", "pk"
-    )
+    service_ids = {c.service_id for c in batch}
+    dedupe_keys = {c.dedupe_key for c in batch}
+    processed = Callback.objects.filter(
+        service_id__in=service_ids, dedupe_key__in=dedupe_keys, status=CallbackStatus.PROCESSED
+    ).values_list("service_id", "dedupe_key", "pk")
     earlier = Earlier(processed={(s, k): pk for s, k, pk in processed}, in_flight={})
-    held = (
-        Callback.objects.filter(keys, status=CallbackStatus.PENDING, claimed_at__gte=expired)
-        .exclude(pk__in=[c.pk for c in batch])
-        .exclude(claimed_by="")
-        .values_list("service_id", "dedupe_key", "pk")
-    )
+    held = callbacks_held(
+        service_ids=service_ids, dedupe_keys=dedupe_keys, excluding=[c.pk for c in batch]
+    ).values_list("service_id", "dedupe_key", "pk")
     for service_id, key, pk in held:
         earlier.in_flight[(service_id, key)] = min(pk, earlier.in_flight.get((service_id, key), pk))
     return earlier
