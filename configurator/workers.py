@@ -49,25 +49,25 @@ def stale_tasks_finish() -> int:
     live = dict(
         WorkerHeartbeat.objects.filter(seen_at__gte=stale).values_list("worker_id", "started_at")
     )
-    finished = 0
     rows = DBTaskResult.objects.filter(status=TaskResultStatus.RUNNING, started_at__lt=stale).only(
         "id", "worker_ids", "started_at"
     )
+    orphans = []
     for row in rows[:1000]:
         process = housekeeping.process_of(str(row.worker_ids[-1])) if row.worker_ids else ""
         started = live.get(process)
-        if started is not None and row.started_at is not None and row.started_at >= started:
-            continue
-        finished += DBTaskResult.objects.filter(pk=row.pk, status=TaskResultStatus.RUNNING).update(
-            status=TaskResultStatus.FAILED,
-            finished_at=timezone.now(),
-            exception_class_path=STOPPED_WORKER_ERROR,
-            traceback=(
-                "The worker running this task stopped (not seen for "
-                f"{settings.WORKER_STALE_SECONDS} s). Callbacks and deliveries it held are "
-                "taken over by other workers once their lease runs out."
-            ),
-        )
+        if started is None or row.started_at is None or row.started_at < started:
+            orphans.append(row.pk)
+    finished = DBTaskResult.objects.filter(pk__in=orphans, status=TaskResultStatus.RUNNING).update(
+        status=TaskResultStatus.FAILED,
+        finished_at=timezone.now(),
+        exception_class_path=STOPPED_WORKER_ERROR,
+        traceback=(
+            "The worker running this task stopped (not seen for "
+            f"{settings.WORKER_STALE_SECONDS} s). Callbacks and deliveries it held are "
+            "taken over by other workers once their lease runs out."
+        ),
+    )
     if finished:
         logger.warning("finished %d task rows of workers that stopped", finished)
     return finished

@@ -593,7 +593,6 @@ def deliveries_sweep() -> int:
         with transaction.atomic():
             stale = list(
                 Delivery.objects.select_for_update(skip_locked=True, of=("self",))
-                .select_related("integration")
                 .filter(status=DeliveryStatus.SENDING)
                 .filter(Q(claimed_at__lt=expired) | Q(claimed_at__isnull=True))
                 .order_by("id")[:100]
