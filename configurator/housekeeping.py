@@ -53,16 +53,18 @@ _thread = threading.local()
 
 # A worker thread's id is its process's id, this separator, and its number.
 THREAD_SEPARATOR = "#"
+# What the claim and heartbeat columns hold of an id.
+WORKER_ID_LENGTH = 64
 
 
 def worker_id() -> str:
     """Who claims work here: this worker thread, the db_worker process, or host:pid elsewhere."""
-    return getattr(_thread, "worker_id", _worker_id)
+    return str(getattr(_thread, "worker_id", _worker_id))[:WORKER_ID_LENGTH]
 
 
 def process_worker_id() -> str:
     """The db_worker process's id (its heartbeat's), whichever thread asks."""
-    return _worker_id
+    return _worker_id[:WORKER_ID_LENGTH]
 
 
 def set_worker_id(value: str) -> None:

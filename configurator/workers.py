@@ -27,7 +27,7 @@ def heartbeat() -> None:
     """Record that this worker is alive (one row per worker, updated in place)."""
     now = timezone.now()
     WorkerHeartbeat.objects.update_or_create(
-        worker_id=housekeeping.process_worker_id()[:64],
+        worker_id=housekeeping.process_worker_id(),
         defaults={
             "hostname": socket.gethostname()[:255],
             "pid": os.getpid(),

@@ -485,7 +485,7 @@ def deliveries_send(delivery_ids: Sequence[int]) -> int:
     for delivery_id in delivery_ids:
         claimed = Delivery.objects.filter(pk=delivery_id, status=DeliveryStatus.PENDING).update(
             status=DeliveryStatus.SENDING,
-            claimed_by=housekeeping.worker_id()[:64],
+            claimed_by=housekeeping.worker_id(),
             claimed_at=timezone.now(),
         )
         if claimed:

@@ -113,7 +113,7 @@ def callbacks_claim(*, limit: int) -> list[Callback]:
     Each claim counts as an attempt. A callback taken over from stopped workers
     CALLBACK_MAX_ATTEMPTS times is failed instead: something in it stops its worker.
     """
-    me = housekeeping.worker_id()[:64]
+    me = housekeeping.worker_id()
     now = timezone.now()
     expired = housekeeping.lease_cutoff()
     with transaction.atomic():
