@@ -52,6 +52,11 @@ class Agent(models.Model):
                 violation_error_message=_("Another agent has this number."),
             )
         ]
+        # The API list's page order and its `?email=` filter (`?number=` has the constraint's).
+        indexes = [
+            models.Index(fields=["name", "id"], name="conversations_agent_name"),
+            models.Index(fields=["email"], name="conversations_agent_email"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.name} ({self.number})" if self.number else self.name
@@ -162,7 +167,22 @@ class Contact(models.Model):
             )
         ]
         indexes = [
+            # The API's cursor pages (newest first) and its filters: each filter with the
+            # ordering column, so that a page reads its rows from one index range.
+            models.Index(fields=["-created", "-id"], name="conversations_contact_created"),
+            models.Index(
+                fields=["-created"],
+                condition=Q(ended_at__isnull=True),
+                name="conversations_contact_open",
+            ),
             models.Index(fields=["state", "-created"], name="conversations_contact_state"),
+            models.Index(fields=["queue", "-created"], name="conversations_contact_queue"),
+            models.Index(fields=["agent", "-created"], name="conversations_ct_agent_time"),
+            models.Index(fields=["channel_type", "-created"], name="conversations_contact_chan"),
+            models.Index(fields=["channel_sub_type", "-created"], name="conversations_contact_sub"),
+            models.Index(fields=["direction", "-created"], name="conversations_contact_dir"),
+            models.Index(fields=["source", "-created"], name="conversations_contact_source"),
+            models.Index(fields=["sinch_contact_id"], name="conversations_contact_sinchct"),
             models.Index(
                 fields=["queue", "waiting_since"],
                 condition=Q(waiting_since__isnull=False),

@@ -240,6 +240,16 @@ class Delivery(models.Model):
         verbose_name_plural = _("deliveries")
         indexes = [
             models.Index(fields=["integration", "-created_at"], name="integrations_dlv_intg"),
+            # The filters of an integration's delivery log, each with its ordering column.
+            models.Index(
+                fields=["integration", "status", "-created_at"], name="integrations_dlv_intg_status"
+            ),
+            models.Index(
+                fields=["integration", "event", "-created_at"], name="integrations_dlv_intg_event"
+            ),
+            models.Index(
+                fields=["integration", "mode", "-created_at"], name="integrations_dlv_intg_mode"
+            ),
             models.Index(fields=["contact", "created_at"], name="integrations_dlv_contact"),
             models.Index(fields=["status", "created_at"], name="integrations_dlv_status"),
         ]

@@ -19,6 +19,7 @@ from integrations.models import Delivery, Integration, IntegrationAuthentication
 from integrations.validation import (
     IntegrationCheck,
     IntegrationInput,
+    References,
     ScopeQueue,
     clean_integration,
 )
@@ -72,6 +73,80 @@ class DatabaseReferences:
         return self._agents[identifier]
 
 
+@dataclass
+class _ReferencesAsked:
+    """References that only note what the checks ask (the answers given are thrown away)."""
+
+    queue_ids: set[str] = field(default_factory=set)
+    addresses: set[str] = field(default_factory=set)
+    agents: set[str] = field(default_factory=set)
+
+    def queue_channel_type(self, queue_id: str) -> str | None:
+        self.queue_ids.add(queue_id)
+        return None
+
+    def queue_channel_type_by_address(self, address: str) -> str | None:
+        self.addresses.add(address)
+        return None
+
+    def agent_exists(self, identifier: str) -> bool:
+        self.agents.add(identifier)
+        return False
+
+
+def integration_list_references(integrations: Iterable[Integration]) -> DatabaseReferences:
+    """The queues and agents every listed integration's `set` names, looked up at once.
+
+    The API's list and the admin's changelist check each row again (`integration_problems`);
+    with rows naming different queues or agents, asking the database name by name would cost
+    one query per row. The checks are run once to learn what they ask (so that what a `set`
+    names is known only to the validation), and the answers come from at most three queries.
+    """
+    asked = _ReferencesAsked()
+    for integration in integrations:
+        stored_check(integration, references=asked)
+    references = DatabaseReferences()
+    digits = {q for q in asked.queue_ids if q.isdigit()}
+    found = (
+        dict(
+            Queue.objects.filter(pk__in=[int(q) for q in digits]).values_list("pk", "channel_type")
+        )
+        if digits
+        else {}
+    )
+    for queue_id in asked.queue_ids:
+        references._queues[queue_id] = found.get(int(queue_id)) if queue_id in digits else None
+    if asked.addresses:
+        forms = {address: sorted(_address_forms(address)) for address in asked.addresses}
+        by_address = dict(
+            QueueAddress.objects.filter(
+                address__in={form for each in forms.values() for form in each}
+            ).values_list("address", "queue__channel_type")
+        )
+        for address, candidates in forms.items():
+            references._addresses[address] = next(
+                (by_address[form] for form in candidates if form in by_address), None
+            )
+    if asked.agents:
+        # How `_agent_match` names an agent, for every identifier at once.
+        pks = {int(i) for i in asked.agents if i.isdigit()}
+        names = list(asked.agents)
+        match = Q(number__in=names) | Q(chat_address__in=names) | Q(email__in=names)
+        rows = Agent.objects.filter(match | Q(pk__in=pks)).values_list(
+            "pk", "number", "chat_address", "email"
+        )
+        known_pks: set[int] = set()
+        known: set[str] = set()
+        for pk, number, chat_address, email in rows:
+            known_pks.add(pk)
+            known |= {number, chat_address, email}
+        for identifier in asked.agents:
+            references._agents[identifier] = identifier in known or (
+                identifier.isdigit() and int(identifier) in known_pks
+            )
+    return references
+
+
 def _address_forms(address: str) -> set[str]:
     """A queue address as written, and in its long form when it is a short chat address."""
     forms = {address}
@@ -100,7 +175,7 @@ def integration_problems(
     ]
 
 
-def stored_check(integration: Integration, *, references: DatabaseReferences) -> IntegrationCheck:
+def stored_check(integration: Integration, *, references: References) -> IntegrationCheck:
     """The save-time checks, run again on what is stored."""
     return clean_integration(
         IntegrationInput(

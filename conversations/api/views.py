@@ -14,6 +14,7 @@ from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from configurator.pagination import cursor_pagination
 from configurator.parsers import KeysFilter, UtcDateTimeFilter
 from configurator.permissions import ChangeOnPostPermissions
 from conversations import selectors, services
@@ -88,13 +89,15 @@ class ContactFilter(django_filters.FilterSet):
 
 
 class ContactViewSet(viewsets.ReadOnlyModelViewSet[Contact]):
-    """Contacts (conversations), newest first, with their lifecycle actions.
+    """Contacts (conversations), newest first, paged by cursor, with their lifecycle actions.
 
     An action that does not fit the contact's state answers 409 with a sentence saying why.
     """
 
     serializer_class = ContactSerializer
     filterset_class = ContactFilter
+    # conversations_contact_created and the (filter, created) indexes serve every filter's page.
+    pagination_class = cursor_pagination("-created", "-id")
     permission_classes = [ChangeOnPostPermissions]
 
     def get_queryset(self) -> QuerySet[Contact]:
@@ -162,7 +165,11 @@ class ContactViewSet(viewsets.ReadOnlyModelViewSet[Contact]):
 
     @extend_schema(methods=["GET"], responses=MessageSerializer(many=True))
     @extend_schema(methods=["POST"], request=ReplySerializer, responses={201: MessageSerializer})
-    @action(detail=True, methods=["get", "post"])
+    @action(
+        detail=True,
+        methods=["get", "post"],
+        pagination_class=cursor_pagination("created_at", "id"),
+    )
     def messages(self, request: Request, pk: str | None = None) -> Response:
         """The conversation's messages; POST replies to the customer (502 if Sinch refuses)."""
         contact = self.get_object()
@@ -181,7 +188,7 @@ class ContactViewSet(viewsets.ReadOnlyModelViewSet[Contact]):
         return Response(MessageSerializer(message).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(responses=ContactEventSerializer(many=True))
-    @action(detail=True, methods=["get"])
+    @action(detail=True, methods=["get"], pagination_class=cursor_pagination("occurred_at", "id"))
     def events(self, request: Request, pk: str | None = None) -> Response:
         """The conversation's event history, oldest first."""
         contact = self.get_object()

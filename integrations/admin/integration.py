@@ -313,8 +313,11 @@ class IntegrationAdmin(admin.ModelAdmin[Integration]):
     # --- the list ---------------------------------------------------------------------------
 
     def changelist_view(self, request: HttpRequest, extra_context: Any = None) -> Any:
-        _list_warnings.set(selectors.firing_warnings(selectors.integration_list()))
-        _list_references.set(selectors.DatabaseReferences())
+        # The warnings compare the whole list; the problem checks of every row read what
+        # the rows' `set`s name from lookups made once (a page is a part of the same list).
+        integrations = list(selectors.integration_list())
+        _list_warnings.set(selectors.firing_warnings(integrations))
+        _list_references.set(selectors.integration_list_references(integrations))
         return super().changelist_view(request, extra_context)
 
     @admin.display(description=_("events"))

@@ -7,7 +7,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.db.models import Field
+from django.db.models import Field, Manager
 from rest_framework import serializers
 
 from configurator.credentials import CredentialEntrySerializer, nested_errors
@@ -34,6 +34,15 @@ class IntegrationAuthenticationSerializer(CredentialEntrySerializer):
     type = serializers.CharField(read_only=True)
 
 
+class IntegrationListSerializer(serializers.ListSerializer[Integration]):
+    """Integrations shown together: the queues and agents their `set`s name, looked up once."""
+
+    def to_representation(self, data: Any) -> list[Any]:
+        rows = list(data.all() if isinstance(data, Manager) else data)
+        self.context["references"] = selectors.integration_list_references(rows)
+        return super().to_representation(rows)
+
+
 class IntegrationSerializer(serializers.ModelSerializer[Integration]):
     """An integration with its authentication block, written as a whole."""
 
@@ -53,6 +62,7 @@ class IntegrationSerializer(serializers.ModelSerializer[Integration]):
 
     class Meta:
         model = Integration
+        list_serializer_class = IntegrationListSerializer
         fields = [
             "id",
             "name",
@@ -84,7 +94,7 @@ class IntegrationSerializer(serializers.ModelSerializer[Integration]):
         ]
 
     def get_problems(self, obj: Integration) -> list[str]:
-        # One set of queue/agent lookups for every row of a list.
+        # A list has looked up what every row names (IntegrationListSerializer); one row asks.
         references = self.context.setdefault("references", selectors.DatabaseReferences())
         return selectors.integration_problems(obj, references=references)
 

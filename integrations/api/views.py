@@ -15,6 +15,7 @@ from rest_framework.exceptions import PermissionDenied, ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from configurator.pagination import cursor_pagination
 from configurator.permissions import ChangeOnPostPermissions, can_view_contact_data
 from conversations.api.serializers import EmptySerializer
 from conversations.choices import Event
@@ -98,7 +99,13 @@ class IntegrationViewSet(viewsets.ModelViewSet[Integration]):
             OpenApiParameter("contact", str, description="Contact ID"),
         ],
     )
-    @action(detail=True, methods=["get"], filterset_class=None)
+    @action(
+        detail=True,
+        methods=["get"],
+        filterset_class=None,
+        # integrations_dlv_intg and the (integration, filter, created_at) indexes serve it.
+        pagination_class=cursor_pagination("-created_at", "-id"),
+    )
     def deliveries(self, request: Request, pk: str | None = None) -> Response:
         """Its delivery log, newest first; filter by status, event, mode or contact."""
         integration = self.get_object()
@@ -117,7 +124,13 @@ class IntegrationViewSet(viewsets.ModelViewSet[Integration]):
         )
 
     @extend_schema(request=ResendSerializer, responses=DeliverySerializer(many=True))
-    @action(detail=True, methods=["post"], permission_classes=[ChangeOnPostPermissions])
+    @action(
+        detail=True,
+        methods=["post"],
+        permission_classes=[ChangeOnPostPermissions],
+        # The attempts it made, all of them: a bare list, and the schema says so.
+        pagination_class=None,
+    )
     def resend(self, request: Request, pk: str | None = None) -> Response:
         """Send failed background deliveries again: the given IDs, or all failed since a time."""
         integration = self.get_object()

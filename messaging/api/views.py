@@ -6,6 +6,7 @@ import django_filters
 from django.db.models import QuerySet
 from rest_framework import mixins, viewsets
 
+from configurator.pagination import cursor_pagination
 from configurator.parsers import UtcDateTimeFilter
 from messaging import selectors
 from messaging.api.serializers import CallbackSerializer, MessagingServiceSerializer
@@ -47,10 +48,12 @@ class CallbackFilter(django_filters.FilterSet):
 class CallbackViewSet(
     mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet[Callback]
 ):
-    """Callbacks received from Sinch, newest first (read-only log)."""
+    """Callbacks received from Sinch, newest first (read-only log), paged by cursor."""
 
     serializer_class = CallbackSerializer
     filterset_class = CallbackFilter
+    # messaging_cb_received and the (filter, received_at) indexes serve every filter's page.
+    pagination_class = cursor_pagination("-received_at", "-id")
 
     def get_queryset(self) -> QuerySet[Callback]:
         return selectors.callback_list()

@@ -126,14 +126,14 @@ def test_contact_list_runs_a_fixed_number_of_queries(
 ) -> None:
     make_contact(queue, conversation_id="01CONV0")
     with django_assert_max_num_queries(5):
-        assert api.get(CONTACTS).json()["count"] == 1
+        assert len(api.get(CONTACTS).json()["results"]) == 1
     other = make_queue("Sales", [f"{APP}@telegram"])
     for n in range(1, 6):
         contact = make_contact(other if n % 2 else queue, conversation_id=f"01CONV{n}")
         if n % 2:
             services.contact_allocate(contact=contact, agent=anna)
     with django_assert_max_num_queries(5):
-        assert api.get(CONTACTS).json()["count"] == 6
+        assert len(api.get(CONTACTS).json()["results"]) == 6
 
 
 def test_contact_detail_has_allowed_actions(api: APIClient, contact: Contact) -> None:
