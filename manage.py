@@ -1,16 +1,7 @@
 #!/usr/bin/env python
-"""Django's command-line entry point for Configurator."""
+"""Django's command-line entry point for Configurator in a source checkout."""
 
-import os
-import sys
-
-
-def main() -> None:
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "configurator.settings")
-    from django.core.management import execute_from_command_line
-
-    execute_from_command_line(sys.argv)
-
+from configurator.__main__ import main
 
 if __name__ == "__main__":
     main()

@@ -11,10 +11,10 @@ from pathlib import Path
 
 from cryptography.fernet import Fernet
 
-ENV_FILE = Path(__file__).resolve().parent.parent / ".env"
+from configurator.paths import LOCAL_ENV_FILE
 
 
-def write_local_env(path: Path = ENV_FILE) -> bool:
+def write_local_env(path: Path = LOCAL_ENV_FILE) -> bool:
     """Create `path` with development settings and random keys; False when it exists."""
     if path.exists():
         return False
@@ -35,4 +35,4 @@ def write_local_env(path: Path = ENV_FILE) -> bool:
 
 if __name__ == "__main__":
     if write_local_env():
-        sys.stdout.write(f"Wrote {ENV_FILE} with fresh random keys.\n")
+        sys.stdout.write(f"Wrote {LOCAL_ENV_FILE} with fresh random keys.\n")

@@ -9,12 +9,18 @@ from typing import Any, cast
 
 import environ
 
-BASE_DIR = Path(__file__).resolve().parent.parent
+from configurator import paths
+
+# Where the code is, and whether it is a source checkout or an installed copy (paths.py).
+BASE_DIR = paths.BASE_DIR
+SOURCE_CHECKOUT = paths.SOURCE_CHECKOUT
 
 env = environ.Env()
-# A local .env (written by scripts/run on first start) fills in what the environment leaves out.
-if (BASE_DIR / ".env").is_file():
-    env.read_env(BASE_DIR / ".env", overwrite=False)
+# In a source checkout, a local .env (written by scripts/run on first start) fills in what the
+# environment leaves out. An installed copy reads the environment only: a .env beside the code
+# would sit in site-packages, and one in the working directory could belong to anything.
+if SOURCE_CHECKOUT and paths.LOCAL_ENV_FILE.is_file():
+    env.read_env(paths.LOCAL_ENV_FILE, overwrite=False)
 
 DEBUG = env.bool("DEBUG", default=False)
 SECRET_KEY = env.str("SECRET_KEY")
@@ -66,7 +72,8 @@ WSGI_APPLICATION = "configurator.wsgi.application"
 TEMPLATES = [
     {
         "BACKEND": "django.template.backends.django.DjangoTemplates",
-        "DIRS": [BASE_DIR / "templates"],
+        # The project's admin templates, ahead of every app's (they override Django's admin).
+        "DIRS": [BASE_DIR / "configurator" / "templates"],
         "APP_DIRS": True,
         "OPTIONS": {
             "context_processors": [
@@ -78,7 +85,12 @@ TEMPLATES = [
     },
 ]
 
-DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}")}
+# A checkout defaults to SQLite beside the code; an installed copy must be told where its
+# database is (ImproperlyConfigured otherwise), never writing one into site-packages.
+if SOURCE_CHECKOUT:
+    DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}")}
+else:
+    DATABASES = {"default": env.db("DATABASE_URL")}
 # Persistent connections: opening one per request costs ~5x throughput on PostgreSQL.
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = env.bool("CONN_HEALTH_CHECKS", default=True)
@@ -106,7 +118,10 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "static/"
-STATIC_ROOT = BASE_DIR / "staticfiles"
+# Where collectstatic gathers the files that WhiteNoise serves: staticfiles/ of a checkout, or of
+# the working directory of an installed copy (run collectstatic and gunicorn in the same one).
+_static_root_default = (BASE_DIR if SOURCE_CHECKOUT else Path.cwd()) / "staticfiles"
+STATIC_ROOT = Path(env.str("STATIC_ROOT", default=str(_static_root_default))).resolve()
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},

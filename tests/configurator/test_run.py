@@ -94,7 +94,7 @@ def _children(marker: str) -> dict[str, int]:
     roles: dict[str, int] = {}
     for pid, cmdline in _marked(marker).items():
         for role in ("runserver", "db_worker"):
-            if f"manage.py {role}" in cmdline:
+            if f"-m configurator {role}" in cmdline:
                 roles[role] = pid
     return roles
 

@@ -35,15 +35,17 @@ class Command(BaseCommand):
         address_check(host, port)
         call_command("migrate", interactive=False, verbosity=0)
         login = self._ensure_admin()
-        manage = [sys.executable, "manage.py"]
+        # `python -m configurator` is manage.py in a checkout and in an installed copy alike.
+        manage = [sys.executable, "-m", "configurator"]
+        cwd = settings.BASE_DIR if settings.SOURCE_CHECKOUT else None
         worker = subprocess.Popen(  # noqa: S603 - our own manage.py, fixed arguments
             [*manage, "db_worker", "--interval", "0.2", "--no-reload", "--no-startup-delay"],
-            cwd=settings.BASE_DIR,
+            cwd=cwd,
         )
         # The web server is a process of its own too, so that however it ends (a port taken
         # meanwhile, a crash, a kill) this command is still there to stop the worker.
         web = subprocess.Popen(  # noqa: S603 - our own manage.py, fixed arguments
-            [*manage, "runserver", f"{host}:{port}", "--noreload"], cwd=settings.BASE_DIR
+            [*manage, "runserver", f"{host}:{port}", "--noreload"], cwd=cwd
         )
         url = f"http://{host}:{port}/admin/"
         self.stdout.write(
