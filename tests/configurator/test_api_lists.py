@@ -305,3 +305,13 @@ def test_cursor_lists_run_no_count(api: APIClient) -> None:
         with CaptureQueriesContext(connection) as queries:
             assert api.get(url).status_code == 200
         assert not [q for q in queries if "COUNT(" in q["sql"].upper()], url
+
+
+def test_filtering_contacts_by_states_runs_no_distinct(api: APIClient) -> None:
+    rows = Rows()
+    rows.contact()
+    rows.contact()
+    for query, found in (("?state=queued", 1), ("?state=queued&state=allocated", 2)):
+        with CaptureQueriesContext(connection) as queries:
+            assert len(api.get(f"/api/v1/contacts/{query}").json()["results"]) == found
+        assert not [q for q in queries if "DISTINCT" in q["sql"].upper()], query
