@@ -31,16 +31,9 @@ from django.core import checks
 from django.db import DatabaseError
 from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed, JsonResponse
 from django.utils.cache import add_never_cache_headers
-from prometheus_client import (
-    CONTENT_TYPE_LATEST,
-    REGISTRY,
-    CollectorRegistry,
-    Counter,
-    Histogram,
-    generate_latest,
-    multiprocess,
-)
+from prometheus_client import REGISTRY, CollectorRegistry, Counter, Histogram, multiprocess
 from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.exposition import choose_encoder
 from prometheus_client.metrics_core import Metric
 from prometheus_client.registry import Collector
 
@@ -155,16 +148,27 @@ def gauge(name: str, documentation: str, labels: list[str] | None = None) -> Gau
     return GaugeMetricFamily(name, documentation, labels=labels)
 
 
-def exposition() -> bytes:
-    """The text of one scrape: this host's counters and the state read now."""
+class _ThisProcess(Collector):
+    """The process's own default registry (its counters), when there is no multiprocess dir."""
+
+    def collect(self) -> Iterable[Metric]:
+        return REGISTRY.collect()
+
+
+def exposition(accept: str) -> tuple[bytes, str]:
+    """The body and content type of one scrape: this host's counters and the state read now.
+
+    The format follows the scraper's Accept header (Prometheus' text format, or OpenMetrics).
+    """
     registry = CollectorRegistry(auto_describe=False)
-    registry.register(StateCollector())
     multiproc_dir: str = settings.PROMETHEUS_MULTIPROC_DIR
     if multiproc_dir:
-        counted = CollectorRegistry(auto_describe=False)
-        multiprocess.MultiProcessCollector(counted, path=multiproc_dir)  # type: ignore[no-untyped-call]
-        return generate_latest(counted) + generate_latest(registry)
-    return generate_latest(REGISTRY) + generate_latest(registry)
+        multiprocess.MultiProcessCollector(registry, path=multiproc_dir)  # type: ignore[no-untyped-call]
+    else:
+        registry.register(_ThisProcess())
+    registry.register(StateCollector())
+    encoder, content_type = choose_encoder(accept)
+    return encoder(registry), content_type
 
 
 # --- Who may scrape -----------------------------------------------------------------------------
@@ -239,7 +243,8 @@ def metrics_view(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpRespons
         return HttpResponseNotAllowed(["GET", "HEAD"])
     refusal = scrape_refusal(request)
     if refusal is None:
-        response = HttpResponse(exposition(), content_type=CONTENT_TYPE_LATEST)
+        body, content_type = exposition(str(request.META.get("HTTP_ACCEPT", "")))
+        response = HttpResponse(body, content_type=content_type)
     else:
         response = refusal
     add_never_cache_headers(response)
