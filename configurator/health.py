@@ -14,45 +14,42 @@ import logging
 from datetime import timedelta
 from typing import Any
 
-from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS, DatabaseError, connections
 from django.db.migrations.executor import MigrationExecutor
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils import timezone
+from django.utils.cache import add_never_cache_headers
+from django.views import View
 from health_check.base import HealthCheck
-from health_check.exceptions import ServiceUnavailable
-from health_check.views import HealthCheckView
+from health_check.exceptions import HealthCheckException, ServiceUnavailable
 
 from configurator.models import WorkerHeartbeat
 
 logger = logging.getLogger(__name__)
 
 
-class _InRequestThread(HealthCheck):
-    """A check that runs in the request's own thread and database connection.
+class _Check(HealthCheck):
+    """A django-health-check check, run synchronously in the request's thread (`ProbeView`).
 
-    django-health-check runs a synchronous check in a thread pool, where each check would open
-    (and keep, with CONN_MAX_AGE) a database connection of its own; here it runs where the
-    request runs, and its connection is closed with the request's.
+    The library's own view runs checks on an event loop, synchronous ones in a thread pool where
+    each would open (and, with CONN_MAX_AGE, keep) a database connection of its own; under a
+    WSGI server that is an event loop and a thread per probe for three small queries.
     """
 
     name = ""
 
-    async def run(self) -> None:
-        await sync_to_async(self.check, thread_sensitive=True)()
-
-    def check(self) -> None:
+    def run(self) -> None:
         raise NotImplementedError
 
 
 @dataclasses.dataclass
-class DatabaseCheck(_InRequestThread):
+class DatabaseCheck(_Check):
     """The database answers a query."""
 
     name = "database"
 
-    def check(self) -> None:
+    def run(self) -> None:
         try:
             with connections[DEFAULT_DB_ALIAS].cursor() as cursor:
                 cursor.execute("SELECT 1")
@@ -66,12 +63,12 @@ _migrations_applied = False
 
 
 @dataclasses.dataclass
-class MigrationsCheck(_InRequestThread):
+class MigrationsCheck(_Check):
     """Every migration this code ships is applied (a deployment that skipped `migrate` fails)."""
 
     name = "migrations"
 
-    def check(self) -> None:
+    def run(self) -> None:
         global _migrations_applied
         if _migrations_applied:
             # Applied migrations stay applied while this code runs: read the graph once.
@@ -95,12 +92,12 @@ def migrations_check_forget() -> None:
 
 
 @dataclasses.dataclass
-class WorkerCheck(_InRequestThread):
+class WorkerCheck(_Check):
     """A `db_worker` wrote its heartbeat within WORKER_STALE_SECONDS."""
 
     name = "worker"
 
-    def check(self) -> None:
+    def run(self) -> None:
         stale: int = settings.WORKER_STALE_SECONDS
         since = timezone.now() - timedelta(seconds=stale)
         try:
@@ -112,29 +109,38 @@ class WorkerCheck(_InRequestThread):
             raise ServiceUnavailable(f"no worker seen in the last {stale} s")
 
 
-class ProbeView(HealthCheckView):
-    """Runs the checks (django-health-check) and answers JSON: 200 when all pass, else 503.
+class ProbeView(View):
+    """Runs the checks in order and answers JSON: 200 when all pass, else 503.
 
     Always JSON, whatever the Accept header (probes send various ones), with each check by name:
     `{"status": "ok", "checks": {"database": {"status": "ok"}, ...}}`; a failing one says
-    `"unavailable"` and a fixed sentence.
+    `"unavailable"` and the fixed sentence of its HealthCheckException. An unexpected error is
+    logged and shown as "unknown error", as django-health-check does.
     """
 
-    checks: tuple[type[HealthCheck], ...] = ()
+    checks: tuple[type[_Check], ...] = ()
     http_method_names = ["get", "head"]
 
-    async def get(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        with self.get_executor() as executor:
-            results = [await check.get_result(executor) for check in self.get_checks()]
-        failed = any(result.error for result in results)
-        body: dict[str, Any] = {"status": "unavailable" if failed else "ok", "checks": {}}
-        for result in results:
-            name = getattr(result.check, "name", "") or type(result.check).__name__
-            if result.error is None:
-                body["checks"][name] = {"status": "ok"}
+    def get(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        results: dict[str, dict[str, str]] = {}
+        for check_class in self.checks:
+            check = check_class()
+            try:
+                check.run()
+            except HealthCheckException as exc:
+                results[check.name] = {"status": "unavailable", "detail": str(exc.message)}
+            except Exception:
+                logger.exception("health: check %s failed unexpectedly", check.name)
+                results[check.name] = {"status": "unavailable", "detail": "unknown error"}
             else:
-                body["checks"][name] = {"status": "unavailable", "detail": result.error.message}
-        return JsonResponse(body, status=503 if failed else 200)
+                results[check.name] = {"status": "ok"}
+        failed = any(result["status"] != "ok" for result in results.values())
+        response = JsonResponse(
+            {"status": "unavailable" if failed else "ok", "checks": results},
+            status=503 if failed else 200,
+        )
+        add_never_cache_headers(response)
+        return response
 
 
 class LiveView(ProbeView):

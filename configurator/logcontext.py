@@ -45,10 +45,23 @@ def current() -> dict[str, str | int]:
     return {name: value for name, var in _values.items() if (value := var.get()) is not None}
 
 
+class _InContext:
+    """`work` bound to a copy of the context it was deferred in."""
+
+    def __init__(self, work: Callable[[], Any]) -> None:
+        self.work = work
+        self.context = contextvars.copy_context()
+
+    def __call__(self) -> Any:
+        return self.context.run(self.work)
+
+    def __repr__(self) -> str:
+        return repr(self.work)
+
+
 def in_this_context(work: Callable[[], Any]) -> Callable[[], Any]:
     """`work`, to run later (after a commit) with the ids set now."""
-    context = contextvars.copy_context()
-    return lambda: context.run(work)
+    return _InContext(work)
 
 
 class LogContextFilter(logging.Filter):

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from typing import Any
 
-from asgiref.sync import async_to_sync, iscoroutinefunction
 from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, JsonResponse
+from django.http.response import HttpResponseBase
 from django.utils.translation import gettext_lazy as _
 
 from configurator import health, metrics
@@ -54,7 +53,7 @@ def _nul_fault(request: HttpRequest) -> tuple[str, str] | None:
 
 
 # The operations endpoints (DESIGN.md's contract), with or without a trailing slash.
-OPERATIONS: dict[str, Callable[..., Any]] = {
+OPERATIONS: dict[str, Callable[[HttpRequest], HttpResponseBase]] = {
     "/health/live": health.live,
     "/health/ready": health.ready,
     "/metrics": metrics.metrics_view,
@@ -76,12 +75,8 @@ class OperationsMiddleware:
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
 
-    def __call__(self, request: HttpRequest) -> HttpResponse:
+    def __call__(self, request: HttpRequest) -> HttpResponseBase:
         match = _OPERATIONS_PATH.match(request.path_info)
         if match is None:
             return self.get_response(request)
-        view = OPERATIONS[match[1]]
-        if iscoroutinefunction(view):
-            view = async_to_sync(view)
-        response: HttpResponse = view(request)
-        return response
+        return OPERATIONS[match[1]](request)

@@ -308,11 +308,11 @@ def callback_process(
         if not again and callback.status != CallbackStatus.PENDING:
             metrics.callback_processed(callback.trigger, callback.status)
             logger.info(
-                "callback %s %s: %s %s",
+                "callback %s %s: %s%s",
                 callback.pk,
                 callback.status,
                 callback.trigger or "no trigger",
-                callback.status_reason,
+                f" ({callback.status_reason})" if callback.status_reason else "",
             )
     return again
 
