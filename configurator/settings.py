@@ -230,7 +230,8 @@ LOGGING = {
 
 # Work claimed by a worker (callbacks, deliveries) is taken over by any worker once its lease
 # has run out; every worker sweeps for pending or expired work this often, and a worker not
-# seen for WORKER_STALE_SECONDS is considered stopped (its task rows are finished).
+# seen for WORKER_STALE_SECONDS is considered stopped (its task rows are finished); /health/ready
+# fails while no worker at all has been seen for that long.
 WORK_LEASE_SECONDS = env.int("WORK_LEASE_SECONDS", default=300)
 WORK_SWEEP_SECONDS = env.int("WORK_SWEEP_SECONDS", default=30)
 WORKER_STALE_SECONDS = env.int("WORKER_STALE_SECONDS", default=120)
