@@ -96,7 +96,7 @@ def load() -> None:
             "nonce": "'n' || g",
             "dedupe_key": "'k' || g",
             "received_at": "now() - g * interval '30 seconds'",
-            "status": "CASE WHEN g <= 200 THEN 'pending' WHEN g % 50 = 0 THEN 'failed' "
+            "status": "CASE WHEN g <= 200 THEN 'pending' WHEN mod(g, 50) = 0 THEN 'failed' "
             "ELSE 'processed' END",
         },
     )
@@ -108,7 +108,7 @@ def load() -> None:
             "id": "substr(md5('c' || g), 1, 32)",
             "guid": "substr(md5('g' || g), 1, 32)",
             "thread_key": "''",
-            "queue_id": f"{queue_ids} + g % 10000",
+            "queue_id": f"{queue_ids} + mod(g, 10000)",
             "state": "CASE WHEN g <= 500 THEN 'queued' ELSE 'ended' END",
             "waiting_since": "CASE WHEN g <= 500 THEN now() - g * interval '1 second' END",
             "ended_at": "CASE WHEN g > 500 THEN now() END",
@@ -126,8 +126,8 @@ def load() -> None:
         delivery.pk,
         200_000,
         {
-            "contact_id": "substr(md5('c' || (g % 100000 + 1)), 1, 32)",
-            "contact_event_id": f"{first_event} + g % 100000 + 1",
+            "contact_id": "substr(md5('c' || (mod(g, 100000) + 1)), 1, 32)",
+            "contact_event_id": f"{first_event} + mod(g, 100000) + 1",
             "status": "CASE WHEN g <= 100 THEN 'pending' ELSE 'succeeded' END",
             "created_at": "now() - g * interval '150 seconds'",
             "due_at": "now() - g * interval '150 seconds'",

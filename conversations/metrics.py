@@ -29,7 +29,9 @@ def queues_waiting() -> Iterable[Metric]:
         .order_by()
     )
     names = dict(
-        Queue.objects.filter(pk__in=[row["queue_id"] for row in rows]).values_list("pk", "name")
+        Queue.objects.filter(pk__in=[row["queue_id"] for row in rows])
+        .order_by()
+        .values_list("pk", "name")
     )
     waiting = gauge(
         "configurator_queue_conversations_waiting",
