@@ -84,6 +84,21 @@ class LargeTableAdminMixin:
 
     show_full_result_count = False
     show_facets = ShowFacets.NEVER
+    # Columns the list never shows and that can be large (a callback's body, up to 1 MiB):
+    # not read for a page of a hundred rows.
+    list_defer: tuple[str, ...] = ()
+
+    def get_changelist(self, request: HttpRequest, **kwargs: Any) -> type[ChangeList]:
+        base: type[ChangeList] = super().get_changelist(request, **kwargs)  # type: ignore[misc]
+        deferred = self.list_defer
+        if not deferred:
+            return base
+
+        class DeferringChangeList(base):  # type: ignore[valid-type,misc]
+            def get_queryset(self, request: HttpRequest, exclude_parameters: Any = None) -> Any:
+                return super().get_queryset(request, exclude_parameters).defer(*deferred)
+
+        return DeferringChangeList
 
     def get_paginator(
         self,

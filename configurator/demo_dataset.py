@@ -32,24 +32,15 @@ from integrations.models import Delivery, Integration, IntegrationAuthentication
 from integrations.services import triggers_rebuild
 from messaging.choices import AuthenticationDirection, CallbackStatus, Trigger
 from messaging.models import Callback, MessagingService, ServiceAuthentication
+from queues.choices import SUBCHANNELS as QUEUE_SUBCHANNELS
 from queues.models import Queue, QueueAddress
 
 M = TypeVar("M", bound=models.Model)
 
 BATCH_SIZE = 5000
 DAYS = 30
-SUBCHANNELS = (
-    "whatsapp",
-    "nativechannel",
-    "facebook",
-    "viber-bot",
-    "instagram",
-    "viber",
-    "telegram",
-    "line",
-    "rcs",
-    "sms",
-)
+SUBCHANNELS = tuple(sub.name for sub in QUEUE_SUBCHANNELS)
+SINCH_CHANNELS = {sub.name: sub.sinch_channel for sub in QUEUE_SUBCHANNELS}
 # Where a month of contacts stands: most ended, some still waiting or with an agent.
 CONTACT_STATES: tuple[tuple[str, int], ...] = (
     (Event.ENDED, 62),
@@ -376,7 +367,7 @@ class DemoBuilder:
                     accepted_at=changed if state in (Event.ACCEPTED, Event.ENDED) else None,
                     ended_at=changed if state in (Event.ENDED, Event.ABANDONED) else None,
                     sinch_app_id=f"01DEMO{self.tag.upper()}",
-                    sinch_channel=sub.upper(),
+                    sinch_channel=SINCH_CHANNELS[sub],
                     sinch_contact_id=f"DEMOCONTACT{self.tag.upper()}{n:08d}",
                     sinch_conversation_id=f"DEMOCONV{self.tag.upper()}{n:08d}",
                     thread_key=f"DEMOCONV{self.tag.upper()}{n:08d}",

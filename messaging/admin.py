@@ -219,6 +219,7 @@ class CallbackAdmin(LargeTableAdminMixin, BoundedLookupsMixin, admin.ModelAdmin[
     search_fields = ["message_id__exact", "contact_id__exact", "conversation_id__exact"]
     search_help_text = _("Exact message/event, contact or conversation ID, as Sinch writes it.")
     list_select_related = ["service"]
+    list_defer = ("raw_body", "summary")
     actions = ["process_again"]
     fields = (
         "service",

@@ -55,6 +55,7 @@ class DeliveryAdmin(LargeTableAdminMixin, BoundedLookupsMixin, admin.ModelAdmin[
     search_fields = ["contact__id__exact"]
     search_help_text = _("An exact contact ID (with the permission to view contacts).")
     list_select_related = ["integration"]
+    list_defer = ("request", "response_excerpt", "applied")
     actions = ["send_again"]
     fields = [
         ("integration", "event", "contact_link"),
