@@ -83,6 +83,15 @@ class DeliveryAdmin(LargeTableAdminMixin, BoundedLookupsMixin, admin.ModelAdmin[
             return super().get_search_fields(request)
         return []
 
+    def get_search_results(
+        self, request: HttpRequest, queryset: QuerySet[Delivery], search_term: str
+    ) -> tuple[QuerySet[Delivery], bool]:
+        if search_term and not can_view_contact_data(request.user):
+            # No search box for them; a `q` typed into the address finds nothing, so that it
+            # cannot tell whether a contact had deliveries.
+            return queryset.none(), False
+        return super().get_search_results(request, queryset, search_term)
+
     def get_fields(self, request: HttpRequest, obj: Any = None) -> Any:
         fields = super().get_fields(request, obj)
         if can_view_contact_data(request.user):
