@@ -329,3 +329,28 @@ def test_lists_count_exactly_when_small(admin_client_: Client) -> None:
     html = admin_client_.get("/admin/messaging/callback/").content.decode()
     assert f"{2 * N} callbacks" in html
     assert "about" not in html.split('class="paginator"')[1]
+
+
+def test_big_lists_show_postgresql_estimates_beyond_a_bounded_count(
+    admin_client_: Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Past EXACT_UP_TO rows a list says "about N" from PostgreSQL's statistics (plan or
+    pg_class) instead of counting the table; SQLite, which has none, counts."""
+    monkeypatch.setattr("configurator.admin_counts.EXACT_UP_TO", 5)
+    service = make_service()
+    for _ in range(12):
+        _callback(service, trigger="MESSAGE_INBOUND", status="processed")
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("ANALYZE messaging_callback")
+
+    whole = admin_client_.get("/admin/messaging/callback/").content.decode()
+    filtered = admin_client_.get("/admin/messaging/callback/?status__exact=processed")
+
+    paginator = whole.split('class="paginator"')[1]
+    if connection.vendor == "postgresql":
+        assert "about 12 callbacks" in paginator
+        assert "about" in filtered.content.decode().split('class="paginator"')[1]
+    else:
+        assert "12 callbacks" in paginator and "about" not in paginator
+    assert filtered.status_code == 200
