@@ -169,6 +169,11 @@ class Contact(models.Model):
                 name="conversations_contact_waiting",
             ),
             models.Index(fields=["sinch_conversation_id"], name="conversations_contact_sinch"),
+            # The admin's list (newest first) and its searches by exact Sinch contact or
+            # customer identity.
+            models.Index(fields=["-created", "-id"], name="conversations_contact_created"),
+            models.Index(fields=["sinch_contact_id"], name="conversations_contact_sinch_ct"),
+            models.Index(fields=["source"], name="conversations_contact_source"),
             models.Index(fields=["agent", "state"], name="conversations_contact_agent"),
         ]
 

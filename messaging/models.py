@@ -175,6 +175,8 @@ class Callback(models.Model):
             ),
             models.Index(fields=["service", "-received_at"], name="messaging_cb_service"),
             models.Index(fields=["status", "-received_at"], name="messaging_cb_status"),
+            # The admin's trigger filter, newest first (by id, as the list is ordered).
+            models.Index(fields=["trigger", "-id"], name="messaging_cb_trigger"),
             models.Index(fields=["message_id"], name="messaging_cb_message"),
             models.Index(fields=["contact_id"], name="messaging_cb_contact"),
             models.Index(fields=["conversation_id"], name="messaging_cb_conversation"),
