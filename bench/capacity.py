@@ -71,8 +71,8 @@ from bench.webhook_ingest import (  # noqa: E402
     wrk,
 )
 from tests.httpsink import start_sink  # noqa: E402
+from tests.pgbouncer import PgBouncer, pgbouncer  # noqa: E402
 from tests.pgbouncer import binary as pgbouncer_binary  # noqa: E402
-from tests.pgbouncer import pgbouncer  # noqa: E402
 from tests.sinch import fixture_body, signed_headers  # noqa: E402
 
 APP_ID = "01CAPACITYAPP"
@@ -81,7 +81,7 @@ RETENTION_DAYS: dict[str, int | None] = {
     "messaging_callback": 30,
     "integrations_delivery": 30,
     "conversations_contactevent": 90,
-    "django_tasks_db_dbtaskresult": 7,
+    "django_tasks_database_dbtaskresult": 7,
     "conversations_contact": None,
     "conversations_message": None,
 }
@@ -96,6 +96,7 @@ def parse_args() -> argparse.Namespace:
     add("--database", default="postgres://postgres@127.0.0.1:5432/h_ops_capacity")
     add("--duration", type=int, default=10, help="seconds per wrk run")
     add("--connections", type=int, default=4, help="wrk connections")
+    add("--threads", type=int, default=1, help="wrk threads")
     add("--batch", type=int, default=5000, help="callbacks per worker run (4 runs + PgBouncer)")
     add("--concurrency", type=int, default=8, help="client threads storing a batch")
     add("--interval", type=float, default=0.2, help="db_worker --interval")
@@ -238,7 +239,8 @@ Message.objects.bulk_create(
         Message(
             contact_id=m.contact_id, direction="outbound", kind="text", status="sent",
             text="Thank you, an agent will be with you shortly.",
-            sinch_message_id=REPLY + m.sinch_message_id[len(PREFIX):],
+            # bench/inbound_queued.py's sinch_id(REPLY, n) for inbound message n.
+            sinch_message_id=f"{REPLY}{int(m.sinch_message_id[len(PREFIX):]):0{26 - len(REPLY)}d}",
         )
         for m in inbound.only("contact_id", "sinch_message_id")
     ],
@@ -311,7 +313,7 @@ def web_runs(
         with web(env, processes, args.port, "capacity-web") as server:
             url = f"http://127.0.0.1:{args.port}/webhooks/sinch/{service_id}/"
             lua = [script, str(signatures), str(per_run * index), "1"]
-            wrk(url, args, lua, 2)  # warm-up (its nonces are used again below: refused, 401)
+            wrk(url, args, lua, 2)  # warm-up: connections, caches, first queries
             lua = [script, str(signatures), str(per_run * index + per_run // 4), "1"]
             measured = with_cpu(
                 server.pid, args.database, partial(wrk, url, args, lua, args.duration)
@@ -364,56 +366,65 @@ def worker_run(
     }
 
 
-def pgbouncer_runs(
+def pgbouncer_web(
     args: argparse.Namespace,
     env: dict[str, str],
     service_id: str,
     monitor: Monitor,
-    logs: Path,
     work: Path,
+    bouncer: PgBouncer,
 ) -> dict[str, Any]:
-    """The webhook and a worker through PgBouncer (transaction mode, two server sessions)."""
+    """The webhook through PgBouncer, without DATABASE_POOLER (what breaks) and with it."""
     name = args.database.rsplit("/", 1)[-1]
     results: dict[str, Any] = {}
-    body = body_bytes()
     signatures = work / "signatures-pgbouncer.txt"
     per_run = 4000 * args.duration
-    write_signatures(signatures, body, per_run * 2)
+    write_signatures(signatures, body_bytes(), per_run * 2)
     script = str(ROOT / "bench" / "post.lua")
     url = f"http://127.0.0.1:{args.port}/webhooks/sinch/{service_id}/"
-    with pgbouncer(pool_size=2) as bouncer:
-        pooled = env | {"DATABASE_URL": bouncer.url(name), "DATABASE_POOLER": "pgbouncer"}
-        unprepared = env | {"DATABASE_URL": bouncer.url(name)}
-        # Without DATABASE_POOLER: the prepared INSERT meets other processes' server sessions.
-        with web(unprepared, 4, args.port, "capacity-web-pgbouncer"):
-            lua = [script, str(signatures), "0", "1"]
-            results["web_unprepared"] = wrk(url, args, lua, 3)
-        with web(pooled, 1, args.port, "capacity-web-pgbouncer") as server:
-            lua = [script, str(signatures), str(per_run), "1"]
-            wrk(url, args, lua, 2)
-            lua = [script, str(signatures), str(per_run + per_run // 4), "1"]
-            results["web1"] = with_cpu(
-                server.pid, args.database, partial(wrk, url, args, lua, args.duration)
-            ) | {"backends": monitor.backends()}
-        monitor.connection.execute(
-            "DELETE FROM messaging_callback WHERE message_id NOT LIKE '01CAP%'"
-        )
-        results["worker1"] = worker_run(
-            args,
-            env,
-            service_id,
-            monitor,
-            logs,
-            workers=1,
-            bodies=(inbound_body("01CAPBOUNCE", n) for n in range(args.batch // 2)),
-            prefix="01CAPBOUNCE",
-            web_env=pooled,
-            worker_env=pooled,
-        )
-        results["pgbouncer_errors"] = [
-            line for line in bouncer.log_text().splitlines() if "ERROR" in line or "WARNING" in line
-        ][:5]
+    pooled = env | {"DATABASE_URL": bouncer.url(name), "DATABASE_POOLER": "pgbouncer"}
+    unprepared = env | {"DATABASE_URL": bouncer.url(name)}
+    # Without DATABASE_POOLER: the prepared INSERT meets other processes' server sessions.
+    with web(unprepared, 4, args.port, "capacity-web-pgbouncer"):
+        lua = [script, str(signatures), "0", "1"]
+        results["web_unprepared"] = wrk(url, args, lua, 3)
+    with web(pooled, 1, args.port, "capacity-web-pgbouncer") as server:
+        lua = [script, str(signatures), str(per_run), "1"]
+        wrk(url, args, lua, 2)
+        lua = [script, str(signatures), str(per_run + per_run // 4), "1"]
+        results["web1"] = with_cpu(
+            server.pid, args.database, partial(wrk, url, args, lua, args.duration)
+        ) | {"backends": monitor.backends()}
     return results
+
+
+def pgbouncer_worker(
+    args: argparse.Namespace,
+    env: dict[str, str],
+    service_id: str,
+    monitor: Monitor,
+    work: Path,
+    bouncer: PgBouncer,
+) -> dict[str, Any]:
+    """A batch stored and drained (one worker) through PgBouncer with DATABASE_POOLER."""
+    name = args.database.rsplit("/", 1)[-1]
+    pooled = env | {"DATABASE_URL": bouncer.url(name), "DATABASE_POOLER": "pgbouncer"}
+    result = worker_run(
+        args,
+        env,
+        service_id,
+        monitor,
+        work,
+        workers=1,
+        bodies=(inbound_body("01CAPBOUNCE", n) for n in range(args.batch // 2)),
+        prefix="01CAPBOUNCE",
+        web_env=pooled,
+        worker_env=pooled,
+    )
+    result["pgbouncer_log"] = [
+        line for line in bouncer.log_text().splitlines() if "ERROR" in line or "WARNING" in line
+    ][:5]
+    return result
 
 
 SIZES = """
@@ -522,7 +533,7 @@ def report(args: argparse.Namespace, figures: dict[str, Any], started: float) ->
         print(
             f"  1 worker through it, MESSAGE_INBOUND: {q['processed']} callbacks at "
             f"{q['rate']:.0f}/s; server backends at most {sum(q['backends_busy'].values())} "
-            f"(direct: {per_worker}); PgBouncer errors/warnings: {p['pgbouncer_errors'] or 'none'}"
+            f"(direct: {per_worker}); PgBouncer errors/warnings: {q['pgbouncer_log'] or 'none'}"
         )
 
     callbacks, rows = figures["sizes"]
@@ -535,7 +546,7 @@ def report(args: argparse.Namespace, figures: dict[str, Any], started: float) ->
         f"{'kept days':>11}{f'kept at {args.per_day:g}M/day':>18}"
     )
     for table, count, total, _, _ in rows:
-        if count < 100:
+        if count < callbacks / 10:  # configuration, users: not traffic
             continue
         per_million = total / callbacks * 1e6
         days = RETENTION_DAYS.get(table, "")
@@ -580,12 +591,19 @@ def main() -> None:
         monitor = Monitor(args.database)
         stack.callback(monitor.close)
 
+        bouncer = None
+        if not args.no_pgbouncer and pgbouncer_binary():
+            bouncer = stack.enter_context(pgbouncer(pool_size=2))
         print("web runs...", file=sys.stderr)
         figures["web"] = web_runs(args, env, service_id, monitor, work)
+        if bouncer is not None:
+            print("web runs through PgBouncer...", file=sys.stderr)
+            figures["pgbouncer"] = pgbouncer_web(args, env, service_id, monitor, work, bouncer)
         # The web runs' callbacks (all the same message, of an app the service does not hold)
-        # are not part of the sample.
-        monitor.connection.execute("DELETE FROM messaging_callback")
-        monitor.connection.execute("DELETE FROM django_tasks_db_dbtaskresult")
+        # are not part of the sample; TRUNCATE leaves no dead rows behind to be measured.
+        monitor.connection.execute(
+            "TRUNCATE messaging_callback, django_tasks_database_dbtaskresult CASCADE"
+        )
 
         batch = args.batch
         for workers in (1, 2):
@@ -616,9 +634,11 @@ def main() -> None:
                 bodies=(delivery_body(prefix, inbound, n) for n in range(batch)),
                 prefix=prefix,
             )
-        if not args.no_pgbouncer and pgbouncer_binary():
-            print("PgBouncer...", file=sys.stderr)
-            figures["pgbouncer"] = pgbouncer_runs(args, env, service_id, monitor, work, work)
+        if bouncer is not None:
+            print("a worker through PgBouncer...", file=sys.stderr)
+            figures["pgbouncer"]["worker1"] = pgbouncer_worker(
+                args, env, service_id, monitor, work, bouncer
+            )
             sink.requests.clear()
         figures["sizes"] = table_sizes(monitor)
         figures["load_end"] = load()
