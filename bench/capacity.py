@@ -287,10 +287,12 @@ def db_workers(
     """`count` db_worker processes (default WORKER_THREADS) whose connections carry a name."""
     worker_env = env | {"DATABASE_URL": with_name(env["DATABASE_URL"], "capacity-worker")}
     started: list[subprocess.Popen[bytes]] = []
+    logs_of = [logs / f"worker-{time.monotonic_ns()}-{n}.log" for n in range(count)]
     try:
-        for n in range(count):
-            log = logs / f"worker-{time.monotonic_ns()}-{n}.log"
-            started.append(start_db_worker(worker_env, args.interval, log))
+        # Started side by side, so that all of them take part from the first callback on.
+        with ThreadPoolExecutor(max_workers=count) as pool:
+            for worker in pool.map(partial(start_db_worker, worker_env, args.interval), logs_of):
+                started.append(worker)
         yield started
     finally:
         stop(*started, timeout=10)
@@ -351,6 +353,8 @@ def worker_run(
         after, took = cpu_seconds(groups, args.database), time.monotonic() - at
         time.sleep(1.5)  # idle: what the workers keep while waiting
         idle = monitor.backends()
+        for name, count in idle.items():  # a batch drained before the first look
+            busiest[name] = max(busiest.get(name, 0), count)
     count, rate = monitor.rate(prefix)
     postgres = "postgres (bench backends)"
     return {
