@@ -1,0 +1,72 @@
+"""`manage.py seed_demo`: a demo dataset by bulk inserts, kept away from production."""
+
+from __future__ import annotations
+
+from io import StringIO
+
+import pytest
+from django.core.management import CommandError, call_command
+from django.db.models import Count
+from django.test import override_settings
+
+from conversations.models import Agent, Contact, ContactEvent, Message
+from integrations.models import Delivery, Integration, IntegrationTrigger
+from messaging.models import Callback, MessagingService
+from queues.models import Queue, QueueAddress
+
+pytestmark = pytest.mark.django_db
+
+
+@override_settings(DEBUG=True)
+def test_small_scale_fills_every_table_with_realistic_spreads() -> None:
+    out = StringIO()
+    call_command("seed_demo", "--scale", "small", stdout=out)
+
+    assert MessagingService.objects.count() == 2
+    assert Queue.objects.count() == QueueAddress.objects.count() == 20
+    assert Agent.objects.count() == 12
+    assert Integration.objects.count() == 6
+    assert IntegrationTrigger.objects.exists()
+    assert Contact.objects.count() == 300
+    assert ContactEvent.objects.count() > 600
+    assert Message.objects.count() == 300
+    assert Callback.objects.count() == 3000
+    assert Delivery.objects.count() == 600
+    assert Callback.objects.values("status").distinct().count() == 3
+    assert Callback.objects.values("trigger").distinct().count() >= 5
+    assert Contact.objects.values("state").distinct().count() >= 6
+    assert Delivery.objects.filter(attempt__gt=1).exists()
+    assert not Callback.objects.filter(status="pending").exists()
+    # Integrations that steer routing name different queues and agents.
+    routing = [
+        i.configuration["response"]["set"]
+        for i in Integration.objects.all()
+        if "response" in i.configuration
+    ]
+    assert len({str(target) for target in routing}) == len(routing) >= 2
+    per_queue = Contact.objects.values("queue").annotate(n=Count("id"))
+    assert per_queue.count() > 10
+    assert "300 contacts" in out.getvalue()
+
+
+@override_settings(DEBUG=True)
+def test_refuses_a_database_with_data_unless_told_to_add() -> None:
+    call_command("seed_demo", "--scale", "small", stdout=StringIO())
+
+    with pytest.raises(CommandError, match="already holds data"):
+        call_command("seed_demo", "--scale", "small", stdout=StringIO())
+    assert Queue.objects.count() == 20
+
+    call_command("seed_demo", "--scale", "small", "--add", stdout=StringIO())
+    assert Queue.objects.count() == 40
+    assert Callback.objects.count() == 6000
+
+
+@override_settings(DEBUG=False)
+def test_refuses_to_run_with_debug_off_unless_told_it_is_not_production() -> None:
+    with pytest.raises(CommandError, match="production"):
+        call_command("seed_demo", "--scale", "small", stdout=StringIO())
+    assert not Queue.objects.exists()
+
+    call_command("seed_demo", "--scale", "small", "--not-production", stdout=StringIO())
+    assert Queue.objects.count() == 20
