@@ -130,8 +130,8 @@ class Monitor:
     def backends(self) -> dict[str, int]:
         """PostgreSQL backends connected to the bench database, by application_name."""
         rows = self.connection.execute(
-            "SELECT application_name, count(*) FROM pg_stat_activity "
-            "WHERE datname = %s AND pid <> pg_backend_pid() GROUP BY 1",
+            "SELECT application_name, count(*) FROM pg_stat_activity WHERE datname = %s "
+            "AND backend_type = 'client backend' AND pid <> pg_backend_pid() GROUP BY 1",
             (self.name,),
         ).fetchall()
         return {str(name): int(count) for name, count in rows}
@@ -380,7 +380,8 @@ def pgbouncer_web(
 ) -> dict[str, Any]:
     """The webhook through PgBouncer, without DATABASE_POOLER (what breaks) and with it."""
     name = args.database.rsplit("/", 1)[-1]
-    results: dict[str, Any] = {}
+    version = subprocess.run([bouncer.executable, "--version"], capture_output=True, text=True)
+    results: dict[str, Any] = {"version": version.stdout.split("\n", 1)[0]}
     signatures = work / "signatures-pgbouncer.txt"
     per_run = 4000 * args.duration
     write_signatures(signatures, body_bytes(), per_run * 2)
@@ -440,16 +441,26 @@ ORDER BY pg_total_relation_size(c.oid) DESC
 """
 
 
-def table_sizes(monitor: Monitor) -> tuple[int, list[tuple[str, int, int, int, int]]]:
-    """(callbacks processed, [(table, rows, total, heap, index bytes)]) after VACUUM ANALYZE."""
+def table_sizes(monitor: Monitor) -> tuple[int, list[tuple[str, int, int, int]]]:
+    """(callbacks, [(table, rows, bytes as processed, bytes compacted)]) of the traffic tables.
+
+    As processed: after VACUUM ANALYZE, which leaves the dead versions of every update (a
+    callback is inserted, claimed and finished) as reusable space in the table; compacted: after
+    VACUUM FULL, live rows only. A table under steady traffic and autovacuum settles in between.
+    """
     monitor.connection.execute("VACUUM ANALYZE")
     callbacks = int(monitor.value("SELECT count(*) FROM messaging_callback"))
-    rows = []
-    for table, _, total, heap, indexes in monitor.connection.execute(SIZES).fetchall():
+    measured = []
+    for table, _, total, _, _ in monitor.connection.execute(SIZES).fetchall():
         exact = int(monitor.value(f'SELECT count(*) FROM "{table}"'))  # noqa: S608 - catalogue
-        if exact:
-            rows.append((str(table), exact, int(total), int(heap), int(indexes)))
-    return callbacks, rows
+        if exact >= callbacks / 10:  # configuration, users: not traffic
+            measured.append((str(table), exact, int(total)))
+    names = ", ".join(f'"{table}"' for table, _, _ in measured)
+    monitor.connection.execute(f"VACUUM FULL {names}")
+    return callbacks, [
+        (table, count, total, int(monitor.value("SELECT pg_total_relation_size(%s)", table)))
+        for table, count, total in measured
+    ]
 
 
 # --- the report -------------------------------------------------------------------------------
@@ -522,7 +533,7 @@ def report(args: argparse.Namespace, figures: dict[str, Any], started: float) ->
     if "pgbouncer" in figures:
         p = figures["pgbouncer"]
         u = p["web_unprepared"]
-        print("\nPgBouncer 1.x, pool_mode = transaction, default_pool_size = 2")
+        print(f"\n{p['version']}, pool_mode = transaction, default_pool_size = 2")
         print(
             f"  webhook without DATABASE_POOLER, 4 sync workers: {u['requests']:.0f} requests, "
             f"{u['non2xx']:.0f} not 2xx (the prepared INSERT meets other sessions)"
@@ -542,23 +553,23 @@ def report(args: argparse.Namespace, figures: dict[str, Any], started: float) ->
 
     callbacks, rows = figures["sizes"]
     print(
-        f"\nTable sizes: {callbacks} callbacks as stored and processed above (VACUUM ANALYZE; "
-        "pg_total_relation_size: heap, TOAST, indexes)"
+        f"\nTable sizes: {callbacks} callbacks as stored and processed above "
+        "(pg_total_relation_size: heap, TOAST, indexes; as processed after VACUUM ANALYZE, "
+        "compact after VACUUM FULL)"
     )
     print(
-        f"  {'table':<32}{'rows':>9}{'bytes/row':>11}{'per 1M callbacks':>18}"
-        f"{'kept days':>11}{f'kept at {args.per_day:g}M/day':>18}"
+        f"  {'table':<36}{'rows':>7}{'per callback':>13}{'bytes/row':>11}{'compact':>9}"
+        f"{'per 1M callbacks':>18}{'kept days':>11}{f'kept at {args.per_day:g}M/day':>18}"
     )
-    for table, count, total, _, _ in rows:
-        if count < callbacks / 10:  # configuration, users: not traffic
-            continue
+    for table, count, total, compact in rows:
         per_million = total / callbacks * 1e6
-        days = RETENTION_DAYS.get(table, "")
-        kept = per_million * args.per_day * days if isinstance(days, int) else None
-        shown = "for ever" if table in RETENTION_DAYS and days is None else str(days)
+        days = RETENTION_DAYS.get(table)
+        kept = per_million * args.per_day * days if days is not None else None
+        shown = "for ever" if table in RETENTION_DAYS and days is None else str(days or "-")
         print(
-            f"  {table:<32}{count:>9}{total / count:>11.0f}{mb(per_million):>18}"
-            f"{shown:>11}{(mb(kept) if kept is not None else '-'):>18}"
+            f"  {table:<36}{count:>7}{count / callbacks:>13.2f}{total / count:>11.0f}"
+            f"{compact / count:>9.0f}{mb(per_million):>18}{shown:>11}"
+            f"{(mb(kept) if kept is not None else '-'):>18}"
         )
     print(json.dumps(figures, default=str, separators=(",", ":")))
 

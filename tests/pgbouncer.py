@@ -38,6 +38,7 @@ class PgBouncer:
     port: int
     log: Path
     process: subprocess.Popen[bytes]
+    executable: str
 
     def url(self, database: str, user: str = "postgres") -> str:
         """A DATABASE_URL reaching `database` through this pooler."""
@@ -113,7 +114,7 @@ def pgbouncer(
                 if time.monotonic() > deadline:
                     raise
                 time.sleep(0.05)
-        yield PgBouncer(port=port, log=log, process=process)
+        yield PgBouncer(port=port, log=log, process=process, executable=executable)
     finally:
         if process.poll() is None:
             process.terminate()
