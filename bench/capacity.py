@@ -1,7 +1,8 @@
 """Capacity on one machine, for planning several: web and worker throughput, PostgreSQL
 connections, PgBouncer in transaction mode, and table sizes per million callbacks.
 
-    python bench/capacity.py [--batch 5000] [--duration 10]      # ~6-10 min on 2 CPUs
+    python bench/capacity.py [--batch 5000] [--duration 10]   # 23 min on 2 busy CPUs
+    python bench/capacity.py --batch 300 --duration 3        # a quick run, ~3 min
 
 Prints, in one run, every figure of docs/deployment.md's "Capacity" section, on a fresh
 PostgreSQL database (--database, dropped and created):
