@@ -98,6 +98,20 @@ else:
 # Persistent connections: opening one per request costs ~5x throughput on PostgreSQL.
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = env.bool("CONN_HEALTH_CHECKS", default=True)
+# A transaction-mode pooler (PgBouncer `pool_mode = transaction`) between the processes and
+# PostgreSQL gives each transaction whichever server session is free, so nothing may outlive a
+# transaction: no prepared statements (psycopg's, Django's default already; the webhook's own,
+# see messaging/webhooks/storage.py) and no server-side cursors (WITH HOLD). docs/deployment.md.
+DATABASE_POOLERS = ("", "pgbouncer")
+DATABASE_POOLER = env.str("DATABASE_POOLER", default="").strip().lower()
+if DATABASE_POOLER not in DATABASE_POOLERS:
+    raise ImproperlyConfigured(
+        f"DATABASE_POOLER must be empty (no pooler, or one in session mode) or 'pgbouncer' "
+        f"(a transaction-mode pooler), not {DATABASE_POOLER!r}"
+    )
+if DATABASE_POOLER and DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] = True
+    DATABASES["default"].setdefault("OPTIONS", {})["prepare_threshold"] = None
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # WAL lets the web server and the worker read while one writes; IMMEDIATE takes the write
     # lock at BEGIN so two workers never claim the same callback.
