@@ -1,9 +1,10 @@
 """The admin site, branded and grouped the way contact-center administrators think of it."""
 
-from typing import Any
+from typing import Any, cast
 
 from django.contrib import admin
-from django.http import HttpRequest
+from django.contrib.admin.views.autocomplete import AutocompleteJsonView
+from django.http import HttpRequest, HttpResponse
 from django.utils.translation import gettext_lazy as _
 
 # Sections of the admin index: (section title, [(app_label, model object_name), ...]).
@@ -37,12 +38,30 @@ ADMIN_SECTIONS: list[tuple[Any, list[tuple[str, str]]]] = [
 ]
 
 
+class LabelledAutocompleteJsonView(AutocompleteJsonView):
+    """The admin's autocomplete search, labelling rows with the ModelAdmin's `autocomplete_label`
+    where it has one (a queue with its channel type), else with `str()` as Django does."""
+
+    def serialize_result(self, obj: Any, to_field_name: str) -> dict[str, Any]:
+        result: dict[str, Any] = super().serialize_result(  # type: ignore[misc]  # not in the stubs
+            obj, to_field_name
+        )
+        label = getattr(self.model_admin, "autocomplete_label", None)
+        if label is not None:
+            result["text"] = label(obj)
+        return result
+
+
 class ConfiguratorAdminSite(admin.AdminSite):
     """Admin site titled "System Configurator" with the sections of ADMIN_SECTIONS."""
 
     site_header = _("System Configurator")
     site_title = _("System Configurator")
     index_title = _("Configuration")
+
+    def autocomplete_view(self, request: HttpRequest) -> HttpResponse:
+        response: Any = LabelledAutocompleteJsonView.as_view(admin_site=self)(request)
+        return cast(HttpResponse, response)
 
     def get_app_list(
         self, request: HttpRequest, app_label: str | None = None

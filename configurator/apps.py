@@ -40,3 +40,8 @@ class ConfiguratorConfig(AppConfig):
         retention.register(retention.TASK_RESULTS_RULE)
         housekeeping.register("prune", retention.prune_job, interval=retention.prune_interval)
         checks.register(retention.check_settings)
+
+        from configurator import metrics
+
+        metrics.register_state("workers", workers.workers_state)
+        checks.register(metrics.check_settings)

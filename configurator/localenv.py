@@ -25,6 +25,8 @@ def write_local_env(path: Path = LOCAL_ENV_FILE) -> bool:
             f"SECRET_KEY={secrets.token_urlsafe(50)}",
             f"SECRETS_ENCRYPTION_KEYS={Fernet.generate_key().decode()}",
             f"ADMIN_PASSWORD={secrets.token_urlsafe(12)}",
+            # This machine may read /metrics (the local server has no proxy in front of it).
+            "METRICS_ALLOWED_NETWORKS=127.0.0.1/32,::1/128",
             "",
         ]
     )

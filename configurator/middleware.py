@@ -1,11 +1,15 @@
-"""Requests refused before any view sees them."""
+"""Requests refused before any view sees them, and the operations endpoints answered early."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 
 from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, JsonResponse
+from django.http.response import HttpResponseBase
 from django.utils.translation import gettext_lazy as _
+
+from configurator import health, metrics
 
 NUL = "\x00"
 NOT_ALLOWED = _("Null characters are not allowed.")
@@ -46,3 +50,33 @@ def _nul_fault(request: HttpRequest) -> tuple[str, str] | None:
         if NUL in name or any(NUL in value for value in values):
             return (name.replace(NUL, "") or "query"), str(NOT_ALLOWED)
     return "query", str(NOT_ALLOWED)
+
+
+# The operations endpoints (DESIGN.md's contract), with or without a trailing slash.
+OPERATIONS: dict[str, Callable[[HttpRequest], HttpResponseBase]] = {
+    "/health/live": health.live,
+    "/health/ready": health.ready,
+    "/metrics": metrics.metrics_view,
+}
+_OPERATIONS_PATH = re.compile(r"^(/health/live|/health/ready|/metrics)/?$")
+
+
+class OperationsMiddleware:
+    """Answers /health/live, /health/ready and /metrics before the host check and HTTPS redirect.
+
+    Probes and scrapers speak plain HTTP to a pod or host by its address (Host: 10.1.2.3:8000):
+    SecurityMiddleware would redirect them to HTTPS (SECURE_SSL_REDIRECT) and CommonMiddleware
+    would refuse the host (ALLOWED_HOSTS) with a 400, so a healthy server would look dead. These
+    answers build no URL from the host and set no cookie, so the host need not be checked;
+    /metrics has its own protection (configurator.metrics.scrape_refusal). Placed right after
+    RejectNulMiddleware, before SecurityMiddleware.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponseBase:
+        match = _OPERATIONS_PATH.match(request.path_info)
+        if match is None:
+            return self.get_response(request)
+        return OPERATIONS[match[1]](request)

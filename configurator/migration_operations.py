@@ -1,19 +1,20 @@
-"""Migration operations that keep a live database writable while they run."""
+"""Migration operations that keep a busy production database writable while they run."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from django.contrib.postgres.operations import AddIndexConcurrently
-from django.db.migrations.operations import AddIndex
+from django.db import migrations
 
 
-class AddIndexOnline(AddIndexConcurrently):
+class AddIndexConcurrentlyWherePossible(AddIndexConcurrently):
     """`CREATE INDEX CONCURRENTLY` on PostgreSQL, a plain `CREATE INDEX` elsewhere (SQLite).
 
-    A plain CREATE INDEX on a table of a million callbacks holds a lock that stops every
-    INSERT (the webhook) until the index is built; CONCURRENTLY builds it while writes go on.
-    It cannot run in a transaction: the migration using it declares `atomic = False`.
+    A plain CREATE INDEX holds a lock that blocks every INSERT into the table until the index
+    is built: on a million callbacks that is the webhook refusing Sinch for as long. Built
+    concurrently, writes go on (the build takes longer, and cannot run in a transaction: a
+    migration using this sets `atomic = False`). See docs/deployment.md, "Indexes".
     """
 
     def database_forwards(
@@ -22,7 +23,9 @@ class AddIndexOnline(AddIndexConcurrently):
         if schema_editor.connection.vendor == "postgresql":
             super().database_forwards(app_label, schema_editor, from_state, to_state)
         else:
-            AddIndex.database_forwards(self, app_label, schema_editor, from_state, to_state)
+            migrations.AddIndex.database_forwards(
+                self, app_label, schema_editor, from_state, to_state
+            )
 
     def database_backwards(
         self, app_label: str, schema_editor: Any, from_state: Any, to_state: Any
@@ -30,4 +33,6 @@ class AddIndexOnline(AddIndexConcurrently):
         if schema_editor.connection.vendor == "postgresql":
             super().database_backwards(app_label, schema_editor, from_state, to_state)
         else:
-            AddIndex.database_backwards(self, app_label, schema_editor, from_state, to_state)
+            migrations.AddIndex.database_backwards(
+                self, app_label, schema_editor, from_state, to_state
+            )

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any, cast
 
 import environ
+from django.core.exceptions import ImproperlyConfigured
 
 from configurator import paths
 
@@ -54,6 +55,9 @@ MIDDLEWARE = [
     # First: a NUL in the address is a 400 before anything stores or looks it up (PostgreSQL
     # refuses such text).
     "configurator.middleware.RejectNulMiddleware",
+    # Before the HTTPS redirect and the host check: probes and scrapers reach a pod by its
+    # address over plain HTTP (docs/deployment.md, "Operations").
+    "configurator.middleware.OperationsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -94,6 +98,20 @@ else:
 # Persistent connections: opening one per request costs ~5x throughput on PostgreSQL.
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = env.bool("CONN_HEALTH_CHECKS", default=True)
+# A transaction-mode pooler (PgBouncer `pool_mode = transaction`) between the processes and
+# PostgreSQL gives each transaction whichever server session is free, so nothing may outlive a
+# transaction: no prepared statements (psycopg's, Django's default already; the webhook's own,
+# see messaging/webhooks/storage.py) and no server-side cursors (WITH HOLD). docs/deployment.md.
+DATABASE_POOLERS = ("", "pgbouncer")
+DATABASE_POOLER = env.str("DATABASE_POOLER", default="").strip().lower()
+if DATABASE_POOLER not in DATABASE_POOLERS:
+    raise ImproperlyConfigured(
+        f"DATABASE_POOLER must be empty (no pooler, or one in session mode) or 'pgbouncer' "
+        f"(a transaction-mode pooler), not {DATABASE_POOLER!r}"
+    )
+if DATABASE_POOLER and DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] = True
+    DATABASES["default"].setdefault("OPTIONS", {})["prepare_threshold"] = None
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # WAL lets the web server and the worker read while one writes; IMMEDIATE takes the write
     # lock at BEGIN so two workers never claim the same callback.
@@ -209,18 +227,40 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {"LifecycleEventEnum": "conversations.choices.Event"},
 }
 
+# Logs go to stderr, as plain text lines (LOG_FORMAT=text, the default) or as one JSON object per
+# line (LOG_FORMAT=json, python-json-logger) for a log shipper. Either way every line logged while
+# a callback is processed, a contact's lifecycle runs or an integration is called carries
+# callback_id, contact_id and integration_id (configurator.logcontext; the handler's filter adds
+# them, so library lines logged meanwhile have them too).
+LOG_FORMAT = env.str("LOG_FORMAT", default="text")
+if LOG_FORMAT not in ("text", "json"):
+    raise ImproperlyConfigured(f"LOG_FORMAT must be text or json, not {LOG_FORMAT!r}.")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "formatters": {
+        "text": {
+            "()": "configurator.logcontext.TextFormatter",
+            "format": "%(asctime)s %(levelname)s %(name)s %(message)s",
+        },
+        "json": {"()": "configurator.logcontext.JsonLineFormatter"},
+    },
+    "filters": {"log_context": {"()": "configurator.logcontext.LogContextFilter"}},
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": LOG_FORMAT,
+            "filters": ["log_context"],
+        }
+    },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
 
 # Work claimed by a worker (callbacks, deliveries) is taken over by any worker once its lease
 # has run out; every worker sweeps for pending or expired work this often, and a worker not
-# seen for WORKER_STALE_SECONDS is considered stopped (its task rows are finished).
+# seen for WORKER_STALE_SECONDS is considered stopped (its task rows are finished); /health/ready
+# fails while no worker at all has been seen for that long.
 WORK_LEASE_SECONDS = env.int("WORK_LEASE_SECONDS", default=300)
 WORK_SWEEP_SECONDS = env.int("WORK_SWEEP_SECONDS", default=30)
 WORKER_STALE_SECONDS = env.int("WORKER_STALE_SECONDS", default=120)
@@ -287,3 +327,17 @@ API_AUTH_FAILURE_RATE = env.str("API_AUTH_FAILURE_RATE", default="10/minute")
 
 # The OpenAPI schema (/api/schema/) and Swagger UI (/api/docs/) need a logged-in user unless true.
 API_DOCS_PUBLIC = env.bool("API_DOCS_PUBLIC", default=False)
+
+# --- Operations: health probes and Prometheus metrics (docs/deployment.md, "Operations") -------
+
+# /metrics answers a scrape that shows METRICS_TOKEN as `Authorization: Bearer <token>`, or that
+# comes from one of METRICS_ALLOWED_NETWORKS (CIDRs; the client address as TRUSTED_PROXY_COUNT
+# makes it). Neither set (the default): every scrape is refused, so that no deployment publishes
+# its figures by accident (a proxy on the same host makes every client look like 127.0.0.1).
+METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
+METRICS_ALLOWED_NETWORKS = env.list("METRICS_ALLOWED_NETWORKS", default=[])
+# prometheus_client's multiprocess mode: every process of a host (gunicorn's workers, db_worker)
+# writes its counters to files in this directory, and one scrape of any web process reads them
+# all. Must be an environment variable (prometheus_client reads it when imported), the same for
+# every process of the host, and emptied before they start; `manage.py run` sets it up itself.
+PROMETHEUS_MULTIPROC_DIR = env.str("PROMETHEUS_MULTIPROC_DIR", default="")

@@ -1,4 +1,8 @@
-"""URL map: admin, REST API v1 with its OpenAPI schema, and the Sinch webhook."""
+"""URL map: admin, REST API v1 with its OpenAPI schema, and the Sinch webhook.
+
+The operations endpoints (/health/live, /health/ready, /metrics) are not here: they are answered
+by configurator.middleware.OperationsMiddleware, ahead of the host check and HTTPS redirect.
+"""
 
 from django.contrib import admin
 from django.contrib.auth.views import redirect_to_login

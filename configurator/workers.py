@@ -5,14 +5,17 @@ from __future__ import annotations
 import logging
 import os
 import socket
+from collections.abc import Iterable
 from datetime import timedelta
 
 from django.conf import settings
 from django.utils import timezone
 from django_tasks.base import TaskResultStatus
 from django_tasks_db.models import DBTaskResult
+from prometheus_client.metrics_core import Metric
 
 from configurator import housekeeping
+from configurator.metrics import gauge
 from configurator.models import WorkerHeartbeat
 
 logger = logging.getLogger(__name__)
@@ -83,3 +86,26 @@ def workers_forget() -> int:
     gone = timezone.now() - timedelta(days=1)
     deleted, _ = WorkerHeartbeat.objects.filter(seen_at__lt=gone).delete()
     return deleted
+
+
+def workers_state() -> Iterable[Metric]:
+    """The workers' heartbeats for /metrics: live workers, and how long ago each was seen.
+
+    The heartbeat table holds one row per worker seen in the last day (`workers_forget`).
+    """
+    now = timezone.now()
+    stale = now - timedelta(seconds=settings.WORKER_STALE_SECONDS)
+    rows = list(WorkerHeartbeat.objects.values_list("worker_id", "hostname", "seen_at"))
+    live = gauge(
+        "configurator_workers_live",
+        "db_worker processes seen within WORKER_STALE_SECONDS (/health/ready needs one).",
+    )
+    live.add_metric([], sum(1 for _, _, seen in rows if seen >= stale))
+    seen_ago = gauge(
+        "configurator_worker_heartbeat_age_seconds",
+        "Seconds since each worker (seen in the last day) wrote its heartbeat.",
+        ["worker", "host"],
+    )
+    for worker, host, seen in rows:
+        seen_ago.add_metric([worker, host], max((now - seen).total_seconds(), 0.0))
+    return [live, seen_ago]

@@ -9,36 +9,97 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin.widgets import AutocompleteSelect
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import QuerySet
+from django.forms.models import BaseInlineFormSet
 from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.urls import URLPattern, path, reverse
 from django.utils import timezone
 from django.utils.formats import date_format
+from django.utils.html import format_html
+from django.utils.http import urlencode
 from django.utils.safestring import SafeString
 from django.utils.timesince import timesince
 from django.utils.translation import gettext_lazy as _
 
-from configurator.admin_mixins import BoundedLookupsMixin, CheckedDeleteMixin, pretty_json
+from configurator.admin_mixins import (
+    BoundedLookupsMixin,
+    CheckedDeleteMixin,
+    LargeTableAdminMixin,
+    is_autocomplete,
+    pretty_json,
+)
 from conversations import lifecycle, selectors, services
 from conversations.choices import Event
 from conversations.lifecycle import LifecycleError
 from conversations.models import Agent, Contact, ContactEvent, Message
+from queues.choices import SUBCHANNELS
 from queues.models import Queue
+
+# Rows of a contact's messages, timeline and deliveries shown on its page, newest first; the
+# rest are one link away, in the list filtered by the contact.
+LATEST_SHOWN = 20
+
+
+class QueueShownFilter(admin.SimpleListFilter):
+    """By queue, without listing thousands of queues: the queue chosen (from a queue's page,
+    or a link) is shown with the way back to all; the list of queues is a page of its own."""
+
+    title = _("queue")
+    parameter_name = "queue__id__exact"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        chosen = self.value()
+        if not chosen or not chosen.isdigit():
+            return []
+        queue = Queue.objects.filter(pk=int(chosen)).first()
+        return [(chosen, str(queue))] if queue else []
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
+        value = self.value()
+        if not value:
+            return queryset
+        if not value.isdigit():
+            return queryset.none()
+        return queryset.filter(**{self.parameter_name: int(value)})
+
+
+class AgentQueueFilter(QueueShownFilter):
+    """Agents serving the queue chosen."""
+
+    parameter_name = "queues__id__exact"
+
+
+class SubchannelFilter(admin.SimpleListFilter):
+    """Channel subtypes from the list of subchannels, not from a DISTINCT over every contact."""
+
+    title = _("channel subtype")
+    parameter_name = "channel_sub_type"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        return [(sub.name, sub.label) for sub in SUBCHANNELS]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
+        value = self.value()
+        return queryset.filter(channel_sub_type=value) if value else queryset
 
 
 @admin.register(Agent)
-class AgentAdmin(CheckedDeleteMixin, admin.ModelAdmin[Agent]):
+class AgentAdmin(LargeTableAdminMixin, CheckedDeleteMixin, admin.ModelAdmin[Agent]):
     """Agents and the queues they serve."""
 
     list_display = ["name", "number", "chat_address", "email", "queue_names"]
-    search_fields = ["name", "number", "chat_address", "email"]
-    list_filter = ["queues"]
-    filter_horizontal = ["queues"]
+    search_fields = ["name", "=number", "chat_address", "email"]
+    list_filter = [AgentQueueFilter]
+    autocomplete_fields = ["queues"]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Agent]:
+        if is_autocomplete(request):
+            return Agent.objects.all()
         return selectors.agent_list()
 
     @admin.display(description=_("queues"))
@@ -52,21 +113,70 @@ class AgentAdmin(CheckedDeleteMixin, admin.ModelAdmin[Agent]):
         services.agent_delete(agent=obj)
 
 
-class MessageInline(admin.TabularInline[Message, Contact]):
-    """The conversation's messages, both directions, with delivery status."""
+class LatestRowsFormSet(BaseInlineFormSet):  # type: ignore[type-arg]
+    """The contact's newest LATEST_SHOWN rows, newest first; `more_url` lists them all."""
 
-    model = Message
+    more_url: str | None = None
+    total: int | None = None
+    list_url_name = ""
+
+    def get_queryset(self) -> Any:
+        if not hasattr(self, "_latest"):
+            rows = super().get_queryset().order_by(*self.newest_first)[: LATEST_SHOWN + 1]
+            latest = list(rows)
+            if len(latest) > LATEST_SHOWN and self.instance.pk is not None:
+                latest = latest[:LATEST_SHOWN]
+                self.total = super().get_queryset().count()
+                self.more_url = (
+                    reverse(self.list_url_name)
+                    + "?"
+                    + urlencode({"contact__id__exact": self.instance.pk})
+                )
+            self._latest = latest
+        return self._latest
+
+    newest_first: tuple[str, ...] = ("-id",)
+
+    @property
+    def rows_name(self) -> str:
+        """What the rows are called in the link to all of them ("messages")."""
+        return str(self.model._meta.verbose_name_plural)
+
+
+class LatestRowsInline(admin.TabularInline[Any, Contact]):
+    """A read-only inline of a contact's newest rows, with a link to all of them."""
+
     extra = 0
     can_delete = False
-    fields = ("time", "direction", "kind", "text", "media_url", "status_line", "agent")
-    readonly_fields = fields
-    verbose_name_plural = _("Messages")
+    template = "admin/conversations/contact/latest_rows_inline.html"
+    list_url_name = ""
+    newest_first: tuple[str, ...] = ("-id",)
+
+    def get_formset(self, request: HttpRequest, obj: Any = None, **kwargs: Any) -> Any:
+        formset: Any = super().get_formset(request, obj, formset=LatestRowsFormSet, **kwargs)
+        formset.list_url_name = self.list_url_name
+        formset.newest_first = self.newest_first
+        return formset
 
     def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
 
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
+
+
+class MessageInline(LatestRowsInline):
+    """The conversation's messages, both directions, with delivery status."""
+
+    model = Message
+    list_url_name = "admin:conversations_message_changelist"
+    newest_first = ("-created_at", "-id")
+    fields = ("time", "direction", "kind", "text", "media_url", "status_line", "agent")
+    readonly_fields = fields
+    verbose_name_plural = _("Messages (newest first)")
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Message]:
+        return super().get_queryset(request).select_related("agent")
 
     @admin.display(description=_("time"))
     def time(self, obj: Message) -> str:
@@ -78,21 +188,15 @@ class MessageInline(admin.TabularInline[Message, Contact]):
         return f"{status}: {obj.status_reason}" if obj.status_reason else status
 
 
-class ContactEventInline(admin.TabularInline[ContactEvent, Contact]):
+class ContactEventInline(LatestRowsInline):
     """The conversation's timeline: each lifecycle event, when, and what happened."""
 
     model = ContactEvent
-    extra = 0
-    can_delete = False
+    list_url_name = "admin:conversations_contactevent_changelist"
+    newest_first = ("-occurred_at", "-id")
     fields = ("time", "event", "detail", "queue_and_agent")
     readonly_fields = fields
-    verbose_name_plural = _("Timeline")
-
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
+    verbose_name_plural = _("Timeline (newest first)")
 
     @admin.display(description=_("time"))
     def time(self, obj: ContactEvent) -> str:
@@ -119,8 +223,25 @@ def add_contact_inline(inline: type[admin.options.InlineModelAdmin[Any, Contact]
 ACTIONS = {event: service for event, service in services.OPERATOR_ACTIONS.values()}
 
 
+class ContactTargetForm(forms.Form):
+    """The agent or queue an operator's action goes to, chosen by search (thousands of each)."""
+
+    agent = forms.ModelChoiceField(
+        queryset=Agent.objects.all(),
+        required=False,
+        widget=AutocompleteSelect(Contact._meta.get_field("agent"), admin.site),
+        label=_("Agent"),
+    )
+    queue = forms.ModelChoiceField(
+        queryset=Queue.objects.all(),
+        required=False,
+        widget=AutocompleteSelect(Contact._meta.get_field("queue"), admin.site),
+        label=_("Queue"),
+    )
+
+
 @admin.register(Contact)
-class ContactAdmin(BoundedLookupsMixin, admin.ModelAdmin[Contact]):
+class ContactAdmin(LargeTableAdminMixin, BoundedLookupsMixin, admin.ModelAdmin[Contact]):
     """Live and past conversations: state, queue, channel, agent and how long they waited."""
 
     list_display = [
@@ -133,11 +254,18 @@ class ContactAdmin(BoundedLookupsMixin, admin.ModelAdmin[Contact]):
         "waiting_time",
         "created",
     ]
-    list_filter = ["state", "queue", "channel_sub_type", "direction", "created"]
-    search_fields = ["=id", "=guid", "source", "=sinch_conversation_id", "=sinch_contact_id"]
-    search_help_text = _("Exact contact or Sinch ID, or the customer's identity.")
+    list_filter = ["state", QueueShownFilter, SubchannelFilter, "direction", "created"]
+    # Exact matches on indexed columns: `=field` would compare UPPER(column), which no index
+    # serves; ids are compared as Sinch and this app write them.
+    search_fields = [
+        "id__exact",
+        "guid__exact",
+        "source__exact",
+        "sinch_conversation_id__exact",
+        "sinch_contact_id__exact",
+    ]
+    search_help_text = _("Exact contact or Sinch ID, or the customer's identity as sent.")
     list_select_related = ["queue", "agent"]
-    date_hierarchy = "created"
     inlines = [MessageInline, ContactEventInline]
     change_form_template = "admin/conversations/contact/change_form.html"
     fieldsets = [
@@ -189,6 +317,11 @@ class ContactAdmin(BoundedLookupsMixin, admin.ModelAdmin[Contact]):
 
     class Media:
         css = {"all": ["conversations/admin/contact.css"]}
+
+    @property
+    def media(self) -> forms.Media:
+        # The actions' searchable selects bring the admin's select2 scripts.
+        return super().media + ContactTargetForm().media
 
     def get_inlines(self, request: HttpRequest, obj: Any) -> list[Any]:
         return [*self.inlines, *_extra_contact_inlines]
@@ -254,8 +387,9 @@ class ContactAdmin(BoundedLookupsMixin, admin.ModelAdmin[Contact]):
                 contact_actions=[e for e in ACTIONS if e in allowed],
                 contact_open=lifecycle.phase(contact) is not lifecycle.Phase.CLOSED,
                 contact_where=lifecycle.describe(contact),
-                agents=Agent.objects.exclude(pk=contact.agent_id or 0),
-                other_queues=other_queues,
+                agents=Agent.objects.exclude(pk=contact.agent_id or 0).exists(),
+                other_queues=other_queues.exists(),
+                target_form=ContactTargetForm(auto_id=False),
                 can_act=self.has_change_permission(request, contact),
                 show_save=False,
                 show_save_and_continue=False,
@@ -283,13 +417,10 @@ class ContactAdmin(BoundedLookupsMixin, admin.ModelAdmin[Contact]):
         if service is None:
             messages.error(request, _("Unknown action."))
             return self._back(contact)
-        params: dict[str, Any] = {}
         try:
-            target = request.POST.get("target", "")
-            if event == Event.ALLOCATED or (event == Event.TRANSFERRED and "agent:" in target):
-                params["agent"] = _pick(Agent, target.removeprefix("agent:"), _("an agent"))
-            elif event in (Event.FORWARDED, Event.TRANSFERRED):
-                params["queue"] = _pick(Queue, target.removeprefix("queue:"), _("a queue"))
+            params = _targets(
+                event, agent=request.POST.get("agent", ""), queue=request.POST.get("queue", "")
+            )
             service(contact=contact, by=request.user.get_username(), **params)
         except (LifecycleError, ValidationError) as exc:
             messages.error(request, _message(exc))
@@ -311,6 +442,22 @@ class ContactAdmin(BoundedLookupsMixin, admin.ModelAdmin[Contact]):
         return self._back(contact)
 
 
+def _targets(event: str, *, agent: str, queue: str) -> dict[str, Any]:
+    """The agent or queue an action goes to, from its form: allocate and forward name one,
+    transfer either."""
+    if event == Event.ALLOCATED:
+        return {"agent": _pick(Agent, agent, _("an agent"))}
+    if event == Event.FORWARDED:
+        return {"queue": _pick(Queue, queue, _("a queue"))}
+    if event == Event.TRANSFERRED:
+        if agent and queue:
+            raise ValidationError(_("Choose a queue or an agent, not both."))
+        if agent:
+            return {"agent": _pick(Agent, agent, _("an agent"))}
+        return {"queue": _pick(Queue, queue, _("a queue or an agent"))}
+    return {}
+
+
 def _pick(model: type[Agent] | type[Queue], raw: str, what: Any) -> Any:
     try:
         return model.objects.get(pk=int(raw))
@@ -327,3 +474,71 @@ def _message(exc: Exception) -> str:
     if isinstance(exc, ValidationError):
         return " ".join(exc.messages)
     return str(exc)
+
+
+class ContactRowsAdmin(LargeTableAdminMixin, admin.ModelAdmin[Any]):
+    """A read-only list of one kind of a contact's rows, reached from the contact's page.
+
+    Not on the admin index (`has_module_permission`): it is where "all N" of a contact's
+    page leads, filtered by that contact.
+    """
+
+    list_select_related = ()
+    search_fields = ["contact__id__exact"]
+    search_help_text = _("Exact contact ID.")
+    ordering = ["-id"]
+
+    def has_module_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        # Rows of a contact are the contact's data: whoever may view contacts may read them.
+        return request.user.has_perm("conversations.view_contact")
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    @admin.display(description=_("contact"), ordering="contact_id")
+    def contact_link(self, obj: Any) -> SafeString:
+        url = reverse("admin:conversations_contact_change", args=[obj.contact_id])
+        return format_html('<a href="{}">{}</a>', url, obj.contact_id)
+
+
+@admin.register(ContactEvent)
+class ContactEventAdmin(ContactRowsAdmin):
+    """Every lifecycle event of a contact (its page shows the newest)."""
+
+    list_display = ["occurred_at", "contact_link", "event", "detail"]
+    list_filter = ["event"]
+    fields = readonly_fields = ("contact_link", "event", "occurred_at", "detail", "pretty_snapshot")
+
+    @admin.display(description=_("contact data"))
+    def pretty_snapshot(self, obj: ContactEvent) -> SafeString:
+        return pretty_json(obj.snapshot)
+
+
+@admin.register(Message)
+class MessageAdmin(ContactRowsAdmin):
+    """Every message of a contact (its page shows the newest)."""
+
+    list_display = ["created_at", "contact_link", "direction", "kind", "text", "status", "agent"]
+    list_select_related = ("agent",)  # type: ignore[assignment]  # the base lists none
+    fields = readonly_fields = (
+        "contact_link",
+        "created_at",
+        "direction",
+        "kind",
+        "text",
+        "media_url",
+        "status",
+        "status_reason",
+        "status_at",
+        "agent",
+        "sinch_message_id",
+    )

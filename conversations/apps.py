@@ -22,3 +22,8 @@ class ConversationsConfig(AppConfig):
 
         for rule in rules():
             retention.register(rule)
+
+        from configurator import metrics
+        from conversations.metrics import queues_waiting
+
+        metrics.register_state("queues", queues_waiting)

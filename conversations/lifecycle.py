@@ -34,6 +34,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from configurator.logcontext import in_this_context, log_context
 from configurator.transactions import in_project_transaction
 from conversations.choices import Event
 from conversations.models import Contact, ContactEvent
@@ -228,6 +229,9 @@ def defer(work: Callable[[], None]) -> None:
     For hooks whose work calls out over the network. Outside a transition it waits for the
     current transaction's commit.
     """
+    # It runs in the log context of the event that deferred it (its contact's id, and the
+    # callback's when one is being processed), although that event's block has ended.
+    work = in_this_context(work)
     if _deferred.depth:
         _deferred.work.append(work)
     else:
@@ -256,28 +260,32 @@ def record(
     The caller holds the contact's row lock inside a transaction and has checked the transition;
     `created` says the row was just inserted in this state (nothing to update); `routed_queue`
     is the queue a contact not yet in one is headed for (event hooks match on it).
+    Every line logged by it, its hooks, the work they defer and the listeners carries the
+    contact's id (configurator.logcontext).
     """
-    now = contact.state_changed_at if created else timezone.now()
-    if not created:
-        contact.state = event
-        contact.state_changed_at = now
-        contact.save(update_fields=sorted({*fields, "state", "state_changed_at"}))
-    entry = ContactEvent.objects.create(
-        contact=contact,
-        event=event,
-        occurred_at=now,
-        detail=detail[:300],
-        snapshot=contact_snapshot(contact),
-    )
-    _run_hooks(contact, entry, contact.queue or routed_queue)
-    announced = LifecycleEvent(
-        event_id=entry.pk,
-        contact_id=contact.pk,
-        event=event,
-        occurred_at=now,
-        overflow_due=_overflow_due(contact),
-    )
-    transaction.on_commit(lambda: _announce(announced))
+    with log_context(contact_id=contact.pk):
+        now = contact.state_changed_at if created else timezone.now()
+        if not created:
+            contact.state = event
+            contact.state_changed_at = now
+            contact.save(update_fields=sorted({*fields, "state", "state_changed_at"}))
+        entry = ContactEvent.objects.create(
+            contact=contact,
+            event=event,
+            occurred_at=now,
+            detail=detail[:300],
+            snapshot=contact_snapshot(contact),
+        )
+        logger.info("contact %s %s", contact.pk, event)
+        _run_hooks(contact, entry, contact.queue or routed_queue)
+        announced = LifecycleEvent(
+            event_id=entry.pk,
+            contact_id=contact.pk,
+            event=event,
+            occurred_at=now,
+            overflow_due=_overflow_due(contact),
+        )
+        transaction.on_commit(in_this_context(lambda: _announce(announced)))
     return entry
 
 

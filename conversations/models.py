@@ -167,9 +167,9 @@ class Contact(models.Model):
             )
         ]
         indexes = [
-            # The API's cursor pages (newest first) and its filters: each filter with the
-            # ordering column, so that a page reads its rows from one index range.
-            models.Index(fields=["-created", "-id"], name="conversations_contact_created"),
+            # The API's cursor pages (newest first, conversations_contact_created below) and
+            # its filters: each filter with the ordering column, so that a page reads its rows
+            # from one index range.
             models.Index(
                 fields=["-created"],
                 condition=Q(ended_at__isnull=True),
@@ -181,14 +181,17 @@ class Contact(models.Model):
             models.Index(fields=["channel_type", "-created"], name="conversations_contact_chan"),
             models.Index(fields=["channel_sub_type", "-created"], name="conversations_contact_sub"),
             models.Index(fields=["direction", "-created"], name="conversations_contact_dir"),
-            models.Index(fields=["source", "-created"], name="conversations_contact_source"),
-            models.Index(fields=["sinch_contact_id"], name="conversations_contact_sinchct"),
             models.Index(
                 fields=["queue", "waiting_since"],
                 condition=Q(waiting_since__isnull=False),
                 name="conversations_contact_waiting",
             ),
             models.Index(fields=["sinch_conversation_id"], name="conversations_contact_sinch"),
+            # The admin's list (newest first) and its searches by exact Sinch contact or
+            # customer identity.
+            models.Index(fields=["-created", "-id"], name="conversations_contact_created"),
+            models.Index(fields=["sinch_contact_id"], name="conversations_contact_sinch_ct"),
+            models.Index(fields=["source"], name="conversations_contact_source"),
             models.Index(fields=["agent", "state"], name="conversations_contact_agent"),
         ]
 

@@ -31,3 +31,8 @@ class IntegrationsConfig(AppConfig):
         for rule in rules():
             retention.register(rule)
         hold_register(contact_hold())
+
+        from configurator import metrics
+        from integrations.metrics import deliveries_backlog
+
+        metrics.register_state("deliveries", deliveries_backlog)

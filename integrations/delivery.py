@@ -21,6 +21,7 @@ from typing import Any, Protocol
 
 import requests.auth
 
+from configurator.logcontext import log_context
 from integrations.choices import ECHO_ENDPOINT, AuthenticationType, DeliveryStatus
 from integrations.conditions import ConditionError, condition_compile, condition_evaluate
 from integrations.rendering import (
@@ -103,25 +104,28 @@ def execute(
     channel_type: str,
     echo_data: Mapping[str, Any] | None = None,
     live: bool = True,
+    integration_id: int,
 ) -> Execution:
     """Run the integration once; `live=False` renders and checks but sends nothing.
 
     What came back (excerpt, answer, error, attached data to save) has every secret the request
     carried masked before anyone records or shows it: the authentication secrets, and the
     credentials made from them (Basic's base64, the OAuth access token, the Digest header).
+    Every line logged meanwhile (urllib3's included) carries the integration's id.
     """
     carried: list[str] = []
-    result = _execute(
-        configuration=configuration,
-        endpoint_url=endpoint_url,
-        context=context,
-        secrets=secrets,
-        targets=targets,
-        channel_type=channel_type,
-        echo_data=echo_data,
-        live=live,
-        carried=carried,
-    )
+    with log_context(integration_id=integration_id):
+        result = _execute(
+            configuration=configuration,
+            endpoint_url=endpoint_url,
+            context=context,
+            secrets=secrets,
+            targets=targets,
+            channel_type=channel_type,
+            echo_data=echo_data,
+            live=live,
+            carried=carried,
+        )
     hidden = [*secrets.by_id.values(), *carried]
     result.response_excerpt = mask_secrets(
         result.response_excerpt, hidden, cut_off=len(result.response_excerpt) >= EXCERPT_CHARS

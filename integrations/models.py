@@ -252,6 +252,9 @@ class Delivery(models.Model):
             ),
             models.Index(fields=["contact", "created_at"], name="integrations_dlv_contact"),
             models.Index(fields=["status", "created_at"], name="integrations_dlv_status"),
+            # The admin's list (newest first) and its event filter.
+            models.Index(fields=["-created_at", "-id"], name="integrations_dlv_created"),
+            models.Index(fields=["event", "-created_at"], name="integrations_dlv_event"),
         ]
 
     def __str__(self) -> str:

@@ -22,7 +22,7 @@ from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from configurator import housekeeping, workers
+from configurator import housekeeping, metrics, workers
 from configurator.tasks import enqueue_in_turn
 from conversations import lifecycle
 from conversations.choices import ChannelType, Event
@@ -303,6 +303,8 @@ def contact_event_heard(contact: Contact, entry: ContactEvent, queue: Queue | No
         if not is_blocking(integration)
     ]
     created = Delivery.objects.bulk_create([*background, *skipped])
+    for delivery in skipped:
+        _count_finished(delivery)
     pending = [d.pk for d in created[: len(background)]]
     if pending:
         enqueue_in_turn(tasks.deliver_pending, pending)
@@ -359,6 +361,7 @@ def blocking_run(
             targets=targets,
             channel_type=channel_type,
             echo_data=snapshot,
+            integration_id=integration.pk,
         )
         with transaction.atomic():
             contact = Contact.objects.select_for_update(of=("self",)).get(pk=contact_id)
@@ -446,7 +449,38 @@ def _record(delivery: Delivery, execution: Execution, applied: Mapping[str, Any]
     delivery.save()
     if delivery.status == DeliveryStatus.SUCCEEDED and delivery.integration.consecutive_failures:
         _failures_reset(delivery.integration_id)
+    _count_finished(delivery, since_event=delivery.contact_event.occurred_at)
+    logger.info(
+        "delivery %s of integration %s %s (HTTP %s, %s ms)",
+        delivery.pk,
+        delivery.integration_id,
+        delivery.status,
+        delivery.status_code or "-",
+        delivery.duration_ms if delivery.duration_ms is not None else "-",
+        extra={"integration_id": delivery.integration_id, "contact_id": delivery.contact_id},
+    )
     return delivery
+
+
+def _count_finished(delivery: Delivery, *, since_event: datetime | None = None) -> None:
+    """Count a finished delivery for /metrics once its transaction commits.
+
+    The status is read at the commit: a failure whose next attempt was scheduled meanwhile
+    counts as `retrying`.
+    """
+
+    def count() -> None:
+        duration = delivery.duration_ms / 1000 if delivery.duration_ms is not None else None
+        finished = delivery.finished_at or timezone.now()
+        metrics.delivery_finished(
+            integration_id=delivery.integration_id,
+            status=str(delivery.status),
+            mode=str(delivery.mode),
+            duration_seconds=duration,
+            latency_seconds=(finished - since_event).total_seconds() if since_event else None,
+        )
+
+    transaction.on_commit(count)
 
 
 def _failures_reset(integration_id: int) -> None:
@@ -504,6 +538,7 @@ def _send_one(delivery: Delivery) -> None:
         delivery.error = f"the integration was {why} before this delivery was sent"
         delivery.finished_at = timezone.now()
         delivery.save(update_fields=["status", "error", "finished_at"])
+        _count_finished(delivery)
         return
     entry = delivery.contact_event
     secrets = integration_secrets([integration.pk])[integration.pk]
@@ -518,6 +553,7 @@ def _send_one(delivery: Delivery) -> None:
         targets=DatabaseTargets(),
         channel_type=str(entry.snapshot.get("channel_type") or ChannelType.CHAT),
         echo_data=current,
+        integration_id=integration.pk,
     )
     with transaction.atomic():
         still_ours = (
@@ -626,6 +662,7 @@ def _take_over(delivery: Delivery) -> None:
     delivery.status = DeliveryStatus.FAILED
     delivery.error = error
     delivery.finished_at = timezone.now()
+    _count_finished(delivery)
     if delivery.mode == DeliveryMode.BACKGROUND and (
         delivery.attempt < settings.INTEGRATIONS_MAX_ATTEMPTS
     ):

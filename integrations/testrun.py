@@ -134,6 +134,7 @@ def integration_test_run(
         channel_type=str(data.get("channel_type") or "chat"),
         echo_data=data,
         live=live,
+        integration_id=integration.pk,
     )
     condition = (integration.configuration.get("request") or {}).get("condition")
     if condition:

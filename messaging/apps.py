@@ -36,3 +36,8 @@ class MessagingConfig(AppConfig):
 
         for rule in rules():
             retention.register(rule)
+
+        from configurator import metrics
+        from messaging.metrics import callbacks_backlog
+
+        metrics.register_state("callbacks", callbacks_backlog)

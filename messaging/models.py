@@ -178,7 +178,9 @@ class Callback(models.Model):
             models.Index(fields=["-received_at", "-id"], name="messaging_cb_received"),
             models.Index(fields=["service", "-received_at"], name="messaging_cb_service"),
             models.Index(fields=["status", "-received_at"], name="messaging_cb_status"),
-            models.Index(fields=["trigger", "-received_at"], name="messaging_cb_trigger"),
+            # The admin's trigger filter, newest first (by id, as the list is ordered).
+            models.Index(fields=["trigger", "-id"], name="messaging_cb_trigger"),
+            models.Index(fields=["trigger", "-received_at"], name="messaging_cb_trigger_time"),
             models.Index(fields=["app_id", "-received_at"], name="messaging_cb_app"),
             models.Index(fields=["message_id"], name="messaging_cb_message"),
             models.Index(fields=["contact_id"], name="messaging_cb_contact"),

@@ -16,7 +16,7 @@ from django.utils.safestring import SafeString
 from django.utils.timesince import timesince
 from django.utils.translation import gettext_lazy as _
 
-from configurator.admin_mixins import CheckedDeleteMixin
+from configurator.admin_mixins import CheckedDeleteMixin, LargeTableAdminMixin, is_autocomplete
 from queues import selectors, services
 from queues.models import Queue
 from queues.validation import SUBCHANNEL_NAMES, AddressesResult, clean_addresses
@@ -89,10 +89,12 @@ class QueueForm(forms.ModelForm[Queue]):
 
 
 @admin.register(Queue)
-class QueueAdmin(CheckedDeleteMixin, admin.ModelAdmin[Queue]):
+class QueueAdmin(LargeTableAdminMixin, CheckedDeleteMixin, admin.ModelAdmin[Queue]):
     """Queues with their addresses, waiting conversations and the oldest wait."""
 
     form = QueueForm
+    # Thousands of queues: the overflow queue is chosen by searching, not from a select.
+    autocomplete_fields = ["overflow_queue"]
     list_display = [
         "name",
         "channel_type",
@@ -114,7 +116,13 @@ class QueueAdmin(CheckedDeleteMixin, admin.ModelAdmin[Queue]):
         css = {"all": ["queues/admin/queue.css"]}
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Queue]:
+        if is_autocomplete(request):
+            return Queue.objects.all()
         return selectors.queue_list()
+
+    def autocomplete_label(self, obj: Queue) -> str:
+        """How a queue reads in searchable selects: the channel type tells same names apart."""
+        return f"{obj.name} ({obj.get_channel_type_display()})"
 
     def get_fieldsets(self, request: HttpRequest, obj: Queue | None = None) -> Any:
         fieldsets = super().get_fieldsets(request, obj)

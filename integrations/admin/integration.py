@@ -11,6 +11,7 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin.widgets import AutocompleteSelectMultiple
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import QuerySet
 from django.forms.fields import InvalidJSONInput
@@ -88,17 +89,6 @@ class ConfigurationField(forms.JSONField):
         return json.dumps(value, indent=2, ensure_ascii=False)
 
 
-class QueueCheckboxes(forms.CheckboxSelectMultiple):
-    """Queue checkboxes that carry their channel type, so the page can show the matching ones."""
-
-    def create_option(self, *args: Any, **kwargs: Any) -> dict[str, Any]:
-        option: dict[str, Any] = super().create_option(*args, **kwargs)
-        queue = getattr(option["value"], "instance", None)
-        if isinstance(queue, Queue):
-            option["attrs"]["data-channel-type"] = queue.channel_type
-        return option
-
-
 class QueueChoiceField(forms.ModelMultipleChoiceField):  # type: ignore[type-arg]
     """Queues labelled with their channel type."""
 
@@ -116,11 +106,13 @@ class IntegrationForm(forms.ModelForm[Integration]):
         widget=forms.CheckboxSelectMultiple,
         help_text=_("No event selected: the integration is disabled."),
     )
+    # Chosen by searching: a contact center has thousands of queues. The search labels each
+    # with its channel type; a queue of another type is refused with the reason on save.
     queues = QueueChoiceField(
         label=_("Queues"),
         queryset=Queue.objects.order_by("name"),
         required=False,
-        widget=QueueCheckboxes,
+        widget=AutocompleteSelectMultiple(Integration._meta.get_field("queues"), admin.site),
         help_text=_(
             "Chats: the queues messages arrive to or are sent from (inbound and outbound). "
             "Calls: inbound queue calls."

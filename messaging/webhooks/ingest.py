@@ -22,6 +22,7 @@ from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.db import DEFAULT_DB_ALIAS, DatabaseError, IntegrityError, connections, transaction
 
+from configurator import metrics
 from messaging.choices import NOTIFICATION_KEYS
 from messaging.models import Callback, MessagingService
 from messaging.selectors import inbound_authentication
@@ -40,12 +41,31 @@ logger = logging.getLogger(__name__)
 
 
 class WebhookRejected(Exception):
-    """A callback that is refused, with the HTTP status and a short reason for the sender."""
+    """A callback that is refused, with the HTTP status and a short reason for the sender.
 
-    def __init__(self, status: int, reason: str) -> None:
+    `kind` names the reason in a few fixed words (REFUSAL_KINDS), for the refusals metric.
+    """
+
+    def __init__(self, status: int, reason: str, *, kind: str) -> None:
         super().__init__(reason)
         self.status = status
         self.reason = reason
+        self.kind = kind
+
+
+# What a refusal's `kind` may be: the label values of configurator_webhook_refusals_total.
+REFUSAL_KINDS = (
+    "too_large",
+    "unreadable",
+    "unknown_service",
+    "signature_headers",
+    "timestamp",
+    "signature_mismatch",
+    "bad_body",
+    "nonce_reused",
+    "not_stored",
+    "secret_unreadable",
+)
 
 
 class WebhookSecretCache:
@@ -117,15 +137,16 @@ def receive(
     try:
         if declared > settings.SINCH_WEBHOOK_MAX_BODY:
             # Refuse before reading: the body never enters memory.
-            raise WebhookRejected(413, "body larger than 1 MiB")
+            raise WebhookRejected(413, "body larger than 1 MiB", kind="too_large")
         try:
             body = read_body()
         except OSError:
             # The sender went away mid-body (UnreadablePostError, a WSGI server's own error).
-            raise WebhookRejected(400, "body could not be read") from None
+            raise WebhookRejected(400, "body could not be read", kind="unreadable") from None
         row = verify_callback(service_id=service_id, body=body, meta=meta)
         callback_id = store_callback(row)
     except WebhookRejected as exc:
+        metrics.webhook_refused(exc.kind)
         logger.warning(
             "sinch webhook refused: service=%s status=%s reason=%s",
             service_id,
@@ -135,13 +156,16 @@ def receive(
         return exc.status, json.dumps({"error": exc.reason}).encode()
     except DatabaseError:
         # Nothing was stored; Sinch retries a callback that was not answered with 2xx.
+        metrics.webhook_refused("not_stored")
         logger.exception("sinch webhook not stored: service=%s", service_id)
         return 503, b'{"error": "callback could not be stored, retry later"}'
     except ImproperlyConfigured:
         # The webhook secret cannot be decrypted (SECRETS_ENCRYPTION_KEYS lost its key): the
         # operator must act; until then Sinch keeps the callback and retries.
+        metrics.webhook_refused("secret_unreadable")
         logger.exception("sinch webhook not verified: service=%s", service_id)
         return 503, b'{"error": "callback could not be verified, retry later"}'
+    metrics.callback_received(row.trigger)
     # Formatted by hand: a JSON encoder costs more than the rest of the answer.
     return 200, b'{"status": "accepted", "callback": %d}' % callback_id
 
@@ -152,23 +176,26 @@ def verify_callback(*, service_id: int, body: bytes, meta: Mapping[str, Any]) ->
     Returns the row to store, classified (trigger, Sinch ids, deduplication key).
     """
     if len(body) > settings.SINCH_WEBHOOK_MAX_BODY:
-        raise WebhookRejected(413, "body larger than 1 MiB")
+        raise WebhookRejected(413, "body larger than 1 MiB", kind="too_large")
     secret = webhook_secrets.get(service_id)
     if secret is None:
-        raise WebhookRejected(404, "unknown messaging service")
+        raise WebhookRejected(404, "unknown messaging service", kind="unknown_service")
     try:
         headers = read_signed_headers(meta)
+    except SignatureError as exc:
+        raise WebhookRejected(401, str(exc), kind="signature_headers") from None
+    try:
         check_timestamp(headers, now=time.time(), tolerance=settings.SINCH_WEBHOOK_TOLERANCE)
     except SignatureError as exc:
-        raise WebhookRejected(401, str(exc)) from None
+        raise WebhookRejected(401, str(exc), kind="timestamp") from None
     if not signature_matches(secret, body, headers):
         fresh = webhook_secrets.reload_after_mismatch(service_id, secret)
         if fresh is None or not signature_matches(fresh, body, headers):
-            raise WebhookRejected(401, "signature does not match")
+            raise WebhookRejected(401, "signature does not match", kind="signature_mismatch")
     try:
         payload = parse_received(body)
     except BodyRefused as exc:
-        raise WebhookRejected(400, str(exc)) from None
+        raise WebhookRejected(400, str(exc), kind="bad_body") from None
     return _classify(service_id, headers, body, payload)
 
 
@@ -189,9 +216,9 @@ def store_callback(row: CallbackRow) -> int:
         if MessagingService.objects.filter(pk=row.service_id).exists():
             raise
         webhook_secrets.forget(row.service_id)
-        raise WebhookRejected(404, "unknown messaging service") from None
+        raise WebhookRejected(404, "unknown messaging service", kind="unknown_service") from None
     if callback_id is None:
-        raise WebhookRejected(401, "nonce already used")
+        raise WebhookRejected(401, "nonce already used", kind="nonce_reused")
     if connection.in_atomic_block:
         connection.on_commit(callback_wake)
     else:

@@ -26,7 +26,8 @@ from django.db import IntegrityError, OperationalError, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from configurator import housekeeping
+from configurator import housekeeping, metrics
+from configurator.logcontext import log_context
 from messaging.choices import AuthenticationDirection, CallbackStatus
 from messaging.models import Callback, ServiceAuthentication
 from messaging.selectors import callbacks_held
@@ -292,6 +293,31 @@ def _earlier(batch: list[Callback]) -> Earlier:
 
 
 def callback_process(
+    callback: Callback,
+    *,
+    service: ReceivingService,
+    earlier: Earlier | None = None,
+) -> bool:
+    """Apply one claimed callback and record its outcome; True when it is to be tried again.
+
+    Every line logged meanwhile carries the callback's id (configurator.logcontext), and the
+    outcome is counted for /metrics.
+    """
+    with log_context(callback_id=callback.pk):
+        again = _callback_apply(callback, service=service, earlier=earlier)
+        if not again and callback.status != CallbackStatus.PENDING:
+            metrics.callback_processed(callback.trigger, callback.status)
+            logger.info(
+                "callback %s %s: %s%s",
+                callback.pk,
+                callback.status,
+                callback.trigger or "no trigger",
+                f" ({callback.status_reason})" if callback.status_reason else "",
+            )
+    return again
+
+
+def _callback_apply(
     callback: Callback,
     *,
     service: ReceivingService,

@@ -3,6 +3,10 @@
 On PostgreSQL the INSERT is prepared once per connection and run through libpq directly:
 psycopg's cursor layer costs more CPU per execution than the rest of the view (measured with
 bench/webhook_ingest.py). Everything but the body travels as text; the body as binary (bytea).
+Behind a transaction-mode pooler (DATABASE_POOLER) a named statement would live on one server
+session while the next request may get another (PgBouncer 1.18, Debian 12's, does not track
+them), so there the same text goes as an unnamed statement (PQexecParams): still libpq directly,
+one round trip, parsed each time.
 
 A nonce already stored for the service is not an error here: the row is not inserted
 (ON CONFLICT DO NOTHING) and the outcome is None.
@@ -16,6 +20,7 @@ from functools import cache
 from typing import Any, NamedTuple
 
 import psycopg
+from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS, connections
 from django.db.backends.base.base import BaseDatabaseWrapper
 from psycopg import errors, pq
@@ -125,19 +130,33 @@ def _insert_postgresql(connection: BaseDatabaseWrapper, row: CallbackRow) -> int
     connection.ensure_connection()
     with connection.wrap_database_errors:
         conn = connection.connection
-        if conn not in _prepared_on:
-            _prepare(connection)
-        result = conn.pgconn.exec_prepared(_STATEMENT, params, _PARAM_FORMATS)
-        error = _error(conn, result)
-        if isinstance(error, errors.InvalidSqlStatementName):
-            # The server forgot the statement (a pooler, DISCARD ALL): prepare it again.
-            _prepare(connection)
-            result = conn.pgconn.exec_prepared(_STATEMENT, params, _PARAM_FORMATS)
+        if settings.DATABASE_POOLER:
+            sql = _insert_sql(connection.vendor).encode()
+            result = conn.pgconn.exec_params(sql, params, None, _PARAM_FORMATS)
             error = _error(conn, result)
+        else:
+            result, error = _exec_prepared(connection, params)
         if error is not None:
             raise error
         value = result.get_value(0, 0) if result.ntuples else None
     return None if value is None else int(value)
+
+
+def _exec_prepared(
+    connection: BaseDatabaseWrapper, params: list[bytes]
+) -> tuple[pq.abc.PGresult, psycopg.Error | None]:
+    """Run the connection's prepared INSERT (preparing it first where needed)."""
+    conn = connection.connection
+    if conn not in _prepared_on:
+        _prepare(connection)
+    result = conn.pgconn.exec_prepared(_STATEMENT, params, _PARAM_FORMATS)
+    error = _error(conn, result)
+    if isinstance(error, errors.InvalidSqlStatementName):
+        # The server forgot the statement (DISCARD ALL of a session pooler): prepare it again.
+        _prepare(connection)
+        result = conn.pgconn.exec_prepared(_STATEMENT, params, _PARAM_FORMATS)
+        error = _error(conn, result)
+    return result, error
 
 
 def _prepare(connection: BaseDatabaseWrapper) -> None:

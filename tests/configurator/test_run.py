@@ -12,6 +12,8 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.error
+import urllib.request
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -64,9 +66,10 @@ def marker() -> Iterator[str]:
         os.kill(pid, signal.SIGKILL)
 
 
-def _start(database: str, marker: str, port: int) -> subprocess.Popen[str]:
+def _start(database: str, marker: str, port: int, **extra: str) -> subprocess.Popen[str]:
     env = {
         **os.environ,
+        **extra,
         "DJANGO_SETTINGS_MODULE": "tests.settings",
         "DATABASE_URL": database,
         "ADMIN_PASSWORD": "run-test-password-1",
@@ -134,3 +137,51 @@ def test_sigterm_stops_the_web_server_and_the_worker(database: str, marker: str)
 
     assert run.returncode == 0
     assert _marked(marker) == {}
+
+
+def _environ(pid: int) -> dict[str, str]:
+    pairs = Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")
+    return dict(pair.decode().partition("=")[::2] for pair in pairs if b"=" in pair)
+
+
+def _get(url: str) -> tuple[int, str]:
+    try:
+        with urllib.request.urlopen(url, timeout=30) as answer:  # noqa: S310 - our own server
+            return answer.status, answer.read().decode()
+    except urllib.error.HTTPError as refused:
+        return refused.code, refused.read().decode()
+
+
+def test_web_server_and_worker_count_metrics_into_one_directory(database: str, marker: str) -> None:
+    port = _free_port()
+    environment = {"METRICS_ALLOWED_NETWORKS": "127.0.0.1/32"}
+    run = _start(database, marker, port, **environment)
+    _wait_for("web server and worker started", lambda: len(_children(marker)) == 2)
+    children = _children(marker)
+    shared = {_environ(pid).get("PROMETHEUS_MULTIPROC_DIR") for pid in children.values()}
+    assert len(shared) == 1
+    (directory,) = shared
+    assert directory and Path(directory).is_dir()
+
+    def answered() -> bool:
+        try:
+            return _get(f"http://127.0.0.1:{port}/health/ready")[0] == 200
+        except OSError:
+            return False
+
+    _wait_for("ready: database, migrations, a worker's heartbeat", answered)
+    # A refused callback is counted by the web server, in the shared directory.
+    request = urllib.request.Request(  # noqa: S310 - our own server
+        f"http://127.0.0.1:{port}/webhooks/sinch/999999/", data=b"{}", method="POST"
+    )
+    with pytest.raises(urllib.error.HTTPError):
+        urllib.request.urlopen(request, timeout=30)  # noqa: S310 - our own server
+    status, scraped = _get(f"http://127.0.0.1:{port}/metrics")
+    assert status == 200
+    assert 'configurator_webhook_refusals_total{reason="unknown_service"} 1.0' in scraped
+    assert "configurator_workers_live 1.0" in scraped
+    assert list(Path(directory).glob("counter_*.db"))
+
+    run.send_signal(signal.SIGTERM)
+    run.communicate(timeout=WAIT_SECONDS)
+    assert not Path(directory).exists()

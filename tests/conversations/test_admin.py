@@ -31,7 +31,7 @@ def test_contact_changelist_runs_a_fixed_number_of_queries(
     for n in range(10):
         contact = make_contact(queue, identity=f"4670000{n:04d}")
         if n % 2:
-            _act(admin_client_, contact, "allocated", target=str(agent.pk))
+            _act(admin_client_, contact, "allocated", agent=str(agent.pk))
     with django_assert_max_num_queries(12):
         response = admin_client_.get("/admin/conversations/contact/")
     html = response.content.decode()
@@ -58,16 +58,16 @@ def test_operator_walks_a_conversation_through_its_lifecycle(
     html = admin_client_.get(f"/admin/conversations/contact/{contact.pk}/change/").content.decode()
     assert "waiting in queue Support" in html
     assert 'name="_save"' not in html  # contacts change through actions only
-    assert "Allocated." in _act(admin_client_, contact, "allocated", target=str(anna.pk))
+    assert "Allocated." in _act(admin_client_, contact, "allocated", agent=str(anna.pk))
     assert "Rejected." in _act(admin_client_, contact, "rejected")
-    _act(admin_client_, contact, "allocated", target=str(anna.pk))
+    _act(admin_client_, contact, "allocated", agent=str(anna.pk))
     _act(admin_client_, contact, "accepted")
-    assert "Transferred." in _act(admin_client_, contact, "transferred", target=f"agent:{ben.pk}")
+    assert "Transferred." in _act(admin_client_, contact, "transferred", agent=str(ben.pk))
     _act(admin_client_, contact, "accepted")
-    assert "Transferred." in _act(admin_client_, contact, "transferred", target=f"queue:{other.pk}")
+    assert "Transferred." in _act(admin_client_, contact, "transferred", queue=str(other.pk))
     contact.refresh_from_db()
     assert (contact.state, contact.queue, contact.transferring_agent) == ("transferred", other, ben)
-    assert "Forwarded." in _act(admin_client_, contact, "forwarded", target=f"queue:{queue.pk}")
+    assert "Forwarded." in _act(admin_client_, contact, "forwarded", queue=str(queue.pk))
     assert "Abandoned." in _act(admin_client_, contact, "abandoned")
     events = list(contact.events.values_list("event", flat=True))
     assert events == [
@@ -90,7 +90,7 @@ def test_an_action_that_does_not_fit_says_why(admin_client_: Client, queue: Queu
     html = _act(admin_client_, contact, "ended")
     assert "cannot be ended" in html
     assert "waiting in queue Support" in html
-    assert "Choose an agent." in _act(admin_client_, contact, "allocated", target="nobody")
+    assert "Choose an agent." in _act(admin_client_, contact, "allocated", agent="nobody")
     contact.refresh_from_db()
     assert contact.state == "queued"
 
@@ -137,7 +137,7 @@ def test_an_agent_holding_a_conversation_cannot_be_deleted(
 ) -> None:
     agent = make_agent("Anna", number="1001")
     contact = make_contact(queue)
-    _act(admin_client_, contact, "allocated", target=str(agent.pk))
+    _act(admin_client_, contact, "allocated", agent=str(agent.pk))
     response = admin_client_.get(f"/admin/conversations/agent/{agent.pk}/delete/", follow=True)
     assert "Anna (1001) holds 1 open conversation(s)" in response.content.decode()
     answer = api.delete(f"/api/v1/agents/{agent.pk}/")

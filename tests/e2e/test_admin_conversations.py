@@ -62,7 +62,10 @@ def test_operator_handles_an_inbound_whatsapp_conversation(
     expect(page.locator(".contact-actions")).to_contain_text("waiting in queue Support")
     expect(page.locator(".inline-group").first).to_contain_text("Hello, I need help with my order")
 
-    page.locator("form.act-allocated select").select_option(label=str(agent))
+    # Agents are chosen by searching (the admin's select2 autocomplete), not from a list.
+    page.locator("form.act-allocated .select2-selection").click()
+    page.locator(".select2-search__field").fill("Anna")
+    page.locator(".select2-results__option", has_text=str(agent)).click()
     page.get_by_role("button", name="Allocate").click()
     expect(page.locator(".messagelist")).to_contain_text("Allocated.")
     expect(page.locator(".contact-actions")).to_contain_text("allocated to Anna Agent (1001)")

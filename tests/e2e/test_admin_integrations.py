@@ -42,10 +42,11 @@ def test_administrator_creates_fixes_copies_and_disables_an_integration(
     )
     expect(page.locator("input[name=events][value=abandoned]")).to_be_checked()
     expect(page.locator("#id_direction")).to_have_value("both")
-    # Only chat queues are offered to a chat integration.
-    expect(page.get_by_label("Support (Chat)")).to_be_visible()
-    expect(page.get_by_label("Hotline (Phone)")).to_be_hidden()
-    page.get_by_label("Support (Chat)").check()
+    # Queues are chosen by searching, each labelled with its channel type.
+    page.locator(".field-queues .select2-selection").click()
+    page.locator(".field-queues .select2-search__field").fill("o")
+    expect(page.locator(".select2-results__option", has_text="Hotline (Phone)")).to_be_visible()
+    page.locator(".select2-results__option", has_text="Support (Chat)").click()
 
     add_row = page.locator("#authentications-group .add-row a")
     add_row.click()

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import os
+import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
+from pathlib import Path
 from typing import Any
 
 from django.conf import settings
@@ -38,14 +42,21 @@ class Command(BaseCommand):
         # `python -m configurator` is manage.py in a checkout and in an installed copy alike.
         manage = [sys.executable, "-m", "configurator"]
         cwd = settings.BASE_DIR if settings.SOURCE_CHECKOUT else None
+        metrics_dir, made = metrics_directory()
+        # Both processes count into one directory, so that a scrape of the web server shows the
+        # worker's counters too (prometheus_client's multiprocess mode, configurator.metrics).
+        environment = {**os.environ, "PROMETHEUS_MULTIPROC_DIR": metrics_dir}
         worker = subprocess.Popen(  # noqa: S603 - our own manage.py, fixed arguments
             [*manage, "db_worker", "--interval", "0.2", "--no-reload", "--no-startup-delay"],
             cwd=cwd,
+            env=environment,
         )
         # The web server is a process of its own too, so that however it ends (a port taken
         # meanwhile, a crash, a kill) this command is still there to stop the worker.
         web = subprocess.Popen(  # noqa: S603 - our own manage.py, fixed arguments
-            [*manage, "runserver", f"{host}:{port}", "--noreload"], cwd=cwd
+            [*manage, "runserver", f"{host}:{port}", "--noreload"],
+            cwd=cwd,
+            env=environment,
         )
         url = f"http://{host}:{port}/admin/"
         self.stdout.write(
@@ -63,6 +74,8 @@ class Command(BaseCommand):
         finally:
             _stop(web)
             _stop(worker)
+            if made:
+                shutil.rmtree(metrics_dir, ignore_errors=True)
         if returncode:
             raise CommandError(
                 f"The web server stopped with exit status {returncode}; so did the worker.",
@@ -119,6 +132,22 @@ def address_check(host: str, port: str) -> None:
                 f"Cannot listen on {host}:{port}: {exc.strerror}. Another server is probably "
                 "running there: stop it, or choose another port with --port."
             ) from None
+
+
+def metrics_directory() -> tuple[str, bool]:
+    """The directory the processes count metrics in, emptied; and whether it was made here.
+
+    PROMETHEUS_MULTIPROC_DIR when the environment sets it (its counters start again from zero,
+    as prometheus_client requires of a new set of processes), else a new temporary directory.
+    """
+    given = os.environ.get("PROMETHEUS_MULTIPROC_DIR", "")
+    if not given:
+        return tempfile.mkdtemp(prefix="configurator-metrics-"), True
+    directory = Path(given)
+    directory.mkdir(parents=True, exist_ok=True)
+    for counted in directory.glob("*.db"):
+        counted.unlink()
+    return str(directory), False
 
 
 def _stop(process: subprocess.Popen[bytes]) -> None:

@@ -1,4 +1,4 @@
-// The integration page: "start from" presets for the JSON, and queues of the chosen channel type.
+// The integration page: "start from" presets for the JSON.
 (function () {
   "use strict";
 
@@ -49,22 +49,7 @@
     });
   }
 
-  function showMatchingQueues() {
-    const channel = document.getElementById("id_channel_type");
-    if (!channel) return;
-    const wanted = channel.value;
-    document.querySelectorAll(".field-queues input[data-channel-type]").forEach(function (box) {
-      const label = box.closest("label");
-      const item = label ? label.parentElement : null;
-      const other = wanted !== "multi" && box.dataset.channelType !== wanted && !box.checked;
-      if (item) item.classList.toggle("other-channel", other);
-    });
-  }
-
   document.addEventListener("DOMContentLoaded", function () {
     addPresetPicker();
-    showMatchingQueues();
-    const channel = document.getElementById("id_channel_type");
-    if (channel) channel.addEventListener("change", showMatchingQueues);
   });
 })();
