@@ -210,9 +210,11 @@ class CallbackAdmin(LargeTableAdminMixin, BoundedLookupsMixin, admin.ModelAdmin[
         "short_reason",
         "message_id",
     ]
-    # Each filter is served by an index (messaging_cb_status, _trigger, _service); the period
-    # filter reads the newest ids. No date hierarchy: its years and months are a DISTINCT
-    # over every callback on every page view.
+    # Newest first as the API lists them, so that each filter is served by the same index
+    # (messaging_cb_status, _trigger, _service: the filter's column, then received_at) and the
+    # list itself by messaging_cb_received. No date hierarchy: its years and months are a
+    # DISTINCT over every callback on every page view.
+    ordering = ("-received_at", "-id")
     list_filter = ["status", "trigger", "service", "received_at"]
     # Exact, case-sensitive matches on indexed columns (`=field` would compare UPPER(column),
     # which no index serves); Sinch's ids are matched as Sinch writes them.

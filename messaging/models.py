@@ -173,14 +173,13 @@ class Callback(models.Model):
                 condition=Q(status=CallbackStatus.PENDING),
                 name="messaging_cb_pending",
             ),
-            # The API's cursor pages (newest first) and its filters: each filter with the
-            # ordering column, so that a page reads its rows from one index range.
+            # The API's cursor pages and the admin's list (both newest first by received_at) and
+            # their filters: each filter with the ordering column, so that a page reads its rows
+            # from one index range.
             models.Index(fields=["-received_at", "-id"], name="messaging_cb_received"),
             models.Index(fields=["service", "-received_at"], name="messaging_cb_service"),
             models.Index(fields=["status", "-received_at"], name="messaging_cb_status"),
-            # The admin's trigger filter, newest first (by id, as the list is ordered).
-            models.Index(fields=["trigger", "-id"], name="messaging_cb_trigger"),
-            models.Index(fields=["trigger", "-received_at"], name="messaging_cb_trigger_time"),
+            models.Index(fields=["trigger", "-received_at"], name="messaging_cb_trigger"),
             models.Index(fields=["app_id", "-received_at"], name="messaging_cb_app"),
             models.Index(fields=["message_id"], name="messaging_cb_message"),
             models.Index(fields=["contact_id"], name="messaging_cb_contact"),

@@ -16,6 +16,6 @@ class Migration(migrations.Migration):
     operations = [
         AddIndexConcurrentlyWherePossible(
             model_name="callback",
-            index=models.Index(fields=["trigger", "-id"], name="messaging_cb_trigger"),
+            index=models.Index(fields=["trigger", "-received_at"], name="messaging_cb_trigger"),
         ),
     ]

@@ -20,12 +20,6 @@ class Migration(migrations.Migration):
         ),
         AddIndexConcurrentlyWherePossible(
             model_name="callback",
-            index=models.Index(
-                fields=["trigger", "-received_at"], name="messaging_cb_trigger_time"
-            ),
-        ),
-        AddIndexConcurrentlyWherePossible(
-            model_name="callback",
             index=models.Index(fields=["app_id", "-received_at"], name="messaging_cb_app"),
         ),
     ]
