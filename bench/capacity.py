@@ -307,7 +307,10 @@ def web_runs(
 ) -> dict[str, Any]:
     """Callbacks/s of one and two gunicorn sync processes, and the backends they hold."""
     body = body_bytes()
-    per_run = 4000 * args.duration
+    # Each run takes its own fresh nonces: the 2 s warm-up's, then the measured run's, at up to
+    # 4,000 requests/s (a reused nonce is a 401, which would count as a request served).
+    warm_up = 4000 * 2
+    per_run = warm_up + 4000 * args.duration
     signatures = work / "signatures.txt"
     write_signatures(signatures, body, per_run * 3)
     script = str(ROOT / "bench" / "post.lua")
@@ -317,7 +320,7 @@ def web_runs(
             url = f"http://127.0.0.1:{args.port}/webhooks/sinch/{service_id}/"
             lua = [script, str(signatures), str(per_run * index), "1"]
             wrk(url, args, lua, 2)  # warm-up: connections, caches, first queries
-            lua = [script, str(signatures), str(per_run * index + per_run // 4), "1"]
+            lua = [script, str(signatures), str(per_run * index + warm_up), "1"]
             measured = with_cpu(
                 server.pid, args.database, partial(wrk, url, args, lua, args.duration)
             )
@@ -384,7 +387,8 @@ def pgbouncer_web(
     version = subprocess.run([bouncer.executable, "--version"], capture_output=True, text=True)
     results: dict[str, Any] = {"version": version.stdout.split("\n", 1)[0]}
     signatures = work / "signatures-pgbouncer.txt"
-    per_run = 4000 * args.duration
+    warm_up = 4000 * 3  # the unprepared run's 3 s, then the pooled run's 2 s warm-up
+    per_run = warm_up + 4000 * args.duration
     write_signatures(signatures, body_bytes(), per_run * 2)
     script = str(ROOT / "bench" / "post.lua")
     url = f"http://127.0.0.1:{args.port}/webhooks/sinch/{service_id}/"
@@ -397,7 +401,7 @@ def pgbouncer_web(
     with web(pooled, 1, args.port, "capacity-web-pgbouncer") as server:
         lua = [script, str(signatures), str(per_run), "1"]
         wrk(url, args, lua, 2)
-        lua = [script, str(signatures), str(per_run + per_run // 4), "1"]
+        lua = [script, str(signatures), str(per_run + warm_up), "1"]
         results["web1"] = with_cpu(
             server.pid, args.database, partial(wrk, url, args, lua, args.duration)
         ) | {"backends": monitor.backends()}

@@ -41,7 +41,10 @@ def client_ip(request: HttpRequest) -> str:
     from the right when that many proxies in front of the server append to it.
 
     The left part of X-Forwarded-For is whatever the client sent, so only the entries the
-    trusted proxies appended are believed.
+    trusted proxies appended are believed; a header with fewer entries than proxies did not come
+    through all of them, so none of it is, and the connection's address counts. (A client that
+    reaches the server without the proxies can still write the whole header: with
+    TRUSTED_PROXY_COUNT set, the server must be reachable through the proxies only.)
     """
     remote = str(request.META.get("REMOTE_ADDR") or "")
     proxies: int = settings.TRUSTED_PROXY_COUNT
@@ -53,7 +56,7 @@ def client_ip(request: HttpRequest) -> str:
         if part.strip()
     ]
     if len(forwarded) < proxies:
-        return forwarded[0] if forwarded else remote
+        return remote
     return forwarded[-proxies]
 
 

@@ -20,7 +20,13 @@ env = environ.Env()
 # In a source checkout, a local .env (written by scripts/run on first start) fills in what the
 # environment leaves out. An installed copy reads the environment only: a .env beside the code
 # would sit in site-packages, and one in the working directory could belong to anything.
-if SOURCE_CHECKOUT and paths.LOCAL_ENV_FILE.is_file():
+# The test suite sets IGNORE_LOCAL_ENV: what a developer's local server allows (metrics to this
+# machine, DEBUG) must not change what the tests see.
+if (
+    SOURCE_CHECKOUT
+    and paths.LOCAL_ENV_FILE.is_file()
+    and not env.bool("IGNORE_LOCAL_ENV", default=False)
+):
     env.read_env(paths.LOCAL_ENV_FILE, overwrite=False)
 
 DEBUG = env.bool("DEBUG", default=False)

@@ -2,6 +2,9 @@
 
 import os
 
+# The checkout's .env (scripts/run's local server) is not read: tests set what they need. Worker
+# processes started by tests inherit this.
+os.environ["IGNORE_LOCAL_ENV"] = "true"
 os.environ.setdefault("SECRET_KEY", "test-only-secret-key-not-for-production-use-0123456789")
 # Two keys, so that tests can rotate; the first encrypts.
 os.environ.setdefault(

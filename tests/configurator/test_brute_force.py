@@ -118,6 +118,8 @@ def test_malformed_token_headers_answer_401(staff_user: User, header: str) -> No
         (1, "6.6.6.6, 198.51.100.7", "198.51.100.7"),  # the client's own entry is not believed
         (2, "6.6.6.6, 198.51.100.7, 10.0.0.9", "198.51.100.7"),
         (1, "", "10.0.0.2"),
+        # Fewer entries than proxies: the request did not pass them all, nothing of it is believed.
+        (2, "198.51.100.7", "10.0.0.2"),
     ],
 )
 def test_client_ip_believes_only_the_trusted_proxies(
