@@ -120,3 +120,17 @@ def test_big_lists_take_their_filters_and_a_contact_s_links(admin_client: Client
         f"/admin/conversations/contactevent/?contact__id__exact={contact.pk}&event__exact=queued",
     ):
         assert admin_client.get(url).status_code == 200, url
+
+
+def test_select_all_says_about_when_the_count_is_an_estimate(
+    admin_client: Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(admin_counts, "EXACT_UP_TO", 2)
+    monkeypatch.setattr(admin_counts, "table_estimate", lambda queryset: 5000)
+    monkeypatch.setattr(CallbackAdmin, "list_per_page", 2)
+    _callbacks(make_service(), 5)
+
+    html = admin_client.get("/admin/messaging/callback/").content.decode()
+
+    assert "Select all (about 5000) callbacks" in html
+    assert "All (about 5000) selected" in html
