@@ -27,7 +27,13 @@ STOPPED_WORKER_ERROR = "configurator.workers.WorkerStopped"
 
 
 def heartbeat() -> None:
-    """Record that this worker is alive (one row per worker, updated in place)."""
+    """Record that this worker is alive (one row per worker, updated in place).
+
+    Only while its task loops run: a process whose loops died (or are stopping) must not keep
+    /health/ready and configurator_workers_live counting it.
+    """
+    if not housekeeping.loops_alive():
+        return
     now = timezone.now()
     WorkerHeartbeat.objects.update_or_create(
         worker_id=housekeeping.process_worker_id(),
@@ -79,6 +85,15 @@ def stale_tasks_finish() -> int:
 def tasks_waiting(task_path: str) -> bool:
     """Whether a task of this path is due and waiting for a worker (the workers are behind)."""
     return DBTaskResult.objects.ready().filter(task_path=task_path).exists()
+
+
+def worker_stopped() -> None:
+    """Delete this worker's heartbeat on a clean stop: it stops counting as live at once.
+
+    Its task rows are finished by then (a clean stop finishes the task in hand); one left
+    running by a forced stop is finished by `stale_tasks_finish` as a killed worker's would be.
+    """
+    WorkerHeartbeat.objects.filter(worker_id=housekeeping.process_worker_id()).delete()
 
 
 def workers_forget() -> int:
