@@ -7,6 +7,7 @@ import os
 import socket
 from collections.abc import Iterable
 from datetime import timedelta
+from uuid import UUID
 
 from django.conf import settings
 from django.utils import timezone
@@ -24,6 +25,8 @@ _started_at = timezone.now()
 
 # What a task row left running by a stopped worker is finished with.
 STOPPED_WORKER_ERROR = "configurator.workers.WorkerStopped"
+# What a task row cut short by a database outage is finished with.
+OUTAGE_ERROR = "configurator.workers.DatabaseOutage"
 
 
 def heartbeat() -> None:
@@ -80,6 +83,26 @@ def stale_tasks_finish() -> int:
     if finished:
         logger.warning("finished %d task rows of workers that stopped", finished)
     return finished
+
+
+def task_interrupted(task_id: UUID | str) -> bool:
+    """Mark a task row failed that a database outage cut short in this worker (once it is back).
+
+    Its worker lives on, so `stale_tasks_finish` would never finish it. The work is safe: a
+    callback or delivery it held is taken over once its lease runs out. Returns whether the row
+    was still running.
+    """
+    return bool(
+        DBTaskResult.objects.filter(pk=task_id, status=TaskResultStatus.RUNNING).update(
+            status=TaskResultStatus.FAILED,
+            finished_at=timezone.now(),
+            exception_class_path=OUTAGE_ERROR,
+            traceback=(
+                "The database went away while this task ran. Callbacks and deliveries it held "
+                "are taken over once their lease runs out."
+            ),
+        )
+    )
 
 
 def tasks_waiting(task_path: str) -> bool:

@@ -48,6 +48,8 @@ class TaskLoop(db_worker.Worker):
     def __init__(self, *, stop: threading.Event, **options: Any) -> None:
         super().__init__(**options)
         self.stop = stop
+        # The task row being run, until the library has recorded how it ended.
+        self.in_hand: DBTaskResult[Any, Any] | None = None
 
     def run(self) -> None:
         """Run the library's loop until stopped; after an outage, start it again once it is over."""
@@ -57,11 +59,20 @@ class TaskLoop(db_worker.Worker):
                 if outage.ongoing:
                     # Retry on a plain connect: the library's loop logs its start on each call.
                     connections[DBTaskResult.objects.db].ensure_connection()
+                    if self.in_hand is not None:
+                        workers.task_interrupted(self.in_hand.pk)
+                        self.in_hand = None
                     outage.recovered()
                 super().run()
             except housekeeping.DATABASE_OUTAGE as error:
                 self.stop.wait(outage.failed(error))
             self.startup_delay = False
+
+    def run_task(self, db_task_result: DBTaskResult[Any, Any]) -> None:
+        """Run one task as the library does, remembering it until its end is recorded."""
+        self.in_hand = db_task_result
+        super().run_task(db_task_result)
+        self.in_hand = None
 
 
 class Command(db_worker.Command):
