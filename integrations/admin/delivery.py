@@ -152,18 +152,17 @@ class DeliveryAdmin(LargeTableAdminMixin, BoundedLookupsMixin, admin.ModelAdmin[
                 )
                 % {"batch": services.RESEND_BATCH},
             )
-        elif len(resent.scheduled) < len(request.POST.getlist(helpers.ACTION_CHECKBOX_NAME)):
-            # Rows ticked one by one (a page at most); "select all" is not counted.
+            return
+        ticked = len(request.POST.getlist(helpers.ACTION_CHECKBOX_NAME))
+        # Rows ticked one by one are a page at most; "select all" is not counted.
+        if request.POST.get("select_across") != "1" and len(resent.scheduled) < ticked:
             messages.warning(
                 request,
                 _(
                     "%(count)s were not sent again: only failed background deliveries that "
                     "were not sent again before can be."
                 )
-                % {
-                    "count": len(request.POST.getlist(helpers.ACTION_CHECKBOX_NAME))
-                    - len(resent.scheduled)
-                },
+                % {"count": ticked - len(resent.scheduled)},
             )
 
 
