@@ -187,7 +187,7 @@ class DeliveryRowsFormSet(LatestRowsFormSet):
             latest = super().get_queryset()
             retried = any(row.previous_id for row in latest)
             if (self.more_url or retried) and self.instance.pk is not None:
-                # Counted in attempts, as the list the link opens shows them.
+                # Counted in attempts (rows), as the Deliveries list the link opens shows them.
                 self.total = Delivery.objects.filter(contact=self.instance).count()
                 self.more_url = (
                     reverse(self.list_url_name)
@@ -195,10 +195,6 @@ class DeliveryRowsFormSet(LatestRowsFormSet):
                     + urlencode({"contact__id__exact": self.instance.pk})
                 )
         return self._latest
-
-    @property
-    def rows_name(self) -> str:
-        return str(_("delivery attempts"))
 
 
 class DeliveryInline(LatestRowsInline):

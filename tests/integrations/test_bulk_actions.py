@@ -363,5 +363,5 @@ def test_the_contact_page_shows_each_delivery_once_with_its_attempts(
     assert shown == {row.pk for row in latest}
     assert counts[0] == counts[1]
     # The link to every attempt is there although all deliveries fit.
-    assert "2 of 30 shown: all delivery attempts" in text
+    assert "2 of 30 shown: all deliveries" in text
     assert f"?contact__id__exact={contact.pk}" in text
