@@ -7,7 +7,6 @@ import os
 import socket
 from collections.abc import Iterable
 from datetime import timedelta
-from typing import Any
 
 from django.conf import settings
 from django.db import transaction
@@ -83,26 +82,6 @@ def stale_tasks_finish() -> int:
     return finished
 
 
-def _resume(task_id: Any) -> None:
-    """Finish a walk's task row left running, and enqueue the walk again where it was.
-
-    Its batch rolled back with its worker, so the same arguments go on with the same batch
-    (`configurator.bulk`). Only the worker whose update finished the row enqueues it.
-    """
-    with transaction.atomic():
-        row = DBTaskResult.objects.select_for_update().filter(pk=task_id).first()
-        if row is None or row.status != TaskResultStatus.RUNNING:
-            return
-        row.status = TaskResultStatus.FAILED
-        row.finished_at = timezone.now()
-        row.exception_class_path = STOPPED_WORKER_ERROR
-        row.traceback = "The worker running this walk stopped; it was enqueued again."
-        row.save(update_fields=["status", "finished_at", "exception_class_path", "traceback"])
-        walk = import_string(row.task_path)
-        enqueue_in_turn(walk, *row.args_kwargs["args"], **row.args_kwargs["kwargs"])
-    logger.warning("enqueued again the walk %s of a worker that stopped", row.task_path)
-
-
 def tasks_waiting(task_path: str) -> bool:
     """Whether a task of this path is due and waiting for a worker (the workers are behind)."""
     return DBTaskResult.objects.ready().filter(task_path=task_path).exists()
@@ -136,3 +115,23 @@ def workers_state() -> Iterable[Metric]:
     for worker, host, seen in rows:
         seen_ago.add_metric([worker, host], max((now - seen).total_seconds(), 0.0))
     return [live, seen_ago]
+
+
+def _resume(task_id: object) -> None:
+    """Finish a walk's task row left running, and enqueue the walk again where it was.
+
+    Its batch rolled back with its worker, so the same arguments go on with the same batch
+    (`configurator.bulk`). Only the worker whose update finished the row enqueues it.
+    """
+    with transaction.atomic():
+        row = DBTaskResult.objects.select_for_update().filter(pk=task_id).first()
+        if row is None or row.status != TaskResultStatus.RUNNING:
+            return
+        row.status = TaskResultStatus.FAILED
+        row.finished_at = timezone.now()
+        row.exception_class_path = STOPPED_WORKER_ERROR
+        row.traceback = "The worker running this walk stopped; it was enqueued again."
+        row.save(update_fields=["status", "finished_at", "exception_class_path", "traceback"])
+        walk = import_string(row.task_path)
+        enqueue_in_turn(walk, *row.args_kwargs["args"], **row.args_kwargs["kwargs"])
+    logger.warning("enqueued again the walk %s of a worker that stopped", row.task_path)
