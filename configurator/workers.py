@@ -64,7 +64,7 @@ def stale_tasks_finish() -> int:
         started = live.get(process)
         if started is None or row.started_at is None or row.started_at < started:
             if bulk.is_resumable(row.task_path):
-                _resume(row.pk)
+                _resume(str(row.pk))
             else:
                 orphans.append(row.pk)
     finished = DBTaskResult.objects.filter(pk__in=orphans, status=TaskResultStatus.RUNNING).update(
@@ -117,7 +117,7 @@ def workers_state() -> Iterable[Metric]:
     return [live, seen_ago]
 
 
-def _resume(task_id: object) -> None:
+def _resume(task_id: str) -> None:
     """Finish a walk's task row left running, and enqueue the walk again where it was.
 
     Its batch rolled back with its worker, so the same arguments go on with the same batch
