@@ -531,9 +531,14 @@ class DemoBuilder:
         return self.scale.callbacks
 
     def _deliveries(self, integrations: list[Integration], events: list[ContactEvent]) -> int:
-        """Attempts of background listeners: most succeed at once, some after retries."""
+        """Attempts of background listeners: most succeed at once, some after retries.
 
-        def rows() -> Iterator[Delivery]:
+        A retry is a new row that points at the attempt it follows, as the runtime writes it
+        (`services._schedule`): each batch of chains is inserted attempt by attempt, so that
+        every row knows the key of the one before it.
+        """
+
+        def chains() -> Iterator[list[Delivery]]:
             made = 0
             while made < self.scale.deliveries:
                 entry = self.rng.choice(events)
@@ -541,6 +546,8 @@ class DemoBuilder:
                 created = entry.occurred_at + timedelta(milliseconds=self.rng.randint(5, 900))
                 # One in five needs retries (a chain of up to four attempts; the last may fail).
                 attempts = 1 if self.rng.random() < 0.8 else self.rng.randint(2, 4)
+                attempts = min(attempts, self.scale.deliveries - made)
+                chain = []
                 for attempt in range(1, attempts + 1):
                     last = attempt == attempts
                     failed = not last or self.rng.random() < 0.3
@@ -550,29 +557,42 @@ class DemoBuilder:
                         status = DeliveryStatus.RETRYING
                     else:
                         status = DeliveryStatus.SUCCEEDED
-                    yield Delivery(
-                        integration=integration,
-                        contact_id=entry.contact_id,
-                        contact_event=entry,
-                        event=entry.event,
-                        mode=DeliveryMode.BACKGROUND,
-                        status=status,
-                        attempt=attempt,
-                        due_at=created,
-                        request={"method": "POST", "url": integration.endpoint_url},
-                        status_code=503 if failed else 200,
-                        duration_ms=self.rng.randint(20, 900),
-                        response_excerpt="" if failed else '{"ok": true}',
-                        error="503 Service Unavailable" if failed else "",
-                        created_at=created,
-                        finished_at=created + timedelta(seconds=1),
+                    chain.append(
+                        Delivery(
+                            integration=integration,
+                            contact_id=entry.contact_id,
+                            contact_event=entry,
+                            event=entry.event,
+                            mode=DeliveryMode.BACKGROUND,
+                            status=status,
+                            attempt=attempt,
+                            due_at=created,
+                            request={"method": "POST", "url": integration.endpoint_url},
+                            status_code=503 if failed else 200,
+                            duration_ms=self.rng.randint(20, 900),
+                            response_excerpt="" if failed else '{"ok": true}',
+                            error="503 Service Unavailable" if failed else "",
+                            created_at=created,
+                            finished_at=created + timedelta(seconds=1),
+                        )
                     )
                     created += timedelta(seconds=10 * 2**attempt)
-                    made += 1
-                    if made >= self.scale.deliveries:
-                        return
+                made += attempts
+                yield chain
 
-        count = _stream(Delivery, rows())
+        count = 0
+        source = chains()
+        while batch := list(islice(source, BATCH_SIZE)):
+            for position in range(max(len(chain) for chain in batch)):
+                level = []
+                for chain in batch:
+                    if len(chain) > position:
+                        if position:
+                            # Inserted with the level before, so its key is known.
+                            chain[position].previous_id = chain[position - 1].pk
+                        level.append(chain[position])
+                Delivery.objects.bulk_create(level, batch_size=BATCH_SIZE)
+                count += len(level)
         self.report(f"{count} deliveries")
         return count
 

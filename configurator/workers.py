@@ -10,14 +10,17 @@ from datetime import timedelta
 from uuid import UUID
 
 from django.conf import settings
+from django.db import transaction
 from django.utils import timezone
+from django.utils.module_loading import import_string
 from django_tasks.base import TaskResultStatus
 from django_tasks_db.models import DBTaskResult
 from prometheus_client.metrics_core import Metric
 
-from configurator import housekeeping
+from configurator import bulk, housekeeping
 from configurator.metrics import gauge
 from configurator.models import WorkerHeartbeat
+from configurator.tasks import enqueue_in_turn
 
 logger = logging.getLogger(__name__)
 
@@ -62,14 +65,17 @@ def stale_tasks_finish() -> int:
         WorkerHeartbeat.objects.filter(seen_at__gte=stale).values_list("worker_id", "started_at")
     )
     rows = DBTaskResult.objects.filter(status=TaskResultStatus.RUNNING, started_at__lt=stale).only(
-        "id", "worker_ids", "started_at"
+        "id", "worker_ids", "started_at", "task_path"
     )
     orphans = []
     for row in rows[:1000]:
         process = housekeeping.process_of(str(row.worker_ids[-1])) if row.worker_ids else ""
         started = live.get(process)
         if started is None or row.started_at is None or row.started_at < started:
-            orphans.append(row.pk)
+            if bulk.is_resumable(row.task_path):
+                _resume(str(row.pk))
+            else:
+                orphans.append(row.pk)
     finished = DBTaskResult.objects.filter(pk__in=orphans, status=TaskResultStatus.RUNNING).update(
         status=TaskResultStatus.FAILED,
         finished_at=timezone.now(),
@@ -147,3 +153,23 @@ def workers_state() -> Iterable[Metric]:
     for worker, host, seen in rows:
         seen_ago.add_metric([worker, host], max((now - seen).total_seconds(), 0.0))
     return [live, seen_ago]
+
+
+def _resume(task_id: str) -> None:
+    """Finish a walk's task row left running, and enqueue the walk again where it was.
+
+    Its batch rolled back with its worker, so the same arguments go on with the same batch
+    (`configurator.bulk`). Only the worker whose update finished the row enqueues it.
+    """
+    with transaction.atomic():
+        row = DBTaskResult.objects.select_for_update().filter(pk=task_id).first()
+        if row is None or row.status != TaskResultStatus.RUNNING:
+            return
+        row.status = TaskResultStatus.FAILED
+        row.finished_at = timezone.now()
+        row.exception_class_path = STOPPED_WORKER_ERROR
+        row.traceback = "The worker running this walk stopped; it was enqueued again."
+        row.save(update_fields=["status", "finished_at", "exception_class_path", "traceback"])
+        walk = import_string(row.task_path)
+        enqueue_in_turn(walk, *row.args_kwargs["args"], **row.args_kwargs["kwargs"])
+    logger.warning("enqueued again the walk %s of a worker that stopped", row.task_path)

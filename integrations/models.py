@@ -219,6 +219,9 @@ class Delivery(models.Model):
         related_name="+",
         verbose_name=_("repeats"),
         help_text=_("The failed attempt this one sends again."),
+        # Indexed by the constraint below: a failed attempt is followed (retried or sent again)
+        # by one row at most, which is how "already sent again" is read, and enforced.
+        db_index=False,
     )
     due_at = models.DateTimeField(_("due"), default=timezone.now)
     request = models.JSONField(_("request (secrets masked)"), null=True, blank=True)
@@ -255,6 +258,15 @@ class Delivery(models.Model):
             # The admin's list (newest first) and its event filter.
             models.Index(fields=["-created_at", "-id"], name="integrations_dlv_created"),
             models.Index(fields=["event", "-created_at"], name="integrations_dlv_event"),
+        ]
+        constraints = [
+            # Partial: most rows follow none. A unique index that also serves the anti-join
+            # "not followed yet" of a resend and the contact page's latest attempts.
+            models.UniqueConstraint(
+                fields=["previous"],
+                condition=models.Q(previous__isnull=False),
+                name="integrations_dlv_previous_once",
+            )
         ]
 
     def __str__(self) -> str:

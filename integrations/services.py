@@ -13,16 +13,17 @@ from __future__ import annotations
 import logging
 import random
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import transaction
-from django.db.models import F, Q
+from django.db import IntegrityError, transaction
+from django.db.models import Exists, F, OuterRef, Q, QuerySet
 from django.utils import timezone
 
-from configurator import housekeeping, metrics, workers
+from configurator import bulk, housekeeping, metrics, workers
 from configurator.tasks import enqueue_in_turn
 from conversations import lifecycle
 from conversations.choices import ChannelType, Event
@@ -675,29 +676,96 @@ def _take_over(delivery: Delivery) -> None:
     _failure_count(delivery.integration_id, error)
 
 
-def deliveries_resend(
-    *,
-    integration: Integration | None = None,
-    deliveries: Iterable[Delivery] | None = None,
-    since: datetime | None = None,
-) -> list[Delivery]:
-    """Send failed background deliveries again (given ones, or all of an integration since a time).
+# Failed deliveries sent again per batch; a delivery task sends this many of them in turn.
+RESEND_BATCH = 500
+RESEND_PER_TASK = 50
 
-    Each gets a new first attempt that points at the failed one; a delivery already sent again
-    is not sent a second time.
+
+def resendable(selection: QuerySet[Delivery]) -> QuerySet[Delivery]:
+    """The failed background deliveries of `selection` that were not sent again yet.
+
+    A failed delivery is sent again by a new row that points at it (`previous`, unique): a row
+    with a follower, a retry or a resend, was handled, and is never sent again a second time.
     """
-    candidates = Delivery.objects.filter(
-        mode=DeliveryMode.BACKGROUND, status=DeliveryStatus.FAILED
-    ).exclude(pk__in=Delivery.objects.filter(previous__isnull=False).values("previous_id"))
-    if integration is not None:
-        candidates = candidates.filter(integration=integration)
-    if deliveries is not None:
-        candidates = candidates.filter(pk__in=[d.pk for d in deliveries])
-    if since is not None:
-        candidates = candidates.filter(created_at__gte=since)
-    now = timezone.now()
-    with transaction.atomic():
-        return [
-            _schedule(failed, attempt=1, due=now)
-            for failed in candidates.order_by("created_at", "id")
+    return selection.filter(mode=DeliveryMode.BACKGROUND, status=DeliveryStatus.FAILED).filter(
+        ~Exists(Delivery.objects.filter(previous=OuterRef("pk")))
+    )
+
+
+@dataclass(frozen=True)
+class Resent:
+    """The first batch's new attempts; `more` when a task sends the rest of the selection again."""
+
+    scheduled: list[Delivery]
+    more: bool
+
+
+def deliveries_resend(*, selection: QuerySet[Delivery]) -> Resent:
+    """Send the failed background deliveries of `selection` again, at any size, in batches.
+
+    Each gets a new first attempt that points at the failed one. The request does the first
+    RESEND_BATCH (oldest first) and answers; the rest of the selection, as far as it reached
+    when asked, is walked by `tasks.resend_walk` in the background (`configurator.bulk`).
+    """
+    return _resend_batch(selection, token=None, after=0, up_to=bulk.highest_key(Delivery))
+
+
+def deliveries_resend_walk(token: str, after: int, up_to: int) -> int:
+    """One background batch of a resend (and the task for the next); returns how many."""
+    selection = bulk.selection_load(Delivery, token)
+    return len(_resend_batch(selection, token=token, after=after, up_to=up_to).scheduled)
+
+
+def _resend_batch(
+    selection: QuerySet[Delivery], *, token: str | None, after: int, up_to: int
+) -> Resent:
+    """New attempts for the next batch of the selection, their tasks, and the walk's next task.
+
+    All in one transaction: a batch and what follows it commit together or not at all. Two
+    operators resending the same rows at once meet at the unique `previous`: the later batch
+    is done again, and then finds those rows handled.
+    """
+    for attempt in range(3):
+        try:
+            with transaction.atomic():
+                return _resend_rows(selection, token=token, after=after, up_to=up_to)
+        except IntegrityError:
+            if attempt == 2:
+                raise
+    raise AssertionError("unreachable")
+
+
+def _resend_rows(
+    selection: QuerySet[Delivery], *, token: str | None, after: int, up_to: int
+) -> Resent:
+    rows = list(
+        resendable(selection)
+        .filter(pk__gt=after, pk__lte=up_to)
+        .order_by("pk")
+        .values("pk", "integration_id", "contact_id", "contact_event_id", "event")[
+            : RESEND_BATCH + 1
         ]
+    )
+    more = len(rows) > RESEND_BATCH
+    rows = rows[:RESEND_BATCH]
+    now = timezone.now()
+    created = Delivery.objects.bulk_create(
+        Delivery(
+            integration_id=row["integration_id"],
+            contact_id=row["contact_id"],
+            contact_event_id=row["contact_event_id"],
+            event=row["event"],
+            mode=DeliveryMode.BACKGROUND,
+            attempt=1,
+            previous_id=row["pk"],
+            created_at=now,
+            due_at=now,
+        )
+        for row in rows
+    )
+    for chunk in bulk.batched([d.pk for d in created], RESEND_PER_TASK):
+        enqueue_in_turn(tasks.deliver_pending, chunk)
+    if more:
+        token = token or bulk.selection_dump(selection)
+        enqueue_in_turn(tasks.resend_walk, token, rows[-1]["pk"], up_to)
+    return Resent(scheduled=created, more=more)

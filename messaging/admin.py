@@ -266,11 +266,20 @@ class CallbackAdmin(LargeTableAdminMixin, BoundedLookupsMixin, admin.ModelAdmin[
 
     @admin.action(description=_("Process selected callbacks again"), permissions=["change"])
     def process_again(self, request: HttpRequest, queryset: QuerySet[Callback]) -> None:
-        count = services.callbacks_reprocess(
-            callback_ids=list(queryset.values_list("pk", flat=True))
-        )
+        """A bounded first batch now; with "select all" the rest goes on in the background."""
+        started = services.callbacks_reprocess(selection=queryset)
         self.message_user(
             request,
-            _("%(count)d callback(s) queued for processing.") % {"count": count},
+            _("%(count)d callback(s) queued for processing.") % {"count": started.done},
             messages.SUCCESS,
         )
+        if started.more:
+            self.message_user(
+                request,
+                _(
+                    "More of the selection is queued in the background, %(batch)d at a time "
+                    "(callbacks pending already are left as they are)."
+                )
+                % {"batch": services.REPROCESS_BATCH},
+                messages.INFO,
+            )

@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Sequence
 
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import QuerySet
 
-from configurator import housekeeping
+from configurator import bulk
 from configurator.changes import RowChanges
 from configurator.credentials import entries_replace
+from configurator.tasks import enqueue_in_turn
+from messaging import tasks
 from messaging.choices import ApiAuthMethod, CallbackStatus
 from messaging.models import Callback, MessagingService, ServiceAuthentication
-from messaging.tasks import callback_wake
 from messaging.validation import AUTHENTICATION_BLOCK, CleanAuthentication
 from messaging.webhooks.ingest import webhook_secrets
 
@@ -78,17 +79,45 @@ def authentications_replace(
     return changes
 
 
-def callbacks_reprocess(*, callback_ids: Collection[int]) -> int:
-    """Put callbacks back in the queue (after a fix, or to retry a failure); returns how many.
+# Callbacks put back in the queue per batch (one UPDATE of this many IDs).
+REPROCESS_BATCH = 1000
 
-    One a worker is processing now (pending, with a live claim) is left to that worker: taking
-    its claim away would have a second worker process it at the same time.
+
+def callbacks_reprocess(*, selection: QuerySet[Callback]) -> bulk.Started:
+    """Put the selected callbacks back in the queue (after a fix, or to retry a failure).
+
+    Pending ones are left as they are: waiting ones are queued already, and one a worker is
+    processing now is that worker's (taking its claim away would have a second worker process
+    it at the same time; one whose worker stopped is taken over by the sweep). So asking twice
+    queues nothing twice. The request does the first REPROCESS_BATCH (oldest first) and
+    answers; `tasks.reprocess_walk` queues the rest of the selection in the background, as far
+    as it reached when asked (`configurator.bulk`).
     """
-    held = Q(status=CallbackStatus.PENDING, claimed_at__gte=housekeeping.lease_cutoff())
+    return _reprocess_batch(selection, token=None, after=0, up_to=bulk.highest_key(Callback))
+
+
+def callbacks_reprocess_walk(token: str, after: int, up_to: int) -> int:
+    """One background batch of a reprocess (and the task for the next); returns how many."""
+    selection = bulk.selection_load(Callback, token)
+    return _reprocess_batch(selection, token=token, after=after, up_to=up_to).done
+
+
+def _reprocess_batch(
+    selection: QuerySet[Callback], *, token: str | None, after: int, up_to: int
+) -> bulk.Started:
+    """Queue the next batch again and enqueue the walk's next step, in one transaction."""
     with transaction.atomic():
+        ids = list(
+            selection.exclude(status=CallbackStatus.PENDING)
+            .filter(pk__gt=after, pk__lte=up_to)
+            .order_by("pk")
+            .values_list("pk", flat=True)[: REPROCESS_BATCH + 1]
+        )
+        more = len(ids) > REPROCESS_BATCH
+        ids = ids[:REPROCESS_BATCH]
         count = (
-            Callback.objects.filter(pk__in=list(callback_ids))
-            .exclude(held)
+            Callback.objects.filter(pk__in=ids)
+            .exclude(status=CallbackStatus.PENDING)
             .update(
                 status=CallbackStatus.PENDING,
                 status_reason="",
@@ -97,5 +126,9 @@ def callbacks_reprocess(*, callback_ids: Collection[int]) -> int:
                 claimed_at=None,
             )
         )
-        transaction.on_commit(callback_wake)
-    return count
+        if count:
+            transaction.on_commit(tasks.callback_wake)
+        if more:
+            token = token or bulk.selection_dump(selection)
+            enqueue_in_turn(tasks.reprocess_walk, token, ids[-1], up_to)
+    return bulk.Started(done=count, more=more)

@@ -11,7 +11,9 @@ from datetime import timedelta
 from django.utils import timezone
 from django_tasks import task
 
+from configurator import bulk
 from configurator.tasks import enqueue_in_turn
+from messaging import services
 from messaging.webhooks.processing import callbacks_process_pending, callbacks_waiting
 
 # A web process enqueues at most one wake-up per interval while callbacks keep coming.
@@ -106,3 +108,12 @@ def callbacks_sweep() -> bool:
         return False
     enqueue_in_turn(process_callbacks)
     return True
+
+
+@task()
+def reprocess_walk(selection: str, after: int, up_to: int) -> int:
+    """Queue the next batch of an operator's reprocess; enqueues itself for the batch after."""
+    return services.callbacks_reprocess_walk(selection, after, up_to)
+
+
+bulk.resumable(reprocess_walk.module_path)

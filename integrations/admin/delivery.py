@@ -9,17 +9,19 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import admin, messages
+from django.contrib.admin import helpers
 from django.contrib.admin.utils import flatten
-from django.db.models import QuerySet
+from django.db.models import Exists, OuterRef, QuerySet
 from django.http import HttpRequest
 from django.urls import reverse
 from django.utils.html import format_html
+from django.utils.http import urlencode
 from django.utils.safestring import SafeString
 from django.utils.translation import gettext_lazy as _
 
 from configurator.admin_mixins import BoundedLookupsMixin, LargeTableAdminMixin, pretty_json
 from configurator.permissions import can_view_contact_data
-from conversations.admin import LatestRowsInline, add_contact_inline
+from conversations.admin import LatestRowsFormSet, LatestRowsInline, add_contact_inline
 from integrations import selectors, services
 from integrations.models import Delivery
 
@@ -137,21 +139,32 @@ class DeliveryAdmin(LargeTableAdminMixin, BoundedLookupsMixin, admin.ModelAdmin[
 
     @admin.action(description=_("Send selected failed deliveries again"), permissions=["change"])
     def send_again(self, request: HttpRequest, queryset: QuerySet[Delivery]) -> None:
-        chosen = list(queryset)
-        created = services.deliveries_resend(deliveries=chosen)
+        """A bounded first batch now; with "select all" the rest goes on in the background."""
+        resent = services.deliveries_resend(selection=queryset)
         messages.success(
             request,
-            _("%(count)s delivery(ies) will be sent again.") % {"count": len(created)},
+            _("%(count)s delivery(ies) will be sent again.") % {"count": len(resent.scheduled)},
         )
-        left = len(chosen) - len(created)
-        if left:
+        if resent.more:
+            messages.info(
+                request,
+                _(
+                    "More of the selection is sent again in the background, %(batch)s at a "
+                    "time: the list shows them as they are scheduled."
+                )
+                % {"batch": services.RESEND_BATCH},
+            )
+            return
+        ticked = len(request.POST.getlist(helpers.ACTION_CHECKBOX_NAME))
+        # Rows ticked one by one are a page at most; "select all" is not counted.
+        if request.POST.get("select_across") != "1" and len(resent.scheduled) < ticked:
             messages.warning(
                 request,
                 _(
                     "%(count)s were not sent again: only failed background deliveries that "
                     "were not sent again before can be."
                 )
-                % {"count": left},
+                % {"count": ticked - len(resent.scheduled)},
             )
 
 
@@ -168,32 +181,72 @@ def _without_contact_data(fields: Any) -> list[Any]:
     return kept
 
 
+class DeliveryRowsFormSet(LatestRowsFormSet):
+    """The contact's latest attempts; the link to every attempt shows whenever some are hidden."""
+
+    def get_queryset(self) -> Any:
+        if not hasattr(self, "_latest"):
+            latest = super().get_queryset()
+            retried = any(row.previous_id for row in latest)
+            if (self.more_url or retried) and self.instance.pk is not None:
+                # Counted in attempts (rows), as the Deliveries list the link opens shows them.
+                self.total = Delivery.objects.filter(contact=self.instance).count()
+                self.more_url = (
+                    reverse(self.list_url_name)
+                    + "?"
+                    + urlencode({"contact__id__exact": self.instance.pk})
+                )
+        return self._latest
+
+
 class DeliveryInline(LatestRowsInline):
-    """On the contact's page: what integrations did on its events, the newest attempts."""
+    """On the contact's page: what integrations did on its events, one row per delivery.
+
+    A retry or a resend is a new row that points at the attempt it follows (`previous`, unique),
+    so a delivery's latest attempt is the row nothing follows yet: the inline shows those only
+    (its `attempt` says how many it took), found with the contact's index and the anti-join on
+    the `previous` index, two queries however many retries. Every attempt is behind the link.
+    """
 
     model = Delivery
     fk_name = "contact"
     list_url_name = "admin:integrations_delivery_changelist"
     newest_first = ("-created_at", "-id")
-    fields = ["when", "integration", "event", "mode", "status", "attempt", "outcome", "link"]
+    fields = ["when", "integration", "event", "mode", "status", "attempts", "outcome", "link"]
     readonly_fields = [
         "when",
         "integration",
         "event",
         "mode",
         "status",
-        "attempt",
+        "attempts",
         "outcome",
         "link",
     ]
-    verbose_name_plural = _("Integration deliveries (newest first)")
+    verbose_name_plural = _("Integration deliveries (newest first, latest attempt of each)")
+
+    def get_formset(self, request: HttpRequest, obj: Any = None, **kwargs: Any) -> Any:
+        formset: Any = super().get_formset(request, obj, **kwargs)
+        # Same settings, the delivery-aware formset (LatestRowsInline passes its own).
+        return type("DeliveryRows", (DeliveryRowsFormSet, formset), {})
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Delivery]:
-        return super().get_queryset(request).select_related("integration")
+        return (
+            super()
+            .get_queryset(request)
+            .filter(~Exists(Delivery.objects.filter(previous=OuterRef("pk"))))
+            .select_related("integration")
+        )
 
     @admin.display(description=_("time"))
     def when(self, obj: Delivery) -> str:
         return obj.created_at.strftime("%Y-%m-%d %H:%M:%S")
+
+    @admin.display(description=_("attempts"))
+    def attempts(self, obj: Delivery) -> str:
+        if obj.previous_id and obj.attempt == 1:
+            return str(_("1 (sent again)"))
+        return str(obj.attempt)
 
     @admin.display(description=_("outcome"))
     def outcome(self, obj: Delivery) -> str:

@@ -572,14 +572,23 @@ class IntegrationAdmin(admin.ModelAdmin[Integration]):
         integration = self._integration_for(request, object_id, adding=False)
         form = ResendForm(request.POST or None)
         if request.method == "POST" and form.is_valid():
-            created = services.deliveries_resend(
-                integration=integration, since=form.cleaned_data["since"]
+            resent = services.deliveries_resend(
+                selection=integration.deliveries.filter(created_at__gte=form.cleaned_data["since"])
             )
             messages.success(
                 request,
                 _("%(count)s failed delivery(ies) since %(since)s will be sent again.")
-                % {"count": len(created), "since": _when(form.cleaned_data["since"])},
+                % {"count": len(resent.scheduled), "since": _when(form.cleaned_data["since"])},
             )
+            if resent.more:
+                messages.info(
+                    request,
+                    _(
+                        "The others since then are sent again in the background, "
+                        "%(batch)s at a time."
+                    )
+                    % {"batch": services.RESEND_BATCH},
+                )
             return HttpResponseRedirect(
                 reverse("admin:integrations_delivery_changelist")
                 + f"?integration__id__exact={integration.pk}"

@@ -233,11 +233,18 @@ class DeliverySerializer(serializers.ModelSerializer[Delivery]):
         read_only_fields = fields
 
 
+RESEND_IDS_MAX = 1000
+
+
 class ResendSerializer(serializers.Serializer[Any]):
     """Which failed background deliveries to send again: given ones, or all since a time."""
 
     deliveries = serializers.ListField(
-        child=serializers.IntegerField(min_value=1), required=False, allow_empty=False
+        child=serializers.IntegerField(min_value=1),
+        required=False,
+        allow_empty=False,
+        # More than a page of IDs is a selection: "since" names it without listing it.
+        max_length=RESEND_IDS_MAX,
     )
     since = serializers.DateTimeField(required=False)
 

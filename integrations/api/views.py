@@ -35,6 +35,9 @@ from integrations.presets import PRESETS
 from integrations.testrun import integration_test_run, test_run_contact_check
 
 # What a delivery shows of its contact: which one, and the request and answer made from its data.
+# Set ("true") on a resend's answer when the selection was bigger than one batch: the answer
+# lists the first batch's new attempts, and a background task sends the rest again.
+RESEND_MORE_HEADER = "Resend-Continues"
 CONTACT_DATA_FIELDS = ("contact", "contact_event", "request", "response_excerpt", "applied")
 
 
@@ -123,12 +126,27 @@ class IntegrationViewSet(viewsets.ModelViewSet[Integration]):
             _deliveries_shown(request, DeliverySerializer(page, many=True).data)
         )
 
-    @extend_schema(request=ResendSerializer, responses=DeliverySerializer(many=True))
+    @extend_schema(
+        request=ResendSerializer,
+        responses=DeliverySerializer(many=True),
+        parameters=[
+            OpenApiParameter(
+                RESEND_MORE_HEADER,
+                str,
+                OpenApiParameter.HEADER,
+                response=True,
+                description=(
+                    "`true` when more than one batch was selected: the answer lists the first "
+                    "batch's new attempts, and the rest are sent again in the background."
+                ),
+            )
+        ],
+    )
     @action(
         detail=True,
         methods=["post"],
         permission_classes=[ChangeOnPostPermissions],
-        # The attempts it made, all of them: a bare list, and the schema says so.
+        # The attempts its first batch made: a bare list, and the schema says so.
         pagination_class=None,
     )
     def resend(self, request: Request, pk: str | None = None) -> Response:
@@ -136,15 +154,15 @@ class IntegrationViewSet(viewsets.ModelViewSet[Integration]):
         integration = self.get_object()
         given = ResendSerializer(data=request.data)
         given.is_valid(raise_exception=True)
-        wanted = given.validated_data.get("deliveries")
-        created = services.deliveries_resend(
-            integration=integration,
-            deliveries=(
-                list(integration.deliveries.filter(pk__in=wanted)) if wanted is not None else None
-            ),
-            since=given.validated_data.get("since"),
-        )
-        return Response(_deliveries_shown(request, DeliverySerializer(created, many=True).data))
+        selection = integration.deliveries.all()
+        if "deliveries" in given.validated_data:
+            selection = selection.filter(pk__in=given.validated_data["deliveries"])
+        if "since" in given.validated_data:
+            selection = selection.filter(created_at__gte=given.validated_data["since"])
+        resent = services.deliveries_resend(selection=selection)
+        shown = _deliveries_shown(request, DeliverySerializer(resent.scheduled, many=True).data)
+        # The first batch's attempts; the header tells that a task sends the rest again.
+        return Response(shown, headers={RESEND_MORE_HEADER: "true"} if resent.more else None)
 
     @extend_schema(request=TestRunRequestSerializer, responses=TestRunSerializer)
     @action(detail=True, methods=["post"], permission_classes=[ChangeOnPostPermissions])

@@ -36,6 +36,13 @@ def test_small_scale_fills_every_table_with_realistic_spreads() -> None:
     assert Callback.objects.values("trigger").distinct().count() >= 5
     assert Contact.objects.values("state").distinct().count() >= 6
     assert Delivery.objects.filter(attempt__gt=1).exists()
+    # Retries are chained as the runtime writes them: each points at the attempt before it.
+    assert not Delivery.objects.filter(attempt__gt=1, previous__isnull=True).exists()
+    assert not Delivery.objects.filter(attempt=1, previous__isnull=False).exists()
+    assert all(
+        (row.previous.attempt, row.previous.status) == (row.attempt - 1, "retrying")
+        for row in Delivery.objects.filter(attempt__gt=1).select_related("previous")
+    )
     assert not Callback.objects.filter(status="pending").exists()
     # Integrations that steer routing name different queues and agents.
     routing = [

@@ -408,12 +408,13 @@ def test_failed_deliveries_can_be_sent_again(https_sink: HttpsSink, queue: Queue
     run_ready_tasks()
     assert Delivery.objects.filter(status="failed").count() == 2
 
-    again = services.deliveries_resend(integration=integration)
+    again = services.deliveries_resend(selection=integration.deliveries.all())
     run_ready_tasks()
 
-    assert len(again) == 2
+    assert (len(again.scheduled), again.more) == (2, False)
     assert Delivery.objects.filter(status="succeeded").count() == 2
-    assert services.deliveries_resend(integration=integration) == []  # each is resent once
+    # Each is resent once.
+    assert services.deliveries_resend(selection=integration.deliveries.all()).scheduled == []
 
 
 def test_continuous_failures_pause_the_integration_until_it_is_enabled(

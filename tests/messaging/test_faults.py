@@ -375,7 +375,12 @@ def test_process_again_leaves_a_callback_a_worker_is_processing_to_that_worker(
     assert post_callback(client, service.pk, _message(9)).status_code == 200
     callback = Callback.objects.get()
     Callback.objects.filter(pk=callback.pk).update(claimed_by="busy#0", claimed_at=timezone.now())
-    assert messaging_services.callbacks_reprocess(callback_ids=[callback.pk]) == 0
+    assert (
+        messaging_services.callbacks_reprocess(
+            selection=Callback.objects.filter(pk=callback.pk)
+        ).done
+        == 0
+    )
     callback.refresh_from_db()
     assert callback.claimed_by == "busy#0"
 
@@ -434,7 +439,12 @@ def test_process_again_queues_a_conversation_a_failed_attempt_left_received(
     assert Contact.objects.get().state == "received"
 
     monkeypatch.setattr(conversation_services, "_queue_received", original)  # fixed
-    assert messaging_services.callbacks_reprocess(callback_ids=[callback.pk]) == 1
+    assert (
+        messaging_services.callbacks_reprocess(
+            selection=Callback.objects.filter(pk=callback.pk)
+        ).done
+        == 1
+    )
     callbacks_process_pending()
     callback.refresh_from_db()
     assert callback.status == "processed"

@@ -391,7 +391,7 @@ def test_processing_the_same_callback_twice_changes_nothing(
     statuses = list(Message.objects.values_list("pk", "status", "status_at"))
     contacts = list(Contact.objects.values_list("pk", "state", "ended_at"))
 
-    assert services.callbacks_reprocess(callback_ids=[callback.pk]) == 1
+    assert services.callbacks_reprocess(selection=Callback.objects.filter(pk=callback.pk)).done == 1
     callbacks_process_pending()
 
     callback.refresh_from_db()

@@ -138,7 +138,7 @@ def test_unexpected_handler_exception_is_recorded_and_retryable(
     assert callback.status_reason == "RuntimeError: database of customers is down"
 
     monkeypatch.undo()
-    assert services.callbacks_reprocess(callback_ids=[callback.pk]) == 1
+    assert services.callbacks_reprocess(selection=Callback.objects.filter(pk=callback.pk)).done == 1
     callbacks_process_pending()
     callback.refresh_from_db()
     assert callback.status == "processed"
@@ -151,7 +151,7 @@ def test_reprocessing_a_processed_callback_processes_it_again(service: Messaging
     Callback.objects.bulk_create([_inbound(service, 1)])
     callbacks_process_pending()
     callback = Callback.objects.get()
-    services.callbacks_reprocess(callback_ids=[callback.pk])
+    services.callbacks_reprocess(selection=Callback.objects.filter(pk=callback.pk))
     callbacks_process_pending()
     callback.refresh_from_db()
     assert callback.status == "processed"
