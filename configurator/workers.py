@@ -98,6 +98,17 @@ def task_interrupted(task_id: UUID | str) -> bool:
     callback or delivery it held is taken over once its lease runs out. Returns whether the row
     was still running.
     """
+    row = DBTaskResult.objects.filter(pk=task_id, status=TaskResultStatus.RUNNING).first()
+    if row is None:
+        return False
+    if bulk.is_resumable(row.task_path):
+        # A walk's batch rolled back with the outage: the walk goes on from it (bulk.py).
+        _resume(
+            str(row.pk),
+            error=OUTAGE_ERROR,
+            reason="The database went away while this walk ran; it was enqueued again.",
+        )
+        return True
     return bool(
         DBTaskResult.objects.filter(pk=task_id, status=TaskResultStatus.RUNNING).update(
             status=TaskResultStatus.FAILED,
@@ -155,7 +166,12 @@ def workers_state() -> Iterable[Metric]:
     return [live, seen_ago]
 
 
-def _resume(task_id: str) -> None:
+def _resume(
+    task_id: str,
+    *,
+    error: str = STOPPED_WORKER_ERROR,
+    reason: str = "The worker running this walk stopped; it was enqueued again.",
+) -> None:
     """Finish a walk's task row left running, and enqueue the walk again where it was.
 
     Its batch rolled back with its worker, so the same arguments go on with the same batch
@@ -167,9 +183,9 @@ def _resume(task_id: str) -> None:
             return
         row.status = TaskResultStatus.FAILED
         row.finished_at = timezone.now()
-        row.exception_class_path = STOPPED_WORKER_ERROR
-        row.traceback = "The worker running this walk stopped; it was enqueued again."
+        row.exception_class_path = error
+        row.traceback = reason
         row.save(update_fields=["status", "finished_at", "exception_class_path", "traceback"])
         walk = import_string(row.task_path)
         enqueue_in_turn(walk, *row.args_kwargs["args"], **row.args_kwargs["kwargs"])
-    logger.warning("enqueued again the walk %s of a worker that stopped", row.task_path)
+    logger.warning("enqueued again the walk %s: %s", row.task_path, reason)

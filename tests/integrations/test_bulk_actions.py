@@ -208,6 +208,28 @@ def test_a_walk_left_running_by_a_stopped_worker_is_enqueued_again_where_it_was(
     assert Delivery.objects.filter(previous__in=failed).count() == len(failed)
 
 
+@pytest.mark.django_db
+@pytest.mark.usefixtures("small_batches")
+def test_a_walk_cut_short_by_a_database_outage_is_enqueued_again_where_it_was(
+    queue: Queue,
+) -> None:
+    contact = make_contact(queue)
+    integration = _paused_integration(queue)
+    failed = _failed(integration, contact, 2 * BATCH + 1)
+    integration_services.deliveries_resend(selection=Delivery.objects.all())
+    walk = DBTaskResult.objects.get(task_path=integration_tasks.resend_walk.module_path)
+    # Its live worker lost the database mid-batch (nothing committed) and got it back.
+    DBTaskResult.objects.filter(pk=walk.pk).update(status="RUNNING", started_at=timezone.now())
+
+    assert worker_upkeep.task_interrupted(walk.pk)
+    run_ready_tasks()
+
+    walk.refresh_from_db()
+    assert (walk.status, walk.exception_class_path) == ("FAILED", worker_upkeep.OUTAGE_ERROR)
+    _followed_once()
+    assert Delivery.objects.filter(previous__in=failed).count() == len(failed)
+
+
 # -- Callbacks
 
 
