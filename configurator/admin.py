@@ -21,6 +21,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from knox.models import AuthToken
 
+from configurator import admin_thirdparty  # noqa: F401 (replaces other packages' pages)
 from configurator.models import ApiToken
 from configurator.tokens import api_token_create, api_tokens_revoke, api_tokens_visible
 
