@@ -25,9 +25,16 @@ from configurator import admin_thirdparty  # noqa: F401 (replaces other packages
 from configurator.models import ApiToken
 from configurator.tokens import api_token_create, api_tokens_revoke, api_tokens_visible
 
-# knox registers its own page, which lists digests and lets staff create tokens for anyone.
-if admin.site.is_registered(AuthToken):
-    admin.site.unregister(AuthToken)
+
+def third_party_admins_replace() -> None:
+    """Take down the pages other apps register that must not be shown as they are.
+
+    Called by the admin's AppConfig.ready() once every app's admin module is imported.
+    knox's own page lists every token's digest and lets staff create tokens for anyone: tokens
+    are managed on the ApiToken page below instead.
+    """
+    if admin.site.is_registered(AuthToken):
+        admin.site.unregister(AuthToken)
 
 
 class ApiTokenCreateForm(forms.Form):

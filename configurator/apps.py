@@ -10,6 +10,14 @@ class ConfiguratorAdminConfig(admin_apps.AdminConfig):
     default = False
     default_site = "configurator.admin_site.ConfiguratorAdminSite"
 
+    def ready(self) -> None:
+        super().ready()  # autodiscover: every app's admin module, in INSTALLED_APPS order
+        # Only now are the pages other apps register (knox, django-tasks-db, axes) there to be
+        # replaced: an app's admin module imported earlier would find nothing to unregister.
+        from configurator.admin import third_party_admins_replace
+
+        third_party_admins_replace()
+
 
 class ConfiguratorConfig(AppConfig):
     """Shared mechanisms: encrypted secrets, API permissions, the run command."""

@@ -200,3 +200,14 @@ def test_viewing_tokens_needs_the_permission() -> None:
 
     assert client.get(TOKEN_ADMIN).status_code == 403
     assert client.get(f"{TOKEN_ADMIN}add/").status_code == 403
+
+
+def test_knox_s_own_token_page_is_not_in_the_admin(admin_client: Client) -> None:
+    """knox's page lists every digest and creates tokens for anyone: only ApiToken's remains."""
+    from django.contrib import admin
+    from knox.models import AuthToken
+
+    assert not admin.site.is_registered(AuthToken)
+    assert admin_client.get("/admin/knox/authtoken/").status_code == 404
+    assert admin_client.get("/admin/knox/authtoken/add/").status_code == 404
+    assert admin_client.get(TOKEN_ADMIN).status_code == 200
