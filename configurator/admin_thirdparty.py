@@ -14,10 +14,7 @@ from __future__ import annotations
 import ipaddress
 from typing import Any
 
-# Imported first so that their registrations exist to be replaced (autodiscovery imports app
-# admin modules in INSTALLED_APPS order, and `configurator` comes before both packages).
-import axes.admin  # noqa: F401
-import django_tasks_db.admin  # noqa: F401
+import django_tasks_db.admin
 from axes.models import AccessAttempt, AccessFailureLog, AccessLog
 from django.conf import settings
 from django.contrib import admin
@@ -28,12 +25,7 @@ from django_tasks_db.models import DBTaskResult
 
 from configurator.admin_mixins import LargeTableAdminMixin
 
-for _model in (DBTaskResult, AccessAttempt, AccessLog, AccessFailureLog):
-    if admin.site.is_registered(_model):
-        admin.site.unregister(_model)
 
-
-@admin.register(DBTaskResult)
 class TaskResultAdmin(LargeTableAdminMixin, django_tasks_db.admin.DBTaskResultAdmin):
     """Task results, newest first, filtered by status (a fixed set): read-only.
 
@@ -90,7 +82,6 @@ class _LoginRecordAdmin(LargeTableAdminMixin, admin.ModelAdmin):  # type: ignore
         return False
 
 
-@admin.register(AccessAttempt)
 class AccessAttemptAdmin(_LoginRecordAdmin):
     """Clients' failed logins counted towards a lockout; deleting one lifts its lockout."""
 
@@ -105,7 +96,6 @@ class AccessAttemptAdmin(_LoginRecordAdmin):
         return str(_("%(left)s attempts left") % {"left": limit - obj.failures_since_start})
 
 
-@admin.register(AccessLog)
 class AccessLogAdmin(_LoginRecordAdmin):
     """Successful logins, with their logout time: read-only."""
 
@@ -116,7 +106,6 @@ class AccessLogAdmin(_LoginRecordAdmin):
         return False
 
 
-@admin.register(AccessFailureLog)
 class AccessFailureLogAdmin(_LoginRecordAdmin):
     """Every failed login, whether it was locked out: read-only."""
 
@@ -125,3 +114,22 @@ class AccessFailureLogAdmin(_LoginRecordAdmin):
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
+
+
+BOUNDED_ADMINS: dict[type[Any], type[admin.ModelAdmin[Any]]] = {
+    DBTaskResult: TaskResultAdmin,
+    AccessAttempt: AccessAttemptAdmin,
+    AccessLog: AccessLogAdmin,
+    AccessFailureLog: AccessFailureLogAdmin,
+}
+
+
+def bounded_admins_register() -> None:
+    """Replace the packages' pages by these (called once every app's admin is registered).
+
+    A page the package did not register (axes' with AXES_ENABLE_ADMIN off) stays away.
+    """
+    for model, model_admin in BOUNDED_ADMINS.items():
+        if admin.site.is_registered(model):
+            admin.site.unregister(model)
+            admin.site.register(model, model_admin)
