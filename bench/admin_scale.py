@@ -16,8 +16,8 @@ Django's test client in this process, logged in as a superuser (a session for th
 for the API): no web server, no network, so the figures are the view's own cost, database
 included. A changelist the admin registers but the bench does not list fails the run. Each
 page is requested once to warm caches and then --runs times; the table shows the status, the
-queries of one request, the median time and the slowest query's time. The bench adds one superuser (`bench-admin`) and one API token to the
-database.
+queries of one request, the median time and the slowest query's time. The bench adds one
+superuser (`bench-admin`) and one API token to the database.
 The CPUs are shared: run it when `uptime` shows a low load, and say the load with the figures.
 """
 
