@@ -14,12 +14,17 @@ import json
 from functools import cached_property
 from typing import Any
 
-from django.core.paginator import Paginator
+from django.core.paginator import EmptyPage, Page, PageNotAnInteger, Paginator
 from django.db import connections
 from django.db.models import QuerySet
+from django.utils.translation import gettext as _
 
 # Up to this many rows a list's count is exact (reading them is cheap); beyond, estimated.
 EXACT_UP_TO = 1000
+# The deepest page a list with an estimated count serves: a page is an OFFSET, whose cost grows
+# with its number (page 10,000 of the callbacks reads a million index entries). Past it, a
+# filter or a search narrows the list (the period filters reach any day).
+MAX_PAGES = 200
 
 
 def table_estimate(queryset: QuerySet[Any]) -> int | None:
@@ -75,6 +80,35 @@ class EstimatedCountPaginator(Paginator):  # type: ignore[type-arg]
         # The estimate may be below what was just read: never show fewer than that.
         return max(estimate, exact)
 
+    def validate_number(self, number: int | float | str) -> int:
+        """Any page up to MAX_PAGES when the count is an estimate: the estimate may be short of
+        the rows there are, and none of them may be out of reach because of it."""
+        self.count  # noqa: B018 - decides count_is_estimate
+        if not self.count_is_estimate:
+            return int(super().validate_number(number))
+        try:
+            if isinstance(number, float) and not number.is_integer():
+                raise ValueError
+            page = int(number)
+        except (TypeError, ValueError) as exc:
+            raise PageNotAnInteger(self.error_messages["invalid_page"]) from exc
+        if page < 1:
+            raise EmptyPage(self.error_messages["min_page"])
+        if page > MAX_PAGES:
+            raise EmptyPage(
+                _("Pages past %(max)d are not shown: narrow the list with a filter or a search.")
+                % {"max": MAX_PAGES}
+            )
+        return page
+
+    def page(self, number: int | float | str) -> Page[Any]:
+        """The page's rows, not cut at the estimate (a page past the last row is empty)."""
+        page = self.validate_number(number)
+        if not self.count_is_estimate:
+            return super().page(page)
+        bottom = (page - 1) * self.per_page
+        return Page(self.object_list[bottom : bottom + self.per_page], page, self)
+
     def get_elided_page_range(
         self, number: int | float | str = 1, *, on_each_side: int = 3, on_ends: int = 2
     ) -> Any:
@@ -85,7 +119,8 @@ class EstimatedCountPaginator(Paginator):  # type: ignore[type-arg]
         if not self.count_is_estimate:
             return pages
         current = self.validate_number(number)
-        shown = [p for p in pages if not isinstance(p, int) or p <= current + on_each_side]
+        last = min(current + on_each_side, MAX_PAGES)
+        shown = [p for p in pages if not isinstance(p, int) or p <= last]
         while shown and not isinstance(shown[-1], int):
             shown.pop()
         return [*shown, self.ELLIPSIS]

@@ -8,7 +8,8 @@ from typing import Any
 from django.contrib import messages
 from django.contrib.admin import ShowFacets
 from django.contrib.admin.options import IncorrectLookupParameters
-from django.contrib.admin.views.main import ChangeList
+from django.contrib.admin.views.main import ORDER_VAR, ChangeList
+from django.db.models.constants import LOOKUP_SEP
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import reverse
 from django.utils.html import format_html
@@ -87,18 +88,64 @@ class LargeTableAdminMixin:
     # Columns the list never shows and that can be large (a callback's body, up to 1 MiB):
     # not read for a page of a hundred rows.
     list_defer: tuple[str, ...] = ()
+    # A table that grows with traffic (callbacks, contacts, their rows, deliveries), as opposed
+    # to one an administrator fills (queues, agents): its list sorts only by the columns of its
+    # own ordering, and a URL filters it only by its list_filter fields and `extra_lookups`,
+    # each served by an index. Any other sort or filter would read and sort the whole table on
+    # every page view (Django allows sorting by any column and filtering by any local field).
+    grows_with_traffic = False
+    # Fields a URL may filter such a list by besides its list_filter, e.g. the "all N" links of
+    # a contact's page (`?contact__id__exact=`).
+    extra_lookups: tuple[str, ...] = ()
+
+    def get_sortable_by(self, request: HttpRequest) -> Any:
+        sortable = super().get_sortable_by(request)  # type: ignore[misc]
+        if not self.grows_with_traffic:
+            return sortable
+        ordering = self.get_ordering(request) or self.model._meta.ordering  # type: ignore[attr-defined]
+        columns = {str(field).lstrip("-") for field in ordering}
+        return [name for name in sortable if name in columns]
+
+    def lookup_allowed(self, lookup: str, value: str, request: Any = None) -> bool:
+        allowed: bool = super().lookup_allowed(lookup, value, request)  # type: ignore[misc]
+        if not allowed or not self.grows_with_traffic:
+            return allowed
+        fields = set(self.extra_lookups)
+        for item in self.list_filter:  # type: ignore[attr-defined]
+            if isinstance(item, str):
+                fields.add(item)
+            elif isinstance(item, tuple | list):
+                fields.add(str(item[0]))
+            else:  # a SimpleListFilter: its parameter
+                fields.add(str(getattr(item, "parameter_name", "")))
+        return lookup.split(LOOKUP_SEP, 1)[0] in {name.split(LOOKUP_SEP, 1)[0] for name in fields}
 
     def get_changelist(self, request: HttpRequest, **kwargs: Any) -> type[ChangeList]:
         base: type[ChangeList] = super().get_changelist(request, **kwargs)  # type: ignore[misc]
         deferred = self.list_defer
-        if not deferred:
-            return base
+        only_sortable = self.grows_with_traffic
 
-        class DeferringChangeList(base):  # type: ignore[valid-type,misc]
+        class LargeTableChangeList(base):  # type: ignore[valid-type,misc]
             def get_queryset(self, request: HttpRequest, exclude_parameters: Any = None) -> Any:
-                return super().get_queryset(request, exclude_parameters).defer(*deferred)
+                queryset = super().get_queryset(request, exclude_parameters)
+                return queryset.defer(*deferred) if deferred else queryset
 
-        return DeferringChangeList
+            def get_ordering(self, request: HttpRequest, queryset: Any) -> list[Any]:
+                # Django offers only sortable columns' headers, but sorts by any `?o=` index.
+                if only_sortable and ORDER_VAR in self.params:
+                    kept = [
+                        part
+                        for part in str(self.params[ORDER_VAR]).split(".")
+                        if _column(self.list_display, part) in self.sortable_by
+                    ]
+                    if kept:
+                        self.params[ORDER_VAR] = ".".join(kept)
+                    else:
+                        del self.params[ORDER_VAR]
+                ordering: list[Any] = super().get_ordering(request, queryset)
+                return ordering
+
+        return LargeTableChangeList
 
     def get_paginator(
         self,
@@ -109,6 +156,14 @@ class LargeTableAdminMixin:
         allow_empty_first_page: bool = True,
     ) -> EstimatedCountPaginator:
         return EstimatedCountPaginator(queryset, per_page, orphans, allow_empty_first_page)
+
+
+def _column(list_display: Any, part: str) -> str | None:
+    """The list_display entry an `?o=` part (`-3`) names, or None."""
+    index = part.rpartition("-")[2]
+    if not index.isdigit() or int(index) >= len(list_display):
+        return None
+    return str(list_display[int(index)])
 
 
 def is_autocomplete(request: HttpRequest) -> bool:

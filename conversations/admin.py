@@ -255,6 +255,7 @@ class ContactAdmin(LargeTableAdminMixin, BoundedLookupsMixin, admin.ModelAdmin[C
         "created",
     ]
     list_filter = ["state", QueueShownFilter, SubchannelFilter, "direction", "created"]
+    grows_with_traffic = True
     # Exact matches on indexed columns: `=field` would compare UPPER(column), which no index
     # serves; ids are compared as Sinch and this app write them.
     search_fields = [
@@ -487,6 +488,8 @@ class ContactRowsAdmin(LargeTableAdminMixin, admin.ModelAdmin[Any]):
     search_fields = ["contact__id__exact"]
     search_help_text = _("Exact contact ID.")
     ordering = ["-id"]
+    grows_with_traffic = True
+    extra_lookups = ("contact",)  # a contact's page links to its rows
 
     def has_module_permission(self, request: HttpRequest) -> bool:
         return False

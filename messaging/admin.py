@@ -215,6 +215,7 @@ class CallbackAdmin(LargeTableAdminMixin, BoundedLookupsMixin, admin.ModelAdmin[
     # list itself by messaging_cb_received. No date hierarchy: its years and months are a
     # DISTINCT over every callback on every page view.
     ordering = ("-received_at", "-id")
+    grows_with_traffic = True
     list_filter = ["status", "trigger", "service", "received_at"]
     # Exact, case-sensitive matches on indexed columns (`=field` would compare UPPER(column),
     # which no index serves); Sinch's ids are matched as Sinch writes them.

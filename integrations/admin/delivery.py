@@ -51,6 +51,8 @@ class DeliveryAdmin(LargeTableAdminMixin, BoundedLookupsMixin, admin.ModelAdmin[
     # Filters an index serves (integrations_dlv_status, _event, _intg; the period filter reads
     # the newest rows); no date hierarchy, whose years and months are a DISTINCT over every row.
     list_filter = ["status", "event", "integration", "created_at"]
+    grows_with_traffic = True
+    extra_lookups = ("contact",)  # a contact's page links to its deliveries
     # An exact contact ID (indexed); the integration is chosen with its filter.
     search_fields = ["contact__id__exact"]
     search_help_text = _("An exact contact ID (with the permission to view contacts).")
