@@ -37,8 +37,9 @@ class TaskResultAdmin(LargeTableAdminMixin, django_tasks_db.admin.DBTaskResultAd
     # The package's class declares these as tuples of its own lengths.
     list_display = ("id", "task_name", "status", "enqueued_at", "started_at", "finished_at")  # type: ignore[assignment]
     list_filter = ("status",)  # type: ignore[assignment]
+    # Sorted only by enqueue time, filtered by URL only by status (LargeTableAdminMixin).
     ordering = ["-enqueued_at"]
-    sortable_by = ("enqueued_at",)
+    grows_with_traffic = True
     # Arguments, return value and traceback can be long; the list shows none of them.
     list_defer = ("args_kwargs", "return_value", "traceback", "worker_ids")
 
@@ -58,8 +59,9 @@ class _LoginRecordAdmin(LargeTableAdminMixin, admin.ModelAdmin):  # type: ignore
         "user_agent",
         "path_info",
     )
+    # Not sortable (the id is not a column), no URL filters (LargeTableAdminMixin).
     ordering = ["-pk"]
-    sortable_by = ()
+    grows_with_traffic = True
     search_fields = ["=username"]
     search_help_text = _("An exact IP address or username.")
 

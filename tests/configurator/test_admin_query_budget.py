@@ -213,6 +213,34 @@ def test_third_party_lists_read_no_whole_table(admin_client_: Client, url: str) 
         assert "COUNT(" not in sql or "LIMIT" in sql, sql
 
 
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/admin/django_tasks_database/dbtaskresult/?queue_name__exact=default",
+        "/admin/django_tasks_database/dbtaskresult/?task_path__icontains=x",
+        "/admin/axes/accessattempt/?path_info__exact=/admin/login/",
+        "/admin/axes/accessattempt/?attempt_time__year=2026",
+        "/admin/axes/accessfailurelog/?locked_out__exact=1",
+    ],
+)
+def test_third_party_lists_refuse_filters_no_index_serves(admin_client_: Client, url: str) -> None:
+    assert admin_client_.get(url).status_code == 400
+
+
+def test_third_party_lists_sort_only_by_an_indexed_column(admin_client_: Client) -> None:
+    _rows(0)
+    tasks = admin_client_.get("/admin/django_tasks_database/dbtaskresult/").content.decode()
+    attempts = admin_client_.get("/admin/axes/accessattempt/").content.decode()
+    with CaptureQueriesContext(connection) as captured:
+        admin_client_.get("/admin/django_tasks_database/dbtaskresult/?o=2")  # status
+
+    # list_display: id, task_name, status, enqueued_at, ... (no actions: no checkbox column)
+    assert "?o=3" in tasks and "?o=2" not in tasks
+    assert "?o=" not in attempts
+    page = [q["sql"] for q in captured.captured_queries if "ORDER BY" in q["sql"]]
+    assert page and '"status" ASC' not in page[-1] and '"enqueued_at" DESC' in page[-1]
+
+
 def test_filters_by_one_related_object_do_not_grow_with_rows(admin_client_: Client) -> None:
     _rows(0)
     queue = Queue.objects.order_by("pk").first()
