@@ -187,7 +187,8 @@ def admin_pages(s: dict[str, Any]) -> list[tuple[str, str]]:
             else []
         ),
         ("admin login attempts", f"{a}/axes/accessattempt/"),
-        ("admin login attempts search IP", f"{a}/axes/accessattempt/?q=203.0.113.9"),
+        ("admin login attempts search IP", f"{a}/axes/accessattempt/?q=10.1.2.3"),
+        ("admin login attempts search user", f"{a}/axes/accessattempt/?q=user42"),
         ("admin login failures", f"{a}/axes/accessfailurelog/"),
         ("admin logins", f"{a}/axes/accesslog/"),
         ("admin users", f"{a}/auth/user/"),
