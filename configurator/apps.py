@@ -28,7 +28,9 @@ class ConfiguratorConfig(AppConfig):
     def ready(self) -> None:
         from django.conf import settings
 
-        from configurator import housekeeping, workers
+        from configurator import housekeeping, logcontext, workers
+
+        logcontext.log_uncaught_exceptions()
 
         def beat_every() -> float:
             return max(1.0, min(10.0, float(settings.WORKER_STALE_SECONDS) / 4))

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db import close_old_connections, connections
+from django.db import InterfaceError, OperationalError, close_old_connections, connections
 from django.utils import timezone
 
 logger = logging.getLogger(__name__)
@@ -112,8 +112,90 @@ def keep_claim() -> None:
         renew()
 
 
+# What a lost or refused database connection raises (Django wraps the driver's errors so): the
+# database is away for now, and the work is tried again once it is back.
+DATABASE_OUTAGE: tuple[type[Exception], ...] = (OperationalError, InterfaceError)
+
+# The longest wait between two attempts to reach a database that is away.
+OUTAGE_BACKOFF_MAX_SECONDS = 5.0
+OUTAGE_BACKOFF_FIRST_SECONDS = 0.2
+
+
+class Outage:
+    """One worker loop's view of a database outage: logged once, retried with a bounded backoff.
+
+    A loop calls `failed()` on each outage error (the first is logged with its traceback, the
+    others are not: a minute-long outage would otherwise log a traceback per attempt) and waits
+    the seconds it returns; `recovered()` once a query has gone through again.
+    """
+
+    def __init__(self, loop: str) -> None:
+        self.loop = loop
+        self.started: float | None = None
+        self._delay = OUTAGE_BACKOFF_FIRST_SECONDS
+
+    @property
+    def ongoing(self) -> bool:
+        """Whether the last attempt failed."""
+        return self.started is not None
+
+    def failed(self, error: BaseException) -> float:
+        """Record a failed attempt; the seconds to wait before the next."""
+        if self.started is None:
+            self.started = time.monotonic()
+            self._delay = OUTAGE_BACKOFF_FIRST_SECONDS
+            logger.error(
+                "%s: database unavailable, retrying until it is back",
+                self.loop,
+                exc_info=(type(error), error, error.__traceback__),
+            )
+        else:
+            self._delay = min(self._delay * 2, OUTAGE_BACKOFF_MAX_SECONDS)
+        # Whatever broke, the next attempt starts on a fresh connection.
+        close_connections()
+        return self._delay
+
+    def recovered(self) -> None:
+        """Record that the database answered (logs the end of an outage, if there was one)."""
+        if self.started is not None:
+            logger.warning(
+                "%s: database reachable again after %.1f s",
+                self.loop,
+                time.monotonic() - self.started,
+            )
+            self.started = None
+
+
+def close_connections() -> None:
+    """Close the calling thread's database connections, broken ones included, whatever happens."""
+    for connection in connections.all(initialized_only=True):
+        try:
+            connection.close()
+        except Exception:
+            # A connection that cannot even be closed is dropped: the next query opens a new one.
+            connection.connection = None
+
+
+_loops_alive: Callable[[], bool] = lambda: True  # noqa: E731
+
+
+def set_loops_alive(check: Callable[[], bool]) -> None:
+    """Tell the heartbeat how to know that this process's task loops are running."""
+    global _loops_alive
+    _loops_alive = check
+
+
+def loops_alive() -> bool:
+    """Whether this process's task loops are running (a heartbeat must not claim otherwise)."""
+    return _loops_alive()
+
+
 class Housekeeper:
-    """Runs the jobs that are due; one failing job is logged and does not stop the others."""
+    """Runs the jobs that are due; one failing job is logged and does not stop the others.
+
+    While the database is away every job fails the same way: that is logged once (`Outage`),
+    and the jobs are tried again on their intervals (at most a second apart, see `start`).
+    """
 
     def __init__(
         self, jobs: list[Job] | None = None, clock: Callable[[], float] = time.monotonic
@@ -121,6 +203,7 @@ class Housekeeper:
         self._jobs = jobs if jobs is not None else registered()
         self._clock = clock
         self._next: dict[str, float] = {}
+        self.outage = Outage("housekeeping")
 
     def run_due(self) -> float:
         """Run every job that is due; returns the seconds until the next one is."""
@@ -130,8 +213,15 @@ class Housekeeper:
                 continue
             try:
                 job.run()
+            except DATABASE_OUTAGE as error:
+                self.outage.failed(error)
+                # Tried again soon, not after the job's interval: a heartbeat must resume.
+                self._next[job.name] = self._clock() + min(max(job.interval(), 0.1), 1.0)
+                continue
             except Exception:
                 logger.exception("housekeeping job %s failed", job.name)
+            else:
+                self.outage.recovered()
             finally:
                 # A database error leaves the connection unusable until it is closed.
                 close_old_connections()

@@ -15,8 +15,11 @@ from __future__ import annotations
 
 import contextvars
 import logging
+import sys
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from types import TracebackType
 from typing import Any
 
 from pythonjsonlogger.json import JsonFormatter
@@ -89,9 +92,45 @@ class TextFormatter(logging.Formatter):
 
 
 class JsonLineFormatter(JsonFormatter):
-    """One JSON object per line (python-json-logger): time, level, logger, message, ids, extras."""
+    """One JSON object per line (python-json-logger): time, level, logger, message, ids, extras.
+
+    A traceback is the `traceback` field of its line, never lines of its own.
+    """
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
-        kwargs.setdefault("rename_fields", {"levelname": "level", "name": "logger"})
+        kwargs.setdefault(
+            "rename_fields", {"levelname": "level", "name": "logger", "exc_info": "traceback"}
+        )
         kwargs.setdefault("timestamp", "time")
         super().__init__("%(levelname)s %(name)s %(message)s", *args, **kwargs)
+
+
+_uncaught = logging.getLogger("configurator.uncaught")
+
+
+def _log_uncaught(
+    kind: type[BaseException], error: BaseException, trace: TracebackType | None
+) -> None:
+    _uncaught.critical("uncaught %s", kind.__name__, exc_info=(kind, error, trace))
+
+
+def _log_uncaught_in_thread(args: threading.ExceptHookArgs) -> None:
+    if args.exc_type is SystemExit:
+        return  # as Python's own hook: a thread that exits is no error
+    name = args.thread.name if args.thread is not None else "?"
+    _uncaught.critical(
+        "uncaught %s in thread %s",
+        args.exc_type.__name__,
+        name,
+        exc_info=(args.exc_type, args.exc_value or args.exc_type(), args.exc_traceback),
+    )
+
+
+def log_uncaught_exceptions() -> None:
+    """Send uncaught exceptions (main thread and any other) through logging, not raw stderr.
+
+    Python prints them as plain text, which breaks a LOG_FORMAT=json stream; through logging they
+    are one line of the configured format, with the traceback as a field.
+    """
+    sys.excepthook = _log_uncaught
+    threading.excepthook = _log_uncaught_in_thread

@@ -7,6 +7,7 @@ import os
 import socket
 from collections.abc import Iterable
 from datetime import timedelta
+from uuid import UUID
 
 from django.conf import settings
 from django.utils import timezone
@@ -24,10 +25,18 @@ _started_at = timezone.now()
 
 # What a task row left running by a stopped worker is finished with.
 STOPPED_WORKER_ERROR = "configurator.workers.WorkerStopped"
+# What a task row cut short by a database outage is finished with.
+OUTAGE_ERROR = "configurator.workers.DatabaseOutage"
 
 
 def heartbeat() -> None:
-    """Record that this worker is alive (one row per worker, updated in place)."""
+    """Record that this worker is alive (one row per worker, updated in place).
+
+    Only while its task loops run: a process whose loops died (or are stopping) must not keep
+    /health/ready and configurator_workers_live counting it.
+    """
+    if not housekeeping.loops_alive():
+        return
     now = timezone.now()
     WorkerHeartbeat.objects.update_or_create(
         worker_id=housekeeping.process_worker_id(),
@@ -76,9 +85,38 @@ def stale_tasks_finish() -> int:
     return finished
 
 
+def task_interrupted(task_id: UUID | str) -> bool:
+    """Mark a task row failed that a database outage cut short in this worker (once it is back).
+
+    Its worker lives on, so `stale_tasks_finish` would never finish it. The work is safe: a
+    callback or delivery it held is taken over once its lease runs out. Returns whether the row
+    was still running.
+    """
+    return bool(
+        DBTaskResult.objects.filter(pk=task_id, status=TaskResultStatus.RUNNING).update(
+            status=TaskResultStatus.FAILED,
+            finished_at=timezone.now(),
+            exception_class_path=OUTAGE_ERROR,
+            traceback=(
+                "The database went away while this task ran. Callbacks and deliveries it held "
+                "are taken over once their lease runs out."
+            ),
+        )
+    )
+
+
 def tasks_waiting(task_path: str) -> bool:
     """Whether a task of this path is due and waiting for a worker (the workers are behind)."""
     return DBTaskResult.objects.ready().filter(task_path=task_path).exists()
+
+
+def worker_stopped() -> None:
+    """Delete this worker's heartbeat on a clean stop: it stops counting as live at once.
+
+    Its task rows are finished by then (a clean stop finishes the task in hand); one left
+    running by a forced stop is finished by `stale_tasks_finish` as a killed worker's would be.
+    """
+    WorkerHeartbeat.objects.filter(worker_id=housekeeping.process_worker_id()).delete()
 
 
 def workers_forget() -> int:

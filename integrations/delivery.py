@@ -111,10 +111,11 @@ def execute(
     What came back (excerpt, answer, error, attached data to save) has every secret the request
     carried masked before anyone records or shows it: the authentication secrets, and the
     credentials made from them (Basic's base64, the OAuth access token, the Digest header).
-    Every line logged meanwhile (urllib3's included) carries the integration's id.
+    Every line logged meanwhile (urllib3's included) carries the integration's id and the id of
+    the contact the call is about (a background delivery runs outside the contact's lifecycle).
     """
     carried: list[str] = []
-    with log_context(integration_id=integration_id):
+    with log_context(integration_id=integration_id, contact_id=context.contact.get("id")):
         result = _execute(
             configuration=configuration,
             endpoint_url=endpoint_url,

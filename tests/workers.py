@@ -16,16 +16,23 @@ from django.db import connection
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def database_url() -> str:
-    """The test database, for processes started by the test."""
+def database_address() -> tuple[str, int]:
+    """Where the (PostgreSQL) test database listens."""
+    settings = connection.settings_dict
+    return settings.get("HOST") or "127.0.0.1", int(settings.get("PORT") or 5432)
+
+
+def database_url(*, port: int | None = None, name: str | None = None) -> str:
+    """The test database, for processes started by the test (through `port`, if given)."""
     settings = connection.settings_dict
     if connection.vendor == "sqlite":
-        return f"sqlite:///{settings['NAME']}"
+        return f"sqlite:///{name or settings['NAME']}"
     user = settings.get("USER") or "postgres"
     password = f":{settings['PASSWORD']}" if settings.get("PASSWORD") else ""
-    host = settings.get("HOST") or "127.0.0.1"
-    port = settings.get("PORT") or 5432
-    return f"postgres://{user}{password}@{host}:{port}/{settings['NAME']}"
+    host, default_port = database_address()
+    if port is not None:
+        host = "127.0.0.1"
+    return f"postgres://{user}{password}@{host}:{port or default_port}/{name or settings['NAME']}"
 
 
 def start_worker(worker_id: str, **environment: str) -> subprocess.Popen[str]:

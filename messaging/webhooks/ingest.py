@@ -23,6 +23,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.db import DEFAULT_DB_ALIAS, DatabaseError, IntegrityError, connections, transaction
 
 from configurator import metrics
+from configurator.logcontext import in_this_context, log_context
 from messaging.choices import NOTIFICATION_KEYS
 from messaging.models import Callback, MessagingService
 from messaging.selectors import inbound_authentication
@@ -219,10 +220,13 @@ def store_callback(row: CallbackRow) -> int:
         raise WebhookRejected(404, "unknown messaging service", kind="unknown_service") from None
     if callback_id is None:
         raise WebhookRejected(401, "nonce already used", kind="nonce_reused")
-    if connection.in_atomic_block:
-        connection.on_commit(callback_wake)
-    else:
-        callback_wake()  # already committed (autocommit, the request path)
+    # The wake-up's lines (the task enqueued) are about this callback: a context variable set,
+    # nothing the webhook's throughput would notice.
+    with log_context(callback_id=callback_id):
+        if connection.in_atomic_block:
+            connection.on_commit(in_this_context(callback_wake))
+        else:
+            callback_wake()  # already committed (autocommit, the request path)
     return callback_id
 
 

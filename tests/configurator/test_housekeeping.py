@@ -6,6 +6,7 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+from django.db import OperationalError
 from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
@@ -192,3 +193,50 @@ def test_tasks_run_in_the_order_they_became_due_callbacks_first(queue: Queue) ->
     wake = enqueue_in_turn(process_callbacks)
     order = [str(r.pk) for r in DBTaskResult.objects.ready().order_by(*DBTaskResult._meta.ordering)]
     assert order == [str(wake.id), str(first.id), str(retry.id)]
+
+
+@pytest.mark.django_db
+def test_a_task_cut_short_by_an_outage_is_finished_once_the_database_is_back() -> None:
+    running = process_callbacks.enqueue()
+    done = process_callbacks.enqueue()
+    DBTaskResult.objects.filter(pk=running.id).update(status="RUNNING")
+    DBTaskResult.objects.filter(pk=done.id).update(status="SUCCESSFUL")
+    assert workers.task_interrupted(running.id)
+    assert not workers.task_interrupted(done.id)
+    row = DBTaskResult.objects.get(pk=running.id)
+    assert (row.status, row.exception_class_path) == ("FAILED", workers.OUTAGE_ERROR)
+    assert DBTaskResult.objects.get(pk=done.id).status == "SUCCESSFUL"
+
+
+@pytest.mark.django_db
+def test_no_heartbeat_while_the_task_loops_are_not_running() -> None:
+    housekeeping.set_loops_alive(lambda: False)
+    try:
+        workers.heartbeat()
+    finally:
+        housekeeping.set_loops_alive(lambda: True)
+    assert not WorkerHeartbeat.objects.exists()
+    workers.heartbeat()
+    workers.worker_stopped()
+    assert not WorkerHeartbeat.objects.exists()
+
+
+@pytest.mark.django_db  # the housekeeper closes connections after each job
+def test_an_outage_is_logged_once_and_its_end_once(caplog: pytest.LogCaptureFixture) -> None:
+    away = [True]
+
+    def query() -> None:
+        if away[0]:
+            raise OperationalError("connection refused")
+
+    keeper = housekeeping.Housekeeper([housekeeping.Job("beat", query, lambda: 10.0)])
+    for _ in range(3):
+        assert keeper.run_due() <= 1.0  # retried within a second, not after its interval
+        keeper._next.clear()
+    away[0] = False
+    keeper.run_due()
+    keeper.run_due()
+    logged = [r for r in caplog.records if r.name == "configurator.housekeeping"]
+    assert [r.levelname for r in logged] == ["ERROR", "WARNING"]
+    assert "database unavailable" in logged[0].getMessage() and logged[0].exc_info
+    assert "reachable again" in logged[1].getMessage()

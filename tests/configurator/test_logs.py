@@ -174,6 +174,9 @@ def test_a_worker_logs_json_lines_with_the_ids_and_counts_for_metrics(
     library = [line for line in lines if line["logger"].startswith("urllib3")]
     assert library
     assert {line.get("integration_id") for line in library} == {listener.pk}
+    # A background delivery runs outside the contact's lifecycle: the call binds the contact.
+    assert {line.get("contact_id") for line in library} == {contact.pk}
+    # Whatever a thread or the process left uncaught would be a JSON line too (parsed above).
 
     for secret in (WEBHOOK_SECRET, API_KEY, django_settings.SECRET_KEY):
         assert secret not in output
@@ -192,3 +195,27 @@ def test_a_worker_logs_json_lines_with_the_ids_and_counts_for_metrics(
     assert samples[("configurator_callbacks_processed_total", processed_key)] == 1
     succeeded = frozenset({"integration": str(listener.pk), "status": "succeeded"}.items())
     assert samples[("configurator_deliveries_finished_total", succeeded)] == 1
+
+
+@pytest.mark.django_db
+def test_the_webhook_s_wake_up_line_carries_the_stored_callback_s_id(
+    client: Client,
+    captured: tuple[logging.Logger, io.StringIO, logging.Handler],
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    """The task enqueued for a just-stored callback (django-tasks' DEBUG line) names it."""
+    _, stream, handler = captured
+    tasks = logging.getLogger("django_tasks")
+    tasks.addHandler(handler)
+    tasks.setLevel(logging.DEBUG)
+    try:
+        service = make_service(app_id=APP)
+        body = fixture_body("message_inbound", message__id="01HJSONLOGS000000000000002")
+        with django_capture_on_commit_callbacks(execute=True):
+            assert post_callback(client, service.pk, body).status_code == 200
+    finally:
+        tasks.removeHandler(handler)
+        tasks.setLevel(logging.NOTSET)
+    (enqueued,) = [line for line in _lines(stream) if "enqueued" in line["message"]]
+    assert "process_callbacks" in enqueued["message"]
+    assert enqueued["callback_id"] == Callback.objects.get().pk
