@@ -5,14 +5,19 @@
     .venv/bin/python bench/admin_scale.py [--runs 5] [--only callback] [--json out.json]
 
 Run it against a database filled by `manage.py seed_demo --scale large` (10,000 queues,
-100,000 contacts, 1,000,000 callbacks, 200,000 deliveries). Every admin changelist (with its
-common filters and searches by exact Sinch ids), the change pages with inlines, the add pages
-whose forms choose a queue or an agent, the admin index, and every REST API list with its main
-filters are requested with Django's test client in this process, logged in as a superuser (a
-session for the admin, a token for the API): no web server, no network, so the figures are the
-view's own cost, database included. Each page is requested once to warm caches and then --runs
-times; the table shows the status, the queries of one request, the median time and the slowest
-query's time. The bench adds one superuser (`bench-admin`) and one API token to the database.
+100,000 contacts, 1,000,000 callbacks, 200,000 deliveries, 600,000 task results, five contacts
+with 500 more events and messages each). Every changelist registered in the admin (with its
+common filters and searches by exact Sinch ids), each sorted by each column it can be sorted by
+(`?o=`, read from the page's own headers), the deepest page a big list serves (`?p=`), the
+change pages with inlines (a busy contact's among them, where the latest-rows cap matters), the
+add pages whose forms choose a queue or an agent, the autocomplete searches for queues and
+agents, the admin index, and every REST API list with its main filters are requested with
+Django's test client in this process, logged in as a superuser (a session for the admin, a token
+for the API): no web server, no network, so the figures are the view's own cost, database
+included. A changelist the admin registers but the bench does not list fails the run. Each
+page is requested once to warm caches and then --runs times; the table shows the status, the
+queries of one request, the median time and the slowest query's time. The bench adds one
+superuser (`bench-admin`) and one API token to the database.
 The CPUs are shared: run it when `uptime` shows a low load, and say the load with the figures.
 """
 
@@ -40,13 +45,17 @@ import django  # noqa: E402
 django.setup()
 
 from django.conf import settings  # noqa: E402
+from django.contrib import admin  # noqa: E402
+from django.contrib.admin.templatetags.admin_list import result_headers  # noqa: E402
 from django.contrib.auth.models import User  # noqa: E402
 from django.db import connection  # noqa: E402
 from django.test import Client  # noqa: E402
 from django.test.utils import CaptureQueriesContext, setup_test_environment  # noqa: E402
+from django_tasks_db.models import DBTaskResult  # noqa: E402
 
+from configurator import admin_counts  # noqa: E402
 from configurator.tokens import api_token_create  # noqa: E402
-from conversations.models import Agent, Contact  # noqa: E402
+from conversations.models import Agent, Contact, ContactEvent, Message  # noqa: E402
 from integrations.models import Delivery, Integration  # noqa: E402
 from messaging.models import Callback, MessagingService  # noqa: E402
 from queues.models import Queue  # noqa: E402
@@ -78,7 +87,14 @@ def samples() -> dict[str, Any]:
     contacts = Contact.objects.filter(queue__isnull=False, state="ended").order_by("pk")
     contact = contacts[contacts.count() // 2]
     delivery = Delivery.objects.order_by("pk")[Delivery.objects.count() // 2]
+    # seed_demo's busy contacts: hundreds of events, messages and deliveries each.
+    busy = Message.objects.filter(sinch_message_id__startswith="DEMOBUSY").first()
+    tasks = DBTaskResult.objects.order_by("-enqueued_at")
     return {
+        "busy": busy.contact if busy else contact,
+        "event": ContactEvent.objects.filter(contact=contact).order_by("pk")[0],
+        "message": Message.objects.filter(contact=contact).order_by("pk")[0],
+        "task": tasks[tasks.count() // 2] if tasks.exists() else None,
         "callback": callback,
         "contact": contact,
         "delivery": delivery,
@@ -138,8 +154,100 @@ def admin_pages(s: dict[str, Any]) -> list[tuple[str, str]]:
         ("admin deliveries search contact", f"{a}/integrations/delivery/?q={delivery.contact_id}"),
         ("admin delivery page", f"{a}/integrations/delivery/{delivery.pk}/change/"),
         ("admin API tokens", f"{a}/configurator/apitoken/"),
+        ("admin contact page (busy)", f"{a}/conversations/contact/{s['busy'].pk}/change/"),
+        ("admin contact events", f"{a}/conversations/contactevent/"),
+        (
+            "admin contact events ?contact=",
+            f"{a}/conversations/contactevent/?contact__id__exact={s['busy'].pk}",
+        ),
+        ("admin contact event page", f"{a}/conversations/contactevent/{s['event'].pk}/change/"),
+        ("admin messages", f"{a}/conversations/message/"),
+        (
+            "admin messages ?contact=",
+            f"{a}/conversations/message/?contact__id__exact={s['busy'].pk}",
+        ),
+        ("admin message page", f"{a}/conversations/message/{s['message'].pk}/change/"),
+        (
+            "admin deliveries ?contact=",
+            f"{a}/integrations/delivery/?contact__id__exact={s['busy'].pk}",
+        ),
+        ("admin task results", f"{a}/django_tasks_database/dbtaskresult/"),
+        (
+            "admin task results ?status=FAILED",
+            f"{a}/django_tasks_database/dbtaskresult/?status__exact=FAILED",
+        ),
+        *(
+            [
+                (
+                    "admin task result page",
+                    f"{a}/django_tasks_database/dbtaskresult/{s['task'].pk}/change/",
+                )
+            ]
+            if s["task"]
+            else []
+        ),
+        ("admin login attempts", f"{a}/axes/accessattempt/"),
+        ("admin login attempts search IP", f"{a}/axes/accessattempt/?q=10.1.2.3"),
+        ("admin login attempts search user", f"{a}/axes/accessattempt/?q=user42"),
+        ("admin login failures", f"{a}/axes/accessfailurelog/"),
+        ("admin logins", f"{a}/axes/accesslog/"),
         ("admin users", f"{a}/auth/user/"),
+        ("admin groups", f"{a}/auth/group/"),
+        (
+            "admin autocomplete queues",
+            f"{a}/autocomplete/?app_label=integrations&model_name=integration&field_name=queues",
+        ),
+        (
+            "admin autocomplete queues term",
+            f"{a}/autocomplete/?app_label=integrations&model_name=integration"
+            f"&field_name=queues&term={queue.name[:6]}",
+        ),
+        (
+            "admin autocomplete agents",
+            f"{a}/autocomplete/?app_label=conversations&model_name=contact&field_name=agent",
+        ),
+        (
+            "admin autocomplete agents term",
+            f"{a}/autocomplete/?app_label=conversations&model_name=contact"
+            f"&field_name=agent&term={agent.name[:4]}",
+        ),
     ]
+
+
+def changelists_unlisted(pages: list[tuple[str, str]]) -> list[str]:
+    """Changelists the admin registers that `admin_pages` does not request."""
+    listed = {url.split("?")[0] for _, url in pages}
+    return [
+        f"/admin/{m._meta.app_label}/{m._meta.model_name}/"
+        for m in admin.site._registry
+        if f"/admin/{m._meta.app_label}/{m._meta.model_name}/" not in listed
+    ]
+
+
+def sorted_and_deep_pages(client: Client, pages: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """Each changelist sorted by each column its headers offer, and its deepest page.
+
+    The sortable columns are read from the page itself (the links of its column headers), so
+    what an administrator can click is what is measured. The deepest page is the last one, but
+    no deeper than the MAX_PAGES a list with an estimated count serves (admin_counts).
+    """
+    found: list[tuple[str, str]] = []
+    for label, url in pages:
+        path = url.split("?")[0]
+        if "?" in url or not path.endswith("/") or path.count("/") != 4:
+            continue  # a filtered list, a change page or the index
+        response = client.get(url)
+        changelist = (getattr(response, "context_data", None) or {}).get("cl")
+        if changelist is None:
+            continue
+        for header in result_headers(changelist):
+            if header["sortable"]:
+                found.append((f"{label} ?o={header['text']}", f"{path}{header['url_primary']}"))
+        paginator = changelist.paginator
+        deepest = min(paginator.num_pages, getattr(admin_counts, "MAX_PAGES", 200))
+        if deepest > 1:
+            found.append((f"{label} ?p={deepest}", f"{path}?p={deepest}"))
+    return found
 
 
 def api_pages(s: dict[str, Any]) -> list[tuple[str, str]]:
@@ -165,7 +273,12 @@ def api_pages(s: dict[str, Any]) -> list[tuple[str, str]]:
         ),
         ("api agents", f"{v}/agents/"),
         ("api agents ?queues=", f"{v}/agents/?queues={queue.pk}"),
+        ("api contact messages", f"{v}/contacts/{contact.pk}/messages/"),
+        ("api contact events", f"{v}/contacts/{contact.pk}/events/"),
+        ("api busy contact messages", f"{v}/contacts/{s['busy'].pk}/messages/"),
+        ("api busy contact events", f"{v}/contacts/{s['busy'].pk}/events/"),
         ("api integrations", f"{v}/integrations/"),
+        ("api integration presets", f"{v}/integrations/presets/"),
         ("api integration deliveries", f"{v}/integrations/{integration.pk}/deliveries/"),
         (
             "api integration deliveries ?status=",
@@ -219,7 +332,12 @@ def main() -> None:
     )
     print(f"{'page':<42} {'status':>6} {'queries':>7} {'median ms':>9} {'slowest q':>9}")
     results: list[Result] = []
-    pages = [(label, url, admin_client, {}) for label, url in admin_pages(s)] + [
+    listed = admin_pages(s)
+    unlisted = changelists_unlisted(listed)
+    if unlisted:
+        sys.exit(f"changelists the bench does not request: {', '.join(unlisted)}")
+    listed += sorted_and_deep_pages(admin_client, listed)
+    pages = [(label, url, admin_client, {}) for label, url in listed] + [
         (label, url, api_client, token) for label, url in api_pages(s)
     ]
     for label, url, client, headers in pages:

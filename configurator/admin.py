@@ -21,6 +21,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from knox.models import AuthToken
 
+from configurator import admin_thirdparty
 from configurator.models import ApiToken
 from configurator.tokens import api_token_create, api_tokens_revoke, api_tokens_visible
 
@@ -30,10 +31,12 @@ def third_party_admins_replace() -> None:
 
     Called by the admin's AppConfig.ready() once every app's admin module is imported.
     knox's own page lists every token's digest and lets staff create tokens for anyone: tokens
-    are managed on the ApiToken page below instead.
+    are managed on the ApiToken page below instead. django-tasks-db's and axes' pages are
+    replaced by bounded ones (`admin_thirdparty`).
     """
     if admin.site.is_registered(AuthToken):
         admin.site.unregister(AuthToken)
+    admin_thirdparty.bounded_admins_register()
 
 
 class ApiTokenCreateForm(forms.Form):

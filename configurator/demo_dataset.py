@@ -5,6 +5,9 @@ queues, 100,000 contacts (300,000 events, 100,000 messages), 1,000,000 callbacks
 integration deliveries, spread over the last 30 days. The rows are written straight into every
 app's tables with `bulk_create` in large batches: going through each app's services would run
 routing, integrations and the lifecycle per row, which is what makes a year of data take a year.
+Task results come with them (the worker's finished rows, 0.6 per callback, of the last 7 days: what
+retention keeps), and in `large` a few contacts have hundreds of events and messages (a
+conversation that went on for weeks), so that the contact page's latest-rows cap is measured.
 The values are realistic in shape (states, triggers, statuses, retries, timestamps), not in
 meaning: callbacks' bodies are small JSON documents that no worker should process again, which is
 why none is left pending.
@@ -23,6 +26,7 @@ from typing import Any, TypeVar
 
 from django.db import connection, models, transaction
 from django.utils import timezone
+from django_tasks_db.models import DBTaskResult
 
 from conversations.choices import ChannelType, Direction, Event, MessageDirection, MessageKind
 from conversations.choices import MessageStatus as MsgStatus
@@ -86,6 +90,20 @@ class Scale:
     contacts: int
     callbacks: int
     deliveries: int
+    # Contacts given `busy_rows` more events and messages each (a long conversation).
+    busy_contacts: int = 0
+    busy_rows: int = 0
+
+
+# Finished task rows per callback (the worker's processing runs and integration deliveries),
+# kept TASK_DAYS: what a worker's table holds under retention.
+TASK_RESULTS_PER_CALLBACK = 0.6
+TASK_DAYS = 7
+TASK_PATHS: tuple[tuple[str, int], ...] = (
+    ("messaging.tasks.process_callbacks", 80),
+    ("integrations.tasks.deliver_pending", 18),
+    ("conversations.overflow.forward_overdue_contacts", 2),
+)
 
 
 SCALES: dict[str, Scale] = {
@@ -109,6 +127,8 @@ SCALES: dict[str, Scale] = {
         contacts=100_000,
         callbacks=1_000_000,
         deliveries=200_000,
+        busy_contacts=5,
+        busy_rows=500,
     ),
 }
 
@@ -172,11 +192,17 @@ class DemoBuilder:
         counts["contacts"] = len(contacts)
         counts["contact events"] = len(events)
         counts["messages"] = self._messages(contacts, agents)
+        # Their events are among those deliveries are made for: they get hundreds too.
+        busy_events, busy_messages = self._busy_contacts(contacts, agents)
+        events = [*events, *busy_events]
+        counts["busy contacts' events"] = len(busy_events)
+        counts["busy contacts' messages"] = busy_messages
         if connection.vendor == "postgresql":
             counts["callbacks"] = self._callbacks_in_sql(apps)
         else:
             counts["callbacks"] = self._callbacks(services, apps, contacts)
         counts["deliveries"] = self._deliveries(integrations, events)
+        counts["task results"] = self._task_results()
         if connection.vendor == "postgresql":
             # Fresh statistics: the admin's estimated counts read them (configurator.admin_counts).
             with connection.cursor() as cursor:
@@ -419,6 +445,116 @@ class DemoBuilder:
         count = _stream(Message, rows())
         self.report(f"{count} messages")
         return count
+
+    def _busy_contacts(
+        self, contacts: list[Contact], agents: list[Agent]
+    ) -> tuple[list[ContactEvent], int]:
+        """A few ended contacts get `busy_rows` more events and messages each."""
+        ended = [c for c in contacts if c.state == Event.ENDED][: self.scale.busy_contacts]
+
+        def events() -> Iterator[ContactEvent]:
+            for contact in ended:
+                for i in range(self.scale.busy_rows):
+                    yield ContactEvent(
+                        contact=contact,
+                        event=Event.TRANSFERRED if i % 2 else Event.ACCEPTED,
+                        occurred_at=contact.created + timedelta(minutes=i),
+                        snapshot={"queue": contact.queue_id, "agent": contact.agent_id},
+                    )
+
+        def messages() -> Iterator[Message]:
+            for n, contact in enumerate(ended):
+                for i in range(self.scale.busy_rows):
+                    inbound = i % 2 == 0
+                    yield Message(
+                        contact=contact,
+                        direction=MessageDirection.INBOUND
+                        if inbound
+                        else MessageDirection.OUTBOUND,
+                        kind=MessageKind.TEXT,
+                        text=f"Message {i} of a long conversation.",
+                        sinch_message_id=f"DEMOBUSY{self.tag.upper()}{n:04d}{i:06d}",
+                        status=MsgStatus.RECEIVED if inbound else MsgStatus.READ,
+                        status_at=contact.created + timedelta(minutes=i),
+                        agent=None if inbound else contact.agent,
+                        created_at=contact.created + timedelta(minutes=i),
+                    )
+
+        busy_events = _insert(ContactEvent, events())
+        count = _stream(Message, messages())
+        if ended:
+            self.report(f"{len(ended)} busy contacts: {len(busy_events)} events, {count} messages")
+        return busy_events, count
+
+    def _task_results(self) -> int:
+        """The worker's finished rows of the last TASK_DAYS: most succeeded, a few failed."""
+        count = int(self.scale.callbacks * TASK_RESULTS_PER_CALLBACK)
+        since = self.now - timedelta(days=TASK_DAYS)
+        if connection.vendor == "postgresql":
+            self._task_results_in_sql(count, since)
+        else:
+            rows = [self._task_result(since) for _ in range(count)]
+            _insert(DBTaskResult, rows)
+            # enqueued_at is auto_now_add (bulk_create sets it to now): spread it as run_after.
+            pks = [row.pk for row in rows]
+            for start in range(0, len(pks), 500):
+                DBTaskResult.objects.filter(pk__in=pks[start : start + 500]).update(
+                    enqueued_at=models.F("run_after")
+                )
+        self.report(f"{count} task results")
+        return count
+
+    def _task_result(self, since: datetime) -> DBTaskResult[Any, Any]:
+        enqueued = since + timedelta(seconds=self.rng.uniform(0, TASK_DAYS * 86400))
+        failed = self.rng.random() < 0.01
+        return DBTaskResult(
+            status="FAILED" if failed else "SUCCESSFUL",
+            args_kwargs={"args": [], "kwargs": {}},
+            priority=0,
+            task_path=_weighted(self.rng, TASK_PATHS),
+            queue_name="default",
+            backend_name="default",
+            run_after=enqueued,
+            enqueued_at=enqueued,
+            started_at=enqueued,
+            finished_at=enqueued + timedelta(milliseconds=self.rng.randint(5, 900)),
+            return_value=None if failed else 1,
+            exception_class_path="builtins.RuntimeError" if failed else "",
+            traceback="Traceback (demo data)" if failed else "",
+            worker_ids=["demo-worker"],
+        )
+
+    def _task_results_in_sql(self, count: int, since: datetime) -> None:
+        """The task rows in one INSERT … SELECT generate_series (PostgreSQL), as the callbacks."""
+        paths = [path for path, weight in TASK_PATHS for _ in range(weight)]
+        sql = f"""
+            INSERT INTO {DBTaskResult._meta.db_table} (
+                id, status, args_kwargs, priority, task_path, queue_name, backend_name,
+                run_after, enqueued_at, started_at, finished_at, return_value,
+                exception_class_path, traceback, worker_ids
+            )
+            SELECT
+                gen_random_uuid(), CASE WHEN failed THEN 'FAILED' ELSE 'SUCCESSFUL' END,
+                '{{"args": [], "kwargs": {{}}}}'::jsonb, 0, path, 'default', 'default',
+                enqueued, enqueued, enqueued,
+                enqueued + random() * interval '900 milliseconds',
+                CASE WHEN failed THEN NULL ELSE '1'::jsonb END,
+                CASE WHEN failed THEN 'builtins.RuntimeError' ELSE '' END,
+                CASE WHEN failed THEN 'Traceback (demo data)' ELSE '' END,
+                '["demo-worker"]'::jsonb
+            FROM (
+                SELECT
+                    random() < 0.01 AS failed,
+                    (%(paths)s::text[])[1 + floor(random() * 100)::int] AS path,
+                    %(since)s + random() * %(seconds)s * interval '1 second' AS enqueued
+                FROM generate_series(1, %(n)s)
+            ) AS row
+            ORDER BY enqueued
+        """  # noqa: S608 - the only interpolation is the model's own table name
+        with connection.cursor() as cursor:
+            cursor.execute(
+                sql, {"n": count, "paths": paths, "since": since, "seconds": TASK_DAYS * 86400}
+            )
 
     def _callbacks(
         self,

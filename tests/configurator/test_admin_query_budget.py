@@ -3,7 +3,9 @@
 Each page is rendered with N rows and again with 2N, the second N differing in their relations
 (other services, queues, agents, integrations, users), so that a query made per row, or per
 related object, shows as a difference. The integrations changelist is covered with the REST
-API lists, by their own tests.
+API lists, by their own tests. Every page the admin registers must be here:
+`test_every_registered_admin_has_budget_tests` reads the registry the way the API's schema test
+reads the schema.
 """
 
 from __future__ import annotations
@@ -12,11 +14,14 @@ import itertools
 from collections.abc import Callable
 
 import pytest
-from django.contrib.auth.models import User
+from axes.models import AccessAttempt, AccessFailureLog, AccessLog
+from django.contrib import admin
+from django.contrib.auth.models import Group, Permission, User
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
+from django_tasks_db.models import DBTaskResult
 
 from configurator.tokens import api_token_create
 from conversations.models import Contact, ContactEvent, Message
@@ -61,12 +66,49 @@ def _callback(service: MessagingService, **fields: str) -> Callback:
     )
 
 
+def _task_result(status: str, path: str = "messaging.tasks.process_callbacks") -> DBTaskResult:
+    now = timezone.now()
+    finished = status in {"SUCCESSFUL", "FAILED"}
+    return DBTaskResult.objects.create(
+        status=status,
+        args_kwargs={"args": [], "kwargs": {"n": next(_serial)}},
+        task_path=path,
+        backend_name="default",
+        queue_name="default",
+        run_after=now,
+        started_at=now if status != "READY" else None,
+        finished_at=now if finished else None,
+        exception_class_path="builtins.ValueError" if status == "FAILED" else "",
+        traceback="Traceback: ValueError" if status == "FAILED" else "",
+    )
+
+
+def _login_records(round_: int, i: int) -> None:
+    """An attempt, a failure and a login, from an address and user of this round."""
+    address = f"10.{round_}.{i}.{next(_serial) % 250}"
+    common = {"user_agent": f"agent {round_}", "ip_address": address, "path_info": "/admin/login/"}
+    AccessAttempt.objects.create(
+        **common,
+        username=f"user-{round_}",
+        get_data="",
+        post_data="username=x",
+        failures_since_start=1 + i + 5 * round_,
+    )
+    AccessFailureLog.objects.create(**common, username=f"nobody-{round_}", locked_out=bool(i % 2))
+    AccessLog.objects.create(
+        **common, username=f"user-{round_}", logout_time=timezone.now() if i % 2 else None
+    )
+
+
 def _rows(round_: int) -> None:
     """N rows of every kind, whose relations differ from those of the other round."""
     apps = [f"01BUDGET{round_}{i}{next(_serial):09d}" for i in range(1 + round_)]
     service = make_service(authentications=[outbound(app) for app in apps])
     previous = Queue.objects.order_by("-pk").first()
     user = User.objects.create_user(f"user-{round_}", is_staff=True)
+    group = Group.objects.create(name=f"Group {round_}")
+    group.permissions.set(Permission.objects.order_by("pk")[round_ * 4 : round_ * 4 + 3])
+    user.groups.add(group)
     integration = make_integration(authentications={f"key-{round_}": "s"})
     for i in range(N):
         queue = make_queue(
@@ -104,6 +146,8 @@ def _rows(round_: int) -> None:
         _callback(service, trigger="MESSAGE_INBOUND", status="processed", app_id=apps[0])
         _callback(service, trigger="MESSAGE_DELIVERY", status="failed", status_reason="x")
         api_token_create(user=user)
+        _task_result(("SUCCESSFUL", "FAILED", "READY")[i], f"queues.tasks.t{round_}")
+        _login_records(round_, i)
 
 
 CHANGELISTS = [
@@ -123,6 +167,15 @@ CHANGELISTS = [
     "/admin/integrations/delivery/",
     "/admin/integrations/delivery/?status__exact=failed",
     "/admin/configurator/apitoken/",
+    "/admin/auth/user/",
+    "/admin/auth/group/",
+    "/admin/django_tasks_database/dbtaskresult/",
+    "/admin/django_tasks_database/dbtaskresult/?status__exact=FAILED",
+    "/admin/axes/accessattempt/",
+    "/admin/axes/accessattempt/?q=10.0.0.1",
+    "/admin/axes/accessattempt/?q=user-0",
+    "/admin/axes/accesslog/",
+    "/admin/axes/accessfailurelog/",
 ]
 
 
@@ -133,6 +186,59 @@ def test_changelist_queries_do_not_grow_with_rows(admin_client_: Client, url: st
     _rows(1)
 
     assert _queries(admin_client_, url) == with_n
+
+
+GROWING_THIRD_PARTY_LISTS = [
+    "/admin/django_tasks_database/dbtaskresult/",
+    "/admin/django_tasks_database/dbtaskresult/?status__exact=FAILED",
+    "/admin/axes/accessattempt/",
+    "/admin/axes/accessattempt/?q=user-0",
+    "/admin/axes/accesslog/",
+    "/admin/axes/accessfailurelog/",
+]
+
+
+@pytest.mark.parametrize("url", GROWING_THIRD_PARTY_LISTS)
+def test_third_party_lists_read_no_whole_table(admin_client_: Client, url: str) -> None:
+    """Task results and login records grow with traffic or an attack: their pages, unlike the
+    packages' own, count at most a bounded subquery and ask for no DISTINCT, MIN or MAX."""
+    _rows(0)
+    admin_client_.get(url)
+    with CaptureQueriesContext(connection) as captured:
+        response = admin_client_.get(url)
+
+    assert response.status_code == 200
+    for sql in (q["sql"].upper() for q in captured.captured_queries):
+        assert "DISTINCT" not in sql and "MIN(" not in sql and "MAX(" not in sql, sql
+        assert "COUNT(" not in sql or "LIMIT" in sql, sql
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/admin/django_tasks_database/dbtaskresult/?queue_name__exact=default",
+        "/admin/django_tasks_database/dbtaskresult/?task_path__icontains=x",
+        "/admin/axes/accessattempt/?path_info__exact=/admin/login/",
+        "/admin/axes/accessattempt/?attempt_time__year=2026",
+        "/admin/axes/accessfailurelog/?locked_out__exact=1",
+    ],
+)
+def test_third_party_lists_refuse_filters_no_index_serves(admin_client_: Client, url: str) -> None:
+    assert admin_client_.get(url).status_code == 400
+
+
+def test_third_party_lists_sort_only_by_an_indexed_column(admin_client_: Client) -> None:
+    _rows(0)
+    tasks = admin_client_.get("/admin/django_tasks_database/dbtaskresult/").content.decode()
+    attempts = admin_client_.get("/admin/axes/accessattempt/").content.decode()
+    with CaptureQueriesContext(connection) as captured:
+        admin_client_.get("/admin/django_tasks_database/dbtaskresult/?o=2")  # status
+
+    # list_display: id, task_name, status, enqueued_at, ... (no actions: no checkbox column)
+    assert "?o=3" in tasks and "?o=2" not in tasks
+    assert "?o=" not in attempts
+    page = [q["sql"] for q in captured.captured_queries if "ORDER BY" in q["sql"]]
+    assert page and '"status" ASC' not in page[-1] and '"enqueued_at" DESC' in page[-1]
 
 
 def test_filters_by_one_related_object_do_not_grow_with_rows(admin_client_: Client) -> None:
@@ -195,9 +301,6 @@ def _grow_integration(integration: Integration, round_: int) -> None:
         integration.queues.add(make_queue())
 
 
-CHANGE_PAGES: list[tuple[str, Callable[[], tuple[str, Callable[[int], None]]]]] = []
-
-
 def _contact_page() -> tuple[str, Callable[[int], None]]:
     contact = make_contact(make_queue())
     return (
@@ -244,13 +347,172 @@ def _queue_page() -> tuple[str, Callable[[int], None]]:
     )
 
 
-@pytest.mark.parametrize(
-    "page", [_contact_page, _service_page, _integration_page, _agent_page, _queue_page]
-)
-def test_change_page_queries_do_not_grow_with_its_rows(
-    admin_client_: Client, page: Callable[[], tuple[str, Callable[[int], None]]]
-) -> None:
-    url, grow = page()
+def _callback_page() -> tuple[str, Callable[[int], None]]:
+    service = make_service()
+    callback = _callback(service, trigger="MESSAGE_INBOUND", status="processed")
+    return (
+        f"/admin/messaging/callback/{callback.pk}/change/",
+        lambda r: [_callback(make_service(), trigger="EVENT_INBOUND") for _ in range(N)] and None,
+    )
+
+
+def _delivery_page() -> tuple[str, Callable[[int], None]]:
+    contact = make_contact(make_queue())
+    event = ContactEvent.objects.filter(contact=contact).first()
+    assert event is not None
+    integration = make_integration()
+    first = Delivery.objects.create(
+        integration=integration,
+        contact=contact,
+        contact_event=event,
+        event=event.event,
+        mode="background",
+        status="failed",
+    )
+
+    def grow(round_: int) -> None:
+        # More attempts of the same delivery, by other integrations' rows around it.
+        previous = first
+        for i in range(N):
+            previous = Delivery.objects.create(
+                integration=make_integration(),
+                contact=contact,
+                contact_event=event,
+                event=event.event,
+                mode="background",
+                status="failed",
+                attempt=2 + i + N * round_,
+                previous=previous,
+            )
+
+    return f"/admin/integrations/delivery/{first.pk}/change/", grow
+
+
+def _contact_event_page() -> tuple[str, Callable[[int], None]]:
+    contact = make_contact(make_queue())
+    event = ContactEvent.objects.filter(contact=contact).first()
+    assert event is not None
+    return (
+        f"/admin/conversations/contactevent/{event.pk}/change/",
+        lambda r: _grow_contact(contact, r),
+    )
+
+
+def _message_page() -> tuple[str, Callable[[int], None]]:
+    contact = make_contact(make_queue())
+    message = make_outbound_message(contact, f"01OUT{next(_serial):020d}")
+    return (
+        f"/admin/conversations/message/{message.pk}/change/",
+        lambda r: _grow_contact(contact, r),
+    )
+
+
+def _user_page() -> tuple[str, Callable[[int], None]]:
+    user = User.objects.create_user(f"grown-{next(_serial)}", is_staff=True)
+
+    def grow(round_: int) -> None:
+        for i in range(N):
+            group = Group.objects.create(name=f"G{round_}-{i}-{next(_serial)}")
+            group.permissions.set(Permission.objects.order_by("pk")[i : i + 2])
+            user.groups.add(group)
+        user.user_permissions.add(*Permission.objects.order_by("-pk")[round_ * N : round_ * N + N])
+        api_token_create(user=user)
+
+    return f"/admin/auth/user/{user.pk}/change/", grow
+
+
+def _group_page() -> tuple[str, Callable[[int], None]]:
+    group = Group.objects.create(name="Supervisors")
+
+    def grow(round_: int) -> None:
+        group.permissions.add(*Permission.objects.order_by("pk")[round_ * N : round_ * N + N])
+        for _ in range(N):
+            User.objects.create_user(f"member-{next(_serial)}").groups.add(group)
+
+    return f"/admin/auth/group/{group.pk}/change/", grow
+
+
+def _api_token_page() -> tuple[str, Callable[[int], None]]:
+    user = User.objects.create_user(f"owner-{next(_serial)}", is_staff=True)
+    token, _key = api_token_create(user=user)
+
+    def grow(round_: int) -> None:
+        for _ in range(N):
+            api_token_create(user=user)
+            api_token_create(user=User.objects.create_user(f"other-{next(_serial)}"))
+
+    return f"/admin/configurator/apitoken/{token.pk}/change/", grow
+
+
+def _task_result_page() -> tuple[str, Callable[[int], None]]:
+    result = _task_result("FAILED")
+    return (
+        f"/admin/django_tasks_database/dbtaskresult/{result.pk}/change/",
+        lambda r: [_task_result(s) for s in ("SUCCESSFUL", "FAILED", "RUNNING")] and None,
+    )
+
+
+def _login_record_page(
+    model: type[AccessAttempt | AccessLog | AccessFailureLog],
+) -> Callable[[], tuple[str, Callable[[int], None]]]:
+    def page() -> tuple[str, Callable[[int], None]]:
+        _login_records(9, 0)
+        record = model.objects.order_by("pk").first()
+        assert record is not None
+        return (
+            f"/admin/axes/{model._meta.model_name}/{record.pk}/change/",
+            lambda r: [_login_records(r, i) for i in range(N)] and None,
+        )
+
+    return page
+
+
+# Per registered model ("app_label.model_name"): a page of one object, and what makes it bigger.
+CHANGE_PAGES: dict[str, Callable[[], tuple[str, Callable[[int], None]]]] = {
+    "conversations.contact": _contact_page,
+    "conversations.contactevent": _contact_event_page,
+    "conversations.message": _message_page,
+    "conversations.agent": _agent_page,
+    "messaging.messagingservice": _service_page,
+    "messaging.callback": _callback_page,
+    "integrations.integration": _integration_page,
+    "integrations.delivery": _delivery_page,
+    "queues.queue": _queue_page,
+    "auth.user": _user_page,
+    "auth.group": _group_page,
+    "configurator.apitoken": _api_token_page,
+    "django_tasks_database.dbtaskresult": _task_result_page,
+    "axes.accessattempt": _login_record_page(AccessAttempt),
+    "axes.accesslog": _login_record_page(AccessLog),
+    "axes.accessfailurelog": _login_record_page(AccessFailureLog),
+}
+# Changelists whose budget is tested elsewhere (with the API lists, by the same N-vs-2N rule).
+CHANGELISTS_TESTED_ELSEWHERE = {
+    "integrations.integration": "tests/integrations/test_admin_list_queries.py"
+}
+
+
+def test_every_registered_admin_has_budget_tests() -> None:
+    """A page added to the admin without a query-budget test fails here, not in production."""
+    registered = {
+        f"{model._meta.app_label}.{model._meta.model_name}" for model in admin.site._registry
+    }
+    listed = {
+        "{}.{}".format(*url.split("?")[0].strip("/").split("/")[1:3])
+        for url in CHANGELISTS
+        if url.count("/") >= 4
+    }
+    without_changelist = registered - listed - set(CHANGELISTS_TESTED_ELSEWHERE)
+    without_change_page = registered - set(CHANGE_PAGES)
+
+    assert not without_changelist, f"no changelist budget test: {sorted(without_changelist)}"
+    assert not without_change_page, f"no change-page budget test: {sorted(without_change_page)}"
+    assert not set(CHANGE_PAGES) - registered, "a change page of a model no longer registered"
+
+
+@pytest.mark.parametrize("model", sorted(CHANGE_PAGES))
+def test_change_page_queries_do_not_grow_with_its_rows(admin_client_: Client, model: str) -> None:
+    url, grow = CHANGE_PAGES[model]()
     grow(0)
     with_n = _queries(admin_client_, url)
     grow(1)

@@ -77,3 +77,27 @@ def test_refuses_to_run_with_debug_off_unless_told_it_is_not_production() -> Non
 
     call_command("seed_demo", "--scale", "small", "--not-production", stdout=StringIO())
     assert Queue.objects.count() == 20
+
+
+def test_busy_contacts_and_task_results_are_seeded() -> None:
+    """A few contacts with many events, messages and deliveries (the contact page's cap is
+    measured) and the worker's finished task rows, 0.6 per callback, of the last week."""
+    from dataclasses import replace
+
+    from django.utils import timezone
+    from django_tasks_db.models import DBTaskResult
+
+    from configurator.demo_dataset import SCALES, DemoBuilder
+
+    scale = replace(SCALES["small"], busy_contacts=2, busy_rows=40, deliveries=2000)
+    counts = DemoBuilder(scale=scale, tag="busy", seed=3, report=lambda _: None).build()
+
+    busiest = Contact.objects.annotate(n=Count("events")).order_by("-n")[:3]
+    assert [c.n for c in busiest][:2] == [43, 43] and busiest[2].n <= 3
+    assert Message.objects.filter(contact=busiest[0]).count() == 41
+    assert Delivery.objects.filter(contact=busiest[0]).count() > 20
+    assert counts["task results"] == DBTaskResult.objects.count() == 1800
+    assert set(DBTaskResult.objects.values_list("status", flat=True)) <= {"SUCCESSFUL", "FAILED"}
+    oldest = DBTaskResult.objects.order_by("enqueued_at").first()
+    assert oldest and oldest.enqueued_at > timezone.now() - timezone.timedelta(days=7)
+    assert DBTaskResult.objects.values("enqueued_at").distinct().count() > 1000
