@@ -244,7 +244,7 @@ def sorted_and_deep_pages(client: Client, pages: list[tuple[str, str]]) -> list[
             if header["sortable"]:
                 found.append((f"{label} ?o={header['text']}", f"{path}{header['url_primary']}"))
         paginator = changelist.paginator
-        deepest = min(paginator.num_pages, getattr(admin_counts, "MAX_PAGES", 200))
+        deepest = min(paginator.num_pages, admin_counts.MAX_PAGES)
         if deepest > 1:
             found.append((f"{label} ?p={deepest}", f"{path}?p={deepest}"))
     return found

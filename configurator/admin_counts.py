@@ -24,7 +24,7 @@ EXACT_UP_TO = 1000
 # The deepest page a list with an estimated count serves: a page is an OFFSET, whose cost grows
 # with its number (page 10,000 of the callbacks reads a million index entries). Past it, a
 # filter or a search narrows the list (the period filters reach any day).
-MAX_PAGES = 200
+MAX_PAGES = 100
 
 
 def table_estimate(queryset: QuerySet[Any]) -> int | None:
