@@ -370,19 +370,23 @@ def _delivery_page() -> tuple[str, Callable[[int], None]]:
         status="failed",
     )
 
+    chain = [first]
+
     def grow(round_: int) -> None:
-        # More attempts of the same delivery, by other integrations' rows around it.
-        previous = first
+        # More attempts of the same delivery (each follows the last: one follower per row), by
+        # other integrations' rows around it.
         for i in range(N):
-            previous = Delivery.objects.create(
-                integration=make_integration(),
-                contact=contact,
-                contact_event=event,
-                event=event.event,
-                mode="background",
-                status="failed",
-                attempt=2 + i + N * round_,
-                previous=previous,
+            chain.append(
+                Delivery.objects.create(
+                    integration=make_integration(),
+                    contact=contact,
+                    contact_event=event,
+                    event=event.event,
+                    mode="background",
+                    status="failed",
+                    attempt=2 + i + N * round_,
+                    previous=chain[-1],
+                )
             )
 
     return f"/admin/integrations/delivery/{first.pk}/change/", grow
