@@ -66,6 +66,9 @@ class Command(BaseCommand):
         for name in ("SIGTERM", "SIGHUP"):
             if hasattr(signal, name):
                 signal.signal(getattr(signal, name), lambda *_: sys.exit(0))
+        # Ctrl+C even where the shell started this in the background with SIGINT ignored (as
+        # a non-interactive shell does for `&` jobs): a SIGINT stops both processes all the same.
+        signal.signal(signal.SIGINT, signal.default_int_handler)
         returncode = 0
         try:
             returncode = web.wait()
