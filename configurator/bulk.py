@@ -27,6 +27,8 @@ from typing import Any, TypeVar
 from django.core import signing
 from django.db.models import Max, Model, QuerySet
 
+from configurator.tasks import enqueue_in_turn
+
 M = TypeVar("M", bound=Model)
 T = TypeVar("T")
 
@@ -61,6 +63,21 @@ def selection_load(model: type[M], token: str) -> QuerySet[M]:
 def highest_key(model: type[Model]) -> int:
     """The highest primary key now (one index lookup): where a walk started now ends."""
     return int(model._default_manager.aggregate(top=Max("pk"))["top"] or 0)
+
+
+def next_batch(rows: QuerySet[Any], *, after: int, up_to: int, size: int) -> tuple[list[Any], bool]:
+    """The next `size` rows of a walk (keys after `after`, up to `up_to`, in key order), and
+    whether more follow: one query that reads one row past the batch."""
+    taken = list(rows.filter(pk__gt=after, pk__lte=up_to).order_by("pk")[: size + 1])
+    return taken[:size], len(taken) > size
+
+
+def walk_on(
+    walk: Any, selection: QuerySet[Any], *, token: str | None, last: int, up_to: int
+) -> None:
+    """Enqueue the walk's next step after key `last`, in the transaction of the batch before
+    (the selection is written out once, by the request, and carried on from there)."""
+    enqueue_in_turn(walk, token or selection_dump(selection), last, up_to)
 
 
 def batched(items: Sequence[T], size: int) -> Iterator[list[T]]:

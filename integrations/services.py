@@ -738,16 +738,14 @@ def _resend_batch(
 def _resend_rows(
     selection: QuerySet[Delivery], *, token: str | None, after: int, up_to: int
 ) -> Resent:
-    rows = list(
-        resendable(selection)
-        .filter(pk__gt=after, pk__lte=up_to)
-        .order_by("pk")
-        .values("pk", "integration_id", "contact_id", "contact_event_id", "event")[
-            : RESEND_BATCH + 1
-        ]
+    rows, more = bulk.next_batch(
+        resendable(selection).values(
+            "pk", "integration_id", "contact_id", "contact_event_id", "event"
+        ),
+        after=after,
+        up_to=up_to,
+        size=RESEND_BATCH,
     )
-    more = len(rows) > RESEND_BATCH
-    rows = rows[:RESEND_BATCH]
     now = timezone.now()
     created = Delivery.objects.bulk_create(
         Delivery(
@@ -766,6 +764,5 @@ def _resend_rows(
     for chunk in bulk.batched([d.pk for d in created], RESEND_PER_TASK):
         enqueue_in_turn(tasks.deliver_pending, chunk)
     if more:
-        token = token or bulk.selection_dump(selection)
-        enqueue_in_turn(tasks.resend_walk, token, rows[-1]["pk"], up_to)
+        bulk.walk_on(tasks.resend_walk, selection, token=token, last=rows[-1]["pk"], up_to=up_to)
     return Resent(scheduled=created, more=more)

@@ -10,7 +10,6 @@ from django.db.models import QuerySet
 from configurator import bulk
 from configurator.changes import RowChanges
 from configurator.credentials import entries_replace
-from configurator.tasks import enqueue_in_turn
 from messaging import tasks
 from messaging.choices import ApiAuthMethod, CallbackStatus
 from messaging.models import Callback, MessagingService, ServiceAuthentication
@@ -107,14 +106,12 @@ def _reprocess_batch(
 ) -> bulk.Started:
     """Queue the next batch again and enqueue the walk's next step, in one transaction."""
     with transaction.atomic():
-        ids = list(
-            selection.exclude(status=CallbackStatus.PENDING)
-            .filter(pk__gt=after, pk__lte=up_to)
-            .order_by("pk")
-            .values_list("pk", flat=True)[: REPROCESS_BATCH + 1]
+        ids, more = bulk.next_batch(
+            selection.exclude(status=CallbackStatus.PENDING).values_list("pk", flat=True),
+            after=after,
+            up_to=up_to,
+            size=REPROCESS_BATCH,
         )
-        more = len(ids) > REPROCESS_BATCH
-        ids = ids[:REPROCESS_BATCH]
         count = (
             Callback.objects.filter(pk__in=ids)
             .exclude(status=CallbackStatus.PENDING)
@@ -129,6 +126,5 @@ def _reprocess_batch(
         if count:
             transaction.on_commit(tasks.callback_wake)
         if more:
-            token = token or bulk.selection_dump(selection)
-            enqueue_in_turn(tasks.reprocess_walk, token, ids[-1], up_to)
+            bulk.walk_on(tasks.reprocess_walk, selection, token=token, last=ids[-1], up_to=up_to)
     return bulk.Started(done=count, more=more)
