@@ -23,7 +23,6 @@ import hmac
 import ipaddress
 import logging
 from collections.abc import Callable, Iterable
-from functools import lru_cache
 from typing import Any
 
 from django.conf import settings
@@ -38,6 +37,7 @@ from prometheus_client.metrics_core import Metric
 from prometheus_client.registry import Collector
 
 from configurator.authentication import client_ip
+from configurator.networks import Network, networks
 
 logger = logging.getLogger(__name__)
 
@@ -174,16 +174,9 @@ def exposition(accept: str) -> tuple[bytes, str]:
 # --- Who may scrape -----------------------------------------------------------------------------
 
 
-@lru_cache(maxsize=8)
-def _networks(
-    cidrs: tuple[str, ...],
-) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
-    return tuple(ipaddress.ip_network(cidr.strip(), strict=False) for cidr in cidrs if cidr.strip())
-
-
-def allowed_networks() -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+def allowed_networks() -> tuple[Network, ...]:
     """METRICS_ALLOWED_NETWORKS, parsed (a system check refuses a list that does not parse)."""
-    return _networks(tuple(settings.METRICS_ALLOWED_NETWORKS))
+    return networks(tuple(settings.METRICS_ALLOWED_NETWORKS))
 
 
 def check_settings(**kwargs: Any) -> list[checks.CheckMessage]:

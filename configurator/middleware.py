@@ -58,7 +58,7 @@ OPERATIONS: dict[str, Callable[[HttpRequest], HttpResponseBase]] = {
     "/health/ready": health.ready,
     "/metrics": metrics.metrics_view,
 }
-_OPERATIONS_PATH = re.compile(r"^(/health/live|/health/ready|/metrics)/?$")
+_OPERATIONS_PATH = re.compile("^(" + "|".join(map(re.escape, OPERATIONS)) + ")/?$")
 
 
 class OperationsMiddleware:

@@ -20,7 +20,6 @@ import threading
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -29,6 +28,7 @@ import requests.auth
 from django.conf import settings
 from urllib3.connectionpool import HTTPConnectionPool
 
+from configurator.networks import networks
 from configurator.outbound import (
     CallDeadline,
     DeadlineAdapter,
@@ -43,8 +43,6 @@ from configurator.transactions import refuse_inside_transaction
 MAX_RESPONSE_BYTES = 256 * 1024
 EXCERPT_CHARS = 2000
 USER_AGENT = "Configurator-Integrations/1"
-
-Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 
 class TransportError(Exception):
@@ -75,17 +73,12 @@ class HttpAnswer:
         return 200 <= self.status < 300
 
 
-@lru_cache(maxsize=8)
-def _networks(allowed: tuple[str, ...]) -> tuple[Network, ...]:
-    return tuple(ipaddress.ip_network(item.strip(), strict=False) for item in allowed if item)
-
-
 def address_refusal(address: str) -> str | None:
     """Why integrations may not connect to `address` (None when they may)."""
     ip = ipaddress.ip_address(address.split("%", 1)[0])
     if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
         ip = ip.ipv4_mapped
-    allowed = _networks(tuple(settings.INTEGRATIONS_ALLOWED_NETWORKS))
+    allowed = networks(tuple(settings.INTEGRATIONS_ALLOWED_NETWORKS))
     if any(ip in network for network in allowed):
         return None
     if ip.is_global and not ip.is_multicast:
