@@ -139,6 +139,21 @@ def test_sigterm_stops_the_web_server_and_the_worker(database: str, marker: str)
     assert _marked(marker) == {}
 
 
+def test_sigterm_right_after_the_worker_starts_stops_everything(
+    database: str, marker: str
+) -> None:
+    # The stop signal is handled from before the first process starts: one that comes while
+    # the web server is still starting must not end the command and orphan its processes.
+    run = _start(database, marker, _free_port())
+    _wait_for("worker started", lambda: "db_worker" in _children(marker))
+
+    run.send_signal(signal.SIGTERM)
+    run.communicate(timeout=WAIT_SECONDS)
+
+    assert run.returncode == 0
+    _wait_for("every process stopped", lambda: _marked(marker) == {})
+
+
 def _environ(pid: int) -> dict[str, str]:
     pairs = Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")
     return dict(pair.decode().partition("=")[::2] for pair in pairs if b"=" in pair)

@@ -46,37 +46,43 @@ class Command(BaseCommand):
         # Both processes count into one directory, so that a scrape of the web server shows the
         # worker's counters too (prometheus_client's multiprocess mode, configurator.metrics).
         environment = {**os.environ, "PROMETHEUS_MULTIPROC_DIR": metrics_dir}
-        worker = subprocess.Popen(  # noqa: S603 - our own manage.py, fixed arguments
-            [*manage, "db_worker", "--interval", "0.2", "--no-reload", "--no-startup-delay"],
-            cwd=cwd,
-            env=environment,
-        )
-        # The web server is a process of its own too, so that however it ends (a port taken
-        # meanwhile, a crash, a kill) this command is still there to stop the worker.
-        web = subprocess.Popen(  # noqa: S603 - our own manage.py, fixed arguments
-            [*manage, "runserver", f"{host}:{port}", "--noreload"],
-            cwd=cwd,
-            env=environment,
-        )
-        url = f"http://{host}:{port}/admin/"
-        self.stdout.write(
-            self.style.SUCCESS(f"\nConfigurator is starting at {url}\n")
-            + f"{login}\nBackground worker: pid {worker.pid}. Stop both with Ctrl+C.\n"
-        )
+        # Stop signals are handled before the first process starts: a SIGTERM that came
+        # between the two starts would otherwise end this command with its default action and
+        # leave both processes running, orphaned, holding the terminal's output open.
         for name in ("SIGTERM", "SIGHUP"):
             if hasattr(signal, name):
                 signal.signal(getattr(signal, name), lambda *_: sys.exit(0))
         # Ctrl+C even where the shell started this in the background with SIGINT ignored (as
         # a non-interactive shell does for `&` jobs): a SIGINT stops both processes all the same.
         signal.signal(signal.SIGINT, signal.default_int_handler)
+        started: list[subprocess.Popen[bytes]] = []
         returncode = 0
         try:
+            worker = subprocess.Popen(  # noqa: S603 - our own manage.py, fixed arguments
+                [*manage, "db_worker", "--interval", "0.2", "--no-reload", "--no-startup-delay"],
+                cwd=cwd,
+                env=environment,
+            )
+            started.append(worker)
+            # The web server is a process of its own too, so that however it ends (a port
+            # taken meanwhile, a crash, a kill) this command is still there to stop the worker.
+            web = subprocess.Popen(  # noqa: S603 - our own manage.py, fixed arguments
+                [*manage, "runserver", f"{host}:{port}", "--noreload"],
+                cwd=cwd,
+                env=environment,
+            )
+            started.insert(0, web)
+            url = f"http://{host}:{port}/admin/"
+            self.stdout.write(
+                self.style.SUCCESS(f"\nConfigurator is starting at {url}\n")
+                + f"{login}\nBackground worker: pid {worker.pid}. Stop both with Ctrl+C.\n"
+            )
             returncode = web.wait()
         except KeyboardInterrupt:
             pass  # Ctrl+C reached both processes too; they are stopped below either way.
         finally:
-            _stop(web)
-            _stop(worker)
+            for process in started:
+                _stop(process)
             if made:
                 shutil.rmtree(metrics_dir, ignore_errors=True)
         if returncode:
