@@ -10,8 +10,8 @@ its own timeout and after which it closes the connection instead of pooling it. 
 timer: kept-alive connections serve the next call as before. DNS resolution is the one step the
 system resolver bounds (its own timeout), not this module.
 
-Both outbound clients use it: `integrations.transport` (integrations and their OAuth tokens)
-through its address-checking subclasses, `messaging.sinch.client` through `DeadlineAdapter`.
+The hardened client (`configurator.http`) mounts these classes (or its address-checking
+subclasses of them) on every session it builds: integrations' and the Sinch client's.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, ClassVar
 
 from requests.adapters import HTTPAdapter
 from urllib3.connection import HTTPConnection, HTTPSConnection
@@ -163,7 +163,7 @@ class DeadlineAdapter(HTTPAdapter):
     `pool_classes` names the pool per scheme; a subclass can give its own connection checks.
     """
 
-    pool_classes: dict[str, type[HTTPConnectionPool]] = {
+    pool_classes: ClassVar[dict[str, type[HTTPConnectionPool]]] = {
         "http": DeadlineHTTPPool,
         "https": DeadlineHTTPSPool,
     }

@@ -1,32 +1,27 @@
 """Sends replies through the Sinch Conversation API (`messages:send`) with an app's outbound key.
 
 Sinch answers failures with its own sentence (`{"error": {"message": ...}}`); `SinchError` carries
-that sentence so an operator can act on it, and never the key secret or an access token. Each
-call to Sinch (a send, a token fetch) ends within READ_TIMEOUT overall, connect included
-(`configurator.outbound`), so a worker is never held longer by a slow or trickling peer.
+that sentence so an operator can act on it, and never the key secret or an access token. Calls
+go through the project's hardened client (`configurator.http`): each (a send, a token fetch) ends
+within READ_TIMEOUT overall, connect included, so a worker is never held longer by a slow or
+trickling peer; access tokens live in its one token cache (`configurator.http_tokens`).
 """
 
 from __future__ import annotations
 
 import base64
-import hashlib
-import http.cookiejar
 import json
 import logging
-import math
-import threading
-import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
-import requests
+import requests.auth
 from django.conf import settings
 
-from configurator.outbound import DeadlineAdapter, call_deadline
+from configurator.http import BearerAuth, HardenedSession, HttpAnswer, OutboundError, Oversize
+from configurator.http_tokens import AccessToken, ClientCredentials, TokenNotIssued, oauth_tokens
 from configurator.secrets import MASK
-from configurator.transactions import refuse_inside_transaction
 from messaging import selectors
 from messaging.choices import ApiAuthMethod
 
@@ -36,19 +31,22 @@ logger = logging.getLogger(__name__)
 CONNECT_TIMEOUT = 5.0
 READ_TIMEOUT = 15.0
 MAX_RESPONSE_BYTES = 1024 * 1024
-# Tokens are renewed this long before Sinch says they expire (or 10% of a shorter lifetime),
-# so that a token never expires between being read from the cache and reaching Sinch.
-TOKEN_RENEW_BEFORE = 60.0
-TOKEN_RENEW_FRACTION = 0.1
 ERROR_TEXT_LIMIT = 200
 ERROR_MESSAGE_LIMIT = 500
 
-# One session keeps connections to Sinch open between sends. It refuses cookies, so nothing on
-# it changes after import and threads can share it (urllib3's pool is thread-safe).
-_session = requests.Session()
-_session.cookies.set_policy(http.cookiejar.DefaultCookiePolicy(allowed_domains=[]))
-_session.mount("https://", DeadlineAdapter())
-_session.mount("http://", DeadlineAdapter())
+# One session keeps connections to Sinch open between sends. No address filter, and environment
+# proxies are honoured: an operator's proxy or SINCH_API_ORIGIN may stand in front of Sinch.
+session = HardenedSession(
+    max_response_bytes=MAX_RESPONSE_BYTES,
+    oversize=Oversize.REFUSE,
+    https_only=False,
+    connect_timeout=CONNECT_TIMEOUT,
+    trust_env=True,
+)
+
+# Sinch's access tokens live in the process's one token cache (about an hour each; Sinch asks
+# clients to reuse them, and fetching one per send would double the calls).
+sinch_tokens = oauth_tokens
 
 
 @dataclass(frozen=True)
@@ -76,86 +74,10 @@ class SinchNotConfigured(SinchError):
         super().__init__(message, status=None)
 
 
-TokenKey = tuple[str, str, str]
-
-
-class AccessTokenCache:
-    """Per-process OAuth2 access tokens, one per access key, reused until shortly before expiry.
-
-    Sinch issues tokens for about an hour and asks clients to reuse them; fetching one per send
-    would double the calls. One fetch runs at a time per key, so a burst of sends after expiry
-    fetches one token, not one each.
-    """
-
-    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
-        self.clock = clock
-        self._tokens: dict[TokenKey, tuple[str, float]] = {}
-        self._fetching: dict[TokenKey, threading.Lock] = {}
-        self._lock = threading.Lock()
-
-    def get_or_fetch(
-        self, key: TokenKey, fetch: Callable[[], tuple[str, float]]
-    ) -> tuple[str, bool]:
-        """A usable token and whether it was fetched just now (rather than taken from cache)."""
-        token = self._valid(key)
-        if token is not None:
-            return token, False
-        with self._lock:
-            fetch_lock = self._fetching.setdefault(key, threading.Lock())
-        with fetch_lock:
-            token = self._valid(key)
-            if token is not None:
-                return token, False
-            token, expires_in = fetch()
-            renew_before = min(TOKEN_RENEW_BEFORE, expires_in * TOKEN_RENEW_FRACTION)
-            with self._lock:
-                self._tokens[key] = (token, self.clock() + expires_in - renew_before)
-            return token, True
-
-    def drop(self, key: TokenKey, token: str) -> None:
-        """Forget a token Sinch refused, unless another thread already replaced it."""
-        with self._lock:
-            entry = self._tokens.get(key)
-            if entry is not None and entry[0] == token:
-                del self._tokens[key]
-
-    def clear(self) -> None:
-        with self._lock:
-            self._tokens.clear()
-            self._fetching.clear()
-
-    def _valid(self, key: TokenKey) -> str | None:
-        with self._lock:
-            entry = self._tokens.get(key)
-        if entry is not None and self.clock() < entry[1]:
-            return entry[0]
-        return None
-
-
-sinch_tokens = AccessTokenCache()
-
-
-@dataclass(frozen=True)
-class _Answer:
-    status: int
-    body: bytes
-
-
 @dataclass(frozen=True)
 class _AccessKey:
     key_id: str
     secret: str
-
-
-class _BearerAuth(requests.auth.AuthBase):
-    """An explicit auth object, so that a ~/.netrc entry can never replace the token."""
-
-    def __init__(self, token: str) -> None:
-        self.token = token
-
-    def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
-        request.headers["Authorization"] = f"Bearer {self.token}"
-        return request
 
 
 def message_send(
@@ -204,152 +126,83 @@ def message_send(
     return sent
 
 
-def _send_with_token(url: str, body: dict[str, Any], key: _AccessKey) -> _Answer:
+def _send_with_token(url: str, body: dict[str, Any], key: _AccessKey) -> HttpAnswer:
     """Send with a cached token; a token Sinch no longer accepts is replaced once."""
-    token_url = str(settings.SINCH_OAUTH_TOKEN_URL)
-    cache_key = (token_url, key.key_id, hashlib.sha256(key.secret.encode()).hexdigest())
-
-    def fetch() -> tuple[str, float]:
-        return _fetch_token(token_url, key)
-
-    token, fresh = sinch_tokens.get_or_fetch(cache_key, fetch)
-    answer = _post_json(url, body, _BearerAuth(token))
+    credentials = ClientCredentials(
+        token_url=str(settings.SINCH_OAUTH_TOKEN_URL), client_id=key.key_id, secret=key.secret
+    )
+    token = _token(credentials)
+    answer = _post_json(url, body, BearerAuth(token.value))
     if answer.status == 401:
-        sinch_tokens.drop(cache_key, token)
-        if not fresh:
+        sinch_tokens.drop(credentials, token.value)
+        if not token.fresh:
             logger.info(
                 "Sinch refused a cached access token of key %s; fetching a new one", key.key_id
             )
-            token, _fresh = sinch_tokens.get_or_fetch(cache_key, fetch)
-            answer = _post_json(url, body, _BearerAuth(token))
+            token = _token(credentials)
+            answer = _post_json(url, body, BearerAuth(token.value))
             if answer.status == 401:
-                sinch_tokens.drop(cache_key, token)
+                sinch_tokens.drop(credentials, token.value)
     return answer
 
 
-def _fetch_token(token_url: str, key: _AccessKey) -> tuple[str, float]:
-    """An access token for the key and its lifetime in seconds (client credentials grant)."""
-    logger.info("Fetching a Sinch access token for key %s", key.key_id)
-    answer = _request(
-        token_url,
-        data={"grant_type": "client_credentials"},
-        auth=requests.auth.HTTPBasicAuth(key.key_id, key.secret),
-        what="Sinch's token endpoint",
-    )
-    if answer.status in (400, 401, 403):
-        raise SinchError(
-            f"Sinch refused the access key {key.key_id}: {_error_detail(answer)}",
-            status=answer.status,
-        )
-    if not 200 <= answer.status < 300:
-        raise SinchError(
-            f"Sinch could not issue an access token for the key {key.key_id}: "
-            f"{_error_detail(answer)}",
-            status=answer.status,
-        )
-    payload = _json_object(answer.body)
-    token = payload.get("access_token")
-    if not isinstance(token, str) or not token:
-        raise SinchError(
-            f"Sinch's token endpoint answered {answer.status} without an access token.",
-            status=answer.status,
-        )
-    return token, _lifetime(payload.get("expires_in"))
-
-
-def _lifetime(expires_in: Any) -> float:
-    """Seconds a token lives; without a usable lifetime it serves this send only."""
+def _token(credentials: ClientCredentials) -> AccessToken:
+    """A cached access token of the key, or one fetched now (client credentials grant)."""
+    if not sinch_tokens.cached(credentials):
+        logger.info("Fetching a Sinch access token for key %s", credentials.client_id)
     try:
-        seconds = float(expires_in)
-    except (TypeError, ValueError):
-        return 0.0
-    return seconds if math.isfinite(seconds) and seconds > 0 else 0.0
+        return sinch_tokens.token(credentials, session=session, timeout=READ_TIMEOUT)
+    except TokenNotIssued as exc:
+        raise _token_refusal(exc.answer, credentials.client_id) from None
+    except OutboundError as exc:
+        raise _unreachable(exc, credentials.token_url, "Sinch's token endpoint") from None
 
 
-def _post_json(url: str, body: dict[str, Any], auth: requests.auth.AuthBase) -> _Answer:
-    return _request(url, json_body=body, auth=auth, what="Sinch")
-
-
-def _request(
-    url: str,
-    *,
-    auth: requests.auth.AuthBase,
-    what: str,
-    json_body: dict[str, Any] | None = None,
-    data: dict[str, str] | None = None,
-) -> _Answer:
-    """POST within READ_TIMEOUT overall, no redirects, a bounded answer; failures are SinchError."""
-    refuse_inside_transaction(f"POST {url}")
-    with call_deadline(READ_TIMEOUT) as deadline:
-        try:
-            with _session.post(
-                url,
-                json=json_body,
-                data=data,
-                auth=auth,
-                headers={"Accept": "application/json"},
-                timeout=(CONNECT_TIMEOUT, READ_TIMEOUT),
-                allow_redirects=False,
-                stream=True,
-            ) as response:
-                declared = response.headers.get("Content-Length", "")
-                if declared.isdigit() and int(declared) > MAX_RESPONSE_BYTES:
-                    raise _too_large(what, response.status_code)
-                chunks: list[bytes] = []
-                size = 0
-                for chunk in response.iter_content(chunk_size=64 * 1024):
-                    size += len(chunk)
-                    if size > MAX_RESPONSE_BYTES:
-                        raise _too_large(what, response.status_code)
-                    chunks.append(chunk)
-                return _Answer(status=response.status_code, body=b"".join(chunks))
-        except requests.RequestException as exc:
-            host = urlsplit(url).netloc
-            reason = (
-                f"no answer within {READ_TIMEOUT:g} s" if deadline.expired else _network_reason(exc)
-            )
-            raise SinchError(f"{what} could not be reached at {host}: {reason}.") from None
-
-
-def _too_large(what: str, status: int) -> SinchError:
+def _token_refusal(answer: HttpAnswer, key_id: str) -> SinchError:
+    """Why Sinch issued no token, in Sinch's own words."""
+    if answer.status in (400, 401, 403):
+        return SinchError(
+            f"Sinch refused the access key {key_id}: {_error_detail(answer)}",
+            status=answer.status,
+        )
+    if not answer.ok:
+        return SinchError(
+            f"Sinch could not issue an access token for the key {key_id}: {_error_detail(answer)}",
+            status=answer.status,
+        )
     return SinchError(
-        f"{what} answered {status} with more than {MAX_RESPONSE_BYTES // 1024} KiB; not read.",
-        status=status,
+        f"Sinch's token endpoint answered {answer.status} without an access token.",
+        status=answer.status,
     )
 
 
-def _network_reason(exc: requests.RequestException) -> str:
-    """A few words on why the connection failed, without urllib3's object reprs."""
-    if isinstance(exc, requests.ConnectTimeout):
-        return f"no connection within {CONNECT_TIMEOUT:g} s"
-    if isinstance(exc, requests.ReadTimeout):
-        return f"no answer within {READ_TIMEOUT:g} s"
-    reason: str | None = None
-    seen: set[int] = set()
-    pending: list[BaseException] = [exc]
-    while pending:
-        current = pending.pop()
-        if id(current) in seen:
-            continue
-        seen.add(id(current))
-        if isinstance(current, OSError) and isinstance(current.strerror, str):
-            reason = current.strerror
-        linked = [current.__cause__, current.__context__, getattr(current, "reason", None)]
-        linked += [arg for arg in current.args if isinstance(arg, BaseException)]
-        pending.extend(link for link in linked if isinstance(link, BaseException))
-    if isinstance(exc, requests.exceptions.SSLError):
-        return f"TLS failed ({reason})" if reason else "TLS failed"
-    if reason:
-        return reason[:1].lower() + reason[1:]
-    if isinstance(exc, requests.exceptions.ChunkedEncodingError):
-        return "the answer broke off"
-    return type(exc).__name__
+def _post_json(url: str, body: dict[str, Any], auth: requests.auth.AuthBase) -> HttpAnswer:
+    """POST within READ_TIMEOUT overall, no redirects, a bounded answer; failures are SinchError."""
+    try:
+        return session.send(
+            method="POST",
+            url=url,
+            body=body,
+            has_body=True,
+            auth=auth,
+            headers={"Accept": "application/json"},
+            timeout=READ_TIMEOUT,
+        )
+    except OutboundError as exc:
+        raise _unreachable(exc, url, "Sinch") from None
 
 
-def _sent_message(answer: _Answer) -> SentMessage:
+def _unreachable(exc: OutboundError, url: str, what: str) -> SinchError:
+    """The shared client's failure in Sinch's words (an oversized answer names its status)."""
+    if exc.status is not None:
+        return SinchError(f"{what} {exc.reason}.", status=exc.status)
+    return SinchError(f"{what} could not be reached at {urlsplit(url).netloc}: {exc.detail}.")
+
+
+def _sent_message(answer: HttpAnswer) -> SentMessage:
     if not 200 <= answer.status < 300:
         raise SinchError(f"Sinch answered {_error_detail(answer)}", status=answer.status)
-    payload = _json_object(answer.body)
+    payload = _json_object(answer.content)
     message_id = payload.get("message_id")
     if not isinstance(message_id, str) or not message_id:
         raise SinchError(
@@ -361,9 +214,9 @@ def _sent_message(answer: _Answer) -> SentMessage:
     )
 
 
-def _error_detail(answer: _Answer) -> str:
+def _error_detail(answer: HttpAnswer) -> str:
     """`400 INVALID_ARGUMENT: Sinch's sentence` from its error body, or the start of the text."""
-    payload = _json_object(answer.body)
+    payload = _json_object(answer.content)
     if payload:
         error = payload.get("error")
         if isinstance(error, dict):
@@ -378,7 +231,7 @@ def _error_detail(answer: _Answer) -> str:
         head = f"{answer.status} {label}" if label else str(answer.status)
         if message or label:
             return f"{head}: {message}" if message else head
-    text = answer.body.decode("utf-8", "replace").strip()
+    text = answer.content.decode("utf-8", "replace").strip()
     if not text:
         return f"{answer.status} with an empty body"
     return f"{answer.status}: {' '.join(text[:ERROR_TEXT_LIMIT].split())}"
