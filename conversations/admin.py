@@ -26,6 +26,7 @@ from django.utils.safestring import SafeString
 from django.utils.timesince import timesince
 from django.utils.translation import gettext_lazy as _
 
+from configurator import extensions
 from configurator.admin_mixins import (
     BoundedLookupsMixin,
     CheckedDeleteMixin,
@@ -209,16 +210,6 @@ class ContactEventInline(LatestRowsInline):
         return f"{queue} / {agent}"
 
 
-# Inlines other apps add to the contact's page (integrations add their deliveries), in order.
-_extra_contact_inlines: list[type[admin.options.InlineModelAdmin[Any, Contact]]] = []
-
-
-def add_contact_inline(inline: type[admin.options.InlineModelAdmin[Any, Contact]]) -> None:
-    """Show `inline` on the contact's page after its own timeline (a hook for downstream apps)."""
-    if inline not in _extra_contact_inlines:
-        _extra_contact_inlines.append(inline)
-
-
 # The operator's buttons, by the event each causes (the event names the admin URL).
 ACTIONS = {event: service for event, service in services.OPERATOR_ACTIONS.values()}
 
@@ -325,7 +316,8 @@ class ContactAdmin(LargeTableAdminMixin, BoundedLookupsMixin, admin.ModelAdmin[C
         return super().media + ContactTargetForm().media
 
     def get_inlines(self, request: HttpRequest, obj: Any) -> list[Any]:
-        return [*self.inlines, *_extra_contact_inlines]
+        # Other apps' inlines (integrations' deliveries) come after the contact's own timeline.
+        return [*self.inlines, *extensions.contact_page_inlines]
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
         # Contacts change only through lifecycle actions, never by editing fields.
