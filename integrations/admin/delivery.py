@@ -21,7 +21,7 @@ from django.utils.translation import gettext_lazy as _
 
 from configurator.admin_mixins import BoundedLookupsMixin, LargeTableAdminMixin, pretty_json
 from configurator.permissions import can_view_contact_data
-from conversations.admin import LatestRowsFormSet, LatestRowsInline
+from conversations.admin_inlines import LatestRowsFormSet, LatestRowsInline
 from integrations import selectors, services
 from integrations.models import Delivery
 
