@@ -27,31 +27,30 @@ class ConfiguratorConfig(AppConfig):
 
     def ready(self) -> None:
         from django.conf import settings
+        from django.core import checks
 
-        from configurator import housekeeping, logcontext, workers
+        from configurator import extensions, logcontext, metrics, retention, workers
+        from configurator.housekeeping import Job
 
         logcontext.log_uncaught_exceptions()
 
         def beat_every() -> float:
             return max(1.0, min(10.0, float(settings.WORKER_STALE_SECONDS) / 4))
 
-        housekeeping.register("heartbeat", workers.heartbeat, interval=beat_every)
-        housekeeping.register(
-            "stale task rows",
-            workers.stale_tasks_finish,
-            interval=lambda: float(settings.WORK_SWEEP_SECONDS),
+        jobs = extensions.housekeeping_jobs
+        jobs.register(Job("heartbeat", workers.heartbeat, interval=beat_every))
+        jobs.register(
+            Job(
+                "stale task rows",
+                workers.stale_tasks_finish,
+                interval=lambda: float(settings.WORK_SWEEP_SECONDS),
+            )
         )
-        housekeeping.register("forget workers", workers.workers_forget, interval=lambda: 3600.0)
+        jobs.register(Job("forget workers", workers.workers_forget, interval=lambda: 3600.0))
 
-        from django.core import checks
-
-        from configurator import retention
-
-        retention.register(retention.TASK_RESULTS_RULE)
-        housekeeping.register("prune", retention.prune_job, interval=retention.prune_interval)
+        extensions.retention_rules.register(retention.TASK_RESULTS_RULE)
+        jobs.register(Job("prune", retention.prune_job, interval=retention.prune_interval))
         checks.register(retention.check_settings)
 
-        from configurator import metrics
-
-        metrics.register_state("workers", workers.workers_state)
+        extensions.metrics_state_readers.register(workers.workers_state)
         checks.register(metrics.check_settings)

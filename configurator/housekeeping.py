@@ -1,10 +1,11 @@
 """Periodic jobs that every worker process runs beside its tasks: sweeps, pruning, heartbeat.
 
-Work must never depend on the next event to get done: a callback acknowledged just before a
-worker died, a delivery whose worker was killed mid-send, tables that grow every day. Apps
-register such jobs here in their `AppConfig.ready()`; `manage.py db_worker` runs every due job
-in a thread of its own, once at start and then every job's interval, so that no cron is needed
-and any number of workers share the work (each job is safe to run in several processes at once).
+Work must never depend on the next event to get done: a callback acknowledged just before a worker
+died, a delivery whose worker was killed mid-send, tables that grow every day. Apps register such
+jobs (`configurator.extensions.housekeeping_jobs`) in their `AppConfig.ready()`; `manage.py
+db_worker` runs every due job in a thread of its own, once at start and then every job's interval,
+so that no cron is needed and any number of workers share the work (each job is safe to run in
+several processes at once).
 """
 
 from __future__ import annotations
@@ -23,6 +24,8 @@ from django.conf import settings
 from django.db import InterfaceError, OperationalError, close_old_connections, connections
 from django.utils import timezone
 
+from configurator import extensions
+
 logger = logging.getLogger(__name__)
 
 
@@ -33,19 +36,6 @@ class Job:
     name: str
     run: Callable[[], object]
     interval: Callable[[], float]
-
-
-_jobs: dict[str, Job] = {}
-
-
-def register(name: str, run: Callable[[], object], *, interval: Callable[[], float]) -> None:
-    """Run `run` in every worker at start and then every `interval()` seconds."""
-    _jobs[name] = Job(name=name, run=run, interval=interval)
-
-
-def registered() -> list[Job]:
-    """The registered jobs, in registration order."""
-    return list(_jobs.values())
 
 
 _worker_id = f"{socket.gethostname()}:{os.getpid()}"
@@ -200,7 +190,7 @@ class Housekeeper:
     def __init__(
         self, jobs: list[Job] | None = None, clock: Callable[[], float] = time.monotonic
     ) -> None:
-        self._jobs = jobs if jobs is not None else registered()
+        self._jobs = jobs if jobs is not None else list(extensions.housekeeping_jobs)
         self._clock = clock
         self._next: dict[str, float] = {}
         self.outage = Outage("housekeeping")

@@ -8,10 +8,11 @@ Two kinds of figures, from two places:
   (prometheus_client's multiprocess mode), each writes its counters to files there and a scrape
   of any web process of the host adds them all up. Without it (one process, tests) the process's
   own counters are shown.
-- What is (conversations waiting per queue and the oldest wait, workers' heartbeats, the backlog
-  of pending callbacks and deliveries) is read from the database at scrape time by the state
-  readers each app registers in its `AppConfig.ready()` (`register_state`), each a few indexed
-  queries whose cost does not grow with the tables' history (docs/deployment.md, "Metrics").
+- What is (conversations waiting per queue and the oldest wait, workers' heartbeats, the backlog of
+  pending callbacks and deliveries) is read from the database at scrape time by the state readers
+  each app registers in its `AppConfig.ready()` (`configurator.extensions.metrics_state_readers`),
+  each a few indexed queries whose cost does not grow with the tables' history (docs/deployment.md,
+  "Metrics").
 
 `/metrics` is protected by `scrape_allowed`: METRICS_TOKEN as a bearer token, or a client address
 in METRICS_ALLOWED_NETWORKS; neither configured refuses every scrape.
@@ -22,7 +23,7 @@ from __future__ import annotations
 import hmac
 import ipaddress
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from typing import Any
 
 from django.conf import settings
@@ -36,6 +37,7 @@ from prometheus_client.exposition import choose_encoder
 from prometheus_client.metrics_core import Metric
 from prometheus_client.registry import Collector
 
+from configurator import extensions
 from configurator.authentication import client_ip
 from configurator.networks import Network, networks
 
@@ -114,14 +116,6 @@ def delivery_finished(
 
 # --- What is: read from the database at scrape time --------------------------------------------
 
-StateReader = Callable[[], Iterable[Metric]]
-_state_readers: dict[str, StateReader] = {}
-
-
-def register_state(name: str, reader: StateReader) -> None:
-    """Have every scrape call `reader` for gauges read from the database (cheap, indexed)."""
-    _state_readers[name] = reader
-
 
 class StateCollector(Collector):
     """The registered state readers; a database that fails shows as configurator_state_up 0."""
@@ -129,11 +123,13 @@ class StateCollector(Collector):
     def collect(self) -> Iterable[Metric]:
         families: list[Metric] = []
         up = 1
-        for name, reader in _state_readers.items():
+        for reader in extensions.metrics_state_readers:
             try:
                 families.extend(reader())
             except DatabaseError:
-                logger.warning("metrics state %s could not be read", name, exc_info=True)
+                logger.warning(
+                    "metrics state %s could not be read", reader.__qualname__, exc_info=True
+                )
                 up = 0
         state_up = GaugeMetricFamily(
             "configurator_state_up",

@@ -1,10 +1,11 @@
 """Retention: callbacks, deliveries, contact events and task results do not grow without bound.
 
-Each app registers the tables it prunes in its `AppConfig.ready()`: which rows are due given a
-cutoff (one indexed condition, so that selecting a batch never scans the table) and how many days
-they are kept (a setting; 0 keeps them for ever). `prune` walks the rules and deletes what is due
-in batches of primary keys, each in a short transaction of its own, so that it never holds a long
-lock: the housekeeping job of every worker runs it with a time budget, `manage.py prune` without.
+Each app registers the tables it prunes in its `AppConfig.ready()` (`extensions.retention_rules`):
+which rows are due given a cutoff (one indexed condition, so that selecting a batch never scans the
+table) and how many days they are kept (a setting; 0 keeps them for ever). `prune` walks the rules
+and deletes what is due in batches of primary keys, each in a short transaction of its own, so that
+it never holds a long lock: the housekeeping job of every worker runs it with a time budget,
+`manage.py prune` without.
 """
 
 from __future__ import annotations
@@ -26,6 +27,8 @@ from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 from django_tasks.base import TaskResultStatus
 from django_tasks_db.models import DBTaskResult
+
+from configurator import extensions
 
 logger = logging.getLogger(__name__)
 
@@ -66,19 +69,6 @@ class Rule:
     @property
     def key(self) -> str:
         return f"{self.model._meta.label}:{self.subset or ''}"
-
-
-_rules: dict[str, Rule] = {}
-
-
-def register(rule: Rule) -> None:
-    """Prune `rule`'s rows from now on (registering the same table and subset again replaces it)."""
-    _rules[rule.key] = rule
-
-
-def registered() -> list[Rule]:
-    """The registered rules, in registration order."""
-    return list(_rules.values())
 
 
 def setting_days(*names: str) -> Callable[[], int]:
@@ -137,7 +127,7 @@ def prune(
     run = PruneRun()
     # Apps register in dependency order and downstream rows refer to upstream ones (deliveries
     # to contact events): walking backwards frees what a later rule may then remove.
-    for rule in reversed(registered()):
+    for rule in reversed(list(extensions.retention_rules)):
         label = str(rule.table)
         tally = run.tables.setdefault(label, Pruned(table=label))
         before = cutoff(rule, now=moment)
@@ -207,7 +197,7 @@ def _run_budget() -> float:
 
 def notice(model: type[models.Model]) -> str:
     """The retention in force for `model`, as one sentence for its admin list ("" if none)."""
-    rules = [rule for rule in registered() if rule.model is model]
+    rules = [rule for rule in extensions.retention_rules if rule.model is model]
     if not rules:
         return ""
     main = next((rule for rule in rules if rule.subset is None), rules[0])

@@ -11,19 +11,15 @@ class ConversationsConfig(AppConfig):
     verbose_name = _("Conversations")
 
     def ready(self) -> None:
-        from conversations import lifecycle, overflow
-        from queues.services import on_overflow_change
-
-        lifecycle.subscribe(overflow.contact_event_heard)
-        on_overflow_change(overflow.queue_overflow_changed)
-
-        from configurator import retention
+        from configurator import extensions
+        from conversations import overflow
+        from conversations.metrics import queues_waiting
         from conversations.retention import rules
 
+        extensions.contact_event_after_commit.register(overflow.overflow_check_on_waiting)
+        extensions.queue_overflow_changed_after_commit.register(
+            overflow.overflow_check_on_queue_change
+        )
         for rule in rules():
-            retention.register(rule)
-
-        from configurator import metrics
-        from conversations.metrics import queues_waiting
-
-        metrics.register_state("queues", queues_waiting)
+            extensions.retention_rules.register(rule)
+        extensions.metrics_state_readers.register(queues_waiting)

@@ -1,13 +1,15 @@
 """How replies leave the contact center: one gateway per kind of contact, registered at start-up.
 
 The conversations app cannot import the messaging app (it sits downstream), so messaging
-registers its Sinch gateway here in its `ready()`.
+registers its Sinch gateway in `configurator.extensions.reply_gateways` in its `ready()`.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
+
+from configurator import extensions
 
 if TYPE_CHECKING:
     from conversations.models import Contact, Message
@@ -49,14 +51,6 @@ class Gateway(Protocol):
     def stored(self, message: Message) -> None: ...
 
 
-_gateways: list[Gateway] = []
-
-
-def register(gateway: Gateway) -> None:
-    """Add a gateway (the messaging app registers the Sinch one)."""
-    _gateways.append(gateway)
-
-
 def gateway_for(contact: Contact) -> Gateway | None:
     """The gateway that can reach this contact's customer, if any."""
-    return next((g for g in _gateways if g.handles(contact)), None)
+    return next((g for g in extensions.reply_gateways if g.handles(contact)), None)

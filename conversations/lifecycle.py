@@ -6,18 +6,20 @@ agent accepted). A contact's state is the word of its last event; what may happe
 its *phase*, derived from that state and whether an agent holds it.
 
 Every transition runs in `transition()`: one short transaction that locks the contact, checks,
-changes and records. No network call may happen inside it (configurator.transactions).
+changes and records. The table of transitions (`TRANSITIONS`) says where each event may start and
+what it does to the contact's timestamps; `record` applies it. No network call may happen
+inside that transaction (configurator.transactions).
 
-Other apps react to events in two ways, registered in their `ready()`:
-- `subscribe`: listeners are called once per event, after the transaction that recorded it has
-  committed (overflow scheduling);
-- `add_event_hook`: hooks are called inside that transaction, right after the event is recorded,
-  so that work they write (background deliveries) is committed with the event or not at all. A
-  hook that fails is rolled back to its savepoint and logged; the lifecycle goes on unchanged
+Other apps react to events in two ways, registered in their `ready()` (configurator.extensions):
+- `contact_event_after_commit`: listeners are called once per event, after the transaction that
+  recorded it has committed (overflow scheduling);
+- `contact_event_in_transaction`: hooks are called inside that transaction, right after the event is
+  recorded, so that work they write (background deliveries) is committed with the event or not at
+  all. A hook that fails is rolled back to its savepoint and logged; the lifecycle goes on unchanged
   (fail open). Work that calls out (blocking integrations) is handed to `defer`: it runs once the
-  transition has committed, with no transaction open, before the caller goes on. That is what
-  lets a Received integration choose the queue before Queued: Received is committed, the
-  integrations are called, then Queued is recorded in a transaction of its own.
+  transition has committed, with no transaction open, before the caller goes on. That is what lets a
+  Received integration choose the queue before Queued: Received is committed, the integrations are
+  called, then Queued is recorded in a transaction of its own.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from __future__ import annotations
 import enum
 import logging
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
@@ -34,6 +36,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from configurator import extensions
 from configurator.logcontext import in_this_context, log_context
 from configurator.transactions import in_project_transaction
 from conversations.choices import Event
@@ -54,34 +57,74 @@ class Phase(enum.Enum):
     CLOSED = "closed"  # ended or abandoned
 
 
-OPEN_STATES = frozenset(Event) - {Event.ENDED, Event.ABANDONED}
+@dataclass(frozen=True)
+class Transition:
+    """One row of the transition table: where an event may start, and what it does to the clocks.
+
+    The services say only what is specific to an action (which agent, which queue); `record`
+    sets the timestamps from this row and from where the event leaves the contact:
+    `queued_at` and `waiting_since` start when the contact enters a queue and waits there;
+    a contact that waits again without entering a queue (rejected) waits since it was queued;
+    one that does not wait has no `waiting_since`.
+    """
+
+    allowed_from: frozenset[Phase]
+    # Why the event is refused elsewhere, said the way the refusal reads.
+    needs: str
+    enters_queue: bool = False
+    starts_acceptance: bool = False  # accepted_at = now
+    ends_acceptance: bool = False  # accepted_at = None (the conversation leaves its agent)
+    ends: bool = False  # ended_at = now
+
+
+TRANSITIONS: dict[str, Transition] = {
+    Event.QUEUED: Transition(
+        frozenset({Phase.NEW}),
+        "only a conversation that was just received can be queued",
+        enters_queue=True,
+    ),
+    Event.ALLOCATED: Transition(
+        frozenset({Phase.WAITING}), "only a conversation waiting in a queue can be allocated"
+    ),
+    Event.ACCEPTED: Transition(
+        frozenset({Phase.OFFERED}),
+        "only a conversation allocated to an agent can be accepted",
+        starts_acceptance=True,
+    ),
+    Event.REJECTED: Transition(
+        frozenset({Phase.OFFERED}), "only a conversation allocated to an agent can be rejected"
+    ),
+    Event.TRANSFERRED: Transition(
+        frozenset({Phase.CONNECTED}),
+        "only a conversation an agent has accepted can be transferred",
+        enters_queue=True,  # when transferred to a queue; to an agent it does not wait
+        ends_acceptance=True,
+    ),
+    Event.FORWARDED: Transition(
+        frozenset({Phase.WAITING}),
+        "only a conversation waiting in a queue can be forwarded",
+        enters_queue=True,
+    ),
+    Event.ENDED: Transition(
+        frozenset({Phase.CONNECTED}),
+        "only a conversation an agent has accepted can be ended "
+        "(one that was never accepted is abandoned)",
+        ends=True,
+    ),
+    Event.ABANDONED: Transition(
+        frozenset({Phase.NEW, Phase.WAITING, Phase.OFFERED}),
+        "only a conversation no agent has accepted yet can be abandoned",
+        ends=True,
+    ),
+}
 
 # Which phases each event may start from.
 ALLOWED_FROM: dict[str, frozenset[Phase]] = {
-    Event.QUEUED: frozenset({Phase.NEW}),
-    Event.ALLOCATED: frozenset({Phase.WAITING}),
-    Event.ACCEPTED: frozenset({Phase.OFFERED}),
-    Event.REJECTED: frozenset({Phase.OFFERED}),
-    Event.TRANSFERRED: frozenset({Phase.CONNECTED}),
-    Event.FORWARDED: frozenset({Phase.WAITING}),
-    Event.ENDED: frozenset({Phase.CONNECTED}),
-    Event.ABANDONED: frozenset({Phase.NEW, Phase.WAITING, Phase.OFFERED}),
+    event: row.allowed_from for event, row in TRANSITIONS.items()
 }
 
-# What each event needs, said the way the refusal reads.
-_NEEDS: dict[str, str] = {
-    Event.QUEUED: "only a conversation that was just received can be queued",
-    Event.ALLOCATED: "only a conversation waiting in a queue can be allocated",
-    Event.ACCEPTED: "only a conversation allocated to an agent can be accepted",
-    Event.REJECTED: "only a conversation allocated to an agent can be rejected",
-    Event.TRANSFERRED: "only a conversation an agent has accepted can be transferred",
-    Event.FORWARDED: "only a conversation waiting in a queue can be forwarded",
-    Event.ENDED: (
-        "only a conversation an agent has accepted can be ended "
-        "(one that was never accepted is abandoned)"
-    ),
-    Event.ABANDONED: "only a conversation no agent has accepted yet can be abandoned",
-}
+# The timestamps `record` sets, saved with every transition.
+TIMESTAMP_FIELDS = ["queued_at", "waiting_since", "accepted_at", "ended_at"]
 
 
 class LifecycleError(Exception):
@@ -125,7 +168,7 @@ def check(contact: Contact, event: str) -> None:
             % {
                 "id": contact.id,
                 "event": Event(event).label.lower(),
-                "needs": _NEEDS[event],
+                "needs": TRANSITIONS[event].needs,
                 "where": describe(contact),
             }
         )
@@ -145,42 +188,9 @@ class LifecycleEvent:
     contact_id: str
     event: str
     occurred_at: datetime
-    # When the contact, now waiting in a queue with overflow, becomes overdue there (else None).
-    overflow_due: datetime | None = None
-
-
-Listener = Callable[[LifecycleEvent], None]
-_listeners: list[Listener] = []
-
-
-def subscribe(listener: Listener) -> None:
-    """Be told of every lifecycle event after its transaction commits (once per event)."""
-    if listener not in _listeners:
-        _listeners.append(listener)
-
-
-def unsubscribe(listener: Listener) -> None:
-    """Stop telling `listener` (tests)."""
-    if listener in _listeners:
-        _listeners.remove(listener)
-
-
-# A hook gets the contact (locked, as just recorded), the event row, and the queue the event
-# concerns: the contact's queue, or on Received the queue its address routes to.
-EventHook = Callable[[Contact, ContactEvent, Queue | None], None]
-_hooks: list[EventHook] = []
-
-
-def add_event_hook(hook: EventHook) -> None:
-    """Call `hook` inside the transaction of every event, before the lifecycle goes on."""
-    if hook not in _hooks:
-        _hooks.append(hook)
-
-
-def remove_event_hook(hook: EventHook) -> None:
-    """Stop calling `hook` (tests)."""
-    if hook in _hooks:
-        _hooks.remove(hook)
+    # Where the contact stands after it: its queue, and since when it waits there (or None).
+    queue_id: int | None = None
+    waiting_since: datetime | None = None
 
 
 class _Deferred(threading.local):
@@ -251,24 +261,28 @@ def record(
     event: str,
     *,
     detail: str = "",
-    fields: list[str],
+    fields: Sequence[str] = (),
     created: bool = False,
     routed_queue: Queue | None = None,
 ) -> ContactEvent:
-    """Move the contact to `event`'s state, save the changed `fields`, keep the event, announce.
+    """Move the contact to `event`'s state, set its timestamps, save, keep the event, announce.
 
-    The caller holds the contact's row lock inside a transaction and has checked the transition;
-    `created` says the row was just inserted in this state (nothing to update); `routed_queue`
-    is the queue a contact not yet in one is headed for (event hooks match on it).
-    Every line logged by it, its hooks, the work they defer and the listeners carries the
-    contact's id (configurator.logcontext).
+    The caller holds the contact's row lock inside a transaction, has checked the transition and
+    made the changes specific to it (agent, queue), naming those `fields`; the timestamps follow
+    from the transition table (`stamp`). `created` says the row was just inserted in this state
+    (nothing to update); `routed_queue` is the queue a contact not yet in one is headed for
+    (event hooks match on it). Every line logged by it, its hooks, the work they defer and the
+    listeners carries the contact's id (configurator.logcontext).
     """
     with log_context(contact_id=contact.pk):
         now = contact.state_changed_at if created else timezone.now()
         if not created:
             contact.state = event
             contact.state_changed_at = now
-            contact.save(update_fields=sorted({*fields, "state", "state_changed_at"}))
+            stamp(contact, event, now)
+            contact.save(
+                update_fields=sorted({*fields, *TIMESTAMP_FIELDS, "state", "state_changed_at"})
+            )
         entry = ContactEvent.objects.create(
             contact=contact,
             event=event,
@@ -283,14 +297,41 @@ def record(
             contact_id=contact.pk,
             event=event,
             occurred_at=now,
-            overflow_due=_overflow_due(contact),
+            queue_id=contact.queue_id,
+            waiting_since=contact.waiting_since,
         )
         transaction.on_commit(in_this_context(lambda: _announce(announced)))
     return entry
 
 
+def stamp(contact: Contact, event: str, now: datetime) -> None:
+    """Set the contact's timestamps as `event`'s row of the transition table says.
+
+    Called once the contact is in `event`'s state with its new agent and queue: a transfer to
+    a queue makes it wait there from now, a transfer to an agent does not.
+    """
+    row = TRANSITIONS.get(event)
+    if row is None:  # Received: the contact was just opened, it has no clock running yet
+        return
+    if row.starts_acceptance:
+        contact.accepted_at = now
+    if row.ends_acceptance:
+        contact.accepted_at = None
+    if row.ends:
+        contact.ended_at = now
+    waits = contact.queue_id is not None and phase(contact) is Phase.WAITING
+    if waits and row.enters_queue:
+        contact.queued_at = now
+        contact.waiting_since = now
+    elif waits:
+        # Back in the queue it never left (rejected): its wait counts from when it entered.
+        contact.waiting_since = contact.queued_at or now
+    else:
+        contact.waiting_since = None
+
+
 def _run_hooks(contact: Contact, entry: ContactEvent, queue: Queue | None) -> None:
-    for hook in list(_hooks):
+    for hook in extensions.contact_event_in_transaction:
         try:
             with transaction.atomic():
                 hook(contact, entry, queue)
@@ -298,17 +339,8 @@ def _run_hooks(contact: Contact, entry: ContactEvent, queue: Queue | None) -> No
             logger.exception("lifecycle hook %r failed on %s of %s", hook, entry.event, contact.pk)
 
 
-def _overflow_due(contact: Contact) -> datetime | None:
-    queue = contact.queue
-    if contact.waiting_since is None or queue is None:
-        return None
-    if queue.max_waiting_time is None or queue.overflow_queue_id is None:
-        return None
-    return contact.waiting_since + queue.max_waiting_time
-
-
 def _announce(event: LifecycleEvent) -> None:
-    for listener in list(_listeners):
+    for listener in extensions.contact_event_after_commit:
         try:
             listener(event)
         except Exception:

@@ -120,13 +120,26 @@ def overflow_check_at(when: datetime) -> None:
         forward_overdue_contacts.using(run_after=max(when, timezone.now())).enqueue()
 
 
-def contact_event_heard(event: LifecycleEvent) -> None:
-    """Lifecycle listener: a conversation that starts waiting in an overflow queue gets a check."""
-    if event.overflow_due is not None:
-        overflow_check_at(event.overflow_due)
+def overflow_check_on_waiting(event: LifecycleEvent) -> None:
+    """Lifecycle listener: a conversation that waits in a queue with overflow gets a check.
+
+    Most events leave no conversation waiting and cost nothing; one that does costs a read of
+    its queue's overflow settings by primary key.
+    """
+    if event.waiting_since is None or event.queue_id is None:
+        return
+    max_waiting_time = (
+        Queue.objects.filter(
+            pk=event.queue_id, max_waiting_time__isnull=False, overflow_queue__isnull=False
+        )
+        .values_list("max_waiting_time", flat=True)
+        .first()
+    )
+    if max_waiting_time is not None:
+        overflow_check_at(event.waiting_since + max_waiting_time)
 
 
-def queue_overflow_changed(queue: Queue) -> None:
+def overflow_check_on_queue_change(queue: Queue) -> None:
     """A queue's overflow settings changed: check its waiting conversations again."""
     due = next_due()
     if due is not None:

@@ -1,10 +1,11 @@
 """Which ended contacts' events are old enough to go (configurator.retention).
 
-A contact's events are its timeline with a snapshot of the contact at each step; once the
-contact has ended long enough they go together, counted from the end. The contact itself and
-its messages stay. Other apps' rows may refer to events (an integration's delivery names the
-event it was sent for): such an app registers a hold, and the events of a contact stay while it
-has rows of the holding table, and at least as long as that table keeps its rows.
+A contact's events are its timeline with a snapshot of the contact at each step; once the contact
+has ended long enough they go together, counted from the end. The contact itself and its messages
+stay. Other apps' rows may refer to events (an integration's delivery names the event it was sent
+for): such an app registers a hold (`configurator.extensions.contact_event_holds`), and the events
+of a contact stay while it has rows of the holding table, and at least as long as that table keeps
+its rows.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from django.db import models
 from django.db.models import Exists, OuterRef, QuerySet
 from django.utils.translation import gettext_lazy as _
 
-from configurator import retention
+from configurator import extensions, retention
 from conversations.choices import Event
 from conversations.models import ContactEvent
 
@@ -33,18 +34,10 @@ class ContactHold:
     days: Callable[[], int]
 
 
-_holds: dict[str, ContactHold] = {}
-
-
-def hold_register(hold: ContactHold) -> None:
-    """Keep a contact's events while `hold.model` has rows of it (registered in ready())."""
-    _holds[hold.model._meta.label] = hold
-
-
 def events_days() -> int:
     """CONTACT_EVENTS_RETENTION_DAYS, or longer while a holding table keeps its rows longer."""
     days = [retention.setting_days("CONTACT_EVENTS_RETENTION_DAYS")()]
-    days += [hold.days() for hold in _holds.values()]
+    days += [hold.days() for hold in extensions.contact_event_holds]
     return 0 if any(value <= 0 for value in days) else max(days)
 
 
@@ -62,7 +55,7 @@ def events_due(final_event: str) -> retention.DueRows:
         finals = ContactEvent.objects.filter(
             event=final_event, occurred_at__lt=before, contact__ended_at__lt=before
         )
-        for hold in _holds.values():
+        for hold in extensions.contact_event_holds:
             finals = finals.exclude(
                 Exists(hold.model._default_manager.filter(contact_id=OuterRef("contact_id")))
             )

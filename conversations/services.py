@@ -1,7 +1,9 @@
 """Writes of the conversations app: inbound messages, lifecycle actions, replies, delivery status.
 
-Every lifecycle action locks the contact row, checks the transition (lifecycle.check) and records
-the event (lifecycle.record) in one transaction; listeners hear of it after the commit.
+Every lifecycle action locks the contact row, checks the transition (lifecycle.check), makes the
+change specific to it (who, which queue) and records the event (lifecycle.record, which sets the
+timestamps from the transition table) in one transaction (`_transition`); listeners hear of it
+after the commit.
 """
 
 from __future__ import annotations
@@ -192,16 +194,10 @@ def _store_inbound(contact: Contact, message: IncomingMessage) -> Message:
 
 def _queue(contact: Contact, queue: Queue, *, note: str = "") -> None:
     lifecycle.check(contact, Event.QUEUED)
-    now = timezone.now()
     contact.queue = queue
-    contact.queued_at = now
-    contact.waiting_since = now
     detail = _("Queued in %(queue)s") % {"queue": queue.name}
     lifecycle.record(
-        contact,
-        Event.QUEUED,
-        detail=f"{detail} ({note})" if note else detail,
-        fields=["queue", "queued_at", "waiting_since"],
+        contact, Event.QUEUED, detail=f"{detail} ({note})" if note else detail, fields=["queue"]
     )
 
 
@@ -214,53 +210,48 @@ def _locked(contact: Contact) -> Contact:
     )
 
 
-def contact_allocate(*, contact: Contact, agent: Agent, by: str = "") -> Contact:
-    """Offer a waiting conversation to an agent (Allocated)."""
+# What an action changes on the locked contact beyond its state and timestamps (who, which
+# queue): it answers the event's detail and the fields it changed.
+Change = Callable[[Contact], tuple[str, list[str]]]
+
+
+def _transition(contact: Contact, event: str, change: Change) -> Contact:
+    """Lock the contact, check `event` may happen, apply `change`, record (one transaction)."""
     with lifecycle.transition():
         contact = _locked(contact)
-        lifecycle.check(contact, Event.ALLOCATED)
-        contact.agent = agent
-        contact.waiting_since = None
-        lifecycle.record(
-            contact,
-            Event.ALLOCATED,
-            detail=_by(_("Allocated to %(agent)s") % {"agent": agent}, by),
-            fields=["agent", "waiting_since"],
-        )
+        lifecycle.check(contact, event)
+        detail, fields = change(contact)
+        lifecycle.record(contact, event, detail=detail, fields=fields)
     return contact
+
+
+def contact_allocate(*, contact: Contact, agent: Agent, by: str = "") -> Contact:
+    """Offer a waiting conversation to an agent (Allocated)."""
+
+    def allocate(locked: Contact) -> tuple[str, list[str]]:
+        locked.agent = agent
+        return _by(_("Allocated to %(agent)s") % {"agent": agent}, by), ["agent"]
+
+    return _transition(contact, Event.ALLOCATED, allocate)
 
 
 def contact_accept(*, contact: Contact, by: str = "") -> Contact:
     """The allocated agent takes the conversation (Accepted)."""
-    with lifecycle.transition():
-        contact = _locked(contact)
-        lifecycle.check(contact, Event.ACCEPTED)
-        contact.accepted_at = timezone.now()
-        lifecycle.record(
-            contact,
-            Event.ACCEPTED,
-            detail=_by(_("Accepted by %(agent)s") % {"agent": contact.agent}, by),
-            fields=["accepted_at"],
-        )
-    return contact
+
+    def accept(locked: Contact) -> tuple[str, list[str]]:
+        return _by(_("Accepted by %(agent)s") % {"agent": locked.agent}, by), []
+
+    return _transition(contact, Event.ACCEPTED, accept)
 
 
 def contact_reject(*, contact: Contact, by: str = "") -> Contact:
     """The allocated agent declines: the conversation waits in its queue again (Rejected)."""
-    with lifecycle.transition():
-        contact = _locked(contact)
-        lifecycle.check(contact, Event.REJECTED)
-        agent = contact.agent
-        contact.agent = None
-        if contact.queue_id is not None:
-            contact.waiting_since = contact.queued_at or timezone.now()
-        lifecycle.record(
-            contact,
-            Event.REJECTED,
-            detail=_by(_("Rejected by %(agent)s") % {"agent": agent}, by),
-            fields=["agent", "waiting_since"],
-        )
-    return contact
+
+    def reject(locked: Contact) -> tuple[str, list[str]]:
+        agent, locked.agent = locked.agent, None
+        return _by(_("Rejected by %(agent)s") % {"agent": agent}, by), ["agent"]
+
+    return _transition(contact, Event.REJECTED, reject)
 
 
 def contact_transfer(
@@ -269,104 +260,55 @@ def contact_transfer(
     """An agent hands the conversation to a queue or to another agent (Transferred)."""
     if (queue is None) == (agent is None):
         raise ValidationError(_("Transfer to either a queue or an agent."))
-    with lifecycle.transition():
-        contact = _locked(contact)
-        lifecycle.check(contact, Event.TRANSFERRED)
-        current = contact.agent
-        contact.transferring_agent = current
-        contact.accepted_at = None
+
+    def transfer(locked: Contact) -> tuple[str, list[str]]:
+        current = locked.agent
         if queue is not None:
-            _check_queue_fits(contact, queue, "queue")
-            now = timezone.now()
-            contact.queue = queue
-            contact.agent = None
-            contact.queued_at = now
-            contact.waiting_since = now
+            _check_queue_fits(locked, queue, "queue")
+            locked.queue, locked.agent = queue, None
             target = _("queue %(queue)s") % {"queue": queue.name}
         elif agent is not None:
-            if agent.pk == contact.agent_id:
+            if agent.pk == locked.agent_id:
                 raise ValidationError(
                     {"agent": _("%(agent)s already has this conversation.") % {"agent": agent}}
                 )
-            contact.agent = agent
-            contact.waiting_since = None
+            locked.agent = agent
             target = str(agent)
-        lifecycle.record(
-            contact,
-            Event.TRANSFERRED,
-            detail=_by(
-                _("Transferred by %(agent)s to %(target)s") % {"agent": current, "target": target},
-                by,
-            ),
-            fields=[
-                "transferring_agent",
-                "accepted_at",
-                "queue",
-                "agent",
-                "queued_at",
-                "waiting_since",
-            ],
-        )
-    return contact
+        locked.transferring_agent = current
+        detail = _("Transferred by %(agent)s to %(target)s") % {"agent": current, "target": target}
+        return _by(detail, by), ["transferring_agent", "queue", "agent"]
+
+    return _transition(contact, Event.TRANSFERRED, transfer)
 
 
 def contact_forward(*, contact: Contact, queue: Queue, by: str = "", reason: str = "") -> Contact:
     """Move a waiting conversation to another queue (Forwarded, as overflow does)."""
-    with lifecycle.transition():
-        contact = _locked(contact)
-        lifecycle.check(contact, Event.FORWARDED)
-        _check_queue_fits(contact, queue, "queue")
-        previous = contact.queue
-        now = timezone.now()
-        contact.forwarding_queue = previous
-        contact.queue = queue
-        contact.queued_at = now
-        contact.waiting_since = now
+
+    def forward(locked: Contact) -> tuple[str, list[str]]:
+        _check_queue_fits(locked, queue, "queue")
+        previous = locked.queue
+        locked.forwarding_queue, locked.queue = previous, queue
         detail = _("Forwarded from %(from)s to %(to)s") % {
             "from": previous.name if previous else "?",
             "to": queue.name,
         }
         if reason:
             detail = f"{detail}: {reason}"
-        lifecycle.record(
-            contact,
-            Event.FORWARDED,
-            detail=_by(detail, by),
-            fields=["forwarding_queue", "queue", "queued_at", "waiting_since"],
-        )
-    return contact
+        return _by(detail, by), ["forwarding_queue", "queue"]
+
+    return _transition(contact, Event.FORWARDED, forward)
 
 
 def contact_end(*, contact: Contact, by: str = "") -> Contact:
     """The agent closes the conversation (Ended)."""
-    with lifecycle.transition():
-        contact = _locked(contact)
-        lifecycle.check(contact, Event.ENDED)
-        contact.ended_at = timezone.now()
-        contact.waiting_since = None
-        lifecycle.record(
-            contact,
-            Event.ENDED,
-            detail=_by(_("Ended"), by),
-            fields=["ended_at", "waiting_since"],
-        )
-    return contact
+    return _transition(contact, Event.ENDED, lambda locked: (_by(_("Ended"), by), []))
 
 
 def contact_abandon(*, contact: Contact, by: str = "", reason: str = "") -> Contact:
     """The conversation ends before any agent accepted it (Abandoned)."""
-    with lifecycle.transition():
-        contact = _locked(contact)
-        lifecycle.check(contact, Event.ABANDONED)
-        contact.ended_at = timezone.now()
-        contact.waiting_since = None
-        lifecycle.record(
-            contact,
-            Event.ABANDONED,
-            detail=_by(reason or _("Abandoned"), by),
-            fields=["ended_at", "waiting_since"],
-        )
-    return contact
+    return _transition(
+        contact, Event.ABANDONED, lambda locked: (_by(reason or _("Abandoned"), by), [])
+    )
 
 
 # What operators (admin buttons, API actions) may do: action name → (its event, the service).

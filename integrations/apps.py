@@ -13,26 +13,25 @@ class IntegrationsConfig(AppConfig):
     def ready(self) -> None:
         from django.conf import settings
 
-        from configurator import housekeeping
-        from conversations import lifecycle
+        from configurator import extensions
+        from configurator.housekeeping import Job
+        from integrations.admin.delivery import DeliveryInline
+        from integrations.metrics import deliveries_backlog
+        from integrations.retention import contact_hold, rules
         from integrations.services import contact_event_heard, deliveries_sweep
 
-        lifecycle.add_event_hook(contact_event_heard)
-        housekeeping.register(
-            "deliveries sweep",
-            deliveries_sweep,
-            interval=lambda: float(settings.WORK_SWEEP_SECONDS),
+        extensions.contact_event_in_transaction.register(contact_event_heard)
+        extensions.housekeeping_jobs.register(
+            Job(
+                "deliveries sweep",
+                deliveries_sweep,
+                interval=lambda: float(settings.WORK_SWEEP_SECONDS),
+            )
         )
-
-        from configurator import retention
-        from conversations.retention import hold_register
-        from integrations.retention import contact_hold, rules
-
         for rule in rules():
-            retention.register(rule)
-        hold_register(contact_hold())
-
-        from configurator import metrics
-        from integrations.metrics import deliveries_backlog
-
-        metrics.register_state("deliveries", deliveries_backlog)
+            extensions.retention_rules.register(rule)
+        extensions.contact_event_holds.register(contact_hold())
+        extensions.metrics_state_readers.register(deliveries_backlog)
+        # The admin has imported every app's admin module by now (ConfiguratorAdminConfig comes
+        # first in INSTALLED_APPS); the contact page reads its inlines when it renders.
+        extensions.contact_page_inlines.register(DeliveryInline)

@@ -16,28 +16,25 @@ class MessagingConfig(AppConfig):
         from django.conf import settings
         from django.core import checks
 
-        from configurator import housekeeping
-        from conversations import gateways
+        from configurator import extensions
+        from configurator.housekeeping import Job
+        from messaging.metrics import callbacks_backlog
+        from messaging.retention import rules
         from messaging.selectors import sinch_apps
         from messaging.sinch.gateway import SinchGateway
         from messaging.tasks import callbacks_sweep
         from messaging.webhooks.processing import check_lease
-        from queues.validation import register_app_directory
 
         checks.register(check_lease)
-        register_app_directory(sinch_apps)
-        gateways.register(SinchGateway())
-        housekeeping.register(
-            "callbacks sweep", callbacks_sweep, interval=lambda: float(settings.WORK_SWEEP_SECONDS)
+        extensions.sinch_app_directory.register(sinch_apps)
+        extensions.reply_gateways.register(SinchGateway())
+        extensions.housekeeping_jobs.register(
+            Job(
+                "callbacks sweep",
+                callbacks_sweep,
+                interval=lambda: float(settings.WORK_SWEEP_SECONDS),
+            )
         )
-
-        from configurator import retention
-        from messaging.retention import rules
-
         for rule in rules():
-            retention.register(rule)
-
-        from configurator import metrics
-        from messaging.metrics import callbacks_backlog
-
-        metrics.register_state("callbacks", callbacks_backlog)
+            extensions.retention_rules.register(rule)
+        extensions.metrics_state_readers.register(callbacks_backlog)

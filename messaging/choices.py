@@ -101,3 +101,14 @@ class CallbackStatus(models.TextChoices):
     PROCESSED = "processed", _("Processed")
     IGNORED = "ignored", _("Ignored")
     FAILED = "failed", _("Failed")
+
+
+class ReasonCode(models.TextChoices):
+    """What a callback's status reason means to the code; the sentence itself is for people."""
+
+    NONE = "", _("—")
+    # The reason is a note on an attempt in progress (taken over from a stopped worker, or given
+    # back after a passing database error): the final outcome keeps it.
+    ATTEMPT_NOTE = "attempt_note", _("note on an attempt")
+    # A delivery report that overtook its outbound message: applied again once it is stored.
+    OUTBOUND_MESSAGE_UNKNOWN = "outbound_message_unknown", _("waits for its outbound message")

@@ -13,6 +13,7 @@ from messaging.choices import (
     ApiAuthMethod,
     AuthenticationDirection,
     CallbackStatus,
+    ReasonCode,
     Region,
     ServiceType,
     Trigger,
@@ -136,6 +137,16 @@ class Callback(models.Model):
         _("status"), max_length=16, choices=CallbackStatus.choices, default=CallbackStatus.PENDING
     )
     status_reason = models.TextField(_("status reason"), blank=True)
+    # What the code decides from the reason (the sentence above is for people only); a database
+    # default, so that the webhook's INSERT need not name it.
+    reason_code = models.CharField(
+        _("reason code"),
+        max_length=32,
+        blank=True,
+        choices=ReasonCode.choices,
+        default=ReasonCode.NONE,
+        db_default=ReasonCode.NONE,
+    )
     summary = models.JSONField(_("what it says"), default=dict, blank=True)
     attempts = models.PositiveIntegerField(_("attempts"), default=0)
     processed_at = models.DateTimeField(_("processed"), null=True, blank=True)

@@ -11,7 +11,7 @@ from configurator import bulk
 from configurator.changes import RowChanges
 from configurator.credentials import entries_replace
 from messaging import tasks
-from messaging.choices import ApiAuthMethod, CallbackStatus
+from messaging.choices import ApiAuthMethod, CallbackStatus, ReasonCode
 from messaging.models import Callback, MessagingService, ServiceAuthentication
 from messaging.validation import AUTHENTICATION_BLOCK, CleanAuthentication
 from messaging.webhooks.ingest import webhook_secrets
@@ -118,6 +118,7 @@ def _reprocess_batch(
             .update(
                 status=CallbackStatus.PENDING,
                 status_reason="",
+                reason_code=ReasonCode.NONE,
                 processed_at=None,
                 claimed_by="",
                 claimed_at=None,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from datetime import timedelta
 from functools import partial
 from typing import Any
@@ -11,16 +11,9 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils.translation import gettext as _
 
+from configurator import extensions
 from queues.models import Queue, QueueAddress
 from queues.validation import CleanAddress
-
-# Called after a queue's overflow settings changed (the conversations app schedules its checks).
-_overflow_listeners: list[Callable[[Queue], None]] = []
-
-
-def on_overflow_change(listener: Callable[[Queue], None]) -> None:
-    """Register a function told (after commit) when a queue's overflow settings changed."""
-    _overflow_listeners.append(listener)
 
 
 def queue_create(
@@ -93,7 +86,7 @@ def addresses_replace(*, queue: Queue, addresses: Sequence[CleanAddress]) -> Non
 def _announce_overflow(queue: Queue) -> None:
     if queue.max_waiting_time is None:
         return
-    for listener in _overflow_listeners:
+    for listener in extensions.queue_overflow_changed_after_commit:
         transaction.on_commit(partial(listener, queue))
 
 

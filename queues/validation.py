@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
 
+from configurator import extensions
 from queues.choices import (
     ADDRESS_DOMAIN,
     SUBCHANNEL_BY_NAME,
@@ -30,20 +31,12 @@ class SinchApp:
     region: str
 
 
-AppDirectory = Callable[[Collection[str]], dict[str, SinchApp]]
-_app_directory: list[AppDirectory] = []
-
-
-def register_app_directory(directory: AppDirectory) -> None:
-    """Called by the messaging app at start-up: how to look up the apps addresses name."""
-    _app_directory[:] = [directory]
-
-
 def sinch_apps(app_ids: Collection[str]) -> dict[str, SinchApp]:
-    """The known Sinch apps among `app_ids`."""
-    if not _app_directory:
-        return {}
-    return _app_directory[0](app_ids)
+    """The known Sinch apps among `app_ids` (messaging registers its directory at start-up)."""
+    known: dict[str, SinchApp] = {}
+    for directory in extensions.sinch_app_directory:
+        known.update(directory(app_ids))
+    return known
 
 
 @dataclass(frozen=True)

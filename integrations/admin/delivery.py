@@ -21,7 +21,7 @@ from django.utils.translation import gettext_lazy as _
 
 from configurator.admin_mixins import BoundedLookupsMixin, LargeTableAdminMixin, pretty_json
 from configurator.permissions import can_view_contact_data
-from conversations.admin import LatestRowsFormSet, LatestRowsInline, add_contact_inline
+from conversations.admin_inlines import LatestRowsFormSet, LatestRowsInline
 from integrations import selectors, services
 from integrations.models import Delivery
 
@@ -263,6 +263,3 @@ class DeliveryInline(LatestRowsInline):
     def link(self, obj: Delivery) -> SafeString:
         url = reverse("admin:integrations_delivery_change", args=[obj.pk])
         return format_html('<a href="{}">{}</a>', url, _("details"))
-
-
-add_contact_inline(DeliveryInline)

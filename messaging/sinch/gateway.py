@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from conversations.gateways import GatewayError, OutgoingMessage, SentReceipt
 from conversations.models import Contact, Message
-from messaging.choices import CallbackStatus, Trigger
+from messaging.choices import CallbackStatus, ReasonCode, Trigger
 from messaging.models import Callback
 from messaging.sinch.client import SinchError, message_send
 from messaging.tasks import callback_wake
-from messaging.webhooks.handlers import UNKNOWN_MESSAGE_REASON
 
 
 class SinchGateway:
@@ -40,7 +39,12 @@ class SinchGateway:
             message_id=message.sinch_message_id,
             trigger=Trigger.MESSAGE_DELIVERY,
             status=CallbackStatus.IGNORED,
-            status_reason=UNKNOWN_MESSAGE_REASON,
-        ).update(status=CallbackStatus.PENDING, claimed_by="", claimed_at=None)
+            reason_code=ReasonCode.OUTBOUND_MESSAGE_UNKNOWN,
+        ).update(
+            status=CallbackStatus.PENDING,
+            reason_code=ReasonCode.NONE,
+            claimed_by="",
+            claimed_at=None,
+        )
         if reports:
             callback_wake()

@@ -17,7 +17,7 @@ from conversations import lifecycle, selectors, services
 from conversations.choices import MessageKind, MessageStatus
 from conversations.models import Contact, Message
 from conversations.services import InboundThread, IncomingMessage
-from messaging.choices import Trigger
+from messaging.choices import ReasonCode, Trigger
 from messaging.models import Callback
 from messaging.selectors import callbacks_held
 from queues import routing
@@ -32,7 +32,14 @@ class CallbackError(Exception):
 
 
 class CallbackIgnored(Exception):  # noqa: N818 (an outcome, not a failure)
-    """The callback is about something that is not ours; the message says what."""
+    """The callback is about something that is not ours; the message says what.
+
+    `code` is what the code may decide on later (a report waiting for its message), if anything.
+    """
+
+    def __init__(self, reason: str, *, code: str = ReasonCode.NONE) -> None:
+        super().__init__(reason)
+        self.code = code
 
 
 def _column_length(model: Any, field: str) -> int:
@@ -281,8 +288,9 @@ def handle_message_inbound(callback: Callback, payload: dict[str, Any]) -> Summa
     }
 
 
-# A delivery report for a message not (yet) stored is ignored with this reason; the gateway applies
-# such reports again once the reply is stored (a report can overtake it).
+# A delivery report for a message not (yet) stored is ignored with this reason and the code
+# OUTBOUND_MESSAGE_UNKNOWN; the gateway applies such reports again once the reply is stored (a
+# report can overtake it).
 UNKNOWN_MESSAGE_REASON = "no outbound message with this id"
 
 # Sinch's delivery statuses and ours; QUEUED is documented but never sent as a callback.
@@ -313,7 +321,7 @@ def handle_message_delivery(callback: Callback, payload: dict[str, Any]) -> Summ
         at=at,
     )
     if message is None:
-        raise CallbackIgnored(UNKNOWN_MESSAGE_REASON)
+        raise CallbackIgnored(UNKNOWN_MESSAGE_REASON, code=ReasonCode.OUTBOUND_MESSAGE_UNKNOWN)
     summary = asdict(report)
     summary.update(contact=message.contact_id, message_status=message.status)
     return summary

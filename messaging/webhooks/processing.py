@@ -28,7 +28,7 @@ from django.utils import timezone
 
 from configurator import housekeeping, metrics
 from configurator.logcontext import log_context
-from messaging.choices import AuthenticationDirection, CallbackStatus
+from messaging.choices import AuthenticationDirection, CallbackStatus, ReasonCode
 from messaging.models import Callback, ServiceAuthentication
 from messaging.selectors import callbacks_held
 from messaging.webhooks.handlers import (
@@ -133,6 +133,7 @@ def callbacks_claim(*, limit: int) -> list[Callback]:
             Callback.objects.filter(pk__in=[c.pk for c in exhausted]).update(
                 status=CallbackStatus.FAILED,
                 processed_at=now,
+                reason_code=ReasonCode.NONE,
                 status_reason=(
                     f"its processing stopped {CALLBACK_MAX_ATTEMPTS} workers (taken over each "
                     "time their claim ran out): not tried again; see the workers' logs"
@@ -146,10 +147,13 @@ def callbacks_claim(*, limit: int) -> list[Callback]:
         for callback in taken:
             note = _takeover_note(callback)
             Callback.objects.filter(pk=callback.pk).update(
-                takeovers=F("takeovers") + 1, status_reason=note
+                takeovers=F("takeovers") + 1,
+                status_reason=note,
+                reason_code=ReasonCode.ATTEMPT_NOTE,
             )
             callback.takeovers += 1
             callback.status_reason = note
+            callback.reason_code = ReasonCode.ATTEMPT_NOTE
     if taken:
         logger.warning(
             "took over %d callbacks whose worker stopped: %s",
@@ -389,7 +393,7 @@ def _callback_apply(
             "messaging service)",
         )
     except CallbackIgnored as exc:
-        _mark(callback, CallbackStatus.IGNORED, str(exc))
+        _mark(callback, CallbackStatus.IGNORED, str(exc), code=exc.code)
     except CallbackError as exc:
         _mark(callback, CallbackStatus.FAILED, str(exc))
     except OperationalError as exc:
@@ -423,7 +427,11 @@ def _release(callback: Callback, reason: str) -> None:
     Callback.objects.filter(
         pk=callback.pk, status=CallbackStatus.PENDING, claimed_by=callback.claimed_by
     ).update(
-        claimed_by="", claimed_at=None, attempts=callback.attempts, status_reason=reason[:2000]
+        claimed_by="",
+        claimed_at=None,
+        attempts=callback.attempts,
+        status_reason=reason[:2000],
+        reason_code=ReasonCode.ATTEMPT_NOTE,
     )
 
 
@@ -453,13 +461,24 @@ def _processed_duplicate(callback: Callback) -> int | None:
     )
 
 
-def _mark(callback: Callback, status: str, reason: str, summary: Summary | None = None) -> None:
-    """Record the outcome, unless another worker took the callback over meanwhile."""
-    if callback.takeovers and callback.status_reason.startswith("attempt "):
+def _mark(
+    callback: Callback,
+    status: str,
+    reason: str,
+    summary: Summary | None = None,
+    *,
+    code: str = ReasonCode.NONE,
+) -> None:
+    """Record the outcome, unless another worker took the callback over meanwhile.
+
+    A callback taken over keeps the note of that attempt after its outcome's reason.
+    """
+    if callback.takeovers and callback.reason_code == ReasonCode.ATTEMPT_NOTE:
         note = callback.status_reason.split(";")[0]
         reason = f"{reason}; {note}" if reason else note
     callback.status = status
     callback.status_reason = reason[:2000]
+    callback.reason_code = code
     if summary is not None:
         callback.summary = summary
     callback.processed_at = timezone.now()
@@ -468,6 +487,7 @@ def _mark(callback: Callback, status: str, reason: str, summary: Summary | None 
     ).update(
         status=callback.status,
         status_reason=callback.status_reason,
+        reason_code=callback.reason_code,
         summary=callback.summary,
         processed_at=callback.processed_at,
         attempts=callback.attempts,

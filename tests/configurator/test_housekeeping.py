@@ -10,7 +10,7 @@ from django.db import OperationalError
 from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
-from configurator import housekeeping, workers
+from configurator import extensions, housekeeping, workers
 from configurator.models import WorkerHeartbeat
 from integrations import services as integration_services
 from integrations.models import Delivery, Integration
@@ -48,7 +48,7 @@ def test_jobs_run_at_start_then_on_their_interval_and_fail_alone() -> None:
 
 
 def test_every_app_registers_its_sweeps() -> None:
-    names = {job.name for job in housekeeping.registered()}
+    names = {job.name for job in extensions.housekeeping_jobs}
     assert {"heartbeat", "stale task rows", "callbacks sweep", "deliveries sweep"} <= names
 
 

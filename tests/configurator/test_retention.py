@@ -18,7 +18,7 @@ from django.utils import timezone
 from django_tasks.base import TaskResultStatus
 from django_tasks_db.models import DBTaskResult
 
-from configurator import housekeeping, retention
+from configurator import extensions, housekeeping, retention
 from conversations.models import Contact, ContactEvent, Message
 from integrations.models import Delivery, Integration
 from messaging.models import Callback, MessagingService
@@ -282,7 +282,7 @@ def test_a_contact_keeps_its_final_event_until_its_other_events_are_gone(periods
     # One batch of 2 from a fresh contact: the final event is still there to find the rest.
     contact = _contact(ended_days=41, events=5)
     rule = next(
-        r for r in retention.registered() if r.model is ContactEvent and r.subset == "Ended"
+        r for r in extensions.retention_rules if r.model is ContactEvent and r.subset == "Ended"
     )
     before = retention.cutoff(rule, now=timezone.now())
     assert before is not None
@@ -376,7 +376,7 @@ def test_prune_command_refuses_a_batch_size_below_one() -> None:
 
 @pytest.mark.django_db(transaction=True)  # the housekeeper closes connections as workers do
 def test_the_workers_prune_on_their_own(service: MessagingService, settings: Any) -> None:
-    jobs = {job.name: job for job in housekeeping.registered()}
+    jobs = {job.name: job for job in extensions.housekeeping_jobs}
     assert "prune" in jobs
     settings.PRUNE_INTERVAL_SECONDS = 1800
     assert jobs["prune"].interval() == 1800

@@ -11,6 +11,7 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 
+from configurator import extensions
 from conversations import lifecycle, services
 from conversations.lifecycle import LifecycleError, LifecycleEvent, Phase
 from conversations.models import Agent, Contact, ContactEvent
@@ -406,9 +407,9 @@ def test_each_event_is_recorded_once_with_a_snapshot_of_the_contact(desk: Desk) 
 def heard() -> Iterator[list[LifecycleEvent]]:
     """Lifecycle events as a listener subscribed through the hook hears them."""
     events: list[LifecycleEvent] = []
-    lifecycle.subscribe(events.append)
+    extensions.contact_event_after_commit.register(events.append)
     yield events
-    lifecycle.unsubscribe(events.append)
+    extensions.contact_event_after_commit.unregister(events.append)
 
 
 def test_listeners_hear_each_event_once_after_commit(
@@ -457,15 +458,15 @@ def test_failing_listener_does_not_keep_the_others_from_hearing(
         raise RuntimeError("integration down")
 
     events: list[LifecycleEvent] = []
-    lifecycle.subscribe(broken)
-    lifecycle.subscribe(events.append)
+    extensions.contact_event_after_commit.register(broken)
+    extensions.contact_event_after_commit.register(events.append)
     try:
         contact = make_contact(desk.queue)
         with django_capture_on_commit_callbacks(execute=True):
             services.contact_allocate(contact=contact, agent=desk.anna)
     finally:
-        lifecycle.unsubscribe(broken)
-        lifecycle.unsubscribe(events.append)
+        extensions.contact_event_after_commit.unregister(broken)
+        extensions.contact_event_after_commit.unregister(events.append)
     assert [e.event for e in events] == ["allocated"]
     assert "lifecycle listener" in caplog.text
     assert "integration down" in caplog.text
@@ -475,7 +476,7 @@ def test_failing_listener_does_not_keep_the_others_from_hearing(
 def test_subscribing_twice_still_hears_once(
     desk: Desk, heard: list[LifecycleEvent], django_capture_on_commit_callbacks: Any
 ) -> None:
-    lifecycle.subscribe(heard.append)
+    extensions.contact_event_after_commit.register(heard.append)
     contact = make_contact(desk.queue)
     with django_capture_on_commit_callbacks(execute=True):
         services.contact_allocate(contact=contact, agent=desk.anna)
@@ -494,7 +495,7 @@ def test_listener_runs_after_the_commit_and_sees_the_committed_state(
     def check_committed(event: LifecycleEvent) -> None:
         seen.append((connection.in_atomic_block, fresh(contact).state))
 
-    lifecycle.subscribe(check_committed)
+    extensions.contact_event_after_commit.register(check_committed)
     try:
         heard.clear()
         services.contact_allocate(contact=contact, agent=anna)
@@ -503,6 +504,6 @@ def test_listener_runs_after_the_commit_and_sees_the_committed_state(
             services.contact_accept(contact=contact)
             raise RuntimeError("rolled back")
     finally:
-        lifecycle.unsubscribe(check_committed)
+        extensions.contact_event_after_commit.unregister(check_committed)
     assert [e.event for e in heard] == ["allocated"]
     assert fresh(contact).state == "allocated"

@@ -324,6 +324,60 @@ def test_report_that_overtook_the_reply_is_applied_once_the_reply_is_stored(
     assert fake_sinch.sends[0].body["message"] == {"text_message": {"text": "On it!"}}
 
 
+def test_an_early_report_waits_by_its_code_not_by_the_wording_of_its_reason(
+    client: Client,
+    service: MessagingService,
+    queue: Queue,
+    fake_sinch: FakeSinch,
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    inbound(client, service)
+    contact = Contact.objects.get()
+    early = delivery(client, service, "DELIVERED")
+    assert early.reason_code == "outbound_message_unknown"
+    # The sentence is for people: rewording it changes no decision.
+    Callback.objects.filter(pk=early.pk).update(status_reason="reworded for people")
+    # A report ignored for another reason, though worded like the early one, is left alone.
+    other = delivery(client, service, "DELIVERED")
+    Callback.objects.filter(pk=other.pk).update(reason_code="")
+
+    fake_sinch.script_send(200, {"message_id": OUTBOUND_ID})
+    with django_capture_on_commit_callbacks(execute=True):
+        conversation_services.contact_reply(contact=contact, text="On it!")
+
+    early.refresh_from_db()
+    other.refresh_from_db()
+    assert (early.status, early.reason_code) == ("pending", "")
+    assert other.status == "ignored"
+
+
+def test_the_migration_gives_waiting_reports_and_attempt_notes_their_code(
+    client: Client, service: MessagingService
+) -> None:
+    from importlib import import_module
+
+    from django.apps import apps
+
+    migration = import_module("messaging.migrations.0007_callback_reason_code")
+    waiting = delivery(client, service, "DELIVERED")
+    in_progress = delivery(client, service, "READ")
+    Callback.objects.filter(pk=in_progress.pk).update(
+        status="pending", status_reason="attempt 2: taken over from worker w, which stopped"
+    )
+    done = delivery(client, service, "QUEUED_ON_CHANNEL")
+    Callback.objects.filter(pk=done.pk).update(status_reason="attempt at nothing")
+    Callback.objects.update(reason_code="")
+
+    migration.codes_from_reasons(apps, None)
+
+    codes = dict(Callback.objects.values_list("pk", "reason_code"))
+    assert codes == {
+        waiting.pk: "outbound_message_unknown",
+        in_progress.pk: "attempt_note",
+        done.pk: "",
+    }
+
+
 # -- CONVERSATION_STOP
 
 
