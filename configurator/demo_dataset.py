@@ -104,7 +104,7 @@ class Scale:
 TASK_RESULTS_PER_CALLBACK = 0.6
 TASK_DAYS = 7
 TASK_PATHS: tuple[tuple[str, int], ...] = (
-    ("messaging.tasks.process_callbacks", 80),
+    ("messaging.wake.process_callbacks", 80),
     ("integrations.tasks.deliver_pending", 18),
     ("conversations.overflow.forward_overdue_contacts", 2),
 )

@@ -22,7 +22,7 @@ class MessagingConfig(AppConfig):
         from messaging.retention import rules
         from messaging.selectors import sinch_apps
         from messaging.sinch.gateway import SinchGateway
-        from messaging.tasks import callbacks_sweep
+        from messaging.wake import callbacks_sweep
         from messaging.webhooks.processing import check_lease
 
         checks.register(check_lease)

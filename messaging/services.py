@@ -6,14 +6,15 @@ from collections.abc import Sequence
 
 from django.db import transaction
 from django.db.models import QuerySet
+from django_tasks import task
 
 from configurator import bulk
 from configurator.changes import RowChanges
 from configurator.credentials import entries_replace
-from messaging import tasks
 from messaging.choices import ApiAuthMethod, CallbackStatus, ReasonCode
 from messaging.models import Callback, MessagingService, ServiceAuthentication
 from messaging.validation import AUTHENTICATION_BLOCK, CleanAuthentication
+from messaging.wake import callback_wake
 from messaging.webhooks.ingest import webhook_secrets
 
 
@@ -89,16 +90,24 @@ def callbacks_reprocess(*, selection: QuerySet[Callback]) -> bulk.Started:
     processing now is that worker's (taking its claim away would have a second worker process
     it at the same time; one whose worker stopped is taken over by the sweep). So asking twice
     queues nothing twice. The request does the first REPROCESS_BATCH (oldest first) and
-    answers; `tasks.reprocess_walk` queues the rest of the selection in the background, as far
+    answers; the task `reprocess_walk` queues the rest of the selection in the background, as far
     as it reached when asked (`configurator.bulk`).
     """
     return _reprocess_batch(selection, token=None, after=0, up_to=bulk.highest_key(Callback))
 
 
-def callbacks_reprocess_walk(token: str, after: int, up_to: int) -> int:
-    """One background batch of a reprocess (and the task for the next); returns how many."""
-    selection = bulk.selection_load(Callback, token)
-    return _reprocess_batch(selection, token=token, after=after, up_to=up_to).done
+@task()
+def reprocess_walk(selection: str, after: int, up_to: int) -> int:
+    """Queue the next batch of an operator's reprocess; enqueues itself for the batch after.
+
+    The task lives beside the batch it runs, which enqueues it again: in a module of its own,
+    the two would import each other.
+    """
+    loaded = bulk.selection_load(Callback, selection)
+    return _reprocess_batch(loaded, token=selection, after=after, up_to=up_to).done
+
+
+bulk.resumable(reprocess_walk.module_path)
 
 
 def _reprocess_batch(
@@ -125,7 +134,7 @@ def _reprocess_batch(
             )
         )
         if count:
-            transaction.on_commit(tasks.callback_wake)
+            transaction.on_commit(callback_wake)
         if more:
-            bulk.walk_on(tasks.reprocess_walk, selection, token=token, last=ids[-1], up_to=up_to)
+            bulk.walk_on(reprocess_walk, selection, token=token, last=ids[-1], up_to=up_to)
     return bulk.Started(done=count, more=more)

@@ -13,7 +13,7 @@ from configurator.tokens import api_token_create
 from conversations.models import Contact, Message
 from integrations.transport import oauth_tokens
 from messaging.models import MessagingService
-from messaging.tasks import _wake_slots
+from messaging.wake import _wake_slots
 from messaging.webhooks.ingest import webhook_secrets
 from queues.models import Queue
 from tests.factories import make_contact, make_outbound_message, make_queue, make_service

@@ -7,7 +7,7 @@ from conversations.models import Contact, Message
 from messaging.choices import CallbackStatus, ReasonCode, Trigger
 from messaging.models import Callback
 from messaging.sinch.client import SinchError, message_send
-from messaging.tasks import callback_wake
+from messaging.wake import callback_wake
 
 
 class SinchGateway:

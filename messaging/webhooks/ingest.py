@@ -27,7 +27,7 @@ from configurator.logcontext import in_this_context, log_context
 from messaging.choices import NOTIFICATION_KEYS
 from messaging.models import Callback, MessagingService
 from messaging.selectors import inbound_authentication
-from messaging.tasks import callback_wake
+from messaging.wake import callback_wake
 from messaging.webhooks.payload import BodyRefused, parse_received, text_safe
 from messaging.webhooks.signature import (
     SignatureError,

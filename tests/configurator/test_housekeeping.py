@@ -15,7 +15,7 @@ from configurator.models import WorkerHeartbeat
 from integrations import services as integration_services
 from integrations.models import Delivery, Integration
 from messaging.models import Callback, MessagingService
-from messaging.tasks import callbacks_sweep, process_callbacks
+from messaging.wake import callbacks_sweep, process_callbacks
 from queues.models import Queue
 from tests.factories import make_contact, make_integration
 from tests.sinch import fixture_body

@@ -25,7 +25,6 @@ from integrations import services as integration_services
 from integrations import tasks as integration_tasks
 from integrations.models import Delivery, Integration
 from messaging import services as messaging_services
-from messaging import tasks as messaging_tasks
 from messaging.models import Callback, MessagingService
 from queues.models import Queue
 from tests.factories import make_contact, make_integration, make_service
@@ -270,7 +269,7 @@ def test_a_reprocess_walk_queues_the_whole_selection_once() -> None:
     # Asked again before the walk ran: pending ones are queued already, the next rows are taken.
     second = messaging_services.callbacks_reprocess(selection=Callback.objects.all())
     assert (second.done, second.more) == (BATCH, True)
-    while run_ready_tasks_of(messaging_tasks.reprocess_walk):
+    while run_ready_tasks_of(messaging_services.reprocess_walk):
         pass
 
     assert Callback.objects.filter(status="pending").count() == 3 * BATCH + 2 + 2

@@ -14,7 +14,7 @@ from django_tasks_db.models import DBTaskResult
 
 from messaging import services
 from messaging.models import Callback, MessagingService
-from messaging.tasks import process_callbacks
+from messaging.wake import process_callbacks
 from messaging.webhooks import handlers
 from messaging.webhooks.processing import callbacks_process_pending
 from tests.factories import make_queue, make_service

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import random
 
-from messaging.tasks import WAKE_INTERVAL, WakeSlots
+from messaging.wake import WAKE_INTERVAL, WakeSlots
 
 
 class Clock:
