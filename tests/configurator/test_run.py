@@ -139,9 +139,7 @@ def test_sigterm_stops_the_web_server_and_the_worker(database: str, marker: str)
     assert _marked(marker) == {}
 
 
-def test_sigterm_right_after_the_worker_starts_stops_everything(
-    database: str, marker: str
-) -> None:
+def test_sigterm_right_after_the_worker_starts_stops_everything(database: str, marker: str) -> None:
     # The stop signal is handled from before the first process starts: one that comes while
     # the web server is still starting must not end the command and orphan its processes.
     run = _start(database, marker, _free_port())
