@@ -177,7 +177,7 @@ def test_copy_disable_and_enable(api: APIClient, queue: Queue) -> None:
     copied = copy.json()
     assert copied["name"] == "Lifecycle listener (copy)"
     assert copied["authentications"] == [] and copied["enabled"] is False
-    assert copied["disabled_events"] == ["queued", "ended"]
+    assert copied["events"] == ["queued", "ended"]
     assert len(copied["problems"]) == 2
 
     refused = api.post(f"{URL}{copied['id']}/enable/")
@@ -186,9 +186,9 @@ def test_copy_disable_and_enable(api: APIClient, queue: Queue) -> None:
 
     disabled = api.post(f"{URL}{created['id']}/disable/")
     assert disabled.status_code == 200
-    assert disabled.json()["events"] == [] and disabled.json()["enabled"] is False
+    assert disabled.json()["events"] == ["queued", "ended"] and disabled.json()["enabled"] is False
     enabled = api.post(f"{URL}{created['id']}/enable/")
-    assert enabled.json()["events"] == ["queued", "ended"]
+    assert enabled.json()["enabled"] is True
 
 
 def test_presets_are_listed_and_each_one_saves(api: APIClient, queue: Queue) -> None:

@@ -431,7 +431,7 @@ def test_continuous_failures_pause_the_integration_until_it_is_enabled(
     integration.refresh_from_db()
     assert integration.paused_at is not None
     assert "2 deliveries in a row failed" in integration.paused_reason
-    assert not integration.enabled
+    assert integration.enabled and not integration.fires
     assert len(https_sink.requests) == 2  # the third conversation did not call a dead endpoint
 
     assert services.integration_enable(integration=integration)
