@@ -67,7 +67,6 @@ def types_from_ids(apps: Any, schema_editor: Any) -> None:
     entry_model = apps.get_model("integrations", "IntegrationAuthentication")
     for kind in ("basic", "digest", "oauth"):
         entry_model.objects.filter(authentication_id__startswith=f"{kind}:").update(type=kind)
-    entry_model.objects.filter(type="").update(type="header")
 
 
 class Migration(migrations.Migration):
@@ -104,7 +103,23 @@ class Migration(migrations.Migration):
                 verbose_name="paused",
             ),
         ),
-        # Backwards, the column comes back empty and is filled from the IDs.
+        # Backwards, the column comes back as "header" (this default) and is told from the IDs.
+        migrations.AlterField(
+            model_name="integrationauthentication",
+            name="type",
+            field=models.CharField(
+                choices=[
+                    ("basic", "Basic"),
+                    ("digest", "Digest"),
+                    ("header", "Header value"),
+                    ("oauth", "OAuth client credentials"),
+                ],
+                default="header",
+                editable=False,
+                max_length=8,
+                verbose_name="type",
+            ),
+        ),
         migrations.RunPython(migrations.RunPython.noop, types_from_ids, elidable=False),
         migrations.RemoveField(model_name="integrationauthentication", name="type"),
     ]
