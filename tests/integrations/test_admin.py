@@ -269,3 +269,24 @@ def test_an_empty_echo_configuration_is_a_form_error(admin_client_: Client, queu
         empty.context["adminform"].form.errors["configuration"]
     )
     assert not Integration.objects.exists()
+
+
+def test_a_paused_integration_shows_resume_and_its_state(
+    admin_client_: Client, queue: Queue
+) -> None:
+    integration = make_integration("Sync", queues=[queue], events=["ended"])
+    Integration.objects.filter(pk=integration.pk).update(paused_at=timezone.now())
+
+    page = admin_client_.get(f"{LIST}{integration.pk}/change/").content.decode()
+    assert f'action="{LIST}{integration.pk}/resume/"' in page
+    assert f'action="{LIST}{integration.pk}/disable/"' in page
+    assert (
+        '<td class="field-state">enabled, paused</td>' in admin_client_.get(LIST).content.decode()
+    )
+
+    answer = admin_client_.post(f"{LIST}{integration.pk}/resume/", follow=True)
+
+    assert "“Sync” resumed: the pause is lifted" in answer.content.decode()
+    integration.refresh_from_db()
+    assert integration.fires
+    assert admin_client_.get(f"{LIST}{integration.pk}/resume/").status_code == 405

@@ -439,3 +439,13 @@ def test_a_patch_still_gives_whole_entries(api: APIClient, queue: Queue) -> None
     assert response.json() == {
         "authentications": [{"authentication_id": ["This field is required."]}]
     }
+
+
+def test_the_schema_describes_enabled_and_the_three_switches(api: APIClient) -> None:
+    schema = api.get("/api/schema/", HTTP_ACCEPT="application/json").json()
+
+    for action in ("disable", "enable", "resume"):
+        assert "post" in schema["paths"][f"/api/v1/integrations/{{id}}/{action}/"]
+    fields = schema["components"]["schemas"]["Integration"]["properties"]
+    assert fields["enabled"]["readOnly"] is True
+    assert "disabled_events" not in fields
