@@ -71,7 +71,7 @@ class IntegrationAdmin(admin.ModelAdmin[Integration]):
         "ordinal",
         "notes",
     ]
-    list_filter = ["channel_type", "direction"]
+    list_filter = ["channel_type", "direction", "enabled"]
     search_fields = ["name", "description", "endpoint_url"]
     actions = ["copy_selected", "disable_selected", "enable_selected", "resume_selected"]
     readonly_fields = ["event_support"]

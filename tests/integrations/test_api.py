@@ -449,3 +449,16 @@ def test_the_schema_describes_enabled_and_the_three_switches(api: APIClient) -> 
     fields = schema["components"]["schemas"]["Integration"]["properties"]
     assert fields["enabled"]["readOnly"] is True
     assert "disabled_events" not in fields
+
+
+def test_the_list_filters_by_enabled(api: APIClient, queue: Queue) -> None:
+    on = make_integration("On", queues=[queue])
+    off = make_integration("Off", queues=[queue])
+    api.post(f"{URL}{off.pk}/disable/")
+
+    shown = {
+        flag: [i["name"] for i in api.get(f"{URL}?enabled={flag}").json()["results"]]
+        for flag in ("true", "false")
+    }
+
+    assert shown == {"true": [on.name], "false": [off.name]}
