@@ -358,7 +358,7 @@ class DemoBuilder:
             )
             integration.queues.set(self.rng.sample(queues, min(1 + n % 8, len(queues))))
             IntegrationAuthentication.objects.create(
-                integration=integration, authentication_id="basic:demo", type="basic", secret=secret
+                integration=integration, authentication_id="basic:demo", secret=secret
             )
             triggers_rebuild(integration=integration)
             built.append(integration)

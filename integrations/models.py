@@ -7,6 +7,7 @@ from typing import Any
 
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -20,6 +21,7 @@ from integrations.choices import (
     IntegrationChannelType,
     IntegrationDirection,
 )
+from integrations.validation import authentication_type
 from queues.models import Queue
 
 
@@ -75,12 +77,14 @@ class Integration(models.Model):
         default=IntegrationDirection.INBOUND,
     )
     events = models.JSONField(_("events"), default=list, blank=True)
-    disabled_events = models.JSONField(
-        _("events before disabling"),
-        default=list,
-        blank=True,
+    enabled = models.BooleanField(
+        _("enabled"),
+        default=True,
         editable=False,
-        help_text=_("What Enable restores."),
+        help_text=_(
+            "Changed by Disable and Enable; saving with no event selected disables it. "
+            "Its events are kept either way."
+        ),
     )
     direct_chats = models.BooleanField(_("direct chats"), default=False)
     direct_calls = models.BooleanField(_("direct calls"), default=False)
@@ -96,7 +100,9 @@ class Integration(models.Model):
         null=True,
         blank=True,
         editable=False,
-        help_text=_("Set when the endpoint failed too often in a row; enabling clears it."),
+        help_text=_(
+            "Set when the endpoint failed too often in a row; Resume (or Enable) clears it."
+        ),
     )
     paused_reason = models.TextField(_("why paused"), blank=True, editable=False)
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
@@ -111,9 +117,17 @@ class Integration(models.Model):
         return self.name
 
     @property
-    def enabled(self) -> bool:
-        """An integration with no events selected is disabled (seed 003); a paused one too."""
-        return bool(self.events) and self.paused_at is None
+    def fires(self) -> bool:
+        """Enabled and not paused: `firing()` for a row already loaded."""
+        return self.enabled and self.paused_at is None
+
+
+def firing(through: str = "") -> Q:
+    """The integrations that fire on their events (`Integration.fires`), as a filter.
+
+    `through` is the path to the integration from the rows filtered, e.g. "integration__".
+    """
+    return Q(**{f"{through}enabled": True, f"{through}paused_at__isnull": True})
 
 
 class IntegrationAuthentication(models.Model):
@@ -133,9 +147,6 @@ class IntegrationAuthentication(models.Model):
             "value such as api-key (used as {authentications.api-key})."
         ),
     )
-    type = models.CharField(
-        _("type"), max_length=8, choices=AuthenticationType.choices, editable=False
-    )
     secret = EncryptedSecretField(_("secret"))
 
     class Meta:
@@ -152,12 +163,19 @@ class IntegrationAuthentication(models.Model):
     def __str__(self) -> str:
         return self.authentication_id
 
+    @property
+    def type(self) -> AuthenticationType:
+        """Told by the ID (`basic:`, `digest:`, `oauth:`, else a header value), not stored."""
+        return AuthenticationType(authentication_type(self.authentication_id))
+
 
 class IntegrationTrigger(models.Model):
     """One (event, conversation type, scope) an integration fires on, kept for one indexed lookup.
 
-    Rebuilt by `services.triggers_rebuild` whenever events, direction, channel type or scope
-    change; `queue` empty means direct conversations (chats or calls to an agent).
+    Configuration only (events, direction, channel type, scope), rebuilt by
+    `services.triggers_rebuild` when an integration is saved; whether it fires (enabled, not
+    paused) is read from the integration by the lookup. `queue` empty means direct conversations
+    (chats or calls to an agent).
     """
 
     integration = models.ForeignKey(Integration, on_delete=models.CASCADE, related_name="triggers")

@@ -15,7 +15,13 @@ from conversations.choices import ChannelType, Event
 from conversations.models import Agent
 from integrations.choices import CONVERSATION_TYPE_LABELS, SUPPORTED_EVENTS, conversation_types
 from integrations.delivery import Secrets
-from integrations.models import Delivery, Integration, IntegrationAuthentication, IntegrationTrigger
+from integrations.models import (
+    Delivery,
+    Integration,
+    IntegrationAuthentication,
+    IntegrationTrigger,
+    firing,
+)
 from integrations.validation import (
     IntegrationCheck,
     IntegrationInput,
@@ -182,7 +188,7 @@ def stored_check(integration: Integration, *, references: References) -> Integra
             channel_type=integration.channel_type,
             direction=integration.direction,
             endpoint_url=integration.endpoint_url,
-            events=integration.events or integration.disabled_events,
+            events=integration.events,
             direct_chats=integration.direct_chats,
             direct_calls=integration.direct_calls,
             queues=[ScopeQueue(q.name, q.channel_type) for q in integration.queues.all()],
@@ -210,6 +216,8 @@ def firing_warnings(integrations: Iterable[Integration]) -> dict[int, list[str]]
     limit: int = settings.INTEGRATIONS_MAX_PER_EVENT
     groups: dict[tuple[str, str, str, str], list[Integration]] = defaultdict(list)
     for integration in integrations:
+        if not integration.enabled:
+            continue  # its events are kept, but it does not fire
         kinds = set(conversation_types(integration.channel_type, integration.direction))
         scopes = [(f"queue “{q.name}”", q.channel_type) for q in integration.queues.all()] + [
             (_field_label(name).lower(), channel)
@@ -243,12 +251,13 @@ def integrations_for_event(
 ) -> list[Integration]:
     """Integrations that fire on this event of this conversation, by ordinal (one indexed query).
 
-    `queue_id` None means a direct conversation. Paused integrations do not fire.
+    `queue_id` None means a direct conversation. Disabled and paused integrations do not fire
+    (`models.firing`, read on the joined integration row: the trigger rows say only where it would).
     """
     scope = Q(queue_id=queue_id) if queue_id is not None else Q(queue__isnull=True)
     rows = (
         IntegrationTrigger.objects.filter(scope, event=event, channel_type=channel_type)
-        .filter(direction=direction, integration__paused_at__isnull=True)
+        .filter(firing("integration__"), direction=direction)
         .select_related("integration")
         .order_by("integration__ordinal", "integration__name", "integration_id")
     )

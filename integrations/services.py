@@ -1,4 +1,4 @@
-"""Writes of the integrations app: configuration (save, copy, disable, enable) and the runtime.
+"""Writes of the integrations app: configuration (save, copy, disable, enable, resume), runtime.
 
 The runtime: on every lifecycle event (a hook inside the event's transaction) the matching
 integrations are selected; blocking ones (`response.set`, or `"block": true`) are called once the
@@ -64,17 +64,13 @@ def integration_save(
 ) -> Integration:
     """Store an integration whose input passed `validation.clean_integration`.
 
-    Deselecting every event disables it, as in Contact Pro: the events it had are kept, so
-    that Enable brings them back. Selecting events again forgets them.
+    Saving with no event selected disables it (as Contact Pro did), with nothing to restore:
+    Enable is refused until events are chosen. Choosing events does not enable it by itself;
+    Enable does. The trigger rows are rebuilt here, and only here.
     """
-    if integration.pk is not None:
-        before = Integration.objects.filter(pk=integration.pk).values_list("events", flat=True)
-        previous = before.first() or []
-        if not integration.events and previous:
-            integration.disabled_events = list(previous)
-    if integration.events:
-        integration.disabled_events = []
     integration.events = _ordered_events(integration.events)
+    if not integration.events:
+        integration.enabled = False
     integration.full_clean(exclude=["queues"])
     with transaction.atomic():
         integration.save()
@@ -90,8 +86,8 @@ def integration_copy(*, integration: Integration) -> Integration:
     """A new integration with everything but the authentications (seed 003).
 
     The copy is named "<name> (copy)", numbered when taken. It starts disabled, with the
-    original's events remembered: it has no credentials yet and would otherwise fire beside
-    the original. Enable restores the events once its authentications are added.
+    original's events: it has no credentials yet and would otherwise fire beside the original.
+    Enable it once its authentications are added.
     """
     with transaction.atomic():
         copy = Integration(
@@ -101,14 +97,15 @@ def integration_copy(*, integration: Integration) -> Integration:
             endpoint_url=integration.endpoint_url,
             ordinal=integration.ordinal,
             direction=integration.direction,
-            events=[],
-            disabled_events=list(integration.events or integration.disabled_events),
+            events=list(integration.events),
+            enabled=False,
             direct_chats=integration.direct_chats,
             direct_calls=integration.direct_calls,
             configuration=integration.configuration,
         )
         copy.save()
         copy.queues.set(list(integration.queues.all()))
+        triggers_rebuild(integration=copy)
     return copy
 
 
@@ -124,60 +121,61 @@ def _copy_name(name: str) -> str:
 
 
 def integration_disable(*, integration: Integration) -> bool:
-    """Deselect all events, remembering them; False when it was already disabled."""
-    if not integration.events:
+    """Stop it firing, its events kept; False when it was already disabled."""
+    if not integration.enabled:
         return False
-    integration.disabled_events = list(integration.events)
-    integration.events = []
-    with transaction.atomic():
-        integration.save(update_fields=["events", "disabled_events", "updated_at"])
-        triggers_rebuild(integration=integration)
+    integration.enabled = False
+    integration.save(update_fields=["enabled", "updated_at"])
     return True
 
 
 def integration_enable(*, integration: Integration) -> bool:
-    """Restore the events it had before it was disabled, or lift a pause; False if it was enabled.
+    """Let it fire again, and lift a pause (as `enable/` always did); False if nothing changed.
 
     Refused (ValidationError) while the integration has problems, such as a copy whose
-    authentications are not added yet, or when there are no events to restore.
+    authentications are not added yet, or when it has no events to fire on.
     """
-    if integration.paused_at is not None and integration.events:
-        integration.paused_at = None
-        integration.paused_reason = ""
-        integration.consecutive_failures = 0
-        integration.save(
-            update_fields=["paused_at", "paused_reason", "consecutive_failures", "updated_at"]
-        )
-        return True
-    if integration.events:
-        return False
-    if not integration.disabled_events:
-        raise ValidationError(
-            f"“{integration}” has no events to restore: choose its events on its page."
-        )
+    if integration.enabled:
+        return integration_resume(integration=integration)
+    if not integration.events:
+        raise ValidationError(f"“{integration}” has no events: choose its events on its page.")
     problems = integration_problems(integration)
     if problems:
         raise ValidationError(
             [f"“{integration}” cannot be enabled yet: {problems[0]}", *problems[1:]]
         )
-    integration.events = _ordered_events(integration.disabled_events)
-    integration.disabled_events = []
+    integration.enabled = True
+    _pause_lift(integration)
+    integration.save(
+        update_fields=[
+            "enabled",
+            "paused_at",
+            "paused_reason",
+            "consecutive_failures",
+            "updated_at",
+        ]
+    )
+    return True
+
+
+def integration_resume(*, integration: Integration) -> bool:
+    """Lift a pause after failures in a row (the count starts again); False if it was not paused.
+
+    Whether it is enabled is left as it is: a disabled integration resumed stays disabled.
+    """
+    if integration.paused_at is None:
+        return False
+    _pause_lift(integration)
+    integration.save(
+        update_fields=["paused_at", "paused_reason", "consecutive_failures", "updated_at"]
+    )
+    return True
+
+
+def _pause_lift(integration: Integration) -> None:
     integration.paused_at = None
     integration.paused_reason = ""
     integration.consecutive_failures = 0
-    with transaction.atomic():
-        integration.save(
-            update_fields=[
-                "events",
-                "disabled_events",
-                "paused_at",
-                "paused_reason",
-                "consecutive_failures",
-                "updated_at",
-            ]
-        )
-        triggers_rebuild(integration=integration)
-    return True
 
 
 def _ordered_events(events: Iterable[Any]) -> list[str]:
@@ -215,7 +213,11 @@ def trigger_rows(
 
 
 def triggers_rebuild(*, integration: Integration) -> None:
-    """Make the integration's trigger rows match its events, direction and scope."""
+    """Make the integration's trigger rows match its events, direction and scope.
+
+    Configuration only: whether it fires (enabled, not paused) is read by the lookup, so
+    Disable, Enable and Resume leave these rows alone.
+    """
     rows = trigger_rows(
         channel_type=integration.channel_type,
         direction=integration.direction,
@@ -502,7 +504,7 @@ def _failure_count(integration_id: int, error: str) -> None:
         paused_at=timezone.now(),
         paused_reason=(
             f"{threshold} deliveries in a row failed; the last: {error}"[:1000]
-            + " Enable the integration again once the endpoint works."
+            + " Resume the integration once the endpoint works."
         ),
     )
 
@@ -533,7 +535,7 @@ def deliveries_send(delivery_ids: Sequence[int]) -> int:
 
 def _send_one(delivery: Delivery) -> None:
     integration = delivery.integration
-    if integration.paused_at is not None or not integration.events:
+    if not integration.fires:
         why = "paused" if integration.paused_at is not None else "disabled"
         delivery.status = DeliveryStatus.SKIPPED
         delivery.error = f"the integration was {why} before this delivery was sent"

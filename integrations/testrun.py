@@ -176,9 +176,9 @@ def _match(run: TestRun, integration: Integration, event: str, data: dict[str, A
     reasons = []
     if integration.paused_at is not None:
         reasons.append(f"it is paused: {integration.paused_reason}")
-    if not integration.events:
-        reasons.append("it is disabled (no events selected)")
-    elif event not in integration.events:
+    if not integration.enabled:
+        reasons.append("it is disabled")
+    if event not in integration.events:
         reasons.append(f"{Event(event).label} is not one of its events")
     if kind not in conversation_types(integration.channel_type, integration.direction):
         reasons.append(f"it does not apply to {kind[1]} {kind[0]} conversations")

@@ -81,10 +81,9 @@ AUTHENTICATION_BLOCK = CredentialBlock(
 
 @dataclass
 class CleanAuthentication:
-    """An entry that passed the rules."""
+    """An entry that passed the rules; its type is told by its ID (`authentication_type`)."""
 
     authentication_id: str
-    type: str
     secret: str | None
 
 
@@ -146,11 +145,7 @@ def clean_authentications(entries: Sequence[AuthenticationInput]) -> Authenticat
             result.add(index, "secret", problem)
         if index not in result.errors:
             result.entries.append(
-                CleanAuthentication(
-                    authentication_id=authentication_id,
-                    type=authentication_type(authentication_id),
-                    secret=secret,
-                )
+                CleanAuthentication(authentication_id=authentication_id, secret=secret)
             )
     return result
 

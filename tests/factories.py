@@ -11,7 +11,6 @@ from conversations.services import InboundThread, IncomingMessage
 from integrations import services as integration_services
 from integrations.models import Integration
 from integrations.validation import CleanAuthentication as IntegrationCleanAuthentication
-from integrations.validation import authentication_type
 from messaging import services
 from messaging.models import MessagingService
 from messaging.validation import CleanAuthentication
@@ -184,9 +183,7 @@ def make_integration(
         integration=Integration(**values),
         queues=queues or [],
         authentications=[
-            IntegrationCleanAuthentication(
-                authentication_id=key, type=authentication_type(key), secret=secret
-            )
+            IntegrationCleanAuthentication(authentication_id=key, secret=secret)
             for key, secret in (authentications or {}).items()
         ],
     )

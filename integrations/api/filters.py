@@ -19,7 +19,7 @@ class IntegrationFilter(django_filters.FilterSet):
 
     class Meta:
         model = Integration
-        fields = ["channel_type", "direction", "queues", "direct_chats", "direct_calls"]
+        fields = ["channel_type", "direction", "queues", "direct_chats", "direct_calls", "enabled"]
 
 
 class DeliveryFilter(django_filters.FilterSet):

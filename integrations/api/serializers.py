@@ -31,7 +31,9 @@ class IntegrationAuthenticationSerializer(CredentialEntrySerializer):
     """One authentication entry; the secret is write-only."""
 
     authentication_id = serializers.CharField(max_length=160)
-    type = serializers.CharField(read_only=True)
+    type = serializers.CharField(
+        read_only=True, help_text="basic, digest, oauth or header: told by the authentication ID."
+    )
 
 
 class IntegrationListSerializer(serializers.ListSerializer[Integration]):
@@ -54,7 +56,11 @@ class IntegrationSerializer(serializers.ModelSerializer[Integration]):
     )
     authentications = IntegrationAuthenticationSerializer(many=True, required=False)
     configuration = serializers.JSONField()
-    enabled = serializers.BooleanField(read_only=True)
+    enabled = serializers.BooleanField(
+        read_only=True,
+        help_text="Whether it fires on its events (unless paused). Changed by disable/ and "
+        "enable/; saving with no events sets it false.",
+    )
     problems = serializers.SerializerMethodField(
         help_text="What would stop it being saved as it is now (e.g. a copy's missing "
         "authentications)."
@@ -73,7 +79,6 @@ class IntegrationSerializer(serializers.ModelSerializer[Integration]):
             "direction",
             "events",
             "enabled",
-            "disabled_events",
             "paused_at",
             "paused_reason",
             "direct_chats",
@@ -86,7 +91,6 @@ class IntegrationSerializer(serializers.ModelSerializer[Integration]):
             "updated_at",
         ]
         read_only_fields = [
-            "disabled_events",
             "paused_at",
             "paused_reason",
             "created_at",

@@ -64,7 +64,7 @@ class IntegrationViewSet(viewsets.ModelViewSet[Integration]):
     @extend_schema(request=EmptySerializer, responses=IntegrationSerializer)
     @action(detail=True, methods=["post"], permission_classes=[ChangeOnPostPermissions])
     def disable(self, request: Request, pk: str | None = None) -> Response:
-        """Deselect all events, remembering them for Enable."""
+        """Stop it firing (`enabled` false); its events are kept."""
         integration = self.get_object()
         services.integration_disable(integration=integration)
         return self._present(integration)
@@ -72,7 +72,10 @@ class IntegrationViewSet(viewsets.ModelViewSet[Integration]):
     @extend_schema(request=EmptySerializer, responses={200: IntegrationSerializer, 409: None})
     @action(detail=True, methods=["post"], permission_classes=[ChangeOnPostPermissions])
     def enable(self, request: Request, pk: str | None = None) -> Response:
-        """Restore the events it had; 409 while it has problems (e.g. missing authentications)."""
+        """Let it fire again (`enabled` true), and lift a pause too, as it always did.
+
+        409 while it has problems (e.g. a copy's missing authentications) or no events.
+        """
         integration = self.get_object()
         try:
             services.integration_enable(integration=integration)
@@ -81,6 +84,14 @@ class IntegrationViewSet(viewsets.ModelViewSet[Integration]):
                 {"detail": " ".join(exc.messages), "problems": exc.messages},
                 status=status.HTTP_409_CONFLICT,
             )
+        return self._present(integration)
+
+    @extend_schema(request=EmptySerializer, responses=IntegrationSerializer)
+    @action(detail=True, methods=["post"], permission_classes=[ChangeOnPostPermissions])
+    def resume(self, request: Request, pk: str | None = None) -> Response:
+        """Lift a pause after failures in a row; `enabled` stays as it is."""
+        integration = self.get_object()
+        services.integration_resume(integration=integration)
         return self._present(integration)
 
     @extend_schema(responses=PresetSerializer(many=True))

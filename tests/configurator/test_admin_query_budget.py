@@ -296,7 +296,7 @@ def _grow_service(service: MessagingService, round_: int) -> None:
 def _grow_integration(integration: Integration, round_: int) -> None:
     for i in range(N):
         IntegrationAuthentication.objects.create(
-            integration=integration, authentication_id=f"k-{round_}-{i}", type="header", secret="s"
+            integration=integration, authentication_id=f"k-{round_}-{i}", secret="s"
         )
         integration.queues.add(make_queue())
 

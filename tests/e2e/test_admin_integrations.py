@@ -1,8 +1,10 @@
-"""An administrator sets up a listener from a preset, fixes a typo, copies and disables it."""
+"""An administrator sets up a listener from a preset, fixes a typo, copies, disables and
+resumes integrations, and test-runs one."""
 
 from __future__ import annotations
 
 import pytest
+from django.utils import timezone
 from playwright.sync_api import Page, expect
 
 from integrations.models import Integration
@@ -94,12 +96,12 @@ def test_administrator_creates_fixes_copies_and_disables_an_integration(
     page.goto(f"{live_server}/admin/integrations/integration/{integration.pk}/change/")
     page.get_by_role("button", name="Disable").click()
     expect(page.locator(".messagelist")).to_contain_text(
-        "“Lifecycle listener” disabled: no events selected; Enable restores them."
+        "“Lifecycle listener” disabled: it does not fire; its events are kept for Enable."
     )
-    expect(page.locator("input[name=events]:checked")).to_have_count(0)
+    expect(page.locator("input[name=events]:checked")).to_have_count(9)
     expect(page.get_by_role("button", name="Enable")).to_be_visible()
     integration.refresh_from_db()
-    assert integration.events == [] and len(integration.disabled_events) == 9
+    assert len(integration.events) == 9 and not integration.enabled
     copy = Integration.objects.get(name="Lifecycle listener (copy)")
     assert not copy.authentications.exists()
 
@@ -141,3 +143,30 @@ def test_administrator_runs_a_test_of_an_integration_and_reads_each_step(
     assert "browser-secret-123" not in page.content()
     assert len(https_sink.requests) == 1
     assert https_sink.requests[0].headers["x-api-key"] == "browser-secret-123"
+
+
+def test_administrator_resumes_a_paused_integration(admin_login: Page, live_server: object) -> None:
+    page = admin_login
+    queue = make_queue("Support", ["01E4556565565ERKYO@whatsapp"])
+    integration = make_integration("Order sync", queues=[queue], events=["ended"])
+    Integration.objects.filter(pk=integration.pk).update(
+        paused_at=timezone.now(),
+        paused_reason="20 deliveries in a row failed",
+        consecutive_failures=20,
+    )
+
+    page.goto(f"{live_server}/admin/integrations/integration/")
+    row = page.locator("#result_list tbody tr", has_text="Order sync")
+    expect(row.locator("td.field-state")).to_have_text("enabled, paused")
+    expect(row).to_contain_text("20 deliveries in a row failed")
+    row.get_by_role("link", name="Order sync").click()
+    expect(page.get_by_role("button", name="Disable")).to_be_visible()
+    screenshot(page, "integration-paused")
+    page.get_by_role("button", name="Resume").click()
+
+    expect(page.locator(".messagelist")).to_contain_text(
+        "“Order sync” resumed: the pause is lifted and its failures count from zero."
+    )
+    expect(page.get_by_role("button", name="Resume")).to_have_count(0)
+    integration.refresh_from_db()
+    assert integration.fires and integration.consecutive_failures == 0

@@ -7,9 +7,10 @@ from typing import Any
 
 import pytest
 from django.test import Client
+from django.utils import timezone
 
 from integrations.models import Integration
-from integrations.services import integration_save
+from integrations.services import integration_disable
 from queues.models import Queue
 from tests.factories import make_integration, make_queue
 
@@ -131,13 +132,13 @@ def test_list_shows_events_scope_state_and_warnings(
     for n in range(1, 5):
         make_integration(f"Hook {n}", queues=[queue], ordinal=n, events=["ended"])
     disabled = make_integration("Quiet", direct_chats=True, events=["queued"])
-    disabled.events = []
-    integration_save(integration=disabled)
+    integration_disable(integration=disabled)
 
     with django_assert_max_num_queries(14):
         page = admin_client_.get(LIST).content.decode()
 
-    assert "none (had: Queued)" in page
+    assert '<td class="field-event_list">Queued</td>' in page  # kept while disabled
+    assert '<td class="field-state">disabled</td>' in page
     assert "direct chats" in page
     assert "Ended, queue “Support” (chats in): 4 integrations apply" in page
     assert "this one does not fire." in page
@@ -161,12 +162,13 @@ def test_copy_and_disable_buttons(admin_client_: Client, queue: Queue) -> None:
 
     admin_client_.post(f"{LIST}{integration.pk}/disable/")
     integration.refresh_from_db()
-    assert integration.events == [] and integration.disabled_events == ["ended"]
+    assert integration.events == ["ended"] and not integration.enabled
     page = admin_client_.get(f"{LIST}{integration.pk}/change/").content.decode()
     assert f'action="{LIST}{integration.pk}/enable/"' in page
+    assert f'action="{LIST}{integration.pk}/resume/"' not in page  # not paused
     admin_client_.post(f"{LIST}{integration.pk}/enable/")
     integration.refresh_from_db()
-    assert integration.events == ["ended"]
+    assert integration.events == ["ended"] and integration.enabled
     assert admin_client_.get(f"{LIST}{integration.pk}/copy/").status_code == 405
 
 
@@ -175,12 +177,15 @@ def test_list_actions(admin_client_: Client, queue: Queue) -> None:
     second = make_integration("Two", queues=[queue], events=["ended"])
     ids = [str(first.pk), str(second.pk)]
     admin_client_.post(LIST, {"action": "disable_selected", "_selected_action": ids})
-    assert not any(i.events for i in Integration.objects.all())
+    assert not any(i.enabled for i in Integration.objects.all())
     admin_client_.post(LIST, {"action": "enable_selected", "_selected_action": ids})
-    assert {i.name: i.events for i in Integration.objects.all()} == {
-        "One": ["queued"],
-        "Two": ["ended"],
+    assert {i.name: (i.events, i.enabled) for i in Integration.objects.all()} == {
+        "One": (["queued"], True),
+        "Two": (["ended"], True),
     }
+    Integration.objects.filter(pk=first.pk).update(paused_at=timezone.now(), paused_reason="x")
+    admin_client_.post(LIST, {"action": "resume_selected", "_selected_action": ids}, follow=True)
+    assert not Integration.objects.filter(paused_at__isnull=False).exists()
     admin_client_.post(LIST, {"action": "copy_selected", "_selected_action": ids})
     assert Integration.objects.filter(name__endswith="(copy)").count() == 2
 
@@ -264,3 +269,24 @@ def test_an_empty_echo_configuration_is_a_form_error(admin_client_: Client, queu
         empty.context["adminform"].form.errors["configuration"]
     )
     assert not Integration.objects.exists()
+
+
+def test_a_paused_integration_shows_resume_and_its_state(
+    admin_client_: Client, queue: Queue
+) -> None:
+    integration = make_integration("Sync", queues=[queue], events=["ended"])
+    Integration.objects.filter(pk=integration.pk).update(paused_at=timezone.now())
+
+    page = admin_client_.get(f"{LIST}{integration.pk}/change/").content.decode()
+    assert f'action="{LIST}{integration.pk}/resume/"' in page
+    assert f'action="{LIST}{integration.pk}/disable/"' in page
+    assert (
+        '<td class="field-state">enabled, paused</td>' in admin_client_.get(LIST).content.decode()
+    )
+
+    answer = admin_client_.post(f"{LIST}{integration.pk}/resume/", follow=True)
+
+    assert "“Sync” resumed: the pause is lifted" in answer.content.decode()
+    integration.refresh_from_db()
+    assert integration.fires
+    assert admin_client_.get(f"{LIST}{integration.pk}/resume/").status_code == 405

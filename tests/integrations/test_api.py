@@ -177,7 +177,7 @@ def test_copy_disable_and_enable(api: APIClient, queue: Queue) -> None:
     copied = copy.json()
     assert copied["name"] == "Lifecycle listener (copy)"
     assert copied["authentications"] == [] and copied["enabled"] is False
-    assert copied["disabled_events"] == ["queued", "ended"]
+    assert copied["events"] == ["queued", "ended"]
     assert len(copied["problems"]) == 2
 
     refused = api.post(f"{URL}{copied['id']}/enable/")
@@ -186,9 +186,9 @@ def test_copy_disable_and_enable(api: APIClient, queue: Queue) -> None:
 
     disabled = api.post(f"{URL}{created['id']}/disable/")
     assert disabled.status_code == 200
-    assert disabled.json()["events"] == [] and disabled.json()["enabled"] is False
+    assert disabled.json()["events"] == ["queued", "ended"] and disabled.json()["enabled"] is False
     enabled = api.post(f"{URL}{created['id']}/enable/")
-    assert enabled.json()["events"] == ["queued", "ended"]
+    assert enabled.json()["enabled"] is True
 
 
 def test_presets_are_listed_and_each_one_saves(api: APIClient, queue: Queue) -> None:
@@ -439,3 +439,26 @@ def test_a_patch_still_gives_whole_entries(api: APIClient, queue: Queue) -> None
     assert response.json() == {
         "authentications": [{"authentication_id": ["This field is required."]}]
     }
+
+
+def test_the_schema_describes_enabled_and_the_three_switches(api: APIClient) -> None:
+    schema = api.get("/api/schema/", HTTP_ACCEPT="application/json").json()
+
+    for action in ("disable", "enable", "resume"):
+        assert "post" in schema["paths"][f"/api/v1/integrations/{{id}}/{action}/"]
+    fields = schema["components"]["schemas"]["Integration"]["properties"]
+    assert fields["enabled"]["readOnly"] is True
+    assert "disabled_events" not in fields
+
+
+def test_the_list_filters_by_enabled(api: APIClient, queue: Queue) -> None:
+    on = make_integration("On", queues=[queue])
+    off = make_integration("Off", queues=[queue])
+    api.post(f"{URL}{off.pk}/disable/")
+
+    shown = {
+        flag: [i["name"] for i in api.get(f"{URL}?enabled={flag}").json()["results"]]
+        for flag in ("true", "false")
+    }
+
+    assert shown == {"true": [on.name], "false": [off.name]}

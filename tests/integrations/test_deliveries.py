@@ -331,8 +331,26 @@ def test_api_shows_a_pause_and_enable_lifts_it(api: APIClient, hooked: Integrati
         consecutive_failures=20,
     )
     shown = api.get(f"/api/v1/integrations/{hooked.pk}/").json()
-    assert (shown["enabled"], shown["paused_reason"]) == (False, "20 deliveries in a row failed")
+    # Paused, and still enabled: the pause is lifted by resume/ (and by enable/, as before).
+    assert (shown["enabled"], shown["paused_reason"]) == (True, "20 deliveries in a row failed")
 
     enabled = api.post(f"/api/v1/integrations/{hooked.pk}/enable/").json()
 
     assert (enabled["enabled"], enabled["paused_at"]) == (True, None)
+
+
+def test_api_resume_lifts_a_pause_and_keeps_a_disabled_integration_disabled(
+    api: APIClient, hooked: Integration
+) -> None:
+    Integration.objects.filter(pk=hooked.pk).update(
+        enabled=False, paused_at=timezone.now(), paused_reason="failed", consecutive_failures=20
+    )
+
+    resumed = api.post(f"/api/v1/integrations/{hooked.pk}/resume/")
+
+    assert resumed.status_code == 200
+    shown = resumed.json()
+    assert (shown["enabled"], shown["paused_at"], shown["paused_reason"]) == (False, None, "")
+    hooked.refresh_from_db()
+    assert hooked.consecutive_failures == 0
+    assert api.post(f"/api/v1/integrations/{hooked.pk}/resume/").status_code == 200

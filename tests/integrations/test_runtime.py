@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from django.utils import timezone
 
 from conversations import services as conversation_services
 from conversations.models import Contact
@@ -417,6 +418,42 @@ def test_failed_deliveries_can_be_sent_again(https_sink: HttpsSink, queue: Queue
     assert services.deliveries_resend(selection=integration.deliveries.all()).scheduled == []
 
 
+@pytest.mark.parametrize("switch", ["disabled", "paused"])
+def test_a_delivery_whose_integration_stopped_firing_before_it_was_sent_is_skipped(
+    https_sink: HttpsSink, queue: Queue, switch: str
+) -> None:
+    integration = make_integration(queues=[queue], endpoint_url=https_sink.url, events=["queued"])
+    make_contact(queue)
+    if switch == "disabled":
+        services.integration_disable(integration=integration)
+    else:
+        Integration.objects.filter(pk=integration.pk).update(paused_at=timezone.now())
+
+    run_ready_tasks()
+
+    delivery = Delivery.objects.get()
+    assert (delivery.status, delivery.error) == (
+        "skipped",
+        f"the integration was {switch} before this delivery was sent",
+    )
+    assert https_sink.requests == []
+
+
+def test_resume_after_a_pause_lets_the_integration_fire_again(
+    https_sink: HttpsSink, queue: Queue
+) -> None:
+    integration = make_integration(queues=[queue], endpoint_url=https_sink.url, events=["queued"])
+    Integration.objects.filter(pk=integration.pk).update(paused_at=timezone.now())
+    make_contact(queue)
+    assert not Delivery.objects.exists()  # a paused integration is not selected
+
+    assert services.integration_resume(integration=Integration.objects.get(pk=integration.pk))
+    make_contact(queue, identity="46700000002")
+    run_ready_tasks()
+
+    assert len(https_sink.requests) == 1
+
+
 def test_continuous_failures_pause_the_integration_until_it_is_enabled(
     https_sink: HttpsSink, queue: Queue, settings: Any
 ) -> None:
@@ -431,7 +468,7 @@ def test_continuous_failures_pause_the_integration_until_it_is_enabled(
     integration.refresh_from_db()
     assert integration.paused_at is not None
     assert "2 deliveries in a row failed" in integration.paused_reason
-    assert not integration.enabled
+    assert integration.enabled and not integration.fires
     assert len(https_sink.requests) == 2  # the third conversation did not call a dead endpoint
 
     assert services.integration_enable(integration=integration)

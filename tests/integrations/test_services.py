@@ -6,6 +6,7 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.db import connection
 from django.test.utils import override_settings
+from django.utils import timezone
 
 from integrations import selectors, services
 from integrations.models import Integration, IntegrationAuthentication
@@ -46,8 +47,8 @@ def test_copy_has_everything_but_the_authentications(queue: Queue) -> None:
     assert list(copy.queues.all()) == [queue]
     assert copy.direct_chats and copy.direction == original.direction
     assert copy.endpoint_url == original.endpoint_url
-    # Disabled with the original's events remembered, so that it does not fire uncredentialed.
-    assert copy.events == [] and copy.disabled_events == ["queued", "ended"]
+    # Disabled with the original's events, so that it does not fire uncredentialed.
+    assert copy.events == ["queued", "ended"] and not copy.enabled
     assert not IntegrationAuthentication.objects.filter(integration=copy).exists()
     with connection.cursor() as cursor:
         cursor.execute(
@@ -72,30 +73,68 @@ def test_copies_are_numbered_when_the_name_is_taken(queue: Queue) -> None:
     ]
 
 
-def test_disable_remembers_the_events_and_enable_restores_them(queue: Queue) -> None:
+def test_disable_keeps_the_events_and_enable_lets_them_fire_again(queue: Queue) -> None:
     integration = _listener(queue)
+    triggers = set(integration.triggers.values_list("event", "queue_id"))
 
     assert services.integration_disable(integration=integration) is True
     integration.refresh_from_db()
-    assert integration.events == [] and not integration.enabled
-    assert integration.disabled_events == ["queued", "ended"]
+    assert integration.events == ["queued", "ended"] and not integration.enabled
+    assert not integration.fires
     assert services.integration_disable(integration=integration) is False
 
     assert services.integration_enable(integration=integration) is True
     integration.refresh_from_db()
-    assert integration.events == ["queued", "ended"] and integration.disabled_events == []
+    assert integration.events == ["queued", "ended"] and integration.fires
     assert services.integration_enable(integration=integration) is False
+    # The trigger rows describe the configuration: switching leaves them as they were.
+    assert set(integration.triggers.values_list("event", "queue_id")) == triggers
 
 
-def test_deselecting_every_event_is_disabling(queue: Queue) -> None:
+def test_saving_with_no_event_disables_and_enable_is_refused_until_events_are_chosen(
+    queue: Queue,
+) -> None:
     integration = _listener(queue)
     integration.events = []
     services.integration_save(integration=integration)
     integration.refresh_from_db()
-    assert integration.disabled_events == ["queued", "ended"]
-    services.integration_enable(integration=integration)
+    assert integration.events == [] and not integration.enabled
+    assert not integration.triggers.exists()
+    with pytest.raises(ValidationError, match="has no events"):
+        services.integration_enable(integration=integration)
+
+    integration.events = ["ended"]
+    services.integration_save(integration=integration)
     integration.refresh_from_db()
-    assert integration.events == ["queued", "ended"]
+    assert not integration.enabled  # choosing events does not enable it; Enable does
+    assert services.integration_enable(integration=integration) is True
+
+
+def test_resume_lifts_a_pause_and_leaves_enabled_alone(queue: Queue) -> None:
+    integration = _listener(queue)
+    assert services.integration_resume(integration=integration) is False
+    services.integration_disable(integration=integration)
+    Integration.objects.filter(pk=integration.pk).update(
+        paused_at=timezone.now(), paused_reason="failed", consecutive_failures=20
+    )
+    integration.refresh_from_db()
+
+    assert services.integration_resume(integration=integration) is True
+    integration.refresh_from_db()
+    assert (integration.paused_at, integration.paused_reason) == (None, "")
+    assert integration.consecutive_failures == 0 and not integration.enabled
+    assert services.integration_resume(integration=integration) is False
+
+
+def test_enable_of_an_enabled_integration_lifts_its_pause(queue: Queue) -> None:
+    integration = _listener(queue)
+    Integration.objects.filter(pk=integration.pk).update(paused_at=timezone.now())
+    integration.refresh_from_db()
+    assert integration.enabled and not integration.fires
+
+    assert services.integration_enable(integration=integration) is True
+    integration.refresh_from_db()
+    assert integration.fires
 
 
 def test_a_copy_is_enabled_only_once_its_authentications_are_added(queue: Queue) -> None:
@@ -104,21 +143,21 @@ def test_a_copy_is_enabled_only_once_its_authentications_are_added(queue: Queue)
         services.integration_enable(integration=copy)
     assert "cannot be enabled yet" in refused.value.messages[0]
     copy.refresh_from_db()
-    assert copy.events == []
+    assert not copy.enabled
 
     services.authentications_replace(
         integration=copy,
         entries=[
-            CleanAuthentication("basic:contactpro", "basic", "other-pw"),
-            CleanAuthentication("api-key", "header", "other-key"),
+            CleanAuthentication("basic:contactpro", "other-pw"),
+            CleanAuthentication("api-key", "other-key"),
         ],
     )
     assert services.integration_enable(integration=copy) is True
 
 
-def test_enable_without_remembered_events_says_what_to_do(queue: Queue) -> None:
+def test_enable_without_events_says_what_to_do(queue: Queue) -> None:
     integration = make_integration(queues=[queue], events=[])
-    with pytest.raises(ValidationError, match="no events to restore"):
+    with pytest.raises(ValidationError, match="has no events: choose its events"):
         services.integration_enable(integration=integration)
 
 
@@ -127,8 +166,8 @@ def test_an_entry_without_a_secret_keeps_the_stored_one(queue: Queue) -> None:
     services.authentications_replace(
         integration=integration,
         entries=[
-            CleanAuthentication("basic:contactpro", "basic", None),
-            CleanAuthentication("api-key", "header", "rotated-key"),
+            CleanAuthentication("basic:contactpro", None),
+            CleanAuthentication("api-key", "rotated-key"),
         ],
     )
     stored = {a.authentication_id: a.secret.reveal() for a in integration.authentications.all()}

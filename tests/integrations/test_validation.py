@@ -14,6 +14,7 @@ from integrations.validation import (
     AuthenticationInput,
     IntegrationInput,
     ScopeQueue,
+    authentication_type,
     clean_authentications,
     clean_integration,
     configuration_check,
@@ -404,7 +405,10 @@ def test_authentication_entries_are_typed_by_their_id() -> None:
         ]
     )
     assert result.is_valid
-    assert [(e.authentication_id, e.type, e.secret) for e in result.entries] == [
+    assert [
+        (e.authentication_id, authentication_type(e.authentication_id), e.secret)
+        for e in result.entries
+    ] == [
         ("basic:alice", "basic", "pw"),
         ("digest:bob", "digest", "pw"),
         ("oauth:crm", "oauth", "cs"),
