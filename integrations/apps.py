@@ -15,7 +15,8 @@ class IntegrationsConfig(AppConfig):
 
         from configurator import housekeeping
         from conversations import lifecycle
-        from integrations.services import contact_event_heard, deliveries_sweep
+        from integrations.dispatch import deliveries_sweep
+        from integrations.runtime import contact_event_heard
 
         lifecycle.add_event_hook(contact_event_heard)
         housekeeping.register(

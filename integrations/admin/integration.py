@@ -28,7 +28,7 @@ from configurator.credentials import CredentialForm, CredentialFormSet
 from conversations.choices import Event
 from conversations.models import Contact
 from conversations.selectors import contact_detail
-from integrations import selectors, services
+from integrations import dispatch, selectors, services
 from integrations.choices import (
     CONVERSATION_TYPE_LABELS,
     SUPPORTED_EVENTS,
@@ -572,7 +572,7 @@ class IntegrationAdmin(admin.ModelAdmin[Integration]):
         integration = self._integration_for(request, object_id, adding=False)
         form = ResendForm(request.POST or None)
         if request.method == "POST" and form.is_valid():
-            resent = services.deliveries_resend(
+            resent = dispatch.deliveries_resend(
                 selection=integration.deliveries.filter(created_at__gte=form.cleaned_data["since"])
             )
             messages.success(
@@ -587,7 +587,7 @@ class IntegrationAdmin(admin.ModelAdmin[Integration]):
                         "The others since then are sent again in the background, "
                         "%(batch)s at a time."
                     )
-                    % {"batch": services.RESEND_BATCH},
+                    % {"batch": dispatch.RESEND_BATCH},
                 )
             return HttpResponseRedirect(
                 reverse("admin:integrations_delivery_changelist")
