@@ -17,6 +17,7 @@ from django.utils import timezone
 
 from configurator import housekeeping
 from configurator.tasks import enqueue_in_turn
+from conversations import lifecycle
 from conversations.choices import Event
 from conversations.models import Contact, ContactEvent
 from conversations.selectors import contact_detail
@@ -52,8 +53,6 @@ def contact_event_heard(contact: Contact, entry: ContactEvent, queue: Queue | No
     and their answers applied each in a short transaction of its own. Integrations past
     INTEGRATIONS_MAX_PER_EVENT are recorded as skipped.
     """
-    from conversations import lifecycle
-
     matched = integrations_for_event(
         event=entry.event,
         channel_type=contact.channel_type,
