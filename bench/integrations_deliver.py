@@ -302,7 +302,7 @@ class Database:
             FROM integrations_delivery d
             JOIN conversations_contactevent e ON e.id = d.contact_event_id
             LEFT JOIN django_tasks_database_dbtaskresult t
-              ON t.task_path = 'integrations.tasks.deliver_pending'
+              ON t.task_path = 'integrations.dispatch.deliver_pending'
              AND (t.args_kwargs->'args'->0->>0)::bigint = d.id
             WHERE d.id > %s AND d.id <= %s
             """,

@@ -105,7 +105,7 @@ TASK_RESULTS_PER_CALLBACK = 0.6
 TASK_DAYS = 7
 TASK_PATHS: tuple[tuple[str, int], ...] = (
     ("messaging.wake.process_callbacks", 80),
-    ("integrations.tasks.deliver_pending", 18),
+    ("integrations.dispatch.deliver_pending", 18),
     ("conversations.overflow.forward_overdue_contacts", 2),
 )
 
@@ -674,7 +674,7 @@ class DemoBuilder:
         """Attempts of background listeners: most succeed at once, some after retries.
 
         A retry is a new row that points at the attempt it follows, as the runtime writes it
-        (`services._schedule`): each batch of chains is inserted attempt by attempt, so that
+        (`dispatch._schedule`): each batch of chains is inserted attempt by attempt, so that
         every row knows the key of the one before it.
         """
 

@@ -288,7 +288,7 @@ def record(
             event=event,
             occurred_at=now,
             detail=detail[:300],
-            snapshot=contact_snapshot(contact),
+            snapshot=contact_snapshot(contact, just_created=created),
         )
         logger.info("contact %s %s", contact.pk, event)
         _run_hooks(contact, entry, contact.queue or routed_queue)

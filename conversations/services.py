@@ -8,10 +8,10 @@ after the commit.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
-from typing import Any, TypeVar, cast
+from datetime import datetime, timedelta
+from typing import Any, TypeVar
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
@@ -164,8 +164,6 @@ def _contact_open(thread: InboundThread, message: IncomingMessage) -> Contact:
         sinch_conversation_id=thread.sinch_conversation_id,
         thread_key=thread.thread_key,
     )
-    # A new contact has no required agents: spare the snapshots a query each.
-    cast(Any, contact)._prefetched_objects_cache = {"required_agents": Agent.objects.none()}
     lifecycle.record(
         contact,
         Event.RECEIVED,
@@ -452,3 +450,87 @@ def agent_delete(*, agent: Agent) -> None:
         if problems:
             raise ValidationError(problems)
         agent.delete()
+
+
+# --- Routing decisions and attached data from outside (the integrations' answers) ----------
+
+
+@dataclass(frozen=True)
+class RoutingDecision:
+    """What a routing decision sets on a contact; a field left None stays as it is."""
+
+    priority: int | None = None
+    queue: Queue | None = None
+    preferred_agent: Agent | None = None
+    required_agents: Sequence[Agent] | None = None
+    # Seconds the required agents hold (from now); None: they hold until changed.
+    required_agents_timeout: int | None = None
+
+
+@dataclass(frozen=True)
+class Steered:
+    """What `contact_steer` applied, and what it refused with the reason."""
+
+    applied: RoutingDecision
+    required_agents_expiry: datetime | None = None
+    refused: dict[str, str] | None = None
+
+
+def contact_steer(
+    *, contact_id: str, decision: RoutingDecision, queue_while_new: bool = False
+) -> Steered:
+    """Apply a routing decision to the contact, locked in a short transaction of its own.
+
+    `queue_while_new`: the queue was chosen for a contact not yet queued (an answer to
+    Received); once the contact was queued meanwhile it comes too late and is refused.
+    """
+    with transaction.atomic():
+        contact = Contact.objects.select_for_update(of=("self",)).get(pk=contact_id)
+        refused: dict[str, str] = {}
+        queue = decision.queue
+        if (
+            queue is not None
+            and queue_while_new
+            and lifecycle.phase(contact) is not (lifecycle.Phase.NEW)
+        ):
+            refused["queue"] = _("the conversation was queued before this answer came")
+            queue = None
+        fields: list[str] = []
+        if decision.priority is not None:
+            contact.priority = decision.priority
+            fields.append("priority")
+        if queue is not None:
+            contact.queue = queue
+            fields.append("queue")
+        if decision.preferred_agent is not None:
+            contact.preferred_agent = decision.preferred_agent
+            fields.append("preferred_agent")
+        expiry: datetime | None = None
+        if decision.required_agents is not None:
+            contact.required_agents.set(list(decision.required_agents))
+            timeout = decision.required_agents_timeout
+            expiry = timezone.now() + timedelta(seconds=timeout) if timeout else None
+            contact.required_agents_expiry = expiry
+            fields.append("required_agents_expiry")
+        if fields:
+            contact.save(update_fields=fields)
+    applied = RoutingDecision(
+        priority=decision.priority,
+        queue=queue,
+        preferred_agent=decision.preferred_agent,
+        required_agents=decision.required_agents,
+        required_agents_timeout=decision.required_agents_timeout,
+    )
+    return Steered(applied=applied, required_agents_expiry=expiry, refused=refused or None)
+
+
+def contact_data_attach(*, contact_id: str, data: Mapping[str, Any]) -> dict[str, Any]:
+    """Merge `data` into the contact's attached data (its keys overwrite); returns what merged."""
+    merged = dict(data)
+    if not merged:
+        return merged
+    with transaction.atomic():
+        contact = Contact.objects.select_for_update(of=("self",)).get(pk=contact_id)
+        contact.cad = {**(contact.cad or {}), **merged}
+        contact.save(update_fields=["cad"])
+    return merged

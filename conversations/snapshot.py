@@ -40,8 +40,13 @@ def agent_ref(agent: Agent | None) -> dict[str, Any] | None:
     }
 
 
-def contact_snapshot(contact: Contact) -> dict[str, Any]:
-    """Everything `{contact.*}` placeholders expose, as JSON-ready values."""
+def contact_snapshot(contact: Contact, *, just_created: bool = False) -> dict[str, Any]:
+    """Everything `{contact.*}` placeholders expose, as JSON-ready values.
+
+    `just_created`: the row was inserted a moment ago, so it has no required agents yet
+    (a many-to-many needs the row first); the snapshot spares the query.
+    """
+    required = [] if just_created else [agent_ref(a) for a in contact.required_agents.all()]
     return {
         "id": contact.id,
         "guid": contact.guid,
@@ -56,7 +61,7 @@ def contact_snapshot(contact: Contact) -> dict[str, Any]:
         "forwarding_queue": queue_ref(contact.forwarding_queue),
         "agent": agent_ref(contact.agent),
         "preferred_agent": agent_ref(contact.preferred_agent),
-        "required_agents": [agent_ref(a) for a in contact.required_agents.all()] or None,
+        "required_agents": required or None,
         "required_agents_expiry": iso(contact.required_agents_expiry),
         "transferring_agent": agent_ref(contact.transferring_agent),
         "source": contact.source,

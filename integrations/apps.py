@@ -16,9 +16,10 @@ class IntegrationsConfig(AppConfig):
         from configurator import extensions
         from configurator.housekeeping import Job
         from integrations.admin.delivery import DeliveryInline
+        from integrations.dispatch import deliveries_sweep
         from integrations.metrics import deliveries_backlog
         from integrations.retention import contact_hold, rules
-        from integrations.services import contact_event_heard, deliveries_sweep
+        from integrations.runtime import contact_event_heard
 
         extensions.contact_event_in_transaction.register(contact_event_heard)
         extensions.housekeeping_jobs.register(

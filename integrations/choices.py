@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 
 from django.db import models
@@ -133,3 +134,13 @@ class DeliveryStatus(models.TextChoices):
     RETRYING = "retrying", _("Failed, retry scheduled")
     FAILED = "failed", _("Failed")
     SKIPPED = "skipped", _("Skipped")
+
+
+# An authentication entry's ID tells its type: `basic:<user>`, `digest:<user>`, `oauth:<client>`.
+PREFIXED_ENTRY_RE = re.compile(r"^(?P<type>basic|digest|oauth):(?P<name>[^\s:]{1,150})$")
+
+
+def authentication_type(authentication_id: str) -> str:
+    """The entry's type, told by its ID: `basic:<user>`, `digest:<user>`, `oauth:<client>`."""
+    match = PREFIXED_ENTRY_RE.match(authentication_id)
+    return match["type"] if match else AuthenticationType.HEADER

@@ -17,12 +17,17 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from functools import lru_cache
-from typing import Any, Protocol
+from typing import Any
 
 import requests.auth
 
 from configurator.logcontext import log_context
-from integrations.choices import ECHO_ENDPOINT, AuthenticationType, DeliveryStatus
+from integrations.choices import (
+    ECHO_ENDPOINT,
+    AuthenticationType,
+    DeliveryStatus,
+    authentication_type,
+)
 from integrations.conditions import ConditionError, condition_compile, condition_evaluate
 from integrations.rendering import (
     RenderContext,
@@ -31,24 +36,12 @@ from integrations.rendering import (
     render_request,
     render_value,
 )
+from integrations.set_keys import Targets, set_resolve
 from integrations.transport import EXCERPT_CHARS, HttpAnswer, TransportError, oauth_tokens, send
-from integrations.validation import authentication_type
 
 MAX_CAD_BYTES = 64 * 1024
-MAX_PRIORITY = 2_147_483_647
 MAX_RETRY_AFTER_SECONDS = 3600.0
-SET_KEYS = ("priority", "queue", "preferredAgent", "requiredAgents")
 DIGEST_RESPONSE_RE = re.compile(r'response="([^"]+)"')
-
-
-class Targets(Protocol):
-    """Finds what a `set` names, for a contact of `channel_type` (selectors.DatabaseTargets)."""
-
-    def queue(self, *, id: str | None, address: str | None, channel_type: str) -> Any:
-        """The queue, or raise ValueError saying why it does not fit."""
-
-    def agent(self, identifier: str) -> Any:
-        """The agent (by ID, number, chat address or e-mail), or raise ValueError."""
 
 
 @dataclass
@@ -320,7 +313,7 @@ def _interpret(
     for key, template in (response_config.get("set") or {}).items():
         value = render_value(template, answered)
         try:
-            resolved = _resolve_set(key, value, targets, channel_type)
+            resolved = set_resolve(key, value, targets, channel_type)
         except ValueError as exc:
             problems.append(f"set.{key}: {exc}")
             continue
@@ -337,62 +330,6 @@ def _interpret(
         return
     result.set_values = set_values
     result.save_values = save_values
-
-
-def _resolve_set(key: str, value: Any, targets: Targets, channel_type: str) -> Any:
-    """The target of one `set` key; None when the answer left it empty (nothing to set)."""
-    if value is None or value == "":
-        return None
-    if key == "priority":
-        return _unsigned(value, "priority")
-    if key == "queue":
-        if not isinstance(value, Mapping):
-            raise ValueError(f"expected {{'id': …}} or {{'address': …}}, got {_short(value)}")
-        queue_id, address = value.get("id"), value.get("address")
-        if queue_id in (None, "") and address in (None, ""):
-            return None
-        return targets.queue(
-            id=None if queue_id in (None, "") else str(queue_id).strip(),
-            address=None if address in (None, "") else str(address).strip(),
-            channel_type=channel_type,
-        )
-    if key == "preferredAgent":
-        if not isinstance(value, str | int) or isinstance(value, bool):
-            raise ValueError(f"expected an agent identifier, got {_short(value)}")
-        return targets.agent(str(value).strip())
-    if key == "requiredAgents":
-        if not isinstance(value, Mapping):
-            raise ValueError(f"expected an object with agents, got {_short(value)}")
-        agents = value.get("agents")
-        if isinstance(agents, str):
-            agents = [part for part in (p.strip() for p in agents.split(",")) if part]
-        if not isinstance(agents, list) or not agents:
-            raise ValueError(f"expected a list of agent identifiers, got {_short(agents)}")
-        timeout = value.get("timeout")
-        return {
-            "agents": [targets.agent(str(item).strip()) for item in agents],
-            "timeout": None if timeout in (None, "") else _unsigned(timeout, "timeout", low=1),
-        }
-    raise ValueError("unknown key")
-
-
-def _unsigned(value: Any, what: str, *, low: int = 0) -> int:
-    if isinstance(value, bool):
-        raise ValueError(f"{what} must be an unsigned integer, got {_short(value)}")
-    if isinstance(value, float) and value.is_integer():
-        value = int(value)
-    if isinstance(value, str) and value.strip().isdigit():
-        value = int(value.strip())
-    if not isinstance(value, int) or not low <= value <= MAX_PRIORITY:
-        raise ValueError(
-            f"{what} must be an integer from {low} to {MAX_PRIORITY}, got {_short(value)}"
-        )
-    return value
-
-
-def _short(value: Any) -> str:
-    text = json.dumps(value, ensure_ascii=False, default=str)
-    return f"“{text[:60]}…”" if len(text) > 60 else f"“{text}”"
 
 
 def backoff_seconds(attempt: int, *, base: float, cap: float, jitter: float) -> float:

@@ -20,8 +20,8 @@ from integrations.choices import (
     DeliveryStatus,
     IntegrationChannelType,
     IntegrationDirection,
+    authentication_type,
 )
-from integrations.validation import authentication_type
 from queues.models import Queue
 
 

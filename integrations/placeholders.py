@@ -102,14 +102,6 @@ def find_placeholders(text: str) -> Iterator[Placeholder]:
             yield Placeholder(match.group(1), match.start(), match.end())
 
 
-def is_single_placeholder(text: str) -> Placeholder | None:
-    """The placeholder when `text` is exactly one (it then renders as a typed value)."""
-    match = PLACEHOLDER_RE.fullmatch(text)
-    if match and match.group(1) is not None:
-        return Placeholder(match.group(1), 0, len(text))
-    return None
-
-
 def resolve(parts: list[str]) -> tuple[Node | None, str]:
     """The catalogue node a dotted name reaches, or None and what is wrong with it."""
     if parts == ["event"]:

@@ -11,10 +11,11 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db.models import Prefetch, Q, QuerySet
 
-from conversations.choices import ChannelType, Event
+from conversations.choices import Event
 from conversations.models import Agent
-from integrations.choices import CONVERSATION_TYPE_LABELS, SUPPORTED_EVENTS, conversation_types
+from integrations.choices import CONVERSATION_TYPE_LABELS
 from integrations.delivery import Secrets
+from integrations.firing import Scope, firing_points, scopes_of
 from integrations.models import (
     Delivery,
     Integration,
@@ -22,10 +23,10 @@ from integrations.models import (
     IntegrationTrigger,
     firing,
 )
+from integrations.set_keys import References
 from integrations.validation import (
     IntegrationCheck,
     IntegrationInput,
-    References,
     ScopeQueue,
     clean_integration,
 )
@@ -203,8 +204,13 @@ def _field_label(name: str) -> str:
     return str(getattr(Integration._meta.get_field(name), "verbose_name", name)).capitalize()
 
 
-# Scopes an integration can apply to: a queue, or direct chats/calls.
-_DIRECT = {"direct_chats": ChannelType.CHAT, "direct_calls": ChannelType.PHONE}
+def integration_scopes(integration: Integration) -> list[Scope]:
+    """The integration's scopes (its queues, prefetched, then direct chats and calls)."""
+    return scopes_of(
+        queues=[(q.pk, q.channel_type, q.name) for q in integration.queues.all()],
+        direct_chats=integration.direct_chats,
+        direct_calls=integration.direct_calls,
+    )
 
 
 def firing_warnings(integrations: Iterable[Integration]) -> dict[int, list[str]]:
@@ -218,19 +224,15 @@ def firing_warnings(integrations: Iterable[Integration]) -> dict[int, list[str]]
     for integration in integrations:
         if not integration.enabled:
             continue  # its events are kept, but it does not fire
-        kinds = set(conversation_types(integration.channel_type, integration.direction))
-        scopes = [(f"queue “{q.name}”", q.channel_type) for q in integration.queues.all()] + [
-            (_field_label(name).lower(), channel)
-            for name, channel in _DIRECT.items()
-            if getattr(integration, name)
-        ]
-        for scope, channel in scopes:
-            for kind_channel, direction in kinds:
-                if kind_channel != channel:
-                    continue
-                for event in integration.events:
-                    if event in SUPPORTED_EVENTS[(channel, direction)]:
-                        groups[(scope, event, channel, direction)].append(integration)
+        points = firing_points(
+            channel_type=integration.channel_type,
+            direction=integration.direction,
+            events=integration.events,
+            scopes=integration_scopes(integration),
+        )
+        for point in points:
+            key = (point.scope.label, point.event, point.channel_type, point.direction)
+            groups[key].append(integration)
     warnings: dict[int, list[str]] = defaultdict(list)
     for (scope, event, channel, direction), members in sorted(groups.items()):
         if len(members) <= limit:
@@ -275,7 +277,7 @@ def integration_secrets(integration_ids: Iterable[int]) -> dict[int, Secrets]:
 
 @dataclass
 class DatabaseTargets:
-    """`delivery.Targets` from the database: what a `set` names must exist and fit."""
+    """`set_keys.Targets` from the database: what a `set` names must exist and fit."""
 
     def queue(self, *, id: str | None, address: str | None, channel_type: str) -> Queue:
         queue: Queue | None

@@ -24,9 +24,16 @@ from conversations.models import Contact
 from conversations.snapshot import contact_snapshot, iso
 from integrations.choices import SUPPORTED_EVENTS, DeliveryStatus, conversation_types
 from integrations.delivery import execute
+from integrations.firing import FiringPoint, firing_points
 from integrations.models import Integration
 from integrations.rendering import RenderContext
-from integrations.selectors import DatabaseTargets, integration_secrets, integrations_for_event
+from integrations.selectors import (
+    DatabaseTargets,
+    integration_scopes,
+    integration_secrets,
+    integrations_for_event,
+)
+from integrations.set_keys import set_describe
 
 SAMPLE_CONTACT_ID = "SAMPLE0000000000000000000000000"
 
@@ -164,7 +171,7 @@ def integration_test_run(
         "changes",
         "ok" if changes else "info",
         "would change: " + ", ".join(changes) if changes else "the answer changes nothing",
-        {"set": _describe_set(execution.set_values), "save": execution.save_values},
+        {"set": set_describe(execution.set_values), "save": execution.save_values},
     )
     return run
 
@@ -173,25 +180,16 @@ def _match(run: TestRun, integration: Integration, event: str, data: dict[str, A
     """Whether the integration would fire on this event of this conversation, and if not why."""
     kind = (str(data.get("channel_type")), str(data.get("direction")))
     queue = data.get("queue") or {}
-    reasons = []
-    if integration.paused_at is not None:
-        reasons.append(f"it is paused: {integration.paused_reason}")
-    if not integration.enabled:
-        reasons.append("it is disabled")
-    if event not in integration.events:
-        reasons.append(f"{Event(event).label} is not one of its events")
-    if kind not in conversation_types(integration.channel_type, integration.direction):
-        reasons.append(f"it does not apply to {kind[1]} {kind[0]} conversations")
-    elif event not in SUPPORTED_EVENTS[kind]:
-        reasons.append(f"{kind[1]} {kind[0]} conversations have no {event} event")
-    queue_ids = {q.pk for q in integration.queues.all()}
-    if queue.get("id") is not None and queue["id"] not in queue_ids:
-        reasons.append(f"queue “{queue.get('name')}” is not in its scope")
-    if not queue and not (
-        integration.direct_chats if kind[0] == "chat" else integration.direct_calls
+    points = firing_points(
+        channel_type=integration.channel_type,
+        direction=integration.direction,
+        events=integration.events,
+        scopes=integration_scopes(integration),
+    )
+    if not integration.fires or not any(
+        _is_here(point, event, kind, queue.get("id")) for point in points
     ):
-        reasons.append("direct conversations are not in its scope")
-    if reasons:
+        reasons = _why_not(integration, event, kind, queue) or ["not in its scope"]
         run.add("match", "failed", "would not fire: " + "; ".join(reasons))
         return
     firing = integrations_for_event(
@@ -210,6 +208,39 @@ def _match(run: TestRun, integration: Integration, event: str, data: dict[str, A
         run.add("match", "ok", f"fires (number {position or 1} of {len(ids) or 1} by ordinal)")
 
 
+def _is_here(point: FiringPoint, event: str, kind: tuple[str, str], queue_id: Any) -> bool:
+    return (point.event, point.channel_type, point.direction, point.scope.queue_id) == (
+        event,
+        *kind,
+        queue_id,
+    )
+
+
+def _why_not(
+    integration: Integration, event: str, kind: tuple[str, str], queue: dict[str, Any]
+) -> list[str]:
+    """In the administrator's words, what keeps `firing_points` from holding this one."""
+    reasons = []
+    if integration.paused_at is not None:
+        reasons.append(f"it is paused: {integration.paused_reason}")
+    if not integration.enabled:
+        reasons.append("it is disabled")
+    if event not in integration.events:
+        reasons.append(f"{Event(event).label} is not one of its events")
+    if kind not in conversation_types(integration.channel_type, integration.direction):
+        reasons.append(f"it does not apply to {kind[1]} {kind[0]} conversations")
+    elif event not in SUPPORTED_EVENTS[kind]:
+        reasons.append(f"{kind[1]} {kind[0]} conversations have no {event} event")
+    queue_ids = {q.pk for q in integration.queues.all()}
+    if queue.get("id") is not None and queue["id"] not in queue_ids:
+        reasons.append(f"queue “{queue.get('name')}” is not in its scope")
+    if not queue and not (
+        integration.direct_chats if kind[0] == "chat" else integration.direct_calls
+    ):
+        reasons.append("direct conversations are not in its scope")
+    return reasons
+
+
 def _request_line(request: dict[str, Any] | None) -> str:
     if not request:
         return "no request"
@@ -217,21 +248,6 @@ def _request_line(request: dict[str, Any] | None) -> str:
 
 
 def _changes(set_values: dict[str, Any], save_values: dict[str, Any]) -> list[str]:
-    described = [f"{key} → {value}" for key, value in _describe_set(set_values).items()]
+    described = [f"{key} → {value}" for key, value in set_describe(set_values).items()]
     described += [f"attached data {key}" for key in save_values]
-    return described
-
-
-def _describe_set(set_values: dict[str, Any]) -> dict[str, Any]:
-    described: dict[str, Any] = {}
-    for key, value in set_values.items():
-        if key == "requiredAgents":
-            described[key] = {
-                "agents": [str(agent) for agent in value["agents"]],
-                "timeout": value["timeout"],
-            }
-        elif isinstance(value, int):
-            described[key] = value
-        else:
-            described[key] = str(value)
     return described

@@ -22,7 +22,7 @@ from django.utils.translation import gettext_lazy as _
 from configurator.admin_mixins import BoundedLookupsMixin, LargeTableAdminMixin, pretty_json
 from configurator.permissions import can_view_contact_data
 from conversations.admin_inlines import LatestRowsFormSet, LatestRowsInline
-from integrations import selectors, services
+from integrations import dispatch, selectors
 from integrations.models import Delivery
 
 ERROR_SHOWN = 120
@@ -140,7 +140,7 @@ class DeliveryAdmin(LargeTableAdminMixin, BoundedLookupsMixin, admin.ModelAdmin[
     @admin.action(description=_("Send selected failed deliveries again"), permissions=["change"])
     def send_again(self, request: HttpRequest, queryset: QuerySet[Delivery]) -> None:
         """A bounded first batch now; with "select all" the rest goes on in the background."""
-        resent = services.deliveries_resend(selection=queryset)
+        resent = dispatch.deliveries_resend(selection=queryset)
         messages.success(
             request,
             _("%(count)s delivery(ies) will be sent again.") % {"count": len(resent.scheduled)},
@@ -152,7 +152,7 @@ class DeliveryAdmin(LargeTableAdminMixin, BoundedLookupsMixin, admin.ModelAdmin[
                     "More of the selection is sent again in the background, %(batch)s at a "
                     "time: the list shows them as they are scheduled."
                 )
-                % {"batch": services.RESEND_BATCH},
+                % {"batch": dispatch.RESEND_BATCH},
             )
             return
         ticked = len(request.POST.getlist(helpers.ACTION_CHECKBOX_NAME))

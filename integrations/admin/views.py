@@ -21,7 +21,7 @@ from django.utils import timezone
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
-from integrations import selectors, services
+from integrations import dispatch, selectors, services
 from integrations.admin.forms import ResendForm, TestRunForm
 from integrations.models import Integration
 from integrations.testrun import integration_test_run
@@ -155,7 +155,7 @@ def resend_view(
     integration = integration_for(model_admin, request, object_id, adding=False)
     form = ResendForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        resent = services.deliveries_resend(
+        resent = dispatch.deliveries_resend(
             selection=integration.deliveries.filter(created_at__gte=form.cleaned_data["since"])
         )
         messages.success(
@@ -167,7 +167,7 @@ def resend_view(
             messages.info(
                 request,
                 _("The others since then are sent again in the background, %(batch)s at a time.")
-                % {"batch": services.RESEND_BATCH},
+                % {"batch": dispatch.RESEND_BATCH},
             )
         return HttpResponseRedirect(
             reverse("admin:integrations_delivery_changelist")

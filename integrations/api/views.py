@@ -19,7 +19,7 @@ from configurator.pagination import cursor_pagination
 from configurator.permissions import ChangeOnPostPermissions, can_view_contact_data
 from conversations.api.serializers import EmptySerializer
 from conversations.choices import Event
-from integrations import selectors, services
+from integrations import dispatch, selectors, services
 from integrations.api.filters import DeliveryFilter, IntegrationFilter
 from integrations.api.serializers import (
     DeliverySerializer,
@@ -170,7 +170,7 @@ class IntegrationViewSet(viewsets.ModelViewSet[Integration]):
             selection = selection.filter(pk__in=given.validated_data["deliveries"])
         if "since" in given.validated_data:
             selection = selection.filter(created_at__gte=given.validated_data["since"])
-        resent = services.deliveries_resend(selection=selection)
+        resent = dispatch.deliveries_resend(selection=selection)
         shown = _deliveries_shown(request, DeliverySerializer(resent.scheduled, many=True).data)
         # The first batch's attempts; the header tells that a task sends the rest again.
         return Response(shown, headers={RESEND_MORE_HEADER: "true"} if resent.more else None)

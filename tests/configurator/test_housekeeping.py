@@ -12,7 +12,7 @@ from django_tasks_db.models import DBTaskResult
 
 from configurator import extensions, housekeeping, workers
 from configurator.models import WorkerHeartbeat
-from integrations import services as integration_services
+from integrations import dispatch as integration_dispatch
 from integrations.models import Delivery, Integration
 from messaging.models import Callback, MessagingService
 from messaging.wake import callbacks_sweep, process_callbacks
@@ -124,7 +124,7 @@ def test_deliveries_sweep_sends_again_or_fails_what_a_stopped_worker_held(
     integration = make_integration(queues=[queue], events=["queued"])
     retried = _sending(queue, integration)
     used_up = _sending(queue, integration, attempt=2)
-    assert integration_services.deliveries_sweep() == 2
+    assert integration_dispatch.deliveries_sweep() == 2
     retried.refresh_from_db()
     used_up.refresh_from_db()
     assert retried.status == "retrying"
@@ -144,9 +144,9 @@ def test_deliveries_sweep_enqueues_pending_ones_whose_task_was_lost(
     make_contact(queue)
     delivery = Delivery.objects.get()
     DBTaskResult.objects.all().delete()  # the task went with its worker
-    assert integration_services.deliveries_sweep() == 0
+    assert integration_dispatch.deliveries_sweep() == 0
     Delivery.objects.filter(pk=delivery.pk).update(due_at=timezone.now() - timedelta(minutes=2))
-    assert integration_services.deliveries_sweep() == 1
+    assert integration_dispatch.deliveries_sweep() == 1
     assert DBTaskResult.objects.get().args_kwargs["args"] == [[delivery.pk]]
 
 
@@ -158,7 +158,7 @@ def test_deliveries_sweep_leaves_overdue_deliveries_alone_while_their_tasks_wait
     make_integration(queues=[queue], events=["queued"])
     make_contact(queue)  # its delivery's task is queued, the workers are just behind
     Delivery.objects.update(due_at=timezone.now() - timedelta(minutes=2))
-    assert integration_services.deliveries_sweep() == 0
+    assert integration_dispatch.deliveries_sweep() == 0
     assert DBTaskResult.objects.count() == 1
 
 

@@ -17,7 +17,7 @@ from django.db import transaction
 from configurator.transactions import TransactionOpenError, in_project_transaction
 from conversations import services as conversation_services
 from conversations.models import Contact, ContactEvent
-from integrations import services
+from integrations import dispatch, runtime
 from integrations.models import Delivery, Integration
 from integrations.testrun import integration_test_run
 from integrations.transport import oauth_tokens, send
@@ -73,7 +73,7 @@ def test_blocking_integrations_refuse(https_sink: HttpsSink, queue: Queue) -> No
     contact = make_contact(queue)
     entry = ContactEvent.objects.filter(contact=contact).latest("id")
     _refused(
-        lambda: services.blocking_run(
+        lambda: runtime.blocking_run(
             contact.pk, entry, dict(entry.snapshot), [integration], channel_type="chat"
         )
     )
@@ -84,7 +84,7 @@ def test_background_deliveries_refuse(https_sink: HttpsSink, queue: Queue) -> No
     _integration(https_sink, queue, ["queued"])
     make_contact(queue)
     delivery = Delivery.objects.get()
-    _refused(lambda: services.deliveries_send([delivery.pk]))
+    _refused(lambda: dispatch.deliveries_send([delivery.pk]))
     assert https_sink.requests == []
 
 

@@ -21,7 +21,7 @@ from rest_framework.test import APIClient
 
 from configurator import workers as worker_upkeep
 from conversations.models import Contact, ContactEvent
-from integrations import services as integration_services
+from integrations import dispatch as integration_dispatch
 from integrations import tasks as integration_tasks
 from integrations.models import Delivery, Integration
 from messaging import services as messaging_services
@@ -38,8 +38,8 @@ SELECT_ALL = {"select_across": "1", "index": "0"}
 
 @pytest.fixture
 def small_batches(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(integration_services, "RESEND_BATCH", BATCH)
-    monkeypatch.setattr(integration_services, "RESEND_PER_TASK", 2)
+    monkeypatch.setattr(integration_dispatch, "RESEND_BATCH", BATCH)
+    monkeypatch.setattr(integration_dispatch, "RESEND_PER_TASK", 2)
     monkeypatch.setattr(messaging_services, "REPROCESS_BATCH", BATCH)
 
 
@@ -190,7 +190,7 @@ def test_a_walk_left_running_by_a_stopped_worker_is_enqueued_again_where_it_was(
     contact = make_contact(queue)
     integration = _paused_integration(queue)
     failed = _failed(integration, contact, 2 * BATCH + 1)
-    integration_services.deliveries_resend(selection=Delivery.objects.all())
+    integration_dispatch.deliveries_resend(selection=Delivery.objects.all())
     walk = DBTaskResult.objects.get(task_path=integration_tasks.resend_walk.module_path)
     # A worker that is not alive any more claimed it and died mid-batch (nothing committed).
     long_ago = timezone.now() - timedelta(seconds=settings.WORKER_STALE_SECONDS + 60)
@@ -215,7 +215,7 @@ def test_a_walk_cut_short_by_a_database_outage_is_enqueued_again_where_it_was(
     contact = make_contact(queue)
     integration = _paused_integration(queue)
     failed = _failed(integration, contact, 2 * BATCH + 1)
-    integration_services.deliveries_resend(selection=Delivery.objects.all())
+    integration_dispatch.deliveries_resend(selection=Delivery.objects.all())
     walk = DBTaskResult.objects.get(task_path=integration_tasks.resend_walk.module_path)
     # Its live worker lost the database mid-batch (nothing committed) and got it back.
     DBTaskResult.objects.filter(pk=walk.pk).update(status="RUNNING", started_at=timezone.now())

@@ -16,7 +16,7 @@ from django.utils import timezone
 
 from conversations import services as conversation_services
 from conversations.models import Contact
-from integrations import services
+from integrations import dispatch, services
 from integrations.models import Delivery, Integration
 from integrations.selectors import integrations_for_event
 from queues.models import Queue
@@ -409,13 +409,13 @@ def test_failed_deliveries_can_be_sent_again(https_sink: HttpsSink, queue: Queue
     run_ready_tasks()
     assert Delivery.objects.filter(status="failed").count() == 2
 
-    again = services.deliveries_resend(selection=integration.deliveries.all())
+    again = dispatch.deliveries_resend(selection=integration.deliveries.all())
     run_ready_tasks()
 
     assert (len(again.scheduled), again.more) == (2, False)
     assert Delivery.objects.filter(status="succeeded").count() == 2
     # Each is resent once.
-    assert services.deliveries_resend(selection=integration.deliveries.all()).scheduled == []
+    assert dispatch.deliveries_resend(selection=integration.deliveries.all()).scheduled == []
 
 
 @pytest.mark.parametrize("switch", ["disabled", "paused"])

@@ -8,13 +8,17 @@ from typing import Any
 
 import pytest
 
-from integrations.choices import SUPPORTED_EVENTS, conversation_types, supported_events
+from integrations.choices import (
+    SUPPORTED_EVENTS,
+    authentication_type,
+    conversation_types,
+    supported_events,
+)
 from integrations.conditions import ConditionError, condition_compile, condition_evaluate
 from integrations.validation import (
     AuthenticationInput,
     IntegrationInput,
     ScopeQueue,
-    authentication_type,
     clean_authentications,
     clean_integration,
     configuration_check,
