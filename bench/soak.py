@@ -553,7 +553,7 @@ class Processes:
         deadline = time.monotonic() + START_TIMEOUT
         while True:
             try:
-                urlopen(f"http://127.0.0.1:{port}/bench/bare/", timeout=1)  # noqa: S310 - loopback
+                urlopen(f"http://127.0.0.1:{port}/bench/bare/", timeout=1)
                 return
             except OSError:
                 if self.gunicorn.poll() is not None or time.monotonic() > deadline:

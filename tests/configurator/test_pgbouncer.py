@@ -136,8 +136,20 @@ def gunicorn_through(bouncer: PgBouncer) -> Iterator[str]:
         "CONN_MAX_AGE": "600",
     }
     server = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "-w", "2", "-k", "sync", "-b", f"127.0.0.1:{port}"]
-        + ["--log-level", "warning", "configurator.wsgi"],
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "-w",
+            "2",
+            "-k",
+            "sync",
+            "-b",
+            f"127.0.0.1:{port}",
+            "--log-level",
+            "warning",
+            "configurator.wsgi",
+        ],
         cwd=ROOT,
         env=env,
         stdout=subprocess.PIPE,

@@ -171,7 +171,7 @@ def test_web_server_and_worker_count_metrics_into_one_directory(database: str, m
 
     _wait_for("ready: database, migrations, a worker's heartbeat", answered)
     # A refused callback is counted by the web server, in the shared directory.
-    request = urllib.request.Request(  # noqa: S310 - our own server
+    request = urllib.request.Request(
         f"http://127.0.0.1:{port}/webhooks/sinch/999999/", data=b"{}", method="POST"
     )
     with pytest.raises(urllib.error.HTTPError):
