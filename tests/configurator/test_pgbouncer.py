@@ -32,7 +32,6 @@ from tests.workers import ROOT, kill, start_worker, wait_until, workers
 
 pytestmark = [
     pytest.mark.postgres,
-    pytest.mark.skipif(connection.vendor != "postgresql", reason="needs PostgreSQL"),
     pytest.mark.skipif(
         binary() is None, reason="pgbouncer is not installed (apt-get install pgbouncer)"
     ),

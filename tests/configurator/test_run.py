@@ -48,7 +48,7 @@ def _wait_for(condition: str, check: Callable[[], bool]) -> None:
     while not check():
         if time.monotonic() > deadline:
             raise AssertionError(f"not within {WAIT_SECONDS} s: {condition}")
-        time.sleep(0.1)
+        time.sleep(0.02)
 
 
 @pytest.fixture(scope="module")
