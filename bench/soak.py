@@ -115,7 +115,6 @@ EVENTS = [
 MEASURED = "01SOAKM"
 WARMUP = "01SOAKW"
 CALLBACK_FINAL = ("processed", "ignored", "failed")
-DELIVERY_FINAL = ("succeeded", "failed", "skipped")
 # Of a delivery `d`: not final. A retrying one whose next attempt exists is done (the next one
 # carries on); one without it is not.
 NOT_FINAL_DELIVERY = """
