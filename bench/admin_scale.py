@@ -49,6 +49,7 @@ from django.contrib import admin  # noqa: E402
 from django.contrib.admin.templatetags.admin_list import result_headers  # noqa: E402
 from django.contrib.auth.models import User  # noqa: E402
 from django.db import connection  # noqa: E402
+from django.template.response import SimpleTemplateResponse  # noqa: E402
 from django.test import Client  # noqa: E402
 from django.test.utils import CaptureQueriesContext, setup_test_environment  # noqa: E402
 from django_tasks_db.models import DBTaskResult  # noqa: E402
@@ -296,7 +297,7 @@ def measure(client: Client, label: str, url: str, runs: int, headers: dict[str, 
         with captured:
             started = time.perf_counter()
             response = client.get(url, headers=headers)
-            if hasattr(response, "render") and not response.is_rendered:
+            if isinstance(response, SimpleTemplateResponse) and not response.is_rendered:
                 response.render()
             times.append((time.perf_counter() - started) * 1000)
     slowest = max((float(q["time"]) for q in captured.captured_queries), default=0.0)
@@ -337,9 +338,9 @@ def main() -> None:
     if unlisted:
         sys.exit(f"changelists the bench does not request: {', '.join(unlisted)}")
     listed += sorted_and_deep_pages(admin_client, listed)
-    pages = [(label, url, admin_client, {}) for label, url in listed] + [
-        (label, url, api_client, token) for label, url in api_pages(s)
-    ]
+    pages: list[tuple[str, str, Client, dict[str, str]]] = [
+        (label, url, admin_client, {}) for label, url in listed
+    ] + [(label, url, api_client, token) for label, url in api_pages(s)]
     for label, url, client, headers in pages:
         if args.only and args.only not in label:
             continue

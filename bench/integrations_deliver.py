@@ -35,6 +35,7 @@ would); its sockets have TCP_NODELAY, so that it is not the bottleneck.
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import os
 import shutil
@@ -347,9 +348,7 @@ def worker_pace(rows: list[Timeline]) -> tuple[list[float], list[float]]:
             by_worker.setdefault(r.worker, []).append(r)
     for tasks in by_worker.values():
         tasks.sort(key=lambda r: r.started or 0.0)
-        gaps.extend(
-            (b.started or 0.0) - (a.finished or 0.0) for a, b in zip(tasks, tasks[1:], strict=False)
-        )
+        gaps.extend((b.started or 0.0) - (a.finished or 0.0) for a, b in itertools.pairwise(tasks))
     return runs, gaps
 
 

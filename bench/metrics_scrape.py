@@ -34,7 +34,7 @@ def parse_args() -> argparse.Namespace:
     return parser.parse_args()
 
 
-def copy_rows(table: str, template_id: object, count: int, overrides: dict[str, str]) -> None:
+def copy_rows(table: str, template_id: int | str, count: int, overrides: dict[str, str]) -> None:
     """Insert `count` copies of one row, with some columns computed from `g` (1..count)."""
     from django.db import connection
 

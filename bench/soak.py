@@ -115,7 +115,6 @@ EVENTS = [
 MEASURED = "01SOAKM"
 WARMUP = "01SOAKW"
 CALLBACK_FINAL = ("processed", "ignored", "failed")
-DELIVERY_FINAL = ("succeeded", "failed", "skipped")
 # Of a delivery `d`: not final. A retrying one whose next attempt exists is done (the next one
 # carries on); one without it is not.
 NOT_FINAL_DELIVERY = """
@@ -553,7 +552,7 @@ class Processes:
         deadline = time.monotonic() + START_TIMEOUT
         while True:
             try:
-                urlopen(f"http://127.0.0.1:{port}/bench/bare/", timeout=1)  # noqa: S310 - loopback
+                urlopen(f"http://127.0.0.1:{port}/bench/bare/", timeout=1)
                 return
             except OSError:
                 if self.gunicorn.poll() is not None or time.monotonic() > deadline:

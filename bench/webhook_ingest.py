@@ -115,7 +115,7 @@ def start_gunicorn(env: dict[str, str], workers: int, port: int) -> subprocess.P
     )
     for _ in range(100):
         try:
-            urlopen(f"http://127.0.0.1:{port}/bench/bare/", timeout=1)  # noqa: S310 - loopback
+            urlopen(f"http://127.0.0.1:{port}/bench/bare/", timeout=1)
             return server
         except OSError:
             time.sleep(0.1)
@@ -168,6 +168,14 @@ def write_signatures(path: Path, body: bytes, count: int) -> None:
     path.write_text("\n".join(lines) + "\n")
 
 
+def _found(pattern: str, output: str) -> re.Match[str]:
+    """The match of `pattern` in wrk's output; none means wrk's output changed: say so."""
+    match = re.search(pattern, output)
+    if match is None:
+        raise RuntimeError(f"wrk printed nothing matching {pattern!r}:\n{output}")
+    return match
+
+
 def wrk(url: str, args: argparse.Namespace, script: list[str], duration: int) -> dict[str, float]:
     """One wrk run; `script` is [path, arguments...] or empty for plain GETs."""
     lua = ["-s", script[0], url, "--", *script[1:]] if script else [url]
@@ -182,14 +190,14 @@ def wrk(url: str, args: argparse.Namespace, script: list[str], duration: int) ->
         *lua,
     ]
     output = subprocess.run(command, capture_output=True, text=True, check=True).stdout
-    result = {"rps": float(re.search(r"Requests/sec:\s+([\d.]+)", output)[1])}
+    result = {"rps": float(_found(r"Requests/sec:\s+([\d.]+)", output)[1])}
     for label, key in (("50%", "p50"), ("99%", "p99")):
-        value, unit = re.search(rf"{re.escape(label)}\s+([\d.]+)(us|ms|s)", output).groups()
+        value, unit = _found(rf"{re.escape(label)}\s+([\d.]+)(us|ms|s)", output).groups()
         result[key] = float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
     bad = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
     errors = re.search(r"Socket errors: .*", output)
     result["non2xx"] = float(bad[1]) if bad else 0.0
-    result["requests"] = float(re.search(r"(\d+) requests in", output)[1])
+    result["requests"] = float(_found(r"(\d+) requests in", output)[1])
     if errors:
         result["socket_errors"] = 1.0
     return result

@@ -101,7 +101,7 @@ class AuthFailureThrottle(SimpleRateThrottle):
         self.history = [when for when in history if when > self.now - (self.duration or 0)]
 
 
-class TokenAuthentication(KnoxTokenAuthentication):
+class TokenAuthentication(KnoxTokenAuthentication):  # type: ignore[misc]  # knox: no types
     """`Authorization: Token <key>` against hashed keys; failures counted, logged and limited."""
 
     def authenticate(self, request: Request) -> tuple[Any, Any] | None:

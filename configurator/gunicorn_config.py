@@ -18,7 +18,7 @@ from typing import Any
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "configurator.settings")
 
-from django.conf import settings  # noqa: E402 - needs DJANGO_SETTINGS_MODULE
+from django.conf import settings
 
 ACCESS_LOG = os.environ.get("GUNICORN_ACCESS_LOG", "").lower() in ("1", "true", "yes", "on")
 

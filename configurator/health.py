@@ -29,7 +29,7 @@ from configurator.models import WorkerHeartbeat
 logger = logging.getLogger(__name__)
 
 
-class _Check(HealthCheck):
+class _Check(HealthCheck):  # type: ignore[misc]  # health_check ships no types
     """A django-health-check check, run synchronously in the request's thread (`ProbeView`).
 
     The library's own view runs checks on an event loop, synchronous ones in a thread pool where

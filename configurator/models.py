@@ -28,7 +28,7 @@ class WorkerHeartbeat(models.Model):
         return f"{self.hostname}:{self.pid}"
 
 
-class ApiToken(AuthToken):
+class ApiToken(AuthToken):  # type: ignore[misc]  # knox ships no types
     """A django-rest-knox token (digest and lookup prefix stored, never the key) in the admin."""
 
     class Meta:

@@ -35,13 +35,11 @@ def app_owners(app_ids: Collection[str], *, exclude_service_id: int | None) -> d
 
 
 def sinch_apps(app_ids: Collection[str]) -> dict[str, SinchApp]:
-    """The apps among `app_ids` that have outbound credentials, with their service and region."""
+    """The apps among `app_ids` that have outbound credentials, with their service's region."""
     rows = ServiceAuthentication.objects.filter(
         direction=AuthenticationDirection.OUTBOUND, app_id__in=list(app_ids)
-    ).values_list("app_id", "service__name", "service__region")
-    return {
-        app: SinchApp(app_id=app, service_name=name, region=region) for app, name, region in rows
-    }
+    ).values_list("app_id", "service__region")
+    return {app: SinchApp(app_id=app, region=region) for app, region in rows}
 
 
 def outbound_authentication(app_id: str) -> ServiceAuthentication | None:

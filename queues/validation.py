@@ -24,10 +24,9 @@ from queues.choices import (
 
 @dataclass(frozen=True)
 class SinchApp:
-    """What queues need to know of a Sinch app: which messaging service holds it, where."""
+    """What queues need to know of a Sinch app: where (its region) it is held."""
 
     app_id: str
-    service_name: str
     region: str
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from django.conf import settings
 from django.contrib.auth.models import User
 from django.test import Client
 from rest_framework.test import APIClient
@@ -19,6 +20,13 @@ from queues.models import Queue
 from tests.factories import make_contact, make_outbound_message, make_queue, make_service
 from tests.fakesinch import fake_sinch  # noqa: F401 (a fixture for every test module)
 from tests.httpsink import https_sink, sink_ca  # noqa: F401 (fixtures for every test module)
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """A test marked `postgres` needs PostgreSQL (DATABASE_URL): on SQLite it is skipped."""
+    engine = settings.DATABASES["default"]["ENGINE"]
+    if item.get_closest_marker("postgres") and engine != "django.db.backends.postgresql":
+        pytest.skip("needs PostgreSQL (DATABASE_URL)")
 
 
 @pytest.fixture(autouse=True)

@@ -84,7 +84,7 @@ class FakeSinch:
         fake = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802 - http.server's naming
+            def do_POST(self) -> None:  # http.server's naming
                 fake._handle(self)
 
             def log_message(self, format: str, *args: Any) -> None:

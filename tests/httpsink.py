@@ -8,6 +8,8 @@ through `INTEGRATIONS_CA_BUNDLE`, which the `https_sink` fixture points at the t
 from __future__ import annotations
 
 import json
+import selectors
+import socket
 import ssl
 import threading
 import time
@@ -143,6 +145,44 @@ class _Handler(BaseHTTPRequestHandler):
     do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = _handle
 
 
+class _SinkServer(ThreadingHTTPServer):
+    """A threading HTTP server that stops at once: `shutdown()` wakes its loop through a socket
+    pair, where socketserver's loop notices a shutdown only at its next poll (every 0.5 s, which
+    made most of an integration test's time its teardown)."""
+
+    daemon_threads = True
+
+    def __init__(self, address: tuple[str, int]) -> None:
+        super().__init__(address, _Handler)
+        self._wake_reader, self._wake_writer = socket.socketpair()
+        self._serving = threading.Event()
+        self._stopped = threading.Event()
+
+    def serve_forever(self, poll_interval: float = 0.5) -> None:
+        self._serving.set()
+        try:
+            with selectors.DefaultSelector() as selector:
+                selector.register(self, selectors.EVENT_READ)
+                selector.register(self._wake_reader, selectors.EVENT_READ)
+                while True:
+                    ready = [key.fileobj for key, _ in selector.select()]
+                    if self._wake_reader in ready:
+                        return
+                    self.handle_request()  # ready: accepts without waiting
+        finally:
+            self._stopped.set()
+
+    def shutdown(self) -> None:
+        self._wake_writer.send(b"\0")
+        if self._serving.is_set():
+            self._stopped.wait()
+
+    def server_close(self) -> None:
+        super().server_close()
+        self._wake_reader.close()
+        self._wake_writer.close()
+
+
 @pytest.fixture(scope="session")
 def sink_ca(tmp_path_factory: pytest.TempPathFactory) -> tuple[trustme.CA, Path]:
     """A test certificate authority and its certificate as a PEM file."""
@@ -156,8 +196,7 @@ def start_sink(ca: trustme.CA) -> tuple[HttpsSink, ThreadingHTTPServer]:
     """Start a sink on a free port (for the fixture and the benchmark)."""
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     ca.issue_cert("127.0.0.1", "localhost").configure_cert(context)
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
-    server.daemon_threads = True
+    server = _SinkServer(("127.0.0.1", 0))
     server.socket = context.wrap_socket(server.socket, server_side=True)
     sink = HttpsSink(server)
     server.sink = sink  # type: ignore[attr-defined]

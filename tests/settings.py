@@ -12,7 +12,7 @@ os.environ.setdefault(
     "q8vQ4r1kCwJHvUQW1yYQ5q0tq0rT1Y0s0bqHc6m1l7E=,ZmFrZS1vbGQta2V5LWZvci10ZXN0cy0wMDAwMDAwMDA=",
 )
 
-from configurator.settings import *  # noqa: E402,F403
+from configurator.settings import *  # noqa: F403
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 SESSION_COOKIE_SECURE = False

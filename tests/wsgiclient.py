@@ -56,7 +56,7 @@ class WSGIClient:
     def get(self, path: str, **extra: str) -> WSGIResponse:
         return self.request("GET", path, b"", extra)
 
-    def request(self, method: str, path: str, body: bytes, extra: dict[str, str]) -> WSGIResponse:
+    def request(self, method: str, path: str, body: bytes, extra: dict[str, Any]) -> WSGIResponse:
         environ: dict[str, Any] = {
             "REQUEST_METHOD": method,
             "PATH_INFO": path,

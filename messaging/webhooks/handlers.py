@@ -31,7 +31,7 @@ class CallbackError(Exception):
     """The callback cannot be applied; the message is shown to the administrator."""
 
 
-class CallbackIgnored(Exception):  # noqa: N818 (an outcome, not a failure)
+class CallbackIgnored(Exception):  # an outcome, not a failure: no "Error" suffix
     """The callback is about something that is not ours; the message says what.
 
     `code` is what the code may decide on later (a report waiting for its message), if anything.

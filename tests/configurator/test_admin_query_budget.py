@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Callable
+from datetime import timedelta
 
 import pytest
 from axes.models import AccessAttempt, AccessFailureLog, AccessLog
@@ -114,7 +115,7 @@ def _rows(round_: int) -> None:
         queue = make_queue(
             addresses=[f"{apps[0]}@whatsapp", f"{apps[0]}@telegram"] if i == 0 else None,
             overflow_queue=previous,
-            max_waiting_time=timezone.timedelta(minutes=5) if previous else None,
+            max_waiting_time=timedelta(minutes=5) if previous else None,
         )
         previous = queue
         agent = make_agent(queues=[queue] * (i % 2) + [previous])
@@ -301,7 +302,7 @@ def _grow_integration(integration: Integration, round_: int) -> None:
         integration.queues.add(make_queue())
 
 
-def _contact_page() -> tuple[str, Callable[[int], None]]:
+def _contact_page() -> tuple[str, Callable[[int], object]]:
     contact = make_contact(make_queue())
     return (
         f"/admin/conversations/contact/{contact.pk}/change/",
@@ -309,7 +310,7 @@ def _contact_page() -> tuple[str, Callable[[int], None]]:
     )
 
 
-def _service_page() -> tuple[str, Callable[[int], None]]:
+def _service_page() -> tuple[str, Callable[[int], object]]:
     service = make_service()
     return (
         f"/admin/messaging/messagingservice/{service.pk}/change/",
@@ -317,7 +318,7 @@ def _service_page() -> tuple[str, Callable[[int], None]]:
     )
 
 
-def _integration_page() -> tuple[str, Callable[[int], None]]:
+def _integration_page() -> tuple[str, Callable[[int], object]]:
     integration = make_integration(authentications={"basic:me": "s"})
     return (
         f"/admin/integrations/integration/{integration.pk}/change/",
@@ -325,7 +326,7 @@ def _integration_page() -> tuple[str, Callable[[int], None]]:
     )
 
 
-def _agent_page() -> tuple[str, Callable[[int], None]]:
+def _agent_page() -> tuple[str, Callable[[int], object]]:
     agent = make_agent()
     return (
         f"/admin/conversations/agent/{agent.pk}/change/",
@@ -333,30 +334,26 @@ def _agent_page() -> tuple[str, Callable[[int], None]]:
     )
 
 
-def _queue_page() -> tuple[str, Callable[[int], None]]:
+def _queue_page() -> tuple[str, Callable[[int], object]]:
     queue = make_queue()
     return (
         f"/admin/queues/queue/{queue.pk}/change/",
-        lambda r: (
-            [
-                make_queue(overflow_queue=queue, max_waiting_time=timezone.timedelta(1))
-                for _ in range(N)
-            ]
-            and None
-        ),
+        lambda r: [
+            make_queue(overflow_queue=queue, max_waiting_time=timedelta(1)) for _ in range(N)
+        ],
     )
 
 
-def _callback_page() -> tuple[str, Callable[[int], None]]:
+def _callback_page() -> tuple[str, Callable[[int], object]]:
     service = make_service()
     callback = _callback(service, trigger="MESSAGE_INBOUND", status="processed")
     return (
         f"/admin/messaging/callback/{callback.pk}/change/",
-        lambda r: [_callback(make_service(), trigger="EVENT_INBOUND") for _ in range(N)] and None,
+        lambda r: [_callback(make_service(), trigger="EVENT_INBOUND") for _ in range(N)],
     )
 
 
-def _delivery_page() -> tuple[str, Callable[[int], None]]:
+def _delivery_page() -> tuple[str, Callable[[int], object]]:
     contact = make_contact(make_queue())
     event = ContactEvent.objects.filter(contact=contact).first()
     assert event is not None
@@ -392,7 +389,7 @@ def _delivery_page() -> tuple[str, Callable[[int], None]]:
     return f"/admin/integrations/delivery/{first.pk}/change/", grow
 
 
-def _contact_event_page() -> tuple[str, Callable[[int], None]]:
+def _contact_event_page() -> tuple[str, Callable[[int], object]]:
     contact = make_contact(make_queue())
     event = ContactEvent.objects.filter(contact=contact).first()
     assert event is not None
@@ -402,7 +399,7 @@ def _contact_event_page() -> tuple[str, Callable[[int], None]]:
     )
 
 
-def _message_page() -> tuple[str, Callable[[int], None]]:
+def _message_page() -> tuple[str, Callable[[int], object]]:
     contact = make_contact(make_queue())
     message = make_outbound_message(contact, f"01OUT{next(_serial):020d}")
     return (
@@ -411,7 +408,7 @@ def _message_page() -> tuple[str, Callable[[int], None]]:
     )
 
 
-def _user_page() -> tuple[str, Callable[[int], None]]:
+def _user_page() -> tuple[str, Callable[[int], object]]:
     user = User.objects.create_user(f"grown-{next(_serial)}", is_staff=True)
 
     def grow(round_: int) -> None:
@@ -425,7 +422,7 @@ def _user_page() -> tuple[str, Callable[[int], None]]:
     return f"/admin/auth/user/{user.pk}/change/", grow
 
 
-def _group_page() -> tuple[str, Callable[[int], None]]:
+def _group_page() -> tuple[str, Callable[[int], object]]:
     group = Group.objects.create(name="Supervisors")
 
     def grow(round_: int) -> None:
@@ -436,7 +433,7 @@ def _group_page() -> tuple[str, Callable[[int], None]]:
     return f"/admin/auth/group/{group.pk}/change/", grow
 
 
-def _api_token_page() -> tuple[str, Callable[[int], None]]:
+def _api_token_page() -> tuple[str, Callable[[int], object]]:
     user = User.objects.create_user(f"owner-{next(_serial)}", is_staff=True)
     token, _key = api_token_create(user=user)
 
@@ -448,31 +445,33 @@ def _api_token_page() -> tuple[str, Callable[[int], None]]:
     return f"/admin/configurator/apitoken/{token.pk}/change/", grow
 
 
-def _task_result_page() -> tuple[str, Callable[[int], None]]:
+def _task_result_page() -> tuple[str, Callable[[int], object]]:
     result = _task_result("FAILED")
     return (
         f"/admin/django_tasks_database/dbtaskresult/{result.pk}/change/",
-        lambda r: [_task_result(s) for s in ("SUCCESSFUL", "FAILED", "RUNNING")] and None,
+        lambda r: [_task_result(s) for s in ("SUCCESSFUL", "FAILED", "RUNNING")],
     )
 
 
 def _login_record_page(
     model: type[AccessAttempt | AccessLog | AccessFailureLog],
-) -> Callable[[], tuple[str, Callable[[int], None]]]:
-    def page() -> tuple[str, Callable[[int], None]]:
+) -> Callable[[], tuple[str, Callable[[int], object]]]:
+    def page() -> tuple[str, Callable[[int], object]]:
         _login_records(9, 0)
         record = model.objects.order_by("pk").first()
         assert record is not None
-        return (
-            f"/admin/axes/{model._meta.model_name}/{record.pk}/change/",
-            lambda r: [_login_records(r, i) for i in range(N)] and None,
-        )
+
+        def grow(round_: int) -> None:
+            for i in range(N):
+                _login_records(round_, i)
+
+        return f"/admin/axes/{model._meta.model_name}/{record.pk}/change/", grow
 
     return page
 
 
 # Per registered model ("app_label.model_name"): a page of one object, and what makes it bigger.
-CHANGE_PAGES: dict[str, Callable[[], tuple[str, Callable[[int], None]]]] = {
+CHANGE_PAGES: dict[str, Callable[[], tuple[str, Callable[[int], object]]]] = {
     "conversations.contact": _contact_page,
     "conversations.contactevent": _contact_event_page,
     "conversations.message": _message_page,

@@ -155,7 +155,7 @@ def test_ready_fails_when_the_database_is_unreachable_and_says_nothing_about_it(
             except OSError:
                 assert server.poll() is None, server.communicate()[0]
                 assert time.monotonic() < deadline, "gunicorn did not start"
-                time.sleep(0.2)
+                time.sleep(0.05)
         assert (status, json.loads(content)["status"]) == (200, "ok")
         status, content = _get(f"http://127.0.0.1:{port}/health/ready")
         assert status == 503

@@ -191,7 +191,9 @@ def test_tasks_run_in_the_order_they_became_due_callbacks_first(queue: Queue) ->
     first = enqueue_in_turn(integration_tasks.deliver_pending, [1])
     retry = enqueue_in_turn(integration_tasks.deliver_pending, [2], run_after=timezone.now())
     wake = enqueue_in_turn(process_callbacks)
-    order = [str(r.pk) for r in DBTaskResult.objects.ready().order_by(*DBTaskResult._meta.ordering)]
+    order = [
+        str(r.pk) for r in DBTaskResult.objects.ready().order_by(*DBTaskResult._meta.ordering or ())
+    ]
     assert order == [str(wake.id), str(first.id), str(retry.id)]
 
 

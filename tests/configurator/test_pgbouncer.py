@@ -32,7 +32,6 @@ from tests.workers import ROOT, kill, start_worker, wait_until, workers
 
 pytestmark = [
     pytest.mark.postgres,
-    pytest.mark.skipif(connection.vendor != "postgresql", reason="needs PostgreSQL"),
     pytest.mark.skipif(
         binary() is None, reason="pgbouncer is not installed (apt-get install pgbouncer)"
     ),
@@ -136,8 +135,20 @@ def gunicorn_through(bouncer: PgBouncer) -> Iterator[str]:
         "CONN_MAX_AGE": "600",
     }
     server = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "-w", "2", "-k", "sync", "-b", f"127.0.0.1:{port}"]
-        + ["--log-level", "warning", "configurator.wsgi"],
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "-w",
+            "2",
+            "-k",
+            "sync",
+            "-b",
+            f"127.0.0.1:{port}",
+            "--log-level",
+            "warning",
+            "configurator.wsgi",
+        ],
         cwd=ROOT,
         env=env,
         stdout=subprocess.PIPE,

@@ -9,7 +9,7 @@ from django.core.management import call_command
 from django.db import connection
 from django.test import override_settings
 
-from configurator.secrets import SecretFormField, SecretValue, decrypt, encrypt
+from configurator.secrets import SecretFormField, SecretInput, SecretValue, decrypt, encrypt
 from messaging.models import ServiceAuthentication
 from tests.factories import make_service
 
@@ -23,8 +23,9 @@ def test_secret_value_is_masked_when_printed() -> None:
 
 
 def test_form_field_never_renders_a_value() -> None:
-    field = SecretFormField()
-    html = field.widget.render("secret", SecretValue(plaintext="hunter2"))
+    widget = SecretFormField().widget
+    assert isinstance(widget, SecretInput)
+    html = widget.render("secret", SecretValue(plaintext="hunter2"))
     assert "hunter2" not in html
     assert 'value="' not in html
 

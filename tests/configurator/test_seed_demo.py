@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from io import StringIO
 
 import pytest
@@ -40,7 +41,8 @@ def test_small_scale_fills_every_table_with_realistic_spreads() -> None:
     assert not Delivery.objects.filter(attempt__gt=1, previous__isnull=True).exists()
     assert not Delivery.objects.filter(attempt=1, previous__isnull=False).exists()
     assert all(
-        (row.previous.attempt, row.previous.status) == (row.attempt - 1, "retrying")
+        row.previous is not None
+        and (row.previous.attempt, row.previous.status) == (row.attempt - 1, "retrying")
         for row in Delivery.objects.filter(attempt__gt=1).select_related("previous")
     )
     assert not Callback.objects.filter(status="pending").exists()
@@ -99,5 +101,5 @@ def test_busy_contacts_and_task_results_are_seeded() -> None:
     assert counts["task results"] == DBTaskResult.objects.count() == 1800
     assert set(DBTaskResult.objects.values_list("status", flat=True)) <= {"SUCCESSFUL", "FAILED"}
     oldest = DBTaskResult.objects.order_by("enqueued_at").first()
-    assert oldest and oldest.enqueued_at > timezone.now() - timezone.timedelta(days=7)
+    assert oldest and oldest.enqueued_at > timezone.now() - timedelta(days=7)
     assert DBTaskResult.objects.values("enqueued_at").distinct().count() > 1000

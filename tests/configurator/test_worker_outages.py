@@ -32,11 +32,6 @@ from tests.workers import ROOT, database_address, database_url, start_worker, wa
 APP = "01E4556565565ERKYO"
 UNAVAILABLE = "database unavailable, retrying until it is back"
 
-postgresql_only = pytest.mark.skipif(
-    "os.environ.get('DATABASE_URL', '').split(':')[0] not in ('postgres', 'postgresql')",
-    reason="a network outage needs a database behind a TCP port (PostgreSQL)",
-)
-
 
 @contextmanager
 def reading(worker: subprocess.Popen[str]) -> Iterator[list[str]]:
@@ -94,7 +89,7 @@ def _outage_logged_once_per_loop(logged: list[dict[str, Any]]) -> None:
     assert all(line["level"] == "ERROR" and "Traceback" in line["traceback"] for line in outages)
 
 
-@postgresql_only
+@pytest.mark.postgres  # a network outage needs a database behind a TCP port
 @pytest.mark.django_db(transaction=True)
 def test_a_worker_started_while_the_database_is_away_waits_for_it(client: Client) -> None:
     service = make_service(app_id=APP)
@@ -120,7 +115,7 @@ def test_a_worker_started_while_the_database_is_away_waits_for_it(client: Client
     assert not WorkerHeartbeat.objects.filter(worker_id="outage-start").exists()
 
 
-@postgresql_only
+@pytest.mark.postgres  # a network outage needs a database behind a TCP port
 @pytest.mark.django_db(transaction=True)
 def test_a_worker_survives_a_cut_connection_and_works_on(client: Client) -> None:
     service = make_service(app_id=APP)
@@ -170,7 +165,7 @@ def test_a_clean_stop_deletes_the_heartbeat_at_once() -> None:
     _json(output.splitlines())
 
 
-@postgresql_only
+@pytest.mark.postgres  # a network outage needs a database behind a TCP port
 @pytest.mark.django_db(transaction=True)
 def test_a_loop_that_dies_of_an_error_exits_the_worker_with_status_1() -> None:
     """A database without the tables: not an outage, an error no retry mends."""

@@ -62,6 +62,7 @@ def test_overdue_contact_is_forwarded_to_the_overflow_queue(overflow: Overflow) 
     assert contact.waiting_since is not None
     assert contact.waiting_since > since + MAX_WAIT
     event = contact.events.last()
+    assert event is not None
     assert event.event == "forwarded"
     assert event.detail == "Forwarded from Support to Backup: waited longer than 0:02:00 (overflow)"
     assert event.snapshot["forwarding_queue"]["id"] == overflow.support.pk
@@ -124,7 +125,9 @@ def test_check_is_scheduled_when_a_contact_starts_waiting_in_an_overflow_queue(
     with django_capture_on_commit_callbacks(execute=True):
         contact = make_contact(overflow.support)
     [check] = checks()
-    due = Contact.objects.get(pk=contact.pk).waiting_since + MAX_WAIT
+    waiting_since = Contact.objects.get(pk=contact.pk).waiting_since
+    assert waiting_since is not None
+    due = waiting_since + MAX_WAIT
     assert abs(check.run_after - due) < timedelta(seconds=1)
     assert check.status == "READY"
 
@@ -157,7 +160,9 @@ def test_check_is_scheduled_when_overflow_is_set_on_a_queue_with_waiting_contact
     with django_capture_on_commit_callbacks(execute=True):
         queue_services.queue_update(queue=queue, max_waiting_time=MAX_WAIT, overflow_queue=backup)
     [check] = checks()
-    due = Contact.objects.get(pk=contact.pk).waiting_since + MAX_WAIT
+    waiting_since = Contact.objects.get(pk=contact.pk).waiting_since
+    assert waiting_since is not None
+    due = waiting_since + MAX_WAIT
     assert abs(check.run_after - due) < timedelta(seconds=1)
 
 

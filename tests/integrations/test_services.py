@@ -9,6 +9,7 @@ from django.test.utils import override_settings
 from django.utils import timezone
 
 from integrations import selectors, services
+from integrations.credentials import authentications_replace
 from integrations.models import Integration, IntegrationAuthentication
 from integrations.validation import CleanAuthentication
 from queues.models import Queue
@@ -145,7 +146,7 @@ def test_a_copy_is_enabled_only_once_its_authentications_are_added(queue: Queue)
     copy.refresh_from_db()
     assert not copy.enabled
 
-    services.authentications_replace(
+    authentications_replace(
         integration=copy,
         entries=[
             CleanAuthentication("basic:contactpro", "other-pw"),
@@ -163,7 +164,7 @@ def test_enable_without_events_says_what_to_do(queue: Queue) -> None:
 
 def test_an_entry_without_a_secret_keeps_the_stored_one(queue: Queue) -> None:
     integration = _listener(queue)
-    services.authentications_replace(
+    authentications_replace(
         integration=integration,
         entries=[
             CleanAuthentication("basic:contactpro", None),

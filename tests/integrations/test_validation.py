@@ -15,13 +15,13 @@ from integrations.choices import (
     supported_events,
 )
 from integrations.conditions import ConditionError, condition_compile, condition_evaluate
+from integrations.configuration import configuration_check
 from integrations.validation import (
     AuthenticationInput,
     IntegrationInput,
     ScopeQueue,
     clean_authentications,
     clean_integration,
-    configuration_check,
     endpoint_url_problems,
 )
 

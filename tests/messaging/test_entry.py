@@ -173,7 +173,7 @@ def test_connection_past_its_age_is_replaced(service: MessagingService) -> None:
 
 
 class QuietHandler(WSGIRequestHandler):
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - wsgiref's name
+    def log_message(self, format: str, *args: Any) -> None:  # wsgiref's names
         """Keep the test output clean."""
 
 

@@ -89,7 +89,7 @@ def sinch_shaped(draw: st.DrawFn) -> bytes:
     name = draw(st.sampled_from(FIXTURE_NAMES))
     payload = copy.deepcopy(_fixture(name))
     for path in draw(st.lists(st.sampled_from(FIXTURE_PATHS[name]), min_size=1, max_size=4)):
-        target = payload
+        target: Any = payload
         for key in path[:-1]:
             target = target.get(key) if isinstance(target, dict) else None
         if isinstance(target, dict):

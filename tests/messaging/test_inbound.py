@@ -395,6 +395,7 @@ def test_conversation_stop_abandons_a_queued_contact(
     assert contact.state == "abandoned"
     assert contact.ended_at is not None
     last = contact.events.last()
+    assert last is not None
     assert last.event == "abandoned"
     assert last.detail == "The customer's Sinch conversation stopped (Sinch)"
 

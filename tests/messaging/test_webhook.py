@@ -337,6 +337,7 @@ def test_database_failure_is_503_and_stores_nothing(
     assert post(client, service.pk, body).status_code == 200
 
 
+@pytest.mark.postgres  # prepared statements are PostgreSQL's
 @pytest.mark.django_db(transaction=True)
 def test_statement_forgotten_by_the_server_is_prepared_again(
     client: Client, service: MessagingService
@@ -344,8 +345,6 @@ def test_statement_forgotten_by_the_server_is_prepared_again(
     """A pooler or DISCARD ALL drops prepared statements; the next callback is stored anyway."""
     from django.db import connection
 
-    if connection.vendor != "postgresql":
-        pytest.skip("prepared statements are PostgreSQL's")
     assert post(client, service.pk, fixture_body("message_inbound")).status_code == 200
     with connection.cursor() as cursor:
         cursor.execute("DEALLOCATE ALL")
