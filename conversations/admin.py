@@ -32,6 +32,7 @@ from configurator.admin_mixins import (
     pretty_json,
 )
 from conversations import lifecycle, selectors, services
+from conversations import messages as conversation_messages
 from conversations.admin_inlines import ContactEventInline, MessageInline
 from conversations.choices import Event
 from conversations.lifecycle import LifecycleError
@@ -325,8 +326,8 @@ class ContactAdmin(LargeTableAdminMixin, BoundedLookupsMixin, admin.ModelAdmin[C
             return HttpResponseNotAllowed(["POST"])
         contact = self._contact_for_action(request, object_id)
         try:
-            services.contact_reply(contact=contact, text=request.POST.get("text", ""))
-        except (LifecycleError, ValidationError, services.ReplyFailed) as exc:
+            conversation_messages.contact_reply(contact=contact, text=request.POST.get("text", ""))
+        except (LifecycleError, ValidationError, conversation_messages.ReplyFailed) as exc:
             messages.error(request, _message(exc))
         else:
             messages.success(request, _("Reply sent."))

@@ -1,4 +1,6 @@
-"""Writes of the conversations app: inbound messages, lifecycle actions, replies, delivery status.
+"""Writes of the conversations app: inbound messages, lifecycle actions, agents, steering.
+
+Replies to customers and the delivery status of what was sent are in `conversations.messages`.
 
 Every lifecycle action locks the contact row, checks the transition (lifecycle.check), makes the
 change specific to it (who, which queue) and records the event (lifecycle.record, which sets the
@@ -19,16 +21,14 @@ from django.db.models import Model, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from conversations import gateways, lifecycle
+from conversations import lifecycle
 from conversations.choices import (
     ChannelType,
     Direction,
     Event,
     MessageDirection,
-    MessageKind,
     MessageStatus,
 )
-from conversations.lifecycle import LifecycleError
 from conversations.models import Agent, Contact, Message
 from queues.models import Queue
 
@@ -341,93 +341,6 @@ def _check_queue_fits(contact: Contact, queue: Queue, field: str) -> None:
 
 def _by(detail: str, by: str) -> str:
     return f"{detail} ({by})" if by else detail
-
-
-class ReplyFailed(Exception):
-    """The channel did not take the reply; nothing was stored. The message says why."""
-
-
-def contact_reply(
-    *, contact: Contact, text: str = "", media_url: str = "", agent: Agent | None = None
-) -> Message:
-    """Send a reply to the customer through the contact's gateway, then store it.
-
-    Nothing is stored when the channel refuses: the caller gets `ReplyFailed` with its reason.
-    """
-    if not text.strip() and not media_url:
-        raise ValidationError({"text": _("Write a text or give a media URL.")})
-    if lifecycle.phase(contact) is lifecycle.Phase.CLOSED:
-        raise LifecycleError(
-            _("Contact %(id)s cannot get a reply: %(where)s.")
-            % {"id": contact.id, "where": lifecycle.describe(contact)}
-        )
-    gateway = gateways.gateway_for(contact)
-    if gateway is None:
-        raise LifecycleError(
-            _("Contact %(id)s has no channel to reply on (it did not come from Sinch).")
-            % {"id": contact.id}
-        )
-    outgoing = gateways.OutgoingMessage(text=text, media_url=media_url)
-    try:
-        receipt = gateway.send(contact, outgoing)
-    except gateways.GatewayError as exc:
-        raise ReplyFailed(str(exc)) from exc
-    with transaction.atomic():
-        message = Message.objects.create(
-            contact=contact,
-            direction=MessageDirection.OUTBOUND,
-            kind=MessageKind.MEDIA if media_url else MessageKind.TEXT,
-            text=text,
-            media_url=media_url,
-            content=receipt.content or outgoing.content(),
-            sinch_message_id=receipt.message_id,
-            status=MessageStatus.SENT,
-            agent=agent or contact.agent,
-        )
-        transaction.on_commit(lambda: gateway.stored(message))
-    return message
-
-
-# Later statuses never give way to earlier ones when reports arrive out of order.
-_STATUS_RANK: dict[str, int] = {
-    MessageStatus.SENT: 0,
-    MessageStatus.QUEUED_ON_CHANNEL: 1,
-    MessageStatus.SWITCHING_CHANNEL: 1,
-    MessageStatus.DELIVERED: 2,
-    MessageStatus.READ: 3,
-    MessageStatus.FAILED: 3,
-}
-
-
-def message_status_update(
-    *,
-    sinch_message_id: str,
-    app_id: str,
-    status: str,
-    reason: str = "",
-    at: datetime | None = None,
-) -> Message | None:
-    """Apply a delivery report to the outbound message it is about; None when unknown.
-
-    Only a message of a conversation of `app_id` (the reporting app) is looked at.
-    """
-    with transaction.atomic():
-        message = _first(
-            Message.objects.select_for_update(of=("self",)).filter(
-                sinch_message_id=sinch_message_id,
-                direction=MessageDirection.OUTBOUND,
-                contact__sinch_app_id=app_id,
-            )
-        )
-        if message is None:
-            return None
-        if _STATUS_RANK.get(status, 0) < _STATUS_RANK.get(message.status, 0):
-            return message
-        message.status = status
-        message.status_reason = reason
-        message.status_at = at or timezone.now()
-        message.save(update_fields=["status", "status_reason", "status_at"])
-    return message
 
 
 def agent_delete_problems(agent: Agent) -> list[str]:

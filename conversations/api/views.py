@@ -17,7 +17,7 @@ from rest_framework.response import Response
 from configurator.pagination import cursor_pagination
 from configurator.parsers import KeysFilter, UtcDateTimeFilter
 from configurator.permissions import ChangeOnPostPermissions
-from conversations import selectors, services
+from conversations import messages, selectors, services
 from conversations.api.serializers import (
     AgentSerializer,
     AllocateSerializer,
@@ -179,10 +179,10 @@ class ContactViewSet(viewsets.ReadOnlyModelViewSet[Contact]):
         body = ReplySerializer(data=request.data)
         body.is_valid(raise_exception=True)
         try:
-            message = services.contact_reply(contact=contact, **body.validated_data)
+            message = messages.contact_reply(contact=contact, **body.validated_data)
         except LifecycleError as exc:
             return Response({"detail": str(exc)}, status=status.HTTP_409_CONFLICT)
-        except services.ReplyFailed as exc:
+        except messages.ReplyFailed as exc:
             return Response({"detail": str(exc)}, status=status.HTTP_502_BAD_GATEWAY)
         except DjangoValidationError as exc:
             raise serializers.ValidationError(_drf_errors(exc)) from None

@@ -14,6 +14,7 @@ from typing import Any
 from django.utils.dateparse import parse_datetime
 
 from conversations import lifecycle, selectors, services
+from conversations import messages as conversation_messages
 from conversations.choices import MessageKind, MessageStatus
 from conversations.models import Contact, Message
 from conversations.services import InboundThread, IncomingMessage
@@ -313,7 +314,7 @@ def handle_message_delivery(callback: Callback, payload: dict[str, Any]) -> Summ
     if report.reason_code:
         reason = f"{report.reason_code}: {report.reason_description}".rstrip(": ")
     at = _time(payload.get("event_time") or payload.get("accepted_time"))
-    message = services.message_status_update(
+    message = conversation_messages.message_status_update(
         sinch_message_id=report.message_id,
         app_id=callback.app_id.upper(),
         status=status,

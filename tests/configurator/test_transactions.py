@@ -15,6 +15,7 @@ import pytest
 from django.db import transaction
 
 from configurator.transactions import TransactionOpenError, in_project_transaction
+from conversations import messages as conversation_messages
 from conversations import services as conversation_services
 from conversations.models import Contact, ContactEvent
 from integrations import dispatch, runtime
@@ -99,7 +100,7 @@ def test_live_test_runs_refuse(https_sink: HttpsSink, queue: Queue) -> None:
 
 
 def test_sinch_replies_and_their_tokens_refuse(fake_sinch: FakeSinch, contact: Contact) -> None:
-    _refused(lambda: conversation_services.contact_reply(contact=contact, text="Hello"))
+    _refused(lambda: conversation_messages.contact_reply(contact=contact, text="Hello"))
     assert fake_sinch.sends == []
 
 

@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 from django.test import Client
 
+from conversations import messages as conversation_messages
 from conversations import services as conversation_services
 from conversations.models import Contact, ContactEvent, Message
 from messaging import services
@@ -310,7 +311,7 @@ def test_report_that_overtook_the_reply_is_applied_once_the_reply_is_stored(
         200, {"message_id": OUTBOUND_ID, "accepted_time": "2026-11-21T09:00:00.050Z"}
     )
     with django_capture_on_commit_callbacks(execute=True):
-        reply = conversation_services.contact_reply(contact=contact, text="On it!")
+        reply = conversation_messages.contact_reply(contact=contact, text="On it!")
     assert reply.status == "sent"
     early.refresh_from_db()
     assert early.status == "pending"
@@ -343,7 +344,7 @@ def test_an_early_report_waits_by_its_code_not_by_the_wording_of_its_reason(
 
     fake_sinch.script_send(200, {"message_id": OUTBOUND_ID})
     with django_capture_on_commit_callbacks(execute=True):
-        conversation_services.contact_reply(contact=contact, text="On it!")
+        conversation_messages.contact_reply(contact=contact, text="On it!")
 
     early.refresh_from_db()
     other.refresh_from_db()
