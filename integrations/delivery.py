@@ -21,6 +21,8 @@ from typing import Any
 
 import requests.auth
 
+from configurator import housekeeping
+from configurator.http_tokens import AccessToken, ClientCredentials
 from configurator.logcontext import log_context
 from integrations.choices import (
     ECHO_ENDPOINT,
@@ -172,8 +174,7 @@ def _execute(
         )
     else:
         try:
-            auth, extra_headers = _authentication(request, secrets, rendered.timeout, carried)
-            answer = _send(rendered, auth, extra_headers)
+            answer = _authenticated_send(rendered, request, secrets, carried)
         except TransportError as exc:
             return result.fail(str(exc), retryable=exc.retryable)
     result.status_code = answer.status
@@ -207,9 +208,38 @@ def _send(
     )
 
 
+def _authenticated_send(
+    rendered: RenderedRequest, request: Mapping[str, Any], secrets: Secrets, carried: list[str]
+) -> HttpAnswer:
+    """Send with the request's authentication; a refused cached OAuth token is replaced once.
+
+    An endpoint that answers 401 to a token from the cache may have revoked it or ended its
+    lifetime early: the token is dropped from the cache and the call made again with a new one
+    (the claim on the work is renewed first, so that the lease still covers one call). A token
+    fetched for this very call that is refused is dropped too, and the 401 stands.
+    """
+    auth, extra_headers, bearer = _authentication(request, secrets, rendered.timeout, carried)
+    answer = _send(rendered, auth, extra_headers)
+    if answer.status != 401 or bearer is None:
+        return answer
+    credentials, token = bearer
+    oauth_tokens.drop(credentials, token.value)
+    if token.fresh:
+        return answer
+    housekeeping.keep_claim()
+    auth, extra_headers, bearer = _authentication(request, secrets, rendered.timeout, carried)
+    answer = _send(rendered, auth, extra_headers)
+    if answer.status == 401 and bearer is not None:
+        oauth_tokens.drop(bearer[0], bearer[1].value)
+    return answer
+
+
+Bearer = tuple[ClientCredentials, AccessToken]
+
+
 def _authentication(
     request: Mapping[str, Any], secrets: Secrets, timeout: float, carried: list[str]
-) -> tuple[requests.auth.AuthBase | None, dict[str, str]]:
+) -> tuple[requests.auth.AuthBase | None, dict[str, str], Bearer | None]:
     """requests' own auth classes for basic and digest; a cached bearer token for OAuth.
 
     `carried` receives the credentials built from the secrets, which the answer must not echo.
@@ -217,7 +247,7 @@ def _authentication(
     config = request.get("authentication") or {}
     kind = config.get("type")
     if not kind:
-        return None, {}
+        return None, {}, None
     entries = secrets.of_type(kind)
     if kind == AuthenticationType.OAUTH and config.get("client_id"):
         wanted = f"oauth:{config['client_id']}"
@@ -232,21 +262,21 @@ def _authentication(
     if kind == AuthenticationType.BASIC:
         basic = requests.auth.HTTPBasicAuth(name, secret)
         carried.append(_basic_credentials(name, secret))
-        return basic, {}
+        return basic, {}, None
     if kind == AuthenticationType.DIGEST:
-        return _RecordingDigestAuth(name, secret, carried), {}
+        return _RecordingDigestAuth(name, secret, carried), {}, None
     scope = config.get("scope") or ""
     if isinstance(scope, list):
         scope = " ".join(scope)
-    token = oauth_tokens.token(
+    credentials = ClientCredentials(
         token_url=str(config.get("access_token_url") or ""),
         client_id=name,
         secret=secret,
         scope=str(scope),
-        timeout=timeout,
     )
-    carried.append(token)
-    return None, {"Authorization": f"Bearer {token}"}
+    token = oauth_tokens.bearer(credentials, timeout=timeout)
+    carried.append(token.value)
+    return None, {"Authorization": f"Bearer {token.value}"}, (credentials, token)
 
 
 def _basic_credentials(name: str, secret: str) -> str:

@@ -25,7 +25,7 @@ from configurator.http import (
     https_url_problem,
     non_public_address,
 )
-from configurator.http_tokens import ClientCredentials
+from configurator.http_tokens import AccessToken, ClientCredentials
 from configurator.http_tokens import oauth_tokens as shared_tokens
 from configurator.networks import networks
 
@@ -111,9 +111,17 @@ class IntegrationTokens:
         credentials = ClientCredentials(
             token_url=token_url, client_id=client_id, secret=secret, scope=scope
         )
+        return self.bearer(credentials, timeout=timeout).value
+
+    def bearer(self, credentials: ClientCredentials, *, timeout: float) -> AccessToken:
+        """The token for `credentials`, and whether it was fetched for this call."""
         return shared_tokens.token(
             credentials, session=session, timeout=timeout, default_lifetime=DEFAULT_TOKEN_LIFETIME
-        ).value
+        )
+
+    def drop(self, credentials: ClientCredentials, value: str) -> None:
+        """Forget a token an endpoint refused (401), so that the next call fetches another."""
+        shared_tokens.drop(credentials, value)
 
     def clear(self) -> None:
         """Forget every cached token (the shared cache: Sinch's tokens too)."""

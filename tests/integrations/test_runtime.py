@@ -533,6 +533,67 @@ def test_oauth_client_credentials(https_sink: HttpsSink, queue: Queue) -> None:
     assert https_sink.requests[1].headers["authorization"] == "Bearer bearer-1"
 
 
+def _oauth_integration(https_sink: HttpsSink, queue: Queue) -> None:
+    make_integration(
+        queues=[queue],
+        endpoint_url=f"{https_sink.url}/api",
+        events=["queued"],
+        configuration={
+            "request": {
+                "method": "POST",
+                "authentication": {
+                    "type": "oauth",
+                    "access_token_url": f"{https_sink.url}/token",
+                },
+            }
+        },
+        authentications={"oauth:client-1": "client-secret-1"},
+    )
+
+
+def test_a_refused_cached_oauth_token_is_replaced_and_the_call_made_again(
+    https_sink: HttpsSink, queue: Queue
+) -> None:
+    _oauth_integration(https_sink, queue)
+    https_sink.answer(SinkAnswer(body={"access_token": "bearer-1", "expires_in": 600}))
+    make_contact(queue)
+    run_ready_tasks()
+    # The endpoint revokes bearer-1 before it expires: 401 to the cached token, then a new one.
+    https_sink.answer(
+        SinkAnswer(status=401),
+        SinkAnswer(body={"access_token": "bearer-2", "expires_in": 600}),
+    )
+    make_contact(queue, identity="46700000002")
+    run_ready_tasks()
+
+    paths = [r.path for r in https_sink.requests]
+    assert paths == ["/token", "/api", "/api", "/token", "/api"]
+    assert https_sink.requests[2].headers["authorization"] == "Bearer bearer-1"
+    assert https_sink.requests[4].headers["authorization"] == "Bearer bearer-2"
+    assert list(Delivery.objects.values_list("status", flat=True)) == ["succeeded"] * 2
+
+
+def test_a_refused_fresh_oauth_token_fails_the_call_and_is_not_kept(
+    https_sink: HttpsSink, queue: Queue
+) -> None:
+    _oauth_integration(https_sink, queue)
+    https_sink.answer(
+        SinkAnswer(body={"access_token": "bearer-1", "expires_in": 600}), SinkAnswer(status=401)
+    )
+    make_contact(queue)
+    run_ready_tasks()
+    https_sink.answer(SinkAnswer(body={"access_token": "bearer-2", "expires_in": 600}))
+    make_contact(queue, identity="46700000002")
+    run_ready_tasks()
+
+    # No second call with a token just fetched; the next delivery fetches another.
+    assert [r.path for r in https_sink.requests] == ["/token", "/api", "/token", "/api"]
+    first, second = Delivery.objects.order_by("pk")
+    assert (first.status, first.status_code, first.error) == ("failed", 401, "answered 401")
+    assert second.status == "succeeded"
+    assert "bearer-1" not in first.response_excerpt
+
+
 # -- Blocking integrations
 
 
