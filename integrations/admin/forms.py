@@ -13,6 +13,7 @@ from django.contrib.admin.widgets import AutocompleteSelectMultiple
 from django.core.exceptions import ValidationError
 from django.forms.fields import InvalidJSONInput
 from django.utils import timezone
+from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 
 from configurator.credentials import CredentialForm, CredentialFormSet
@@ -21,6 +22,7 @@ from conversations.models import Contact
 from conversations.selectors import contact_detail
 from integrations import selectors
 from integrations.models import Integration, IntegrationAuthentication
+from integrations.set_keys import SET_KEYS
 from integrations.validation import (
     AUTHENTICATION_BLOCK,
     AuthenticationInput,
@@ -102,11 +104,14 @@ class IntegrationForm(forms.ModelForm[Integration]):
         # An empty box gets the same sentence as the API from clean_integration.
         required=False,
         widget=forms.Textarea(attrs={"rows": 24, "cols": 100, "class": "mono json-editor"}),
-        help_text=_(
-            'request: method (required), authentication {"type": "basic"|"digest"|"oauth"}, '
-            "headers, params, body (POST/PUT/PATCH), timeout (s, default 10), condition (CEL), "
-            "block. response: set (priority, queue, preferredAgent, requiredAgents), save. "
-            "Placeholders such as {event}, {contact.id}, {authentications.api-key}."
+        help_text=format_lazy(
+            _(
+                'request: method (required), authentication {{"type": "basic"|"digest"|"oauth"}}, '
+                "headers, params, body (POST/PUT/PATCH), timeout (s, default 10), condition "
+                "(CEL), block. response: set ({keys}), save. "
+                "Placeholders such as {{event}}, {{contact.id}}, {{authentications.api-key}}."
+            ),
+            keys=", ".join(SET_KEYS),
         ),
     )
 
