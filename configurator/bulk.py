@@ -27,15 +27,13 @@ from typing import Any, TypeVar
 from django.core import signing
 from django.db.models import Max, Model, QuerySet
 
+from configurator import extensions
 from configurator.tasks import enqueue_in_turn
 
 M = TypeVar("M", bound=Model)
 T = TypeVar("T")
 
 _SALT = "configurator.bulk.selection"
-
-# Task paths (`Task.module_path`) of walks that may be enqueued again after their worker died.
-_resumable: set[str] = set()
 
 
 @dataclass(frozen=True)
@@ -87,10 +85,9 @@ def batched(items: Sequence[T], size: int) -> Iterator[list[T]]:
         yield chunk
 
 
-def resumable(module_path: str) -> None:
-    """Declare a walk task safe to enqueue again, with its arguments, after its worker died."""
-    _resumable.add(module_path)
-
-
 def is_resumable(module_path: str) -> bool:
-    return module_path in _resumable
+    """Whether a walk queued under this task path may be enqueued again after its worker died.
+
+    Apps name their walks in `extensions.resumable_walks` (their `ready()`).
+    """
+    return module_path in set(extensions.resumable_walks)

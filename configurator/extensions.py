@@ -10,7 +10,8 @@ removes it if present, and iterating gives the items in registration order (apps
 INSTALLED_APPS order, upstream first). The list is also in docs/architecture.md.
 
 This module imports no other app at run time: the items' types are named for the type checker
-only.
+only (under TYPE_CHECKING), which is why it can sit at the bottom of the house and still say
+what a downstream app's items are.
 """
 
 from __future__ import annotations
@@ -166,4 +167,13 @@ metrics_state_readers: ExtensionPoint[Callable[[], Iterable[Metric]]] = Extensio
 
     Registered by configurator (workers), conversations (queues), messaging (callbacks) and
     integrations (deliveries).""",
+)
+
+resumable_walks: ExtensionPoint[str] = ExtensionPoint(
+    "resumable_walks",
+    """Task paths of bulk walks that may be enqueued again, with their arguments, after the worker
+    running them stopped (`configurator.bulk`; read by the workers' stale task rows job).
+
+    A walk's path as it is now and any path its rows were queued under before it moved.
+    Registered by messaging (reprocess) and integrations (resend).""",
 )

@@ -6,7 +6,8 @@ client ID, scope and a hash of the secret (a rotated secret gets its own token; 
 is never a key), until shortly before it expires: `RENEW_BEFORE` seconds, or a tenth of a shorter
 lifetime, so that a token never expires between leaving the cache and reaching the endpoint. One
 fetch runs at a time per key, so a burst of calls after expiry fetches one token, not one each.
-A caller whose token was refused (401) drops it, and the next call fetches a new one.
+`bearer_call` makes a call with a token and handles its refusal (401) the one way every caller
+shares: the refused token leaves the cache, and a cached one is replaced once.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from typing import Any
 
 import requests.auth
 
+from configurator import housekeeping
 from configurator.http import HardenedSession, HttpAnswer, OutboundError
 
 RENEW_BEFORE = 60.0
@@ -165,3 +167,34 @@ def _lifetime(expires_in: Any, default: float) -> float:
 
 # The one cache of the process.
 oauth_tokens = OAuthTokens()
+
+
+def bearer_call(
+    credentials: ClientCredentials,
+    token: Callable[[], AccessToken],
+    call: Callable[[str], HttpAnswer],
+    *,
+    on_replaced: Callable[[], None] = lambda: None,
+) -> HttpAnswer:
+    """Make `call` with a bearer token from `token()`; a refused cached token is replaced once.
+
+    A server that answers 401 to a token from the cache may have revoked it or ended its
+    lifetime early: the token leaves the cache and the call is made again with a new one
+    (`on_replaced` is told first, and the caller's claim on its work renewed, so that a lease
+    still only has to outlast one call). A 401 to a token fetched for this very call stands, and
+    that token leaves the cache too.
+    """
+    first = token()
+    answer = call(first.value)
+    if answer.status != 401:
+        return answer
+    oauth_tokens.drop(credentials, first.value)
+    if first.fresh:
+        return answer
+    on_replaced()
+    housekeeping.keep_claim()
+    second = token()
+    answer = call(second.value)
+    if answer.status == 401:
+        oauth_tokens.drop(credentials, second.value)
+    return answer

@@ -29,7 +29,9 @@ from conversations.choices import (
     MessageDirection,
     MessageStatus,
 )
-from conversations.models import Agent, Contact, Message
+from conversations.models import Agent, Contact, ContactEvent, Message
+from conversations.selectors import contact_detail
+from conversations.snapshot import contact_snapshot
 from queues.models import Queue
 
 T = TypeVar("T", bound=Model)
@@ -447,3 +449,14 @@ def contact_data_attach(*, contact_id: str, data: Mapping[str, Any]) -> dict[str
         contact.cad = {**(contact.cad or {}), **merged}
         contact.save(update_fields=["cad"])
     return merged
+
+
+def contact_event_snapshot_refresh(*, event: ContactEvent) -> dict[str, Any]:
+    """Show the contact as it is now in `event`'s snapshot; returns that snapshot.
+
+    For changes made on the event's behalf after it was recorded (the answers of its blocking
+    integrations): its record then reads as the contact those answers left.
+    """
+    snapshot = contact_snapshot(contact_detail().get(pk=event.contact_id))
+    ContactEvent.objects.filter(pk=event.pk).update(snapshot=snapshot)
+    return snapshot

@@ -16,7 +16,7 @@ class IntegrationsConfig(AppConfig):
         from configurator import extensions
         from configurator.housekeeping import Job
         from integrations.admin.delivery import DeliveryInline
-        from integrations.dispatch import deliveries_sweep
+        from integrations.dispatch import RESEND_WALK_PATHS, deliveries_sweep
         from integrations.metrics import deliveries_backlog
         from integrations.retention import contact_hold, rules
         from integrations.runtime import contact_event_heard
@@ -36,3 +36,5 @@ class IntegrationsConfig(AppConfig):
         # The admin has imported every app's admin module by now (ConfiguratorAdminConfig comes
         # first in INSTALLED_APPS); the contact page reads its inlines when it renders.
         extensions.contact_page_inlines.register(DeliveryInline)
+        for path in RESEND_WALK_PATHS:
+            extensions.resumable_walks.register(path)

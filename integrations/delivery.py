@@ -1,9 +1,11 @@
 """Running one integration for one conversation event: condition, request, answer, `set`/`save`.
 
-Nothing here writes to the database: `execute` returns an `Execution` saying what was sent, what
-came back and what the answer would change. The event dispatcher applies it and records it; the
-test run shows it and applies nothing. What the answer would change is checked against the
-database through `Targets`, so a value that does not fit changes nothing and is reported.
+Nothing here writes the project's rows (the one write on the way, renewing the caller's claim
+before a token is replaced, is `configurator.http_tokens.bearer_call`'s): `execute` returns an
+`Execution` saying what was sent, what came back and what the answer would change. The runtime
+applies it and records it; the test run shows it and applies nothing. What the answer would
+change is checked against the database through `Targets`, so a value that does not fit changes
+nothing and is reported.
 """
 
 from __future__ import annotations
@@ -21,8 +23,8 @@ from typing import Any
 
 import requests.auth
 
-from configurator import housekeeping
-from configurator.http_tokens import AccessToken, ClientCredentials
+from configurator.http import OutboundError
+from configurator.http_tokens import ClientCredentials, bearer_call
 from configurator.logcontext import log_context
 from integrations.choices import (
     ECHO_ENDPOINT,
@@ -39,7 +41,7 @@ from integrations.rendering import (
     render_value,
 )
 from integrations.set_keys import Targets, set_resolve
-from integrations.transport import EXCERPT_CHARS, HttpAnswer, TransportError, oauth_tokens, send
+from integrations.transport import EXCERPT_CHARS, HttpAnswer, integration_tokens, send
 
 MAX_CAD_BYTES = 64 * 1024
 MAX_RETRY_AFTER_SECONDS = 3600.0
@@ -175,7 +177,7 @@ def _execute(
     else:
         try:
             answer = _authenticated_send(rendered, request, secrets, carried)
-        except TransportError as exc:
+        except OutboundError as exc:
             return result.fail(str(exc), retryable=exc.retryable)
     result.status_code = answer.status
     result.duration_ms = answer.duration_ms
@@ -211,72 +213,58 @@ def _send(
 def _authenticated_send(
     rendered: RenderedRequest, request: Mapping[str, Any], secrets: Secrets, carried: list[str]
 ) -> HttpAnswer:
-    """Send with the request's authentication; a refused cached OAuth token is replaced once.
+    """Send with the request's authentication: basic, digest, or an OAuth bearer token.
 
-    An endpoint that answers 401 to a token from the cache may have revoked it or ended its
-    lifetime early: the token is dropped from the cache and the call made again with a new one
-    (the claim on the work is renewed first, so that the lease still covers one call). A token
-    fetched for this very call that is refused is dropped too, and the 401 stands.
+    A bearer token goes through `configurator.http_tokens.bearer_call`, as the Sinch client's
+    do: a cached token the endpoint refuses (401) is replaced once. `carried` receives the
+    credentials built from the secrets (Basic's base64, the token), which the answer must not
+    echo.
     """
-    auth, extra_headers, bearer = _authentication(request, secrets, rendered.timeout, carried)
-    answer = _send(rendered, auth, extra_headers)
-    if answer.status != 401 or bearer is None:
-        return answer
-    credentials, token = bearer
-    oauth_tokens.drop(credentials, token.value)
-    if token.fresh:
-        return answer
-    housekeeping.keep_claim()
-    auth, extra_headers, bearer = _authentication(request, secrets, rendered.timeout, carried)
-    answer = _send(rendered, auth, extra_headers)
-    if answer.status == 401 and bearer is not None:
-        oauth_tokens.drop(bearer[0], bearer[1].value)
-    return answer
+    kind, name, secret = _authentication_entry(request, secrets)
+    if kind == AuthenticationType.BASIC:
+        carried.append(_basic_credentials(name, secret))
+        return _send(rendered, requests.auth.HTTPBasicAuth(name, secret), {})
+    if kind == AuthenticationType.DIGEST:
+        return _send(rendered, _RecordingDigestAuth(name, secret, carried), {})
+    if kind != AuthenticationType.OAUTH:
+        return _send(rendered, None, {})
+    config = request.get("authentication") or {}
+    scope = config.get("scope") or ""
+    credentials = ClientCredentials(
+        token_url=str(config.get("access_token_url") or ""),
+        client_id=name,
+        secret=secret,
+        scope=" ".join(scope) if isinstance(scope, list) else str(scope),
+    )
+
+    def call(token: str) -> HttpAnswer:
+        carried.append(token)
+        return _send(rendered, None, {"Authorization": f"Bearer {token}"})
+
+    return bearer_call(
+        credentials,
+        lambda: integration_tokens.bearer(credentials, timeout=rendered.timeout),
+        call,
+    )
 
 
-Bearer = tuple[ClientCredentials, AccessToken]
-
-
-def _authentication(
-    request: Mapping[str, Any], secrets: Secrets, timeout: float, carried: list[str]
-) -> tuple[requests.auth.AuthBase | None, dict[str, str], Bearer | None]:
-    """requests' own auth classes for basic and digest; a cached bearer token for OAuth.
-
-    `carried` receives the credentials built from the secrets, which the answer must not echo.
-    """
+def _authentication_entry(request: Mapping[str, Any], secrets: Secrets) -> tuple[str, str, str]:
+    """The authentication the request names: (type, name, secret); ("", "", "") for none."""
     config = request.get("authentication") or {}
     kind = config.get("type")
     if not kind:
-        return None, {}, None
+        return "", "", ""
     entries = secrets.of_type(kind)
     if kind == AuthenticationType.OAUTH and config.get("client_id"):
         wanted = f"oauth:{config['client_id']}"
         entries = [(i, s) for i, s in entries if i == wanted]
     if len(entries) != 1:
-        raise TransportError(
+        raise OutboundError(
             f"the {kind} authentication entry is missing (add it on the integration)",
             retryable=False,
         )
     entry_id, secret = entries[0]
-    name = entry_id.split(":", 1)[1]
-    if kind == AuthenticationType.BASIC:
-        basic = requests.auth.HTTPBasicAuth(name, secret)
-        carried.append(_basic_credentials(name, secret))
-        return basic, {}, None
-    if kind == AuthenticationType.DIGEST:
-        return _RecordingDigestAuth(name, secret, carried), {}, None
-    scope = config.get("scope") or ""
-    if isinstance(scope, list):
-        scope = " ".join(scope)
-    credentials = ClientCredentials(
-        token_url=str(config.get("access_token_url") or ""),
-        client_id=name,
-        secret=secret,
-        scope=str(scope),
-    )
-    token = oauth_tokens.bearer(credentials, timeout=timeout)
-    carried.append(token.value)
-    return None, {"Authorization": f"Bearer {token.value}"}, (credentials, token)
+    return str(kind), entry_id.split(":", 1)[1], secret
 
 
 def _basic_credentials(name: str, secret: str) -> str:

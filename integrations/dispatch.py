@@ -51,12 +51,10 @@ def resend_walk(selection: str, after: int, up_to: int) -> int:
 
 
 # Task rows queued before the tasks moved here name them by their old path, which
-# `integrations.tasks` still resolves: the sweep and the resumable walks know both.
+# `integrations.tasks` still resolves: the sweep and the resumable walks (apps.py) know both.
 LEGACY_MODULE = "integrations.tasks"
 DELIVER_PENDING_PATHS = (deliver_pending.module_path, f"{LEGACY_MODULE}.deliver_pending")
 RESEND_WALK_PATHS = (resend_walk.module_path, f"{LEGACY_MODULE}.resend_walk")
-for _path in RESEND_WALK_PATHS:
-    bulk.resumable(_path)
 
 
 def deliveries_send(delivery_ids: Sequence[int]) -> int:

@@ -25,6 +25,7 @@ from conversations.services import (
     RoutingDecision,
     Steered,
     contact_data_attach,
+    contact_event_snapshot_refresh,
     contact_steer,
 )
 from conversations.snapshot import contact_snapshot
@@ -143,7 +144,7 @@ def blocking_run(
             )
     if changed:
         # The event's snapshot shows the contact as its blocking integrations left it.
-        ContactEvent.objects.filter(pk=entry.pk).update(snapshot=snapshot)
+        contact_event_snapshot_refresh(event=entry)
 
 
 def answer_apply(

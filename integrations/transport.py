@@ -4,7 +4,7 @@ What is integration-specific lives here: HTTPS only; the address each connection
 public unless `INTEGRATIONS_ALLOWED_NETWORKS` lists it; certificates verified against
 `INTEGRATIONS_CA_BUNDLE` when set; environment proxies ignored; answers cut at 256 KiB; the
 whole call within the integration's `timeout`. Sending returns an `HttpAnswer` whatever the
-status; it raises `TransportError` (the shared `OutboundError`) only when there is no answer.
+status; it raises `configurator.http.OutboundError` only when there is no answer.
 OAuth tokens come from the process's one token cache (`configurator.http_tokens`).
 """
 
@@ -20,9 +20,7 @@ from configurator.http import (
     EXCERPT_CHARS,
     HardenedSession,
     HttpAnswer,
-    OutboundError,
     RefusedAddress,
-    https_url_problem,
     non_public_address,
 )
 from configurator.http_tokens import AccessToken, ClientCredentials
@@ -34,20 +32,15 @@ __all__ = [
     "MAX_RESPONSE_BYTES",
     "HttpAnswer",
     "RefusedAddress",
-    "TransportError",
     "address_refusal",
-    "oauth_tokens",
+    "integration_tokens",
     "send",
-    "url_problem",
 ]
 
 MAX_RESPONSE_BYTES = 256 * 1024
 USER_AGENT = "Configurator-Integrations/1"
 # Without `expires_in` in the answer, an integration's token is kept this long.
 DEFAULT_TOKEN_LIFETIME = 300.0
-
-TransportError = OutboundError
-url_problem = https_url_problem
 
 
 def address_refusal(address: str) -> str | None:
@@ -107,7 +100,7 @@ class IntegrationTokens:
     def token(
         self, *, token_url: str, client_id: str, secret: str, scope: str, timeout: float
     ) -> str:
-        """A valid access token, fetched when none is cached (TransportError when refused)."""
+        """A valid access token, fetched when none is cached (OutboundError when refused)."""
         credentials = ClientCredentials(
             token_url=token_url, client_id=client_id, secret=secret, scope=scope
         )
@@ -119,13 +112,9 @@ class IntegrationTokens:
             credentials, session=session, timeout=timeout, default_lifetime=DEFAULT_TOKEN_LIFETIME
         )
 
-    def drop(self, credentials: ClientCredentials, value: str) -> None:
-        """Forget a token an endpoint refused (401), so that the next call fetches another."""
-        shared_tokens.drop(credentials, value)
-
     def clear(self) -> None:
         """Forget every cached token (the shared cache: Sinch's tokens too)."""
         shared_tokens.clear()
 
 
-oauth_tokens = IntegrationTokens()
+integration_tokens = IntegrationTokens()

@@ -21,6 +21,7 @@ class MessagingConfig(AppConfig):
         from messaging.metrics import callbacks_backlog
         from messaging.retention import rules
         from messaging.selectors import sinch_apps
+        from messaging.services import REPROCESS_WALK_PATHS
         from messaging.sinch.gateway import SinchGateway
         from messaging.wake import callbacks_sweep
         from messaging.webhooks.processing import check_lease
@@ -38,3 +39,5 @@ class MessagingConfig(AppConfig):
         for rule in rules():
             extensions.retention_rules.register(rule)
         extensions.metrics_state_readers.register(callbacks_backlog)
+        for path in REPROCESS_WALK_PATHS:
+            extensions.resumable_walks.register(path)

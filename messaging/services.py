@@ -107,7 +107,9 @@ def reprocess_walk(selection: str, after: int, up_to: int) -> int:
     return _reprocess_batch(loaded, token=selection, after=after, up_to=up_to).done
 
 
-bulk.resumable(reprocess_walk.module_path)
+# Rows queued before the walk moved here name it `messaging.tasks.reprocess_walk` (which still
+# resolves): both paths are resumable (apps.py).
+REPROCESS_WALK_PATHS = (reprocess_walk.module_path, "messaging.tasks.reprocess_walk")
 
 
 def _reprocess_batch(

@@ -8,11 +8,7 @@ Nothing in the project imports this module (it would bring back the services ↔
 
 from __future__ import annotations
 
-from configurator import bulk
 from messaging.services import reprocess_walk
 from messaging.wake import process_callbacks
 
 __all__ = ["process_callbacks", "reprocess_walk"]
-
-# A walk queued under its old path resumes after its worker died, as under the new one.
-bulk.resumable(f"{__name__}.reprocess_walk")

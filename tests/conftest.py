@@ -12,7 +12,7 @@ from rest_framework.test import APIClient
 
 from configurator.tokens import api_token_create
 from conversations.models import Contact, Message
-from integrations.transport import oauth_tokens
+from integrations.transport import integration_tokens
 from messaging.models import MessagingService
 from messaging.wake import _wake_slots
 from messaging.webhooks.ingest import webhook_secrets
@@ -34,11 +34,11 @@ def _fresh_process_state() -> Any:
     """Per-process caches must not carry over between tests."""
     webhook_secrets.clear()
     _wake_slots.reset()
-    oauth_tokens.clear()
+    integration_tokens.clear()
     yield
     webhook_secrets.clear()
     _wake_slots.reset()
-    oauth_tokens.clear()
+    integration_tokens.clear()
 
 
 @pytest.fixture

@@ -23,7 +23,7 @@ from urllib.parse import parse_qsl
 
 import pytest
 
-from messaging.sinch.client import sinch_tokens
+from configurator.http_tokens import oauth_tokens
 
 TOKEN_PATH = "/oauth2/token"
 SEND_PATH_RE = re.compile(r"^/v1/projects/(?P<project>[^/]+)/messages:send$")
@@ -241,7 +241,7 @@ def fake_sinch(settings: Any) -> Iterator[FakeSinch]:
     fake = FakeSinch().start()
     settings.SINCH_API_ORIGIN = fake.origin
     settings.SINCH_OAUTH_TOKEN_URL = fake.token_url
-    sinch_tokens.clear()
+    oauth_tokens.clear()
     yield fake
-    sinch_tokens.clear()
+    oauth_tokens.clear()
     fake.stop()

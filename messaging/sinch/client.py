@@ -4,7 +4,8 @@ Sinch answers failures with its own sentence (`{"error": {"message": ...}}`); `S
 that sentence so an operator can act on it, and never the key secret or an access token. Calls
 go through the project's hardened client (`configurator.http`): each (a send, a token fetch) ends
 within READ_TIMEOUT overall, connect included, so a worker is never held longer by a slow or
-trickling peer; access tokens live in its one token cache (`configurator.http_tokens`).
+trickling peer; access tokens live in its one token cache (`configurator.http_tokens`), kept
+about an hour each (Sinch asks clients to reuse them; one per send would double the calls).
 """
 
 from __future__ import annotations
@@ -20,7 +21,13 @@ import requests.auth
 from django.conf import settings
 
 from configurator.http import BearerAuth, HardenedSession, HttpAnswer, OutboundError, Oversize
-from configurator.http_tokens import AccessToken, ClientCredentials, TokenNotIssued, oauth_tokens
+from configurator.http_tokens import (
+    AccessToken,
+    ClientCredentials,
+    TokenNotIssued,
+    bearer_call,
+    oauth_tokens,
+)
 from configurator.secrets import MASK
 from messaging import selectors
 from messaging.choices import ApiAuthMethod
@@ -43,10 +50,6 @@ session = HardenedSession(
     connect_timeout=CONNECT_TIMEOUT,
     trust_env=True,
 )
-
-# Sinch's access tokens live in the process's one token cache (about an hour each; Sinch asks
-# clients to reuse them, and fetching one per send would double the calls).
-sinch_tokens = oauth_tokens
 
 
 @dataclass(frozen=True)
@@ -131,27 +134,22 @@ def _send_with_token(url: str, body: dict[str, Any], key: _AccessKey) -> HttpAns
     credentials = ClientCredentials(
         token_url=str(settings.SINCH_OAUTH_TOKEN_URL), client_id=key.key_id, secret=key.secret
     )
-    token = _token(credentials)
-    answer = _post_json(url, body, BearerAuth(token.value))
-    if answer.status == 401:
-        sinch_tokens.drop(credentials, token.value)
-        if not token.fresh:
-            logger.info(
-                "Sinch refused a cached access token of key %s; fetching a new one", key.key_id
-            )
-            token = _token(credentials)
-            answer = _post_json(url, body, BearerAuth(token.value))
-            if answer.status == 401:
-                sinch_tokens.drop(credentials, token.value)
-    return answer
+    return bearer_call(
+        credentials,
+        lambda: _token(credentials),
+        lambda token: _post_json(url, body, BearerAuth(token)),
+        on_replaced=lambda: logger.info(
+            "Sinch refused a cached access token of key %s; fetching a new one", key.key_id
+        ),
+    )
 
 
 def _token(credentials: ClientCredentials) -> AccessToken:
     """A cached access token of the key, or one fetched now (client credentials grant)."""
-    if not sinch_tokens.cached(credentials):
+    if not oauth_tokens.cached(credentials):
         logger.info("Fetching a Sinch access token for key %s", credentials.client_id)
     try:
-        return sinch_tokens.token(credentials, session=session, timeout=READ_TIMEOUT)
+        return oauth_tokens.token(credentials, session=session, timeout=READ_TIMEOUT)
     except TokenNotIssued as exc:
         raise _token_refusal(exc.answer, credentials.client_id) from None
     except OutboundError as exc:

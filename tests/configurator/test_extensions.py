@@ -65,7 +65,7 @@ def test_a_listener_that_registers_during_a_round_is_not_called_in_it() -> None:
 def test_every_point_says_what_it_is_for() -> None:
     points = [v for v in vars(extensions).values() if isinstance(v, ExtensionPoint)]
 
-    assert len(points) == 10
+    assert len(points) == 11
     for point in points:
         assert getattr(extensions, point.name) is point
         assert point.__doc__ and len(point.__doc__) > 40
@@ -78,6 +78,13 @@ def test_the_apps_fill_the_points_in_their_ready() -> None:
     )
     assert sinch_apps in extensions.sinch_app_directory
     assert DeliveryInline in extensions.contact_page_inlines
+    # Walks queued under a task's former path resume too, without importing the old module.
+    assert set(extensions.resumable_walks) >= {
+        "messaging.services.reprocess_walk",
+        "messaging.tasks.reprocess_walk",
+        "integrations.dispatch.resend_walk",
+        "integrations.tasks.resend_walk",
+    }
     assert len(extensions.contact_event_in_transaction) == 1
     assert len(extensions.reply_gateways) == 1
     assert len(extensions.contact_event_holds) == 1

@@ -234,7 +234,7 @@ def test_one_cache_serves_integrations_and_sinch(
     token_url = f"{https_sink.url}/oauth2/token"
 
     def integration_token() -> str:
-        return transport.oauth_tokens.token(
+        return transport.integration_tokens.token(
             token_url=token_url, client_id="cid", secret=SECRET, scope="", timeout=5
         )
 
@@ -246,7 +246,6 @@ def test_one_cache_serves_integrations_and_sinch(
             message={"text_message": {"text": "hi"}},
         )
 
-    assert client.sinch_tokens is http_tokens.oauth_tokens
     assert integration_token() == "integration-token"
     reply()
     assert integration_token() == "integration-token"
@@ -255,7 +254,7 @@ def test_one_cache_serves_integrations_and_sinch(
     assert len(https_sink.requests) == 1
     assert len(fake_sinch.token_requests) == 1
 
-    transport.oauth_tokens.clear()  # the one cache: Sinch's token goes too
+    transport.integration_tokens.clear()  # the one cache: Sinch's token goes too
     reply()
     assert len(fake_sinch.token_requests) == 2
 

@@ -21,7 +21,7 @@ from conversations.models import Contact, ContactEvent
 from integrations import dispatch, runtime
 from integrations.models import Delivery, Integration
 from integrations.testrun import integration_test_run
-from integrations.transport import oauth_tokens, send
+from integrations.transport import integration_tokens, send
 from queues.models import Queue
 from tests.factories import make_agent, make_contact, make_integration
 from tests.fakesinch import FakeSinch
@@ -62,7 +62,7 @@ def test_transport_send_refuses(https_sink: HttpsSink) -> None:
 
 def test_oauth_token_fetch_refuses(https_sink: HttpsSink) -> None:
     _refused(
-        lambda: oauth_tokens.token(
+        lambda: integration_tokens.token(
             token_url=f"{https_sink.url}/token", client_id="c", secret="s", scope="", timeout=1
         )
     )

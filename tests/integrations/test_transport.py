@@ -11,12 +11,12 @@ from typing import Any
 import pytest
 import trustme
 
+from configurator.http import OutboundError
 from integrations.delivery import backoff_seconds, retry_after_seconds
 from integrations.transport import (
     MAX_RESPONSE_BYTES,
-    TransportError,
     address_refusal,
-    oauth_tokens,
+    integration_tokens,
     send,
 )
 from tests.httpsink import HttpsSink, SinkAnswer
@@ -62,7 +62,7 @@ def test_refuses_a_certificate_no_trusted_authority_signed(
 ) -> None:
     settings.INTEGRATIONS_CA_BUNDLE = ""
 
-    with pytest.raises(TransportError) as caught:
+    with pytest.raises(OutboundError) as caught:
         _get(https_sink.url)
 
     assert "TLS failed" in str(caught.value)
@@ -71,14 +71,14 @@ def test_refuses_a_certificate_no_trusted_authority_signed(
 
 
 def test_refuses_plain_http() -> None:
-    with pytest.raises(TransportError, match="only https://"):
+    with pytest.raises(OutboundError, match="only https://"):
         _get("http://127.0.0.1:9/")
 
 
 def test_refuses_loopback_unless_allow_listed(https_sink: HttpsSink, settings: Any) -> None:
     settings.INTEGRATIONS_ALLOWED_NETWORKS = []
 
-    with pytest.raises(TransportError) as caught:
+    with pytest.raises(OutboundError) as caught:
         _get(https_sink.url)
 
     assert "127.0.0.1 is a loopback address" in str(caught.value)
@@ -91,7 +91,7 @@ def test_refuses_a_name_that_resolves_to_loopback(https_sink: HttpsSink, setting
     settings.INTEGRATIONS_ALLOWED_NETWORKS = []
     port = https_sink.url.rsplit(":", 1)[1]
 
-    with pytest.raises(TransportError, match="loopback"):
+    with pytest.raises(OutboundError, match="loopback"):
         _get(f"https://localhost:{port}/")
 
 
@@ -149,7 +149,7 @@ def test_reads_the_body_only_up_to_the_bound(https_sink: HttpsSink) -> None:
 def test_a_hanging_endpoint_is_cut_at_the_timeout(https_sink: HttpsSink) -> None:
     https_sink.answer(SinkAnswer(delay=3))
 
-    with pytest.raises(TransportError) as caught:
+    with pytest.raises(OutboundError) as caught:
         _get(https_sink.url, timeout=0.5)
 
     assert str(caught.value) == "no answer within 0.5 s"
@@ -168,7 +168,7 @@ def slow_peer(sink_ca: tuple[trustme.CA, Path], settings: Any) -> Iterator[SlowP
 
 def _assert_cut_at_the_deadline(url: str, timeout: float = 1.0) -> None:
     started = time.monotonic()
-    with pytest.raises(TransportError) as caught:
+    with pytest.raises(OutboundError) as caught:
         _get(url, timeout=timeout)
     # The peer would hold the call for 20 s; the bound is generous, the deadline is the point.
     assert time.monotonic() - started < timeout + 2
@@ -229,8 +229,8 @@ def test_oauth_token_fetch_is_bounded_by_the_timeout(slow_peer: SlowPeer) -> Non
     slow_peer.answer(trickle_headers(0.3))
     started = time.monotonic()
 
-    with pytest.raises(TransportError, match="no answer within 1 s"):
-        oauth_tokens.token(
+    with pytest.raises(OutboundError, match="no answer within 1 s"):
+        integration_tokens.token(
             token_url=f"{slow_peer.url}/oauth2/token",
             client_id="cid",
             secret="s3",
@@ -242,7 +242,7 @@ def test_oauth_token_fetch_is_bounded_by_the_timeout(slow_peer: SlowPeer) -> Non
 
 
 def test_connection_refused_is_retryable() -> None:
-    with pytest.raises(TransportError) as caught:
+    with pytest.raises(OutboundError) as caught:
         _get("https://127.0.0.1:9/")
     assert caught.value.retryable
 
@@ -251,8 +251,12 @@ def test_oauth_token_is_fetched_once_and_cached(https_sink: HttpsSink) -> None:
     https_sink.answer(SinkAnswer(body={"access_token": "tok-1", "expires_in": 3600}))
     url = f"{https_sink.url}/oauth2/token"
 
-    first = oauth_tokens.token(token_url=url, client_id="cid", secret="s3", scope="a b", timeout=5)
-    second = oauth_tokens.token(token_url=url, client_id="cid", secret="s3", scope="a b", timeout=5)
+    first = integration_tokens.token(
+        token_url=url, client_id="cid", secret="s3", scope="a b", timeout=5
+    )
+    second = integration_tokens.token(
+        token_url=url, client_id="cid", secret="s3", scope="a b", timeout=5
+    )
 
     assert first == second == "tok-1"
     assert len(https_sink.requests) == 1

@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from configurator.http_tokens import oauth_tokens as sinch_tokens
 from messaging import services
 from messaging.models import MessagingService
 from messaging.sinch import client
@@ -19,7 +20,6 @@ from messaging.sinch.client import (
     SinchError,
     SinchNotConfigured,
     message_send,
-    sinch_tokens,
 )
 from tests.factories import make_service, outbound
 from tests.fakesinch import FakeSinch, sinch_error
