@@ -3,8 +3,9 @@
 An integration fires on an event of a conversation when the event is one of its events, the
 conversation's type (channel and direction) is one it applies to and produces that event, and
 the conversation is in one of its queues or is direct and direct ones are in its scope. The
-trigger table (`services.triggers_rebuild`, the data migration), the list warnings
-(`selectors.firing_warnings`) and the test run (`testrun`) all read `firing_points`.
+trigger table (`services.triggers_rebuild`), the list warnings (`selectors.firing_warnings`) and
+the test run (`testrun`) all read `firing_points`; `misses` says in words which of those
+conditions keeps one event of one conversation out of them (a test holds the two together).
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from conversations.choices import ChannelType
+from conversations.choices import ChannelType, Event
 from integrations.choices import SUPPORTED_EVENTS, conversation_types
 
 
@@ -61,6 +62,37 @@ def firing_points(
         for scope in scoped
         if scope.channel_type == channel
     ]
+
+
+def misses(
+    *,
+    channel_type: str,
+    direction: str,
+    events: Iterable[str],
+    scopes: Iterable[Scope],
+    event: str,
+    kind: tuple[str, str],
+    queue_id: int | None,
+    queue_name: str = "",
+) -> list[str]:
+    """Why `event` of a conversation of `kind` (channel, direction) in queue `queue_id` (None:
+    direct) is not one of the integration's firing points, each failing condition in words;
+    empty when it is one."""
+    reasons = []
+    if event not in set(events):
+        reasons.append(f"{Event(event).label} is not one of its events")
+    conversation = f"{kind[1]} {kind[0]}"
+    if kind not in conversation_types(channel_type, direction):
+        reasons.append(f"it does not apply to {conversation} conversations")
+    elif event not in SUPPORTED_EVENTS[kind]:
+        reasons.append(f"{conversation} conversations have no {event} event")
+    if not any(s.queue_id == queue_id and s.channel_type == kind[0] for s in scopes):
+        reasons.append(
+            f"queue “{queue_name}” is not in its scope"
+            if queue_id is not None
+            else f"direct {kind[0]} conversations are not in its scope"
+        )
+    return reasons
 
 
 def trigger_rows(

@@ -223,7 +223,9 @@ def firing_warnings(integrations: Iterable[Integration]) -> dict[int, list[str]]
     groups: dict[tuple[str, str, str, str], list[Integration]] = defaultdict(list)
     for integration in integrations:
         if not integration.enabled:
-            continue  # its events are kept, but it does not fire
+            # Disabled ones do not fire. A paused one counts: the warning is about the
+            # configuration, and Resume would bring it back among the others.
+            continue
         points = firing_points(
             channel_type=integration.channel_type,
             direction=integration.direction,

@@ -19,12 +19,11 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from configurator.permissions import can_view_contact_data
-from conversations.choices import Event
 from conversations.models import Contact
 from conversations.snapshot import contact_snapshot, iso
-from integrations.choices import SUPPORTED_EVENTS, DeliveryStatus, conversation_types
+from integrations.choices import DeliveryStatus
 from integrations.delivery import execute
-from integrations.firing import FiringPoint, firing_points
+from integrations.firing import misses
 from integrations.models import Integration
 from integrations.rendering import RenderContext
 from integrations.selectors import (
@@ -180,16 +179,26 @@ def _match(run: TestRun, integration: Integration, event: str, data: dict[str, A
     """Whether the integration would fire on this event of this conversation, and if not why."""
     kind = (str(data.get("channel_type")), str(data.get("direction")))
     queue = data.get("queue") or {}
-    points = firing_points(
+    reasons = []
+    if not integration.enabled:
+        reasons.append("it is disabled")
+    if integration.paused_at is not None:
+        reasons.append(
+            f"it is paused: {integration.paused_reason}"
+            if integration.paused_reason
+            else "it is paused"
+        )
+    reasons += misses(
         channel_type=integration.channel_type,
         direction=integration.direction,
         events=integration.events,
         scopes=integration_scopes(integration),
+        event=event,
+        kind=kind,
+        queue_id=queue.get("id"),
+        queue_name=str(queue.get("name") or ""),
     )
-    if not integration.fires or not any(
-        _is_here(point, event, kind, queue.get("id")) for point in points
-    ):
-        reasons = _why_not(integration, event, kind, queue) or ["not in its scope"]
+    if reasons:
         run.add("match", "failed", "would not fire: " + "; ".join(reasons))
         return
     firing = integrations_for_event(
@@ -206,39 +215,6 @@ def _match(run: TestRun, integration: Integration, event: str, data: dict[str, A
         )
     else:
         run.add("match", "ok", f"fires (number {position or 1} of {len(ids) or 1} by ordinal)")
-
-
-def _is_here(point: FiringPoint, event: str, kind: tuple[str, str], queue_id: Any) -> bool:
-    return (point.event, point.channel_type, point.direction, point.scope.queue_id) == (
-        event,
-        *kind,
-        queue_id,
-    )
-
-
-def _why_not(
-    integration: Integration, event: str, kind: tuple[str, str], queue: dict[str, Any]
-) -> list[str]:
-    """In the administrator's words, what keeps `firing_points` from holding this one."""
-    reasons = []
-    if integration.paused_at is not None:
-        reasons.append(f"it is paused: {integration.paused_reason}")
-    if not integration.enabled:
-        reasons.append("it is disabled")
-    if event not in integration.events:
-        reasons.append(f"{Event(event).label} is not one of its events")
-    if kind not in conversation_types(integration.channel_type, integration.direction):
-        reasons.append(f"it does not apply to {kind[1]} {kind[0]} conversations")
-    elif event not in SUPPORTED_EVENTS[kind]:
-        reasons.append(f"{kind[1]} {kind[0]} conversations have no {event} event")
-    queue_ids = {q.pk for q in integration.queues.all()}
-    if queue.get("id") is not None and queue["id"] not in queue_ids:
-        reasons.append(f"queue “{queue.get('name')}” is not in its scope")
-    if not queue and not (
-        integration.direct_chats if kind[0] == "chat" else integration.direct_calls
-    ):
-        reasons.append("direct conversations are not in its scope")
-    return reasons
 
 
 def _request_line(request: dict[str, Any] | None) -> str:

@@ -134,6 +134,25 @@ def test_api_dry_test_run_with_a_sample_contact(
     assert API_KEY not in response.content.decode()
 
 
+def test_a_test_run_says_why_an_integration_would_not_fire(
+    api: APIClient, hooked: Integration
+) -> None:
+    def match(event: str) -> str:
+        response = api.post(
+            f"/api/v1/integrations/{hooked.pk}/test/", {"event": event}, format="json"
+        )
+        assert response.status_code == 200, response.content
+        steps = {s["name"]: s for s in response.json()["steps"]}
+        assert steps["match"]["outcome"] == "failed"
+        return str(steps["match"]["detail"])
+
+    assert match("accepted") == "would not fire: Accepted is not one of its events"
+    Integration.objects.filter(pk=hooked.pk).update(
+        enabled=False, paused_at=timezone.now(), paused_reason=""
+    )
+    assert match("queued") == "would not fire: it is disabled; it is paused"
+
+
 def test_api_live_test_run_shows_what_would_change_and_changes_nothing(
     api: APIClient, https_sink: HttpsSink, queue: Queue
 ) -> None:

@@ -4,6 +4,7 @@ the `set` keys are one table, "where it fires" is one function, `{contact.*}` is
 from __future__ import annotations
 
 import ast
+import itertools
 from pathlib import Path
 from typing import Any
 
@@ -11,9 +12,11 @@ import pytest
 from django_tasks_db.models import DBTaskResult
 
 from configurator import bulk
+from conversations.choices import ChannelType, Direction, Event
 from conversations.snapshot import contact_snapshot
 from integrations import dispatch, tasks
-from integrations.firing import firing_points, scopes_of, trigger_rows
+from integrations.choices import IntegrationChannelType, IntegrationDirection
+from integrations.firing import firing_points, misses, scopes_of, trigger_rows
 from integrations.models import Delivery
 from integrations.placeholders import CONTACT_FIELDS, Kind
 from integrations.schema import CONFIGURATION_SCHEMA
@@ -112,6 +115,43 @@ def test_trigger_rows_are_the_firing_points() -> None:
     assert ("queued", "chat", "inbound", 7) in rows
     assert ("ended", "phone", "outbound", None) in rows
     assert not [row for row in rows if row[1] == "phone" and row[3] == 7]
+
+
+def test_misses_is_empty_exactly_where_an_integration_fires() -> None:
+    # Every configuration shape against every conversation: the test run's explanation and
+    # the firing points (the trigger table) never disagree.
+    scopes_variants = [
+        scopes_of(queues=[(7, "chat", "Sales")], direct_chats=False, direct_calls=False),
+        scopes_of(queues=[(8, "phone", "Hotline")], direct_chats=True, direct_calls=True),
+        scopes_of(queues=[(9, "email", "Mail")], direct_chats=True, direct_calls=False),
+    ]
+    queues: list[tuple[int | None, str]] = [(7, "chat"), (8, "phone"), (9, "email"), (None, "")]
+    for channel_type, direction, events, scopes in itertools.product(
+        IntegrationChannelType.values,
+        IntegrationDirection.values,
+        [["received", "queued"], ["accepted", "ended", "abandoned"], []],
+        scopes_variants,
+    ):
+        points = {
+            (p.event, p.channel_type, p.direction, p.scope.queue_id)
+            for p in firing_points(
+                channel_type=channel_type, direction=direction, events=events, scopes=scopes
+            )
+        }
+        for event, kind, (queue_id, _) in itertools.product(
+            Event.values, itertools.product(ChannelType.values, Direction.values), queues
+        ):
+            reasons = misses(
+                channel_type=channel_type,
+                direction=direction,
+                events=events,
+                scopes=scopes,
+                event=event,
+                kind=kind,
+                queue_id=queue_id,
+            )
+            fires = (event, *kind, queue_id) in points
+            assert fires == (not reasons), (channel_type, direction, events, event, kind, queue_id)
 
 
 def _shape(catalogue: Any, value: Any, where: str) -> list[str]:
