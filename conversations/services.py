@@ -406,7 +406,7 @@ def contact_steer(
         if (
             queue is not None
             and queue_while_new
-            and lifecycle.phase(contact) is not (lifecycle.Phase.NEW)
+            and lifecycle.phase(contact) is not lifecycle.Phase.NEW
         ):
             refused["queue"] = _("the conversation was queued before this answer came")
             queue = None

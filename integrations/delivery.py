@@ -26,6 +26,8 @@ import requests.auth
 from configurator.http import OutboundError
 from configurator.http_tokens import ClientCredentials, bearer_call
 from configurator.logcontext import log_context
+from conversations.models import ContactEvent
+from conversations.snapshot import iso
 from integrations.choices import (
     ECHO_ENDPOINT,
     AuthenticationType,
@@ -89,6 +91,21 @@ class Secrets:
 @lru_cache(maxsize=256)
 def _program(expression: str) -> Any:
     return condition_compile(expression)
+
+
+def is_blocking(configuration: Mapping[str, Any]) -> bool:
+    """Runs inline when its answer steers the conversation (`set`) or it asks to (`block`)."""
+    return bool((configuration.get("response") or {}).get("set")) or bool(
+        (configuration.get("request") or {}).get("block")
+    )
+
+
+def event_context(entry: ContactEvent, contact: Mapping[str, Any]) -> RenderContext:
+    """What placeholders read for this event: `{event.*}` and `{contact.*}`."""
+    return RenderContext(
+        event={"name": entry.event, "datetime": iso(entry.occurred_at), "id": str(entry.pk)},
+        contact=contact,
+    )
 
 
 def execute(

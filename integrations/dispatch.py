@@ -30,9 +30,13 @@ from conversations.selectors import contact_detail
 from conversations.services import contact_data_attach
 from conversations.snapshot import contact_snapshot
 from integrations.choices import ECHO_ENDPOINT, DeliveryMode, DeliveryStatus
-from integrations.delivery import Execution, backoff_seconds, execute
+from integrations.delivery import Execution, backoff_seconds, event_context, execute
 from integrations.models import Delivery
-from integrations.recording import count_finished, delivery_record, event_context, failure_count
+from integrations.recording import (
+    count_final_failure,
+    count_finished,
+    delivery_record,
+)
 from integrations.selectors import DatabaseTargets, integration_secrets
 
 logger = logging.getLogger(__name__)
@@ -123,7 +127,7 @@ def _send_one(delivery: Delivery) -> None:
             if execution.retryable and delivery.attempt < settings.INTEGRATIONS_MAX_ATTEMPTS:
                 _retry_later(delivery, execution)
             else:
-                failure_count(integration.pk, execution.error)
+                count_final_failure(integration.pk, execution.error)
 
 
 def _retry_later(delivery: Delivery, execution: Execution) -> Delivery:
@@ -218,7 +222,7 @@ def _take_over(delivery: Delivery) -> None:
         _schedule(delivery, attempt=delivery.attempt + 1, due=timezone.now())
         return
     delivery.save(update_fields=["status", "error", "finished_at"])
-    failure_count(delivery.integration_id, error)
+    count_final_failure(delivery.integration_id, error)
 
 
 # Failed deliveries sent again per batch; a delivery task sends this many of them in turn.

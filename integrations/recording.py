@@ -19,29 +19,11 @@ from django.utils import timezone
 
 from configurator import metrics
 from conversations.models import ContactEvent
-from conversations.snapshot import iso
 from integrations.choices import DeliveryMode, DeliveryStatus
-from integrations.delivery import Execution
+from integrations.delivery import Execution, is_blocking
 from integrations.models import Delivery, Integration
-from integrations.rendering import RenderContext
 
 logger = logging.getLogger(__name__)
-
-
-def is_blocking(integration: Integration) -> bool:
-    """Runs inline when its answer steers the conversation (`set`) or it asks to (`block`)."""
-    configuration = integration.configuration or {}
-    return bool((configuration.get("response") or {}).get("set")) or bool(
-        (configuration.get("request") or {}).get("block")
-    )
-
-
-def event_context(entry: ContactEvent, contact: Mapping[str, Any]) -> RenderContext:
-    """What placeholders read for this event: `{event.*}` and `{contact.*}`."""
-    return RenderContext(
-        event={"name": entry.event, "datetime": iso(entry.occurred_at), "id": str(entry.pk)},
-        contact=contact,
-    )
 
 
 def delivery_new(
@@ -52,7 +34,9 @@ def delivery_new(
     **fields: Any,
 ) -> Delivery:
     """A (not yet saved) delivery of `integration` for this event, in its mode."""
-    mode = DeliveryMode.BLOCKING if is_blocking(integration) else DeliveryMode.BACKGROUND
+    mode = (
+        DeliveryMode.BLOCKING if is_blocking(integration.configuration) else DeliveryMode.BACKGROUND
+    )
     return Delivery(
         integration=integration,
         contact_id=contact_id,
@@ -120,8 +104,8 @@ def _failures_reset(integration_id: int) -> None:
     )
 
 
-def failure_count(integration_id: int, error: str) -> None:
-    """One more final failure in a row; pause the integration when there are too many."""
+def count_final_failure(integration_id: int, error: str) -> None:
+    """Count one more final failure in a row, and pause the integration when there are too many."""
     Integration.objects.filter(pk=integration_id).update(
         consecutive_failures=F("consecutive_failures") + 1
     )
@@ -135,6 +119,3 @@ def failure_count(integration_id: int, error: str) -> None:
             + " Resume the integration once the endpoint works."
         ),
     )
-
-
-# --- The runtime: background deliveries --------------------------------------------------------

@@ -30,15 +30,13 @@ from conversations.services import (
 )
 from conversations.snapshot import contact_snapshot
 from integrations.choices import DeliveryStatus
-from integrations.delivery import Execution, execute
+from integrations.delivery import Execution, event_context, execute, is_blocking
 from integrations.dispatch import deliver_pending
 from integrations.models import Delivery, Integration
 from integrations.recording import (
     count_finished,
     delivery_new,
     delivery_record,
-    event_context,
-    is_blocking,
 )
 from integrations.selectors import DatabaseTargets, integration_secrets, integrations_for_event
 from integrations.set_keys import set_decision, set_recorded
@@ -80,7 +78,7 @@ def contact_event_heard(contact: Contact, entry: ContactEvent, queue: Queue | No
         )
         for position, integration in enumerate(over)
     ]
-    blocking = [i for i in firing if is_blocking(i)]
+    blocking = [i for i in firing if is_blocking(i.configuration)]
     if blocking:
         contact_id, channel_type, snapshot = contact.pk, contact.channel_type, dict(entry.snapshot)
         lifecycle.defer(
@@ -89,7 +87,7 @@ def contact_event_heard(contact: Contact, entry: ContactEvent, queue: Queue | No
     background = [
         delivery_new(integration, contact.pk, entry, now)
         for integration in firing
-        if not is_blocking(integration)
+        if not is_blocking(integration.configuration)
     ]
     created = Delivery.objects.bulk_create([*background, *skipped])
     for delivery in skipped:

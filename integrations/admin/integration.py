@@ -240,8 +240,6 @@ class IntegrationAdmin(admin.ModelAdmin[Integration]):
             else:
                 formset.save()
 
-    # --- copy, disable, enable ----------------------------------------------------------------
-
     # --- copy, disable, enable, resume, test, resend ------------------------------------------
 
     def get_urls(self) -> list[URLPattern]:

@@ -13,7 +13,11 @@ from integrations.choices import SUPPORTED_EVENTS, conversation_types
 
 
 def _trigger_rows(integration: Any) -> list[tuple[str, str, str, int | None]]:
-    """`services.trigger_rows` as it stood when this migration was written (kept frozen here)."""
+    """`services.trigger_rows` as it stood when this migration was written.
+
+    Its logic is kept here; the tables of events per conversation type are read as they are
+    when the migration runs, since the rows must match the tables the runtime reads then.
+    """
     chosen = set(integration.events)
     scopes = [(q.pk, q.channel_type) for q in integration.queues.all()]
     rows: list[tuple[str, str, str, int | None]] = []
