@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 from django.test import Client
+from django.urls import reverse
 from django.utils import timezone
 
 from integrations.models import Integration
@@ -290,3 +291,17 @@ def test_a_paused_integration_shows_resume_and_its_state(
     integration.refresh_from_db()
     assert integration.fires
     assert admin_client_.get(f"{LIST}{integration.pk}/resume/").status_code == 405
+
+
+def test_the_test_page_says_when_the_integration_would_fire_on_nothing(
+    admin_client_: Client, queue: Queue
+) -> None:
+    integration = make_integration(queues=[queue], events=["queued"])
+    url = reverse("admin:integrations_integration_test", args=[integration.pk])
+    assert "fires on no event" not in admin_client_.get(url).content.decode()
+
+    Integration.objects.filter(pk=integration.pk).update(paused_at=timezone.now())
+    assert "is paused after failures" in admin_client_.get(url).content.decode()
+
+    integration_disable(integration=integration)
+    assert "This integration is disabled" in admin_client_.get(url).content.decode()
