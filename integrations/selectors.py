@@ -6,6 +6,7 @@ import contextlib
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from functools import partial
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -27,7 +28,6 @@ from integrations.set_keys import References
 from integrations.validation import (
     IntegrationCheck,
     IntegrationInput,
-    ScopeQueue,
     clean_integration,
 )
 from queues.models import Queue, QueueAddress
@@ -185,16 +185,10 @@ def integration_problems(
 def stored_check(integration: Integration, *, references: References) -> IntegrationCheck:
     """The save-time checks, run again on what is stored."""
     return clean_integration(
-        IntegrationInput(
-            channel_type=integration.channel_type,
-            direction=integration.direction,
-            endpoint_url=integration.endpoint_url,
-            events=integration.events,
-            direct_chats=integration.direct_chats,
-            direct_calls=integration.direct_calls,
-            queues=[ScopeQueue(q.name, q.channel_type) for q in integration.queues.all()],
+        IntegrationInput.of(
+            partial(getattr, integration),
+            queues=integration.queues.all(),
             authentication_ids=[a.authentication_id for a in integration.authentications.all()],
-            configuration=integration.configuration,
         ),
         references=references,
     )

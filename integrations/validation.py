@@ -8,7 +8,7 @@ own check is `integrations.configuration`; the `set` keys' rules are `integratio
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
@@ -152,6 +152,27 @@ class IntegrationInput:
     queues: Sequence[ScopeQueue]
     authentication_ids: Sequence[str]
     configuration: Any
+
+    @classmethod
+    def of(
+        cls,
+        value: Callable[[str], Any],
+        *,
+        queues: Iterable[Any],
+        authentication_ids: Sequence[str],
+    ) -> IntegrationInput:
+        """From any source of the fields: a form's cleaned data, an API body, a stored row."""
+        return cls(
+            channel_type=value("channel_type"),
+            direction=value("direction"),
+            endpoint_url=value("endpoint_url") or "",
+            events=value("events") or [],
+            direct_chats=bool(value("direct_chats")),
+            direct_calls=bool(value("direct_calls")),
+            queues=[ScopeQueue(q.name, q.channel_type) for q in queues],
+            authentication_ids=authentication_ids,
+            configuration=value("configuration"),
+        )
 
 
 @dataclass

@@ -28,7 +28,6 @@ from integrations.validation import (
     AuthenticationInput,
     AuthenticationsResult,
     IntegrationInput,
-    ScopeQueue,
     clean_authentications,
     clean_integration,
 )
@@ -146,16 +145,10 @@ class IntegrationForm(forms.ModelForm[Integration]):
         if any(name in self.errors for name in ("channel_type", "direction", "configuration")):
             return cleaned
         check = clean_integration(
-            IntegrationInput(
-                channel_type=cleaned["channel_type"],
-                direction=cleaned["direction"],
-                endpoint_url=cleaned.get("endpoint_url") or "",
-                events=cleaned.get("events") or [],
-                direct_chats=bool(cleaned.get("direct_chats")),
-                direct_calls=bool(cleaned.get("direct_calls")),
-                queues=[ScopeQueue(q.name, q.channel_type) for q in cleaned.get("queues") or []],
+            IntegrationInput.of(
+                cleaned.get,
+                queues=cleaned.get("queues") or [],
                 authentication_ids=self._authentication_ids(),
-                configuration=cleaned.get("configuration"),
             ),
             references=selectors.DatabaseReferences(),
         )

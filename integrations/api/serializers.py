@@ -20,7 +20,6 @@ from integrations.validation import (
     AUTHENTICATION_BLOCK,
     AuthenticationInput,
     IntegrationInput,
-    ScopeQueue,
     clean_authentications,
     clean_integration,
 )
@@ -138,16 +137,8 @@ class IntegrationSerializer(serializers.ModelSerializer[Integration]):
             return model_field.get_default() if isinstance(model_field, Field) else []
 
         check = clean_integration(
-            IntegrationInput(
-                channel_type=given("channel_type"),
-                direction=given("direction"),
-                endpoint_url=given("endpoint_url") or "",
-                events=given("events") or [],
-                direct_chats=bool(given("direct_chats")),
-                direct_calls=bool(given("direct_calls")),
-                queues=[ScopeQueue(q.name, q.channel_type) for q in given("queues") or []],
-                authentication_ids=authentication_ids,
-                configuration=given("configuration"),
+            IntegrationInput.of(
+                given, queues=given("queues") or [], authentication_ids=authentication_ids
             ),
             references=selectors.DatabaseReferences(),
         )
