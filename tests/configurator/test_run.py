@@ -20,6 +20,8 @@ from pathlib import Path
 
 import pytest
 
+from configurator.management.commands.run import _StopSignals
+
 ROOT = Path(__file__).resolve().parents[2]
 WAIT_SECONDS = 60
 
@@ -198,3 +200,29 @@ def test_web_server_and_worker_count_metrics_into_one_directory(database: str, m
     run.send_signal(signal.SIGTERM)
     run.communicate(timeout=WAIT_SECONDS)
     assert not Path(directory).exists()
+
+
+def test_a_stop_signal_during_a_process_start_waits_until_the_start_is_done() -> None:
+    # What keeps a started process from being left out of those the command stops: a signal
+    # that comes while `Popen` runs is raised only once the process is in the command's list.
+    watched = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)
+    before = {number: signal.getsignal(number) for number in watched}
+    stops = _StopSignals()
+    stops.install()
+    done: list[str] = []
+    try:
+        with pytest.raises(SystemExit), stops.held():
+            os.kill(os.getpid(), signal.SIGTERM)
+            time.sleep(0.05)  # the handler runs here, in the block, and must not raise yet
+            done.append("started")
+        with pytest.raises(KeyboardInterrupt), stops.held():
+            os.kill(os.getpid(), signal.SIGINT)
+            time.sleep(0.05)
+            done.append("started again")
+        with pytest.raises(SystemExit):
+            os.kill(os.getpid(), signal.SIGTERM)
+            time.sleep(0.05)  # outside a start, the signal ends the command at once
+    finally:
+        for number, handler in before.items():
+            signal.signal(number, handler)
+    assert done == ["started", "started again"]

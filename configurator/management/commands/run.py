@@ -9,6 +9,8 @@ import socket
 import subprocess
 import sys
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -46,32 +48,34 @@ class Command(BaseCommand):
         # Both processes count into one directory, so that a scrape of the web server shows the
         # worker's counters too (prometheus_client's multiprocess mode, configurator.metrics).
         environment = {**os.environ, "PROMETHEUS_MULTIPROC_DIR": metrics_dir}
-        # Stop signals are handled before the first process starts: a SIGTERM that came
-        # between the two starts would otherwise end this command with its default action and
-        # leave both processes running, orphaned, holding the terminal's output open.
-        for name in ("SIGTERM", "SIGHUP"):
-            if hasattr(signal, name):
-                signal.signal(getattr(signal, name), lambda *_: sys.exit(0))
-        # Ctrl+C even where the shell started this in the background with SIGINT ignored (as
-        # a non-interactive shell does for `&` jobs): a SIGINT stops both processes all the same.
-        signal.signal(signal.SIGINT, signal.default_int_handler)
+        stops = _StopSignals()
+        stops.install()
         started: list[subprocess.Popen[bytes]] = []
         returncode = 0
         try:
-            worker = subprocess.Popen(  # noqa: S603 - our own manage.py, fixed arguments
-                [*manage, "db_worker", "--interval", "0.2", "--no-reload", "--no-startup-delay"],
-                cwd=cwd,
-                env=environment,
-            )
-            started.append(worker)
+            with stops.held():
+                worker = subprocess.Popen(  # noqa: S603 - our own manage.py, fixed arguments
+                    [
+                        *manage,
+                        "db_worker",
+                        "--interval",
+                        "0.2",
+                        "--no-reload",
+                        "--no-startup-delay",
+                    ],
+                    cwd=cwd,
+                    env=environment,
+                )
+                started.append(worker)
             # The web server is a process of its own too, so that however it ends (a port
             # taken meanwhile, a crash, a kill) this command is still there to stop the worker.
-            web = subprocess.Popen(  # noqa: S603 - our own manage.py, fixed arguments
-                [*manage, "runserver", f"{host}:{port}", "--noreload"],
-                cwd=cwd,
-                env=environment,
-            )
-            started.insert(0, web)
+            with stops.held():
+                web = subprocess.Popen(  # noqa: S603 - our own manage.py, fixed arguments
+                    [*manage, "runserver", f"{host}:{port}", "--noreload"],
+                    cwd=cwd,
+                    env=environment,
+                )
+                started.insert(0, web)
             url = f"http://{host}:{port}/admin/"
             self.stdout.write(
                 self.style.SUCCESS(f"\nConfigurator is starting at {url}\n")
@@ -157,6 +161,47 @@ def metrics_directory() -> tuple[str, bool]:
     for counted in directory.glob("*.db"):
         counted.unlink()
     return str(directory), False
+
+
+class _StopSignals:
+    """SIGTERM and SIGHUP end the command (SystemExit), SIGINT too (KeyboardInterrupt, Ctrl+C),
+    but never while a process is being started.
+
+    Python runs a signal's handler between two steps of the main thread: one raised inside
+    `Popen` (while it waits for the child's exec) would leave that child started and unknown to
+    the command, so nothing would stop it. A signal that comes while a start is `held()` is
+    acted on as soon as the started process is in the command's list. SIGINT is handled even
+    where the shell started the command in the background with SIGINT ignored (as a
+    non-interactive shell does for `&` jobs).
+    """
+
+    def __init__(self) -> None:
+        self._holding = False
+        self._pending: BaseException | None = None
+
+    def install(self) -> None:
+        for name in ("SIGTERM", "SIGHUP"):
+            if hasattr(signal, name):
+                signal.signal(getattr(signal, name), lambda *_: self._raise(SystemExit(0)))
+        signal.signal(signal.SIGINT, lambda *_: self._raise(KeyboardInterrupt()))
+
+    def _raise(self, stop: BaseException) -> None:
+        if self._holding:
+            self._pending = self._pending or stop
+            return
+        raise stop
+
+    @contextmanager
+    def held(self) -> Iterator[None]:
+        """Start a process inside: a stop signal meanwhile is raised once the block is done."""
+        self._holding = True
+        try:
+            yield
+        finally:
+            self._holding = False
+            pending, self._pending = self._pending, None
+            if pending is not None:
+                raise pending
 
 
 def _stop(process: subprocess.Popen[bytes]) -> None:
