@@ -55,6 +55,8 @@ INSTALLED_APPS = [
     "conversations",
     "messaging",
     "integrations",
+    # Last: it imports every app above to build demonstration data; none imports it.
+    "demo",
 ]
 
 MIDDLEWARE = [

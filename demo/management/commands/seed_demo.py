@@ -7,7 +7,8 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.db import connection
 
-from configurator.demo_dataset import SCALES, database_has_data, demo_dataset_build
+from demo.dataset import database_has_data, demo_dataset_build
+from demo.scales import SCALES
 
 
 class Command(BaseCommand):

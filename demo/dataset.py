@@ -1,20 +1,20 @@
 """A demo dataset for `manage.py seed_demo`: a contact center's month, built with bulk inserts.
 
-`small` is a demo on SQLite in seconds; `large` is the yardstick of DESIGN.md ("Scale"): 10,000
-queues, 100,000 contacts (300,000 events, 100,000 messages), 1,000,000 callbacks and 200,000
-integration deliveries, spread over the last 30 days. The rows are written straight into every
-app's tables with `bulk_create` in large batches: going through each app's services would run
-routing, integrations and the lifecycle per row, which is what makes a year of data take a year.
-Task results come with them (the worker's finished rows, 0.6 per callback, of the last 7 days: what
-retention keeps), and in `large` a few contacts have hundreds of events and messages (a
-conversation that went on for weeks), so that the contact page's latest-rows cap is measured.
-The values are realistic in shape (states, triggers, statuses, retries, timestamps), not in
-meaning: callbacks' bodies are small JSON documents that no worker should process again, which is
-why none is left pending.
+How many rows of each kind, and their spreads, are in `demo.scales`. The rows are written
+straight into every app's tables with `bulk_create` in large batches: going through each app's
+services would run routing, integrations and the lifecycle per row, which is what makes a year of
+data take a year (on PostgreSQL the callbacks and task results are built by the database,
+`demo.postgres`). Task results come with them (the worker's finished rows, 0.6 per callback, of
+the last 7 days: what retention keeps), and in `large` a few contacts have hundreds of events and
+messages (a conversation that went on for weeks), so that the contact page's latest-rows cap is
+measured. The values are realistic in shape (states, triggers, statuses, retries, timestamps),
+not in meaning: callbacks' bodies are small JSON documents that no worker should process again,
+which is why none is left pending.
 
-It stays one module past STYLE's ~500 lines on purpose: it is one recipe read top to bottom (each
-table's rows refer to the ones built before them, sharing the same spread and id helpers), run
-only by `seed_demo` and the benchmarks, and split it would only scatter that order.
+It stays one module a little past STYLE's ~500 lines on purpose: `DemoBuilder` is one recipe read
+top to bottom (each table's rows refer to the ones built before them, sharing the builder's
+random source, tag and id helpers), run only by `seed_demo` and the benchmarks; the numbers and
+the SQL statements, which stand on their own, are in `demo.scales` and `demo.postgres`.
 """
 
 from __future__ import annotations
@@ -23,7 +23,6 @@ import json
 import random
 import secrets
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from itertools import islice
 from typing import Any, TypeVar
@@ -35,106 +34,31 @@ from django_tasks_db.models import DBTaskResult
 from conversations.choices import ChannelType, Direction, Event, MessageDirection, MessageKind
 from conversations.choices import MessageStatus as MsgStatus
 from conversations.models import Agent, Contact, ContactEvent, Message
+from demo import postgres
+from demo.scales import (
+    CALLBACK_STATUSES,
+    CALLBACK_TRIGGERS,
+    CONTACT_STATES,
+    DAYS,
+    MESSAGE_STATUSES,
+    SCALES,
+    SINCH_CHANNELS,
+    SUBCHANNELS,
+    TASK_DAYS,
+    TASK_PATHS,
+    TASK_RESULTS_PER_CALLBACK,
+    Scale,
+)
 from integrations.choices import DeliveryMode, DeliveryStatus, IntegrationChannelType
 from integrations.models import Delivery, Integration, IntegrationAuthentication
 from integrations.services import triggers_rebuild
 from messaging.choices import AuthenticationDirection, CallbackStatus, Trigger
 from messaging.models import Callback, MessagingService, ServiceAuthentication
-from queues.choices import SUBCHANNELS as QUEUE_SUBCHANNELS
 from queues.models import Queue, QueueAddress
 
 M = TypeVar("M", bound=models.Model)
 
 BATCH_SIZE = 5000
-DAYS = 30
-SUBCHANNELS = tuple(sub.name for sub in QUEUE_SUBCHANNELS)
-SINCH_CHANNELS = {sub.name: sub.sinch_channel for sub in QUEUE_SUBCHANNELS}
-# Where a month of contacts stands: most ended, some still waiting or with an agent.
-CONTACT_STATES: tuple[tuple[str, int], ...] = (
-    (Event.ENDED, 62),
-    (Event.ABANDONED, 10),
-    (Event.QUEUED, 10),
-    (Event.ACCEPTED, 8),
-    (Event.ALLOCATED, 4),
-    (Event.TRANSFERRED, 3),
-    (Event.FORWARDED, 2),
-    (Event.RECEIVED, 1),
-)
-CALLBACK_TRIGGERS: tuple[tuple[str, int], ...] = (
-    (Trigger.MESSAGE_DELIVERY, 45),
-    (Trigger.MESSAGE_INBOUND, 35),
-    (Trigger.EVENT_INBOUND, 8),
-    (Trigger.CONVERSATION_START, 4),
-    (Trigger.CONVERSATION_STOP, 4),
-    (Trigger.CONTACT_CREATE, 2),
-    (Trigger.CHANNEL_EVENT, 2),
-)
-CALLBACK_STATUSES: tuple[tuple[str, int], ...] = (
-    (CallbackStatus.PROCESSED, 90),
-    (CallbackStatus.IGNORED, 8),
-    (CallbackStatus.FAILED, 2),
-)
-MESSAGE_STATUSES: tuple[tuple[str, int], ...] = (
-    (MsgStatus.READ, 40),
-    (MsgStatus.DELIVERED, 35),
-    (MsgStatus.SENT, 15),
-    (MsgStatus.FAILED, 10),
-)
-
-
-@dataclass(frozen=True)
-class Scale:
-    """How many rows of each kind a dataset holds."""
-
-    services: int
-    apps_per_service: int
-    queues: int
-    agents: int
-    integrations: int
-    contacts: int
-    callbacks: int
-    deliveries: int
-    # Contacts given `busy_rows` more events and messages each (a long conversation).
-    busy_contacts: int = 0
-    busy_rows: int = 0
-
-
-# Finished task rows per callback (the worker's processing runs and integration deliveries),
-# kept TASK_DAYS: what a worker's table holds under retention.
-TASK_RESULTS_PER_CALLBACK = 0.6
-TASK_DAYS = 7
-TASK_PATHS: tuple[tuple[str, int], ...] = (
-    ("messaging.wake.process_callbacks", 80),
-    ("integrations.dispatch.deliver_pending", 18),
-    ("conversations.overflow.forward_overdue_contacts", 2),
-)
-
-
-SCALES: dict[str, Scale] = {
-    "small": Scale(
-        services=2,
-        apps_per_service=2,
-        queues=20,
-        agents=12,
-        integrations=6,
-        contacts=300,
-        callbacks=3000,
-        deliveries=600,
-    ),
-    # 100 services x 10 apps x 10 subchannels: exactly one address for each of 10,000 queues.
-    "large": Scale(
-        services=100,
-        apps_per_service=10,
-        queues=10_000,
-        agents=2_000,
-        integrations=40,
-        contacts=100_000,
-        callbacks=1_000_000,
-        deliveries=200_000,
-        busy_contacts=5,
-        busy_rows=500,
-    ),
-}
 
 
 def database_has_data() -> bool:
@@ -202,7 +126,9 @@ class DemoBuilder:
         counts["busy contacts' events"] = len(busy_events)
         counts["busy contacts' messages"] = busy_messages
         if connection.vendor == "postgresql":
-            counts["callbacks"] = self._callbacks_in_sql(apps)
+            postgres.callbacks_insert(apps=apps, scale=self.scale, tag=self.tag, start=self.start)
+            counts["callbacks"] = self.scale.callbacks
+            self.report(f"{self.scale.callbacks} callbacks")
         else:
             counts["callbacks"] = self._callbacks(services, apps, contacts)
         counts["deliveries"] = self._deliveries(integrations, events)
@@ -495,7 +421,7 @@ class DemoBuilder:
         count = int(self.scale.callbacks * TASK_RESULTS_PER_CALLBACK)
         since = self.now - timedelta(days=TASK_DAYS)
         if connection.vendor == "postgresql":
-            self._task_results_in_sql(count, since)
+            postgres.task_results_insert(count=count, since=since)
         else:
             rows = [self._task_result(since) for _ in range(count)]
             _insert(DBTaskResult, rows)
@@ -527,38 +453,6 @@ class DemoBuilder:
             traceback="Traceback (demo data)" if failed else "",
             worker_ids=["demo-worker"],
         )
-
-    def _task_results_in_sql(self, count: int, since: datetime) -> None:
-        """The task rows in one INSERT … SELECT generate_series (PostgreSQL), as the callbacks."""
-        paths = [path for path, weight in TASK_PATHS for _ in range(weight)]
-        sql = f"""
-            INSERT INTO {DBTaskResult._meta.db_table} (
-                id, status, args_kwargs, priority, task_path, queue_name, backend_name,
-                run_after, enqueued_at, started_at, finished_at, return_value,
-                exception_class_path, traceback, worker_ids
-            )
-            SELECT
-                gen_random_uuid(), CASE WHEN failed THEN 'FAILED' ELSE 'SUCCESSFUL' END,
-                '{{"args": [], "kwargs": {{}}}}'::jsonb, 0, path, 'default', 'default',
-                enqueued, enqueued, enqueued,
-                enqueued + random() * interval '900 milliseconds',
-                CASE WHEN failed THEN NULL ELSE '1'::jsonb END,
-                CASE WHEN failed THEN 'builtins.RuntimeError' ELSE '' END,
-                CASE WHEN failed THEN 'Traceback (demo data)' ELSE '' END,
-                '["demo-worker"]'::jsonb
-            FROM (
-                SELECT
-                    random() < 0.01 AS failed,
-                    (%(paths)s::text[])[1 + floor(random() * 100)::int] AS path,
-                    %(since)s + random() * %(seconds)s * interval '1 second' AS enqueued
-                FROM generate_series(1, %(n)s)
-            ) AS row
-            ORDER BY enqueued
-        """  # noqa: S608 - the only interpolation is the model's own table name
-        with connection.cursor() as cursor:
-            cursor.execute(
-                sql, {"n": count, "paths": paths, "since": since, "seconds": TASK_DAYS * 86400}
-            )
 
     def _callbacks(
         self,
@@ -602,73 +496,6 @@ class DemoBuilder:
         count = _stream(Callback, rows())
         self.report(f"{count} callbacks")
         return count
-
-    def _callbacks_in_sql(self, apps: list[tuple[MessagingService, str]]) -> int:
-        """The million callbacks in one INSERT … SELECT generate_series (PostgreSQL).
-
-        The same rows as `_callbacks` makes (one app after another, a contact's Sinch ids,
-        weighted triggers and statuses, a time in the last 30 days), built by the database:
-        through the ORM a million rows take ten minutes, here well under one.
-        """
-
-        def spread(table: tuple[tuple[str, int], ...]) -> list[str]:
-            # A hundred values in proportion to the weights: picking one at random is the spread.
-            return [value for value, weight in table for _ in range(weight)]
-
-        tag = self.tag.upper()
-        params: dict[str, Any] = {
-            "n": self.scale.callbacks,
-            "contacts": self.scale.contacts,
-            "service_ids": [service.pk for service, _ in apps],
-            "app_ids": [app_id for _, app_id in apps],
-            "triggers": spread(CALLBACK_TRIGGERS),
-            "statuses": spread(CALLBACK_STATUSES),
-            "message_prefix": f"DEMOCB{tag}",
-            "contact_prefix": f"DEMOCONTACT{tag}",
-            "conversation_prefix": f"DEMOCONV{tag}",
-            "nonce_prefix": f"demo-{self.tag}-",
-            "start": self.start,
-            "seconds": DAYS * 86400,
-        }
-        sql = f"""
-            INSERT INTO {Callback._meta.db_table} (
-                service_id, trigger, app_id, message_id, contact_id, conversation_id, nonce,
-                signed_at, received_at, raw_body, dedupe_key, status, status_reason, summary,
-                attempts, processed_at, claimed_by, takeovers
-            )
-            SELECT
-                service_id, trigger, app_id, message_id, contact_id, conversation_id,
-                %(nonce_prefix)s || n, received, received,
-                convert_to(json_build_object(
-                    'app_id', app_id, 'accepted_time', received, 'demo', true,
-                    'message', json_build_object(
-                        'id', message_id, 'conversation_id', conversation_id)
-                )::text, 'UTF8'),
-                trigger || ':' || message_id,
-                status, CASE WHEN status = 'processed' THEN '' ELSE 'demo data' END,
-                jsonb_build_object('trigger', trigger, 'message_id', message_id),
-                1, received + random() * interval '400 milliseconds', '', 0
-            FROM (
-                SELECT
-                    n,
-                    (%(service_ids)s::int[])[1 + n %% cardinality(%(service_ids)s::int[])]
-                        AS service_id,
-                    (%(app_ids)s::text[])[1 + n %% cardinality(%(app_ids)s::text[])] AS app_id,
-                    (%(triggers)s::text[])[1 + floor(random() * 100)::int] AS trigger,
-                    (%(statuses)s::text[])[1 + floor(random() * 100)::int] AS status,
-                    %(message_prefix)s || lpad(n::text, 9, '0') AS message_id,
-                    %(contact_prefix)s || lpad((n %% %(contacts)s)::text, 8, '0') AS contact_id,
-                    %(conversation_prefix)s || lpad((n %% %(contacts)s)::text, 8, '0')
-                        AS conversation_id,
-                    %(start)s + random() * %(seconds)s * interval '1 second' AS received
-                FROM generate_series(0, %(n)s - 1) AS n
-            ) AS row
-            ORDER BY received
-        """  # noqa: S608 - the only interpolation is the model's own table name
-        with connection.cursor() as cursor:
-            cursor.execute(sql, params)
-        self.report(f"{self.scale.callbacks} callbacks")
-        return self.scale.callbacks
 
     def _deliveries(self, integrations: list[Integration], events: list[ContactEvent]) -> int:
         """Attempts of background listeners: most succeed at once, some after retries.

@@ -89,7 +89,8 @@ def test_busy_contacts_and_task_results_are_seeded() -> None:
     from django.utils import timezone
     from django_tasks_db.models import DBTaskResult
 
-    from configurator.demo_dataset import SCALES, DemoBuilder
+    from demo.dataset import DemoBuilder
+    from demo.scales import SCALES
 
     scale = replace(SCALES["small"], busy_contacts=2, busy_rows=40, deliveries=2000)
     counts = DemoBuilder(scale=scale, tag="busy", seed=3, report=lambda _: None).build()
