@@ -1,22 +1,20 @@
 """The production environment of docs/deployment.md passes Django's deployment checks.
 
 The checks run in this process (a subprocess per check cost a Django start-up each): the settings
-module is executed afresh with the documented environment and nothing else, as a production
-process would read it, and Django's settings are swapped for what it made of it while
-`manage.py check --deploy` runs.
+module is executed afresh with the documented environment and nothing else (tests.settingsrun),
+as a production process would read it, and Django's settings are swapped for what it made of it
+while `manage.py check --deploy` runs.
 """
 
 from __future__ import annotations
 
 import os
 import re
-import runpy
 from collections.abc import Iterator
 from contextlib import contextmanager
 from io import StringIO
 from pathlib import Path
 from typing import Any
-from unittest import mock
 
 import pytest
 from cryptography.fernet import Fernet
@@ -26,6 +24,7 @@ from django.core.management.base import SystemCheckError
 from django.test import override_settings
 
 import tests.settings
+from tests.settingsrun import settings_read_from
 
 ROOT = Path(__file__).resolve().parents[2]
 DEPLOYMENT_DOC = ROOT / "docs" / "deployment.md"
@@ -64,13 +63,6 @@ def _production_env(tmp_path: Path, drop: tuple[str, ...] = ()) -> dict[str, str
     }
 
 
-def production_settings(env: dict[str, str]) -> dict[str, Any]:
-    """What configurator/settings.py makes of `env` alone, as a process started with it would."""
-    with mock.patch.dict(os.environ, env, clear=True):
-        module = runpy.run_path(str(ROOT / "configurator" / "settings.py"))
-    return {name: value for name, value in module.items() if name.isupper()}
-
-
 @contextmanager
 def settings_replaced_by(production: dict[str, Any]) -> Iterator[None]:
     """Django's settings are `production` within the block (and none of the test suite's own).
@@ -89,7 +81,7 @@ def settings_replaced_by(production: dict[str, Any]) -> Iterator[None]:
 
 def _check_deploy(env: dict[str, str]) -> str:
     """What `manage.py check --deploy --fail-level WARNING` reports under `env` ("" when clean)."""
-    with settings_replaced_by(production_settings(env)):
+    with settings_replaced_by(settings_read_from(env, only=True)):
         try:
             call_command(
                 "check", "--deploy", "--fail-level", "WARNING", stdout=StringIO(), stderr=StringIO()
@@ -141,7 +133,7 @@ def test_login_lockout_and_token_limits_are_on_and_read_from_the_environment(
         "AXES_COOLOFF_MINUTES": "30",
         "API_AUTH_FAILURE_RATE": "20/hour",
     }
-    production = production_settings(env)
+    production = settings_read_from(env, only=True)
 
     with settings_replaced_by(production):
         shown = (
