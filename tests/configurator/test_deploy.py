@@ -15,6 +15,7 @@ from contextlib import contextmanager
 from io import StringIO
 from pathlib import Path
 from typing import Any
+from unittest import mock
 
 import pytest
 from cryptography.fernet import Fernet
@@ -80,8 +81,12 @@ def settings_replaced_by(production: dict[str, Any]) -> Iterator[None]:
 
 
 def _check_deploy(env: dict[str, str]) -> str:
-    """What `manage.py check --deploy --fail-level WARNING` reports under `env` ("" when clean)."""
-    with settings_replaced_by(settings_read_from(env, only=True)):
+    """What `manage.py check --deploy --fail-level WARNING` reports under `env` ("" when clean).
+
+    The environment is `env` alone while the checks run too: some read it (async.E001).
+    """
+    production = settings_read_from(env, only=True)
+    with settings_replaced_by(production), mock.patch.dict(os.environ, env, clear=True):
         try:
             call_command(
                 "check", "--deploy", "--fail-level", "WARNING", stdout=StringIO(), stderr=StringIO()
