@@ -1,15 +1,31 @@
-"""The production environment of docs/deployment.md passes Django's deployment checks."""
+"""The production environment of docs/deployment.md passes Django's deployment checks.
+
+The checks run in this process (a subprocess per check cost a Django start-up each): the settings
+module is executed afresh with the documented environment and nothing else (tests.settingsrun),
+as a production process would read it, and Django's settings are swapped for what it made of it
+while `manage.py check --deploy` runs.
+"""
 
 from __future__ import annotations
 
 import os
 import re
-import subprocess
-import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from io import StringIO
 from pathlib import Path
+from typing import Any
+from unittest import mock
 
 import pytest
 from cryptography.fernet import Fernet
+from django.conf import settings
+from django.core.management import call_command
+from django.core.management.base import SystemCheckError
+from django.test import override_settings
+
+import tests.settings
+from tests.settingsrun import settings_read_from
 
 ROOT = Path(__file__).resolve().parents[2]
 DEPLOYMENT_DOC = ROOT / "docs" / "deployment.md"
@@ -48,14 +64,36 @@ def _production_env(tmp_path: Path, drop: tuple[str, ...] = ()) -> dict[str, str
     }
 
 
-def _check_deploy(env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, str(ROOT / "manage.py"), "check", "--deploy", "--fail-level", "WARNING"],
-        env=env,
-        capture_output=True,
-        text=True,
-        cwd=cwd,
-    )
+@contextmanager
+def settings_replaced_by(production: dict[str, Any]) -> Iterator[None]:
+    """Django's settings are `production` within the block (and none of the test suite's own).
+
+    The app registry and the database connections stay: the production settings list the same
+    apps (asserted), and the checks `check --deploy` runs open no database connection.
+    """
+    assert production["INSTALLED_APPS"] == settings.INSTALLED_APPS
+    kept = {"INSTALLED_APPS", "DATABASES"}
+    test_only = {name for name in dir(tests.settings) if name.isupper()} - set(production)
+    with override_settings(**{name: v for name, v in production.items() if name not in kept}):
+        for name in test_only:
+            delattr(settings, name)
+        yield
+
+
+def _check_deploy(env: dict[str, str]) -> str:
+    """What `manage.py check --deploy --fail-level WARNING` reports under `env` ("" when clean).
+
+    The environment is `env` alone while the checks run too: some read it (async.E001).
+    """
+    production = settings_read_from(env, only=True)
+    with settings_replaced_by(production), mock.patch.dict(os.environ, env, clear=True):
+        try:
+            call_command(
+                "check", "--deploy", "--fail-level", "WARNING", stdout=StringIO(), stderr=StringIO()
+            )
+        except SystemCheckError as failed:
+            return str(failed)
+    return ""
 
 
 def test_documented_environment_is_the_production_one() -> None:
@@ -69,9 +107,7 @@ def test_documented_environment_is_the_production_one() -> None:
 
 
 def test_check_deploy_is_clean_with_the_documented_environment(tmp_path: Path) -> None:
-    result = _check_deploy(_production_env(tmp_path), tmp_path)
-
-    assert result.returncode == 0, result.stdout + result.stderr
+    assert _check_deploy(_production_env(tmp_path)) == ""
 
 
 @pytest.mark.parametrize(
@@ -88,10 +124,9 @@ def test_check_deploy_is_clean_with_the_documented_environment(tmp_path: Path) -
 def test_leaving_out_the_hsts_commitments_gives_exactly_their_warnings(
     tmp_path: Path, drop: tuple[str, ...], warnings: set[str]
 ) -> None:
-    result = _check_deploy(_production_env(tmp_path, drop), tmp_path)
+    reported = _check_deploy(_production_env(tmp_path, drop))
 
-    assert result.returncode == 1
-    assert set(re.findall(r"\((\w+\.[EW]\d+)\)", result.stderr)) == warnings, result.stderr
+    assert set(re.findall(r"\((\w+\.[EW]\d+)\)", reported)) == warnings, reported
 
 
 def test_login_lockout_and_token_limits_are_on_and_read_from_the_environment(
@@ -103,22 +138,29 @@ def test_login_lockout_and_token_limits_are_on_and_read_from_the_environment(
         "AXES_COOLOFF_MINUTES": "30",
         "API_AUTH_FAILURE_RATE": "20/hour",
     }
-    show = (
-        "from django.conf import settings as s; "
-        "print(s.AXES_ENABLED, s.AXES_FAILURE_LIMIT, s.AXES_COOLOFF_TIME, "
-        "s.AXES_LOCKOUT_PARAMETERS, s.API_AUTH_FAILURE_RATE, s.API_DOCS_PUBLIC, "
-        "'axes.middleware.AxesMiddleware' in s.MIDDLEWARE, "
-        "s.AUTHENTICATION_BACKENDS[0], 'rest_framework.authtoken' in s.INSTALLED_APPS)"
-    )
-    result = subprocess.run(
-        [sys.executable, str(ROOT / "manage.py"), "shell", "--no-imports", "-c", show],
-        env=env,
-        capture_output=True,
-        text=True,
-        cwd=tmp_path,
-    )
+    production = settings_read_from(env, only=True)
 
-    assert result.returncode == 0, result.stderr
-    assert result.stdout.split("\n")[0] == (
-        "True 7 0:30:00 ['ip_address'] 20/hour False True axes.backends.AxesStandaloneBackend False"
+    with settings_replaced_by(production):
+        shown = (
+            settings.AXES_ENABLED,
+            settings.AXES_FAILURE_LIMIT,
+            str(settings.AXES_COOLOFF_TIME),
+            settings.AXES_LOCKOUT_PARAMETERS,
+            settings.API_AUTH_FAILURE_RATE,
+            settings.API_DOCS_PUBLIC,
+            "axes.middleware.AxesMiddleware" in settings.MIDDLEWARE,
+            settings.AUTHENTICATION_BACKENDS[0],
+            "rest_framework.authtoken" in settings.INSTALLED_APPS,
+        )
+
+    assert shown == (
+        True,
+        7,
+        "0:30:00",
+        ["ip_address"],
+        "20/hour",
+        False,
+        True,
+        "axes.backends.AxesStandaloneBackend",
+        False,
     )

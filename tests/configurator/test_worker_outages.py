@@ -31,6 +31,12 @@ from tests.workers import ROOT, database_address, database_url, start_worker, wa
 
 APP = "01E4556565565ERKYO"
 UNAVAILABLE = "database unavailable, retrying until it is back"
+# The housekeeping loop meets an outage at its next job: the heartbeat, every quarter of
+# WORKER_STALE_SECONDS (at least 1 s, at most 10 s); with 4 s it beats every second, so that a
+# test waiting for every loop to have seen the outage does not wait 10 s for the housekeeping one.
+# The stale-row sweep runs at start and then every WORK_SWEEP_SECONDS (30 s), so no outage in
+# these tests makes the worker count itself stopped.
+BEATING_EVERY_SECOND = {"WORKER_STALE_SECONDS": "4"}
 
 
 @contextmanager
@@ -129,6 +135,7 @@ def test_a_worker_survives_a_cut_connection_and_works_on(client: Client) -> None
                 LOG_FORMAT="json",
                 WORKER_THREADS="2",
                 DATABASE_URL=database_url(port=proxy.port),
+                **BEATING_EVERY_SECOND,
             )
             started.append(worker)
             with reading(worker) as lines:

@@ -65,12 +65,16 @@ def listener(sink: HttpsSink, queues: list[Queue], **fields: Any) -> Integration
     return make_integration(queues=queues, **values)
 
 
-def routing(sink: HttpsSink, queue: Queue, **fields: Any) -> Integration:
+def routing(sink: HttpsSink, queue: Queue, *, timeout: float = 1, **fields: Any) -> Integration:
     values: dict[str, Any] = {
         "endpoint_url": f"{sink.url}/route",
         "events": ["received"],
         "configuration": {
-            "request": {"method": "GET", "params": {"source": "{contact.source}"}, "timeout": 1},
+            "request": {
+                "method": "GET",
+                "params": {"source": "{contact.source}"},
+                "timeout": timeout,
+            },
             "response": {
                 "set": {
                     "queue": {"id": "{response.body.queue.id}"},
@@ -375,7 +379,7 @@ def test_a_hanging_endpoint_is_cut_at_its_timeout(https_sink: HttpsSink, queue: 
         queues=[queue],
         endpoint_url=https_sink.url,
         events=["queued"],
-        configuration={"request": {"method": "POST", "timeout": 0.5}},
+        configuration={"request": {"method": "POST", "timeout": 0.3}},
     )
 
     make_contact(queue)
@@ -383,7 +387,7 @@ def test_a_hanging_endpoint_is_cut_at_its_timeout(https_sink: HttpsSink, queue: 
 
     first = Delivery.objects.get(attempt=1)
     assert first.status == "retrying"
-    assert "no answer within 0.5 s" in first.error
+    assert "no answer within 0.3 s" in first.error
 
 
 def test_a_private_address_is_refused_and_not_retried(
@@ -624,7 +628,7 @@ def test_blocking_failure_lets_the_conversation_go_on_unchanged(
     https_sink: HttpsSink, queue: Queue
 ) -> None:
     https_sink.default = SinkAnswer(delay=3)
-    routing(https_sink, queue)
+    routing(https_sink, queue, timeout=0.3)
 
     contact = make_contact(queue)
 
@@ -633,7 +637,7 @@ def test_blocking_failure_lets_the_conversation_go_on_unchanged(
     assert contact.queue == queue
     delivery = Delivery.objects.get()
     assert delivery.status == "failed"
-    assert "no answer within 1 s" in delivery.error
+    assert "no answer within 0.3 s" in delivery.error
 
 
 @pytest.mark.parametrize(
