@@ -208,8 +208,13 @@ def test_webhook_and_worker_through_pgbouncer(
                 pool.map(lambda n: _post(gunicorn_through, service.pk, n), range(count))
             )
         assert statuses == [200] * count
+        # A callback is marked processed just after its conversation is queued: wait for both
+        # before the worker stops.
         wait_until(
-            lambda: Contact.objects.filter(state="queued").count() == count,
+            lambda: (
+                Contact.objects.filter(state="queued").count() == count
+                and not Callback.objects.exclude(status="processed").exists()
+            ),
             90,
             "queueing every conversation through PgBouncer",
         )
