@@ -115,29 +115,41 @@ def message_send(
         service.name,
         service.auth_method,
     )
+    # The access tokens this send used: masked like the secret should an answer echo them.
+    tokens: list[str] = []
     try:
         if service.auth_method == ApiAuthMethod.BASIC:
             answer = _post_json(url, body, requests.auth.HTTPBasicAuth(key.key_id, key.secret))
         else:
-            answer = _send_with_token(url, body, key)
+            answer = _send_with_token(url, body, key, tokens)
         sent = _sent_message(answer)
     except SinchError as exc:
-        error = _scrubbed(exc, key)
+        error = _scrubbed(exc, key, tokens)
         logger.warning("Send for app %s failed: %s", app_id, error)
         raise error from None
     logger.info("Sinch accepted message %s for app %s", sent.message_id, app_id)
     return sent
 
 
-def _send_with_token(url: str, body: dict[str, Any], key: _AccessKey) -> HttpAnswer:
-    """Send with a cached token; a token Sinch no longer accepts is replaced once."""
+def _send_with_token(
+    url: str, body: dict[str, Any], key: _AccessKey, tokens: list[str]
+) -> HttpAnswer:
+    """Send with a cached token; a token Sinch no longer accepts is replaced once.
+
+    `tokens` receives each token sent, for the caller to mask in what it reports.
+    """
     credentials = ClientCredentials(
         token_url=str(settings.SINCH_OAUTH_TOKEN_URL), client_id=key.key_id, secret=key.secret
     )
+
+    def send(token: str) -> HttpAnswer:
+        tokens.append(token)
+        return _post_json(url, body, BearerAuth(token))
+
     return bearer_call(
         credentials,
         lambda: _token(credentials),
-        lambda token: _post_json(url, body, BearerAuth(token)),
+        send,
         on_replaced=lambda: logger.info(
             "Sinch refused a cached access token of key %s; fetching a new one", key.key_id
         ),
@@ -253,10 +265,13 @@ def _api_url(service_connection: str) -> str:
     return origin + parts.path + (f"?{parts.query}" if parts.query else "")
 
 
-def _scrubbed(exc: SinchError, key: _AccessKey) -> SinchError:
-    """The same error, with the key secret masked should Sinch (or a proxy) ever echo it back."""
+def _scrubbed(exc: SinchError, key: _AccessKey, tokens: list[str]) -> SinchError:
+    """The same error, with the key secret and the access tokens sent masked should Sinch (or a
+    proxy) ever echo them back."""
     text = str(exc)
     if key.secret:
         basic = base64.b64encode(f"{key.key_id}:{key.secret}".encode()).decode()
         text = text.replace(basic, MASK).replace(key.secret, MASK)
+    for token in tokens:
+        text = text.replace(token, MASK)
     return exc if text == str(exc) else SinchError(text, status=exc.status)

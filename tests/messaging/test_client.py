@@ -496,7 +496,16 @@ def test_secret_and_token_never_reach_errors_or_logs(
     with pytest.raises(SinchError) as caught:
         send()
     errors.append(str(caught.value))
-    # Even a (misbehaving) proxy that echoes the credentials back does not leak them.
+    # Even a (misbehaving) proxy that echoes the credentials back does not leak them: the
+    # access token of a send refused after it (still cached, still valid)...
+    send()
+    token = fake_sinch.issued_tokens[-1]
+    fake_sinch.script_send(400, text=f"bad request: Authorization: Bearer {token}")
+    with pytest.raises(SinchError) as caught:
+        send()
+    errors.append(str(caught.value))
+    assert "bad request: Authorization: Bearer ********" in errors[-1]
+    # ... and the key itself under basic authentication.
     services.messaging_service_update(service=service, auth_method="basic")
     fake_sinch.script_send(400, text=f"bad request: Authorization: Basic {basic} ({SECRET})")
     with pytest.raises(SinchError) as caught:
