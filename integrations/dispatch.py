@@ -15,6 +15,7 @@ import random
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any
 
 from django.conf import settings
@@ -85,7 +86,14 @@ def deliveries_send(delivery_ids: Sequence[int]) -> int:
 def _send_one(delivery: Delivery) -> None:
     integration = delivery.integration
     if not integration.fires:
-        why = "paused" if integration.paused_at is not None else "disabled"
+        why = " and ".join(
+            word
+            for word, holds in (
+                ("disabled", not integration.enabled),
+                ("paused", integration.paused_at is not None),
+            )
+            if holds
+        )
         delivery.status = DeliveryStatus.SKIPPED
         delivery.error = f"the integration was {why} before this delivery was sent"
         delivery.finished_at = timezone.now()
@@ -97,16 +105,19 @@ def _send_one(delivery: Delivery) -> None:
     current: dict[str, Any] | None = None
     if integration.endpoint_url.strip() == ECHO_ENDPOINT:
         current = contact_snapshot(contact_detail().get(pk=delivery.contact_id))
-    execution = execute(
-        configuration=integration.configuration,
-        endpoint_url=integration.endpoint_url,
-        context=event_context(entry, entry.snapshot),
-        secrets=secrets,
-        targets=DatabaseTargets(),
-        channel_type=str(entry.snapshot.get("channel_type") or ChannelType.CHAT),
-        echo_data=current,
-        integration_id=integration.pk,
-    )
+    # A refused token is replaced with a second call: the claim is renewed before it
+    # (`keep_claim`), so that the lease only has to outlast one call, as for callbacks.
+    with housekeeping.holding(partial(_claim_renew, delivery)):
+        execution = execute(
+            configuration=integration.configuration,
+            endpoint_url=integration.endpoint_url,
+            context=event_context(entry, entry.snapshot),
+            secrets=secrets,
+            targets=DatabaseTargets(),
+            channel_type=str(entry.snapshot.get("channel_type") or ChannelType.CHAT),
+            echo_data=current,
+            integration_id=integration.pk,
+        )
     with transaction.atomic():
         still_ours = (
             Delivery.objects.select_for_update()
@@ -128,6 +139,15 @@ def _send_one(delivery: Delivery) -> None:
                 _retry_later(delivery, execution)
             else:
                 count_final_failure(integration.pk, execution.error)
+
+
+def _claim_renew(delivery: Delivery) -> bool:
+    """Renew this worker's claim on a delivery it is sending; False if it was taken over."""
+    return bool(
+        Delivery.objects.filter(
+            pk=delivery.pk, status=DeliveryStatus.SENDING, claimed_by=delivery.claimed_by
+        ).update(claimed_at=timezone.now())
+    )
 
 
 def _retry_later(delivery: Delivery, execution: Execution) -> Delivery:

@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import base64
 import json
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
+from unittest.mock import patch
 
 import pytest
 from django.utils import timezone
@@ -575,6 +577,41 @@ def test_a_refused_cached_oauth_token_is_replaced_and_the_call_made_again(
     assert https_sink.requests[2].headers["authorization"] == "Bearer bearer-1"
     assert https_sink.requests[4].headers["authorization"] == "Bearer bearer-2"
     assert list(Delivery.objects.values_list("status", flat=True)) == ["succeeded"] * 2
+
+
+def test_a_worker_renews_its_claim_on_a_delivery_before_a_second_call(
+    https_sink: HttpsSink, queue: Queue
+) -> None:
+    # The lease then only has to outlast one call, as for callbacks (the sweep would otherwise
+    # take over a delivery still being sent, and it would be sent twice).
+    _oauth_integration(https_sink, queue)
+    https_sink.answer(SinkAnswer(body={"access_token": "bearer-1", "expires_in": 600}))
+    make_contact(queue)
+    run_ready_tasks()
+    long_ago = timezone.now() - timedelta(hours=1)
+    renewed: list[datetime | None] = []
+    renew = dispatch._claim_renew
+
+    def renew_seen(delivery: Delivery) -> bool:
+        Delivery.objects.filter(pk=delivery.pk).update(claimed_at=long_ago)
+        done = renew(delivery)
+        renewed.append(Delivery.objects.get(pk=delivery.pk).claimed_at)
+        return done
+
+    https_sink.answer(
+        SinkAnswer(status=401), SinkAnswer(body={"access_token": "bearer-2", "expires_in": 600})
+    )
+    make_contact(queue, identity="46700000002")
+    with patch.object(dispatch, "_claim_renew", renew_seen):
+        run_ready_tasks()
+
+    assert len(renewed) == 1 and renewed[0] is not None and renewed[0] > long_ago
+    taken = Delivery.objects.order_by("pk").last()
+    assert taken is not None
+    taken.status, taken.claimed_by = "sending", "another-worker"
+    taken.save()
+    taken.claimed_by = "this-worker"
+    assert not renew(taken)
 
 
 def test_a_refused_fresh_oauth_token_fails_the_call_and_is_not_kept(
