@@ -85,7 +85,7 @@ def misses(
     if kind not in conversation_types(channel_type, direction):
         reasons.append(f"it does not apply to {conversation} conversations")
     elif event not in SUPPORTED_EVENTS[kind]:
-        reasons.append(f"{conversation} conversations have no {event} event")
+        reasons.append(f"{conversation} conversations have no {Event(event).label} event")
     if not any(s.queue_id == queue_id and s.channel_type == kind[0] for s in scopes):
         reasons.append(
             f"queue “{queue_name}” is not in its scope"

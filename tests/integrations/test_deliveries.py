@@ -15,6 +15,7 @@ from rest_framework.test import APIClient
 from configurator.tokens import api_token_create
 from conversations.models import Contact
 from integrations.models import Delivery, Integration
+from integrations.testrun import sample_contact
 from queues.models import Queue
 from tests.factories import make_contact, make_integration, make_queue
 from tests.httpsink import HttpsSink, SinkAnswer
@@ -151,6 +152,21 @@ def test_a_test_run_says_why_an_integration_would_not_fire(
         enabled=False, paused_at=timezone.now(), paused_reason=""
     )
     assert match("queued") == "would not fire: it is disabled; it is paused"
+
+
+def test_a_sample_run_of_an_outbound_integration_uses_an_outbound_sample(
+    api: APIClient, https_sink: HttpsSink, queue: Queue
+) -> None:
+    outbound = make_integration(
+        queues=[queue], direction="outbound", events=["accepted"], endpoint_url=https_sink.url
+    )
+    response = api.post(
+        f"/api/v1/integrations/{outbound.pk}/test/", {"event": "accepted"}, format="json"
+    )
+
+    steps = {s["name"]: s for s in response.json()["steps"]}
+    assert steps["match"]["outcome"] == "ok", steps["match"]
+    assert sample_contact(outbound)["direction"] == "outbound"
 
 
 def test_api_live_test_run_shows_what_would_change_and_changes_nothing(
