@@ -38,19 +38,6 @@ class ChangeOnPostPermissions(StaffModelPermissions):
     }
 
 
-CONTACT_DATA_PERMISSION = "conversations.view_contact"
-
-
-def can_view_contact_data(user: Any) -> bool:
-    """Whether `user` may see a contact's data wherever it appears (test runs, deliveries).
-
-    Contacts carry end users' personal data (phone numbers, names, what they wrote, attached
-    data); an integration developer without the permission to view contacts must not read
-    them through the integrations' pages either.
-    """
-    return bool(user and user.is_active and user.has_perm(CONTACT_DATA_PERMISSION))
-
-
 class ApiDocsPermission(permissions.BasePermission):
     """The OpenAPI schema and its UI: a logged-in user, or anyone when API_DOCS_PUBLIC."""
 

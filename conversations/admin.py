@@ -37,6 +37,7 @@ from conversations.admin_inlines import ContactEventInline, MessageInline
 from conversations.choices import Event
 from conversations.lifecycle import LifecycleError
 from conversations.models import Agent, Contact, ContactEvent, Message
+from conversations.permissions import can_view_contact_data
 from queues.choices import SUBCHANNELS
 from queues.models import Queue
 
@@ -382,7 +383,7 @@ class ContactRowsAdmin(LargeTableAdminMixin, admin.ModelAdmin[Any]):
 
     def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         # Rows of a contact are the contact's data: whoever may view contacts may read them.
-        return request.user.has_perm("conversations.view_contact")
+        return can_view_contact_data(request.user)
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False

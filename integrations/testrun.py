@@ -18,9 +18,9 @@ from django.core.exceptions import PermissionDenied
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from configurator.permissions import can_view_contact_data
 from conversations.choices import ChannelType, Direction
 from conversations.models import Contact
+from conversations.permissions import can_view_contact_data
 from conversations.snapshot import contact_snapshot, iso
 from integrations.choices import DeliveryStatus, conversation_types
 from integrations.delivery import execute

@@ -97,15 +97,6 @@ def send(
 class IntegrationTokens:
     """Integrations' view of the shared token cache: tokens fetched through their session."""
 
-    def token(
-        self, *, token_url: str, client_id: str, secret: str, scope: str, timeout: float
-    ) -> str:
-        """A valid access token, fetched when none is cached (OutboundError when refused)."""
-        credentials = ClientCredentials(
-            token_url=token_url, client_id=client_id, secret=secret, scope=scope
-        )
-        return self.bearer(credentials, timeout=timeout).value
-
     def bearer(self, credentials: ClientCredentials, *, timeout: float) -> AccessToken:
         """The token for `credentials`, and whether it was fetched for this call."""
         return shared_tokens.token(

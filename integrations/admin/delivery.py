@@ -20,8 +20,8 @@ from django.utils.safestring import SafeString
 from django.utils.translation import gettext_lazy as _
 
 from configurator.admin_mixins import BoundedLookupsMixin, LargeTableAdminMixin, pretty_json
-from configurator.permissions import can_view_contact_data
 from conversations.admin_inlines import LatestRowsFormSet, LatestRowsInline
+from conversations.permissions import can_view_contact_data
 from integrations import dispatch, selectors
 from integrations.models import Delivery
 

@@ -16,9 +16,10 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from configurator.pagination import cursor_pagination
-from configurator.permissions import ChangeOnPostPermissions, can_view_contact_data
+from configurator.permissions import ChangeOnPostPermissions
 from conversations.api.serializers import EmptySerializer
 from conversations.choices import Event
+from conversations.permissions import can_view_contact_data
 from integrations import dispatch, selectors, services
 from integrations.api.filters import DeliveryFilter, IntegrationFilter
 from integrations.api.serializers import (

@@ -234,9 +234,8 @@ def test_one_cache_serves_integrations_and_sinch(
     token_url = f"{https_sink.url}/oauth2/token"
 
     def integration_token() -> str:
-        return transport.integration_tokens.token(
-            token_url=token_url, client_id="cid", secret=SECRET, scope="", timeout=5
-        )
+        credentials = ClientCredentials(token_url=token_url, client_id="cid", secret=SECRET)
+        return transport.integration_tokens.bearer(credentials, timeout=5).value
 
     def reply() -> None:
         client.message_send(

@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 from django.db import transaction
 
+from configurator.http_tokens import ClientCredentials
 from configurator.transactions import TransactionOpenError, in_project_transaction
 from conversations import messages as conversation_messages
 from conversations import services as conversation_services
@@ -62,8 +63,9 @@ def test_transport_send_refuses(https_sink: HttpsSink) -> None:
 
 def test_oauth_token_fetch_refuses(https_sink: HttpsSink) -> None:
     _refused(
-        lambda: integration_tokens.token(
-            token_url=f"{https_sink.url}/token", client_id="c", secret="s", scope="", timeout=1
+        lambda: integration_tokens.bearer(
+            ClientCredentials(token_url=f"{https_sink.url}/token", client_id="c", secret="s"),
+            timeout=1,
         )
     )
     assert https_sink.requests == []

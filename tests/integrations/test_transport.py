@@ -12,6 +12,7 @@ import pytest
 import trustme
 
 from configurator.http import OutboundError
+from configurator.http_tokens import ClientCredentials
 from integrations.delivery import backoff_seconds, retry_after_seconds
 from integrations.transport import (
     MAX_RESPONSE_BYTES,
@@ -236,11 +237,10 @@ def test_oauth_token_fetch_is_bounded_by_the_timeout(slow_peer: SlowPeer) -> Non
     started = time.monotonic()
 
     with pytest.raises(OutboundError, match=f"no answer within {DEADLINE:g} s"):
-        integration_tokens.token(
-            token_url=f"{slow_peer.url}/oauth2/token",
-            client_id="cid",
-            secret="s3",
-            scope="",
+        integration_tokens.bearer(
+            ClientCredentials(
+                token_url=f"{slow_peer.url}/oauth2/token", client_id="cid", secret="s3"
+            ),
             timeout=DEADLINE,
         )
 
@@ -257,14 +257,12 @@ def test_oauth_token_is_fetched_once_and_cached(https_sink: HttpsSink) -> None:
     https_sink.answer(SinkAnswer(body={"access_token": "tok-1", "expires_in": 3600}))
     url = f"{https_sink.url}/oauth2/token"
 
-    first = integration_tokens.token(
-        token_url=url, client_id="cid", secret="s3", scope="a b", timeout=5
-    )
-    second = integration_tokens.token(
-        token_url=url, client_id="cid", secret="s3", scope="a b", timeout=5
-    )
+    credentials = ClientCredentials(token_url=url, client_id="cid", secret="s3", scope="a b")
+    first = integration_tokens.bearer(credentials, timeout=5)
+    second = integration_tokens.bearer(credentials, timeout=5)
 
-    assert first == second == "tok-1"
+    assert first.value == second.value == "tok-1"
+    assert (first.fresh, second.fresh) == (True, False)
     assert len(https_sink.requests) == 1
     form = https_sink.requests[0].raw_body.decode()
     assert "grant_type=client_credentials" in form and "scope=a+b" in form

@@ -85,6 +85,8 @@ class Command(BaseCommand):
         except KeyboardInterrupt:
             pass  # Ctrl+C reached both processes too; they are stopped below either way.
         finally:
+            # A second Ctrl+C or SIGTERM while stopping must not leave a process running.
+            stops.hold()
             for process in started:
                 _stop(process)
             if made:
@@ -190,6 +192,10 @@ class _StopSignals:
             self._pending = self._pending or stop
             return
         raise stop
+
+    def hold(self) -> None:
+        """From now on, stop signals are only remembered (the command is stopping already)."""
+        self._holding = True
 
     @contextmanager
     def held(self) -> Iterator[None]:
