@@ -451,12 +451,17 @@ def contact_data_attach(*, contact_id: str, data: Mapping[str, Any]) -> dict[str
     return merged
 
 
-def contact_event_snapshot_refresh(*, event: ContactEvent) -> dict[str, Any]:
-    """Show the contact as it is now in `event`'s snapshot; returns that snapshot.
+def contact_event_snapshot_refresh(
+    *, event: ContactEvent, snapshot: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """Show the contact in `event`'s snapshot as changes made on the event's behalf left it.
 
-    For changes made on the event's behalf after it was recorded (the answers of its blocking
-    integrations): its record then reads as the contact those answers left.
+    For the answers of its blocking integrations: `snapshot` is the contact as the caller read
+    it (`contact_snapshot`) right after the last of them, so that a later event recorded
+    meanwhile by another worker does not leak into this one's; without it, the contact is read
+    now. Returns the snapshot stored.
     """
-    snapshot = contact_snapshot(contact_detail().get(pk=event.contact_id))
+    if snapshot is None:
+        snapshot = contact_snapshot(contact_detail().get(pk=event.contact_id))
     ContactEvent.objects.filter(pk=event.pk).update(snapshot=snapshot)
     return snapshot

@@ -142,7 +142,7 @@ def blocking_run(
             )
     if changed:
         # The event's snapshot shows the contact as its blocking integrations left it.
-        contact_event_snapshot_refresh(event=entry)
+        contact_event_snapshot_refresh(event=entry, snapshot=snapshot)
 
 
 def answer_apply(

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from conversations.models import Contact
+from conversations.models import Contact, ContactEvent
 from conversations.services import (
     RoutingDecision,
     contact_data_attach,
+    contact_event_snapshot_refresh,
     contact_steer,
 )
 from queues.models import Queue
@@ -62,3 +63,21 @@ def test_data_attach_merges_later_keys_over_earlier_ones(queue: Queue) -> None:
 
     assert merged == {"b": 2}
     assert Contact.objects.get(pk=contact.pk).cad == {"a": 1, "b": 2}
+
+
+def test_an_event_snapshot_shows_the_contact_as_the_changes_made_for_it_left_it(
+    queue: Queue,
+) -> None:
+    contact = make_contact(queue)
+    event = contact.events.order_by("pk").last()
+    assert event is not None
+    contact_data_attach(contact_id=contact.pk, data={"tier": "gold"})
+
+    stored = contact_event_snapshot_refresh(event=event)
+    assert stored["cad"] == {"tier": "gold"}
+    assert ContactEvent.objects.get(pk=event.pk).snapshot["cad"] == {"tier": "gold"}
+
+    # The snapshot as the caller read it wins over what the contact became meanwhile.
+    contact_data_attach(contact_id=contact.pk, data={"tier": "platinum"})
+    contact_event_snapshot_refresh(event=event, snapshot=stored)
+    assert ContactEvent.objects.get(pk=event.pk).snapshot["cad"] == {"tier": "gold"}
