@@ -32,6 +32,13 @@ class AuthenticationDirection(models.TextChoices):
     INBOUND = "inbound", _("Inbound (webhook)")
 
 
+class VerifiedWith(models.TextChoices):
+    """Which webhook secret verified a callback: the current one, or the previous in its overlap."""
+
+    CURRENT = "current", _("current secret")
+    PREVIOUS = "previous", _("previous secret")
+
+
 class Trigger(models.TextChoices):
     """Conversation API webhook triggers, with Sinch's own upper-case names."""
 

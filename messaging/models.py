@@ -17,6 +17,7 @@ from messaging.choices import (
     Region,
     ServiceType,
     Trigger,
+    VerifiedWith,
 )
 from messaging.validation import parse_service_connection
 
@@ -87,6 +88,12 @@ class ServiceAuthentication(models.Model):
     app_id = models.CharField(_("app ID"), max_length=64, blank=True, editable=False)
     secret = EncryptedSecretField(_("secret"))
     triggers = models.JSONField(_("triggers"), default=list, blank=True)
+    # The inbound entry's secret before the last rotation, verifying until its expiry so that
+    # Sinch can be switched over meanwhile (services.webhook_secret_rotate); never on outbound.
+    previous_secret = EncryptedSecretField(_("previous secret"), null=True, blank=True)
+    previous_secret_expires_at = models.DateTimeField(
+        _("previous secret verifies until"), null=True, blank=True
+    )
 
     class Meta:
         ordering = ["service", "-direction", "authentication_id"]
@@ -131,6 +138,14 @@ class Callback(models.Model):
     nonce = models.CharField(_("nonce"), max_length=200)
     signed_at = models.DateTimeField(_("signed at"))
     received_at = models.DateTimeField(_("received"), default=timezone.now)
+    # Rows from before rotations existed were verified by the secret current then.
+    verified_with = models.CharField(
+        _("verified with"),
+        max_length=8,
+        choices=VerifiedWith.choices,
+        default=VerifiedWith.CURRENT,
+        db_default=VerifiedWith.CURRENT,
+    )
     raw_body = models.BinaryField(_("raw body"))
     dedupe_key = models.CharField(_("deduplication key"), max_length=200)
     status = models.CharField(

@@ -2,20 +2,24 @@
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Sequence
+from datetime import timedelta
 
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import QuerySet
+from django.utils import timezone
 from django_tasks import task
 
 from configurator import bulk
 from configurator.changes import RowChanges
 from configurator.credentials import entries_replace
-from messaging.choices import ApiAuthMethod, CallbackStatus, ReasonCode
+from messaging.choices import ApiAuthMethod, AuthenticationDirection, CallbackStatus, ReasonCode
 from messaging.models import Callback, MessagingService, ServiceAuthentication
-from messaging.validation import AUTHENTICATION_BLOCK, CleanAuthentication
+from messaging.validation import AUTHENTICATION_BLOCK, CleanAuthentication, rotation_problems
 from messaging.wake import callback_wake
-from messaging.webhooks.ingest import webhook_secrets
+from messaging.webhooks.secrets import webhook_secrets
 
 
 def messaging_service_create(
@@ -77,6 +81,59 @@ def authentications_replace(
     )
     transaction.on_commit(lambda: webhook_secrets.forget(service.pk))
     return changes
+
+
+def webhook_secret_rotate(
+    *, service: MessagingService, secret: str, overlap_hours: int
+) -> ServiceAuthentication:
+    """Make `secret` the webhook secret; the one it replaces verifies `overlap_hours` longer.
+
+    The overlap is the time to give Sinch the new secret (the doctor will push it, with
+    `webhook_secret_to_push`; until then the administrator pastes it into Sinch's dashboard).
+    Only one previous secret is kept: a rotation during an overlap replaces the previous one
+    with the then-current one, so the oldest stops verifying at once. An overlap of 0 keeps no
+    previous secret. Every process uses the change within WebhookSecretCache.ttl seconds.
+    """
+    problems = rotation_problems(secret, overlap_hours)
+    if problems:
+        raise ValidationError(problems)
+    with transaction.atomic():
+        entry = (
+            ServiceAuthentication.objects.select_for_update()
+            .filter(service=service, direction=AuthenticationDirection.INBOUND)
+            .first()
+        )
+        if entry is None:
+            raise ValidationError(
+                {"secret": ["The service has no inbound (webhook) entry: add it first."]}
+            )
+        if overlap_hours:
+            entry.previous_secret = entry.secret
+            entry.previous_secret_expires_at = timezone.now() + timedelta(hours=overlap_hours)
+        else:
+            entry.previous_secret = None
+            entry.previous_secret_expires_at = None
+        entry.secret = secret
+        entry.save(update_fields=["secret", "previous_secret", "previous_secret_expires_at"])
+        MessagingService.objects.filter(pk=service.pk).update(updated_at=timezone.now())
+        transaction.on_commit(lambda: webhook_secrets.forget(service.pk))
+    service.refresh_from_db(fields=["updated_at"])
+    return entry
+
+
+def webhook_secret_generate() -> str:
+    """A new random webhook secret (256 bits, URL-safe), for an administrator who has none."""
+    return secrets.token_urlsafe(32)
+
+
+def webhook_secret_to_push(*, service: MessagingService) -> str | None:
+    """The webhook secret Sinch must be given (the current one), or None without an entry.
+
+    The seam for the doctor's fix, which sets it on the app's webhook through the Conversation
+    API after a rotation.
+    """
+    entry = service.authentications.filter(direction=AuthenticationDirection.INBOUND).first()
+    return None if entry is None or entry.secret is None else entry.secret.reveal()
 
 
 # Callbacks put back in the queue per batch (one UPDATE of this many IDs).

@@ -28,6 +28,10 @@ MAX_KEY_ID = 100
 OUTBOUND_ID_RE = re.compile(r"^(?P<key_id>[A-Za-z0-9][A-Za-z0-9_-]*)@(?P<app_id>[A-Za-z0-9]+)$")
 INBOUND_AUTHENTICATION_ID = "webhook"
 MAX_SECRET_LENGTH = 500
+# How long a rotated-out webhook secret may keep verifying (hours): a week covers a weekend's
+# wait for whoever changes the Sinch dashboard.
+MAX_OVERLAP_HOURS = 168
+DEFAULT_OVERLAP_HOURS = 24
 # Triggers an inbound entry can subscribe to; UNSPECIFIED_TRIGGER is an error in Sinch too.
 SUBSCRIBABLE_TRIGGERS = frozenset(Trigger.values)
 
@@ -264,3 +268,14 @@ def _clean_triggers(index: int, names: Sequence[str], result: AuthenticationsRes
             "Choose MESSAGE_INBOUND: without it no customer message reaches a queue.",
         )
     return sorted(triggers)
+
+
+def rotation_problems(secret: str, overlap_hours: int) -> dict[str, list[str]]:
+    """What is wrong with a webhook secret rotation, keyed by field (empty when nothing)."""
+    problems: dict[str, list[str]] = {}
+    problem = secret_problem(secret or None, has_stored_secret=False, max_length=MAX_SECRET_LENGTH)
+    if problem is not None:
+        problems["secret"] = [problem if secret else "Enter the new webhook secret."]
+    if not 0 <= overlap_hours <= MAX_OVERLAP_HOURS:
+        problems["overlap_hours"] = [f"Between 0 and {MAX_OVERLAP_HOURS} hours."]
+    return problems

@@ -15,7 +15,7 @@ from conversations.models import Contact, Message
 from integrations.transport import integration_tokens
 from messaging.models import MessagingService
 from messaging.wake import _wake_slots
-from messaging.webhooks.ingest import webhook_secrets
+from messaging.webhooks.secrets import webhook_secrets
 from queues.models import Queue
 from tests.factories import make_contact, make_outbound_message, make_queue, make_service
 from tests.fakesinch import fake_sinch  # noqa: F401 (a fixture for every test module)

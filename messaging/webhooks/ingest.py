@@ -11,7 +11,6 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import threading
 import time
 from collections.abc import Callable, Mapping
 from contextlib import nullcontext
@@ -24,17 +23,16 @@ from django.db import DEFAULT_DB_ALIAS, DatabaseError, IntegrityError, connectio
 
 from configurator import metrics
 from configurator.logcontext import in_this_context, log_context
-from messaging.choices import NOTIFICATION_KEYS
+from messaging.choices import NOTIFICATION_KEYS, VerifiedWith
 from messaging.models import Callback, MessagingService
-from messaging.selectors import inbound_authentication
 from messaging.wake import callback_wake
 from messaging.webhooks.payload import BodyRefused, parse_received, text_safe
+from messaging.webhooks.secrets import webhook_secrets
 from messaging.webhooks.signature import (
     SignatureError,
     SignedHeaders,
     check_timestamp,
     read_signed_headers,
-    signature_matches,
 )
 from messaging.webhooks.storage import CallbackRow, insert_callback
 
@@ -67,60 +65,6 @@ REFUSAL_KINDS = (
     "not_stored",
     "secret_unreadable",
 )
-
-
-class WebhookSecretCache:
-    """Per-process cache of each service's webhook secret.
-
-    Entries live `ttl` seconds; a signature that does not match reloads the secret once (at
-    most every `refresh_interval` seconds), so a rotated secret works at once in every process.
-    """
-
-    ttl = 60.0
-    missing_ttl = 1.0
-    refresh_interval = 1.0
-
-    def __init__(self) -> None:
-        self._entries: dict[int, tuple[bytes | None, float]] = {}
-        self._lock = threading.Lock()
-
-    def get(self, service_id: int) -> bytes | None:
-        entry = self._entries.get(service_id)
-        now = time.monotonic()
-        if entry is not None:
-            secret, loaded_at = entry
-            if now - loaded_at < (self.ttl if secret is not None else self.missing_ttl):
-                return secret
-        return self._load(service_id, now)
-
-    def reload_after_mismatch(self, service_id: int, stale: bytes) -> bytes | None:
-        """A fresher secret than `stale`, or None when there is none to try."""
-        entry = self._entries.get(service_id)
-        now = time.monotonic()
-        if entry is not None and now - entry[1] < self.refresh_interval:
-            return None
-        secret = self._load(service_id, now)
-        return secret if secret is not None and secret != stale else None
-
-    def forget(self, service_id: int) -> None:
-        with self._lock:
-            self._entries.pop(service_id, None)
-
-    def clear(self) -> None:
-        with self._lock:
-            self._entries.clear()
-
-    def _load(self, service_id: int, now: float) -> bytes | None:
-        authentication = inbound_authentication(service_id)
-        secret = None
-        if authentication is not None and authentication.secret is not None:
-            secret = authentication.secret.reveal().encode()
-        with self._lock:
-            self._entries[service_id] = (secret, now)
-        return secret
-
-
-webhook_secrets = WebhookSecretCache()
 
 
 def receive(
@@ -178,26 +122,29 @@ def verify_callback(*, service_id: int, body: bytes, meta: Mapping[str, Any]) ->
     """
     if len(body) > settings.SINCH_WEBHOOK_MAX_BODY:
         raise WebhookRejected(413, "body larger than 1 MiB", kind="too_large")
-    secret = webhook_secrets.get(service_id)
-    if secret is None:
+    secrets = webhook_secrets.get(service_id)
+    if secrets is None:
         raise WebhookRejected(404, "unknown messaging service", kind="unknown_service")
     try:
         headers = read_signed_headers(meta)
     except SignatureError as exc:
         raise WebhookRejected(401, str(exc), kind="signature_headers") from None
+    now = time.time()
     try:
-        check_timestamp(headers, now=time.time(), tolerance=settings.SINCH_WEBHOOK_TOLERANCE)
+        check_timestamp(headers, now=now, tolerance=settings.SINCH_WEBHOOK_TOLERANCE)
     except SignatureError as exc:
         raise WebhookRejected(401, str(exc), kind="timestamp") from None
-    if not signature_matches(secret, body, headers):
-        fresh = webhook_secrets.reload_after_mismatch(service_id, secret)
-        if fresh is None or not signature_matches(fresh, body, headers):
+    verified_with = secrets.verifying(body, headers, now=now)
+    if verified_with is None:
+        fresh = webhook_secrets.reload_after_mismatch(service_id, secrets)
+        verified_with = None if fresh is None else fresh.verifying(body, headers, now=now)
+        if verified_with is None:
             raise WebhookRejected(401, "signature does not match", kind="signature_mismatch")
     try:
         payload = parse_received(body)
     except BodyRefused as exc:
         raise WebhookRejected(400, str(exc), kind="bad_body") from None
-    return _classify(service_id, headers, body, payload)
+    return _classify(service_id, headers, body, payload, verified_with)
 
 
 def store_callback(row: CallbackRow) -> int:
@@ -242,7 +189,11 @@ def _text(value: Any, length: int = _ID_LENGTH) -> str:
 
 
 def _classify(
-    service_id: int, headers: SignedHeaders, body: bytes, payload: dict[str, Any]
+    service_id: int,
+    headers: SignedHeaders,
+    body: bytes,
+    payload: dict[str, Any],
+    verified_with: VerifiedWith,
 ) -> CallbackRow:
     """Name the trigger from the notification key and pick out Sinch's ids."""
     trigger, notification = "", {}
@@ -280,4 +231,5 @@ def _classify(
         received_at=datetime.now(UTC),
         raw_body=body,
         dedupe_key=dedupe_key[:_DEDUPE_KEY_LENGTH],
+        verified_with=verified_with.value,
     )

@@ -25,7 +25,7 @@ from django.db import DEFAULT_DB_ALIAS, connections
 from django.db.backends.base.base import BaseDatabaseWrapper
 from psycopg import errors, pq
 
-from messaging.choices import CallbackStatus
+from messaging.choices import CallbackStatus, VerifiedWith
 from messaging.models import Callback
 
 
@@ -43,6 +43,8 @@ class CallbackRow(NamedTuple):
     received_at: datetime
     raw_body: bytes
     dedupe_key: str
+    # Which webhook secret verified it (VerifiedWith): one more column of the same INSERT.
+    verified_with: str = VerifiedWith.CURRENT.value
 
 
 # The columns after CallbackRow's, with the constant values every new callback starts with.
@@ -98,6 +100,7 @@ def _insert_generic(connection: BaseDatabaseWrapper, row: CallbackRow) -> int | 
         adapt(row.received_at),
         row.raw_body,
         row.dedupe_key,
+        row.verified_with,
         *_INITIAL_VALUES,
     )
     with connection.cursor() as cursor:
@@ -125,6 +128,7 @@ def _insert_postgresql(connection: BaseDatabaseWrapper, row: CallbackRow) -> int
         row.received_at.isoformat().encode(),
         row.raw_body,
         row.dedupe_key.encode(),
+        row.verified_with.encode(),
         *_INITIAL_TEXT,
     ]
     connection.ensure_connection()
