@@ -3,13 +3,19 @@
 from __future__ import annotations
 
 from contextvars import ContextVar
+from datetime import datetime
 from functools import partial
 from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import QuerySet
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import get_object_or_404
+from django.template.response import TemplateResponse
+from django.urls import URLPattern, path, reverse
+from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
 from django.utils.translation import gettext_lazy as _
@@ -21,6 +27,8 @@ from messaging.choices import AuthenticationDirection, Trigger
 from messaging.models import Callback, MessagingService, ServiceAuthentication
 from messaging.validation import (
     AUTHENTICATION_BLOCK,
+    DEFAULT_OVERLAP_HOURS,
+    MAX_OVERLAP_HOURS,
     AuthenticationInput,
     AuthenticationsResult,
     clean_authentications,
@@ -107,6 +115,42 @@ class AuthenticationInline(admin.TabularInline[ServiceAuthentication, MessagingS
         return 2 if obj is None else 0
 
 
+class WebhookSecretRotateForm(forms.Form):
+    """A new webhook secret (typed, or generated and shown once) and the overlap in hours."""
+
+    generate = forms.BooleanField(
+        label=_("Generate one"),
+        required=False,
+        help_text=_("A random secret, shown once on the next page: copy it into Sinch then."),
+    )
+    secret = forms.CharField(
+        label=_("New secret"),
+        required=False,
+        strip=False,
+        # Never written back into the page, not even when the form comes back with errors.
+        widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),
+        help_text=_("The secret set on the app's webhook in Sinch (or leave empty and generate)."),
+    )
+    overlap_hours = forms.IntegerField(
+        label=_("Overlap (hours)"),
+        initial=DEFAULT_OVERLAP_HOURS,
+        help_text=_(
+            "How long the current secret keeps verifying, 0 to %(max)d: the time you have to "
+            "set the new one in Sinch."
+        )
+        % {"max": MAX_OVERLAP_HOURS},
+    )
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        if cleaned.get("generate"):
+            if cleaned.get("secret"):
+                self.add_error("secret", _("Enter a secret or choose Generate one, not both."))
+            else:
+                cleaned["secret"] = services.webhook_secret_generate()
+        return cleaned
+
+
 @admin.register(MessagingService)
 class MessagingServiceAdmin(admin.ModelAdmin[MessagingService]):
     """Messaging services, with the webhook URL to paste into the Sinch dashboard."""
@@ -114,8 +158,9 @@ class MessagingServiceAdmin(admin.ModelAdmin[MessagingService]):
     list_display = ["name", "type", "region", "project_id", "apps", "webhook_url_link"]
     list_filter = ["type", "region"]
     search_fields = ["name", "project_id", "authentications__app_id"]
-    readonly_fields = ["region", "project_id", "webhook_url"]
+    readonly_fields = ["region", "project_id", "webhook_url", "webhook_secret_overlap"]
     inlines = [AuthenticationInline]
+    change_form_template = "admin/messaging/messagingservice/change_form.html"
     fieldsets = [
         (
             _("Basics"),
@@ -130,7 +175,7 @@ class MessagingServiceAdmin(admin.ModelAdmin[MessagingService]):
                 ]
             },
         ),
-        (_("Webhook"), {"fields": ["webhook_url"]}),
+        (_("Webhook"), {"fields": ["webhook_url", "webhook_secret_overlap"]}),
     ]
 
     class Media:
@@ -172,6 +217,79 @@ class MessagingServiceAdmin(admin.ModelAdmin[MessagingService]):
             ),
         )
 
+    @admin.display(description=_("previous webhook secret"))
+    def webhook_secret_overlap(self, obj: MessagingService) -> str:
+        until = _previous_secret_until(obj)
+        if until is None:
+            return str(_("None: only the current secret verifies."))
+        return str(_("Verifies too until %(until)s.") % {"until": _when(until)})
+
+    def get_urls(self) -> list[URLPattern]:
+        return [
+            path(
+                "<path:object_id>/rotate-webhook-secret/",
+                self.admin_site.admin_view(self.rotate_webhook_secret_view),
+                name="messaging_messagingservice_rotate_webhook_secret",
+            ),
+            *super().get_urls(),
+        ]
+
+    def rotate_webhook_secret_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        """Rotate the webhook secret with an overlap; a generated secret is shown this once."""
+        service = get_object_or_404(selectors.messaging_service_list(), pk=object_id)
+        if not self.has_change_permission(request, service):
+            raise PermissionDenied
+        form = WebhookSecretRotateForm(request.POST or None)
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "original": service,
+            "title": _("Rotate the webhook secret of “%(name)s”") % {"name": service.name},
+            "form": form,
+            "previous_until": _previous_secret_until(service),
+            "max_overlap_hours": MAX_OVERLAP_HOURS,
+        }
+        if request.method == "POST" and form.is_valid():
+            try:
+                entry = services.webhook_secret_rotate(
+                    service=service,
+                    secret=form.cleaned_data["secret"],
+                    overlap_hours=form.cleaned_data["overlap_hours"],
+                )
+            except ValidationError as exc:
+                form.add_error(None, exc)
+            else:
+                until = entry.previous_secret_expires_at
+                done = (
+                    _("Webhook secret rotated; the previous one verifies until %(until)s.")
+                    % {"until": _when(until)}
+                    if until is not None
+                    else _("Webhook secret rotated; the previous one no longer verifies.")
+                )
+                # The admin log says what happened, never the secret.
+                self.log_change(request, service, str(done))
+                if form.cleaned_data["generate"]:
+                    context.update(
+                        {
+                            "title": _("Webhook secret rotated"),
+                            "done": done,
+                            "new_secret": form.cleaned_data["secret"],
+                        }
+                    )
+                    response = TemplateResponse(
+                        request, "admin/messaging/messagingservice/secret_rotated.html", context
+                    )
+                    # The secret must not be kept by the browser's or a proxy's cache.
+                    response["Cache-Control"] = "no-store"
+                    return response
+                messages.success(request, done)
+                return HttpResponseRedirect(
+                    reverse("admin:messaging_messagingservice_change", args=[service.pk])
+                )
+        return TemplateResponse(
+            request, "admin/messaging/messagingservice/rotate_webhook_secret.html", context
+        )
+
     # Set, not reset: the page renders after the view returns (TemplateResponse); the next
     # request in this thread sets its own.
     def changelist_view(self, request: HttpRequest, extra_context: Any = None) -> Any:
@@ -196,6 +314,20 @@ class MessagingServiceAdmin(admin.ModelAdmin[MessagingService]):
                 formset.save()
 
 
+def _previous_secret_until(service: MessagingService) -> datetime | None:
+    """Until when the previous webhook secret verifies, or None (from the prefetched entries)."""
+    now = timezone.now()
+    for entry in service.authentications.all():
+        until = entry.previous_secret_expires_at
+        if entry.direction == AuthenticationDirection.INBOUND and until is not None and until > now:
+            return until
+    return None
+
+
+def _when(value: datetime) -> str:
+    return timezone.localtime(value).strftime("%Y-%m-%d %H:%M:%S %Z")
+
+
 @admin.register(Callback)
 class CallbackAdmin(LargeTableAdminMixin, BoundedLookupsMixin, admin.ModelAdmin[Callback]):
     """Callbacks received from Sinch: what arrived, and what processing made of it."""
@@ -209,6 +341,7 @@ class CallbackAdmin(LargeTableAdminMixin, BoundedLookupsMixin, admin.ModelAdmin[
         "status",
         "short_reason",
         "message_id",
+        "verified_with",
     ]
     # Newest first as the API lists them, so that each filter is served by the same index
     # (messaging_cb_status, _trigger, _service: the filter's column, then received_at) and the
@@ -233,6 +366,7 @@ class CallbackAdmin(LargeTableAdminMixin, BoundedLookupsMixin, admin.ModelAdmin[
         "received_at",
         "signed_at",
         "processed_at",
+        "verified_with",
         "app_id",
         "message_id",
         "contact_id",

@@ -15,6 +15,7 @@ from messaging.choices import AuthenticationDirection, Trigger
 from messaging.models import Callback, MessagingService
 from messaging.validation import (
     AUTHENTICATION_BLOCK,
+    DEFAULT_OVERLAP_HOURS,
     AuthenticationInput,
     AuthenticationsResult,
     clean_authentications,
@@ -33,6 +34,8 @@ class MessagingServiceAuthenticationSerializer(CredentialEntrySerializer):
     )
     key_id = serializers.CharField(read_only=True)
     app_id = serializers.CharField(read_only=True)
+    # The inbound entry after a rotation: until when the previous secret verifies too.
+    previous_secret_expires_at = serializers.DateTimeField(read_only=True, allow_null=True)
 
 
 class MessagingServiceSerializer(serializers.ModelSerializer[MessagingService]):
@@ -121,6 +124,13 @@ class MessagingServiceSerializer(serializers.ModelSerializer[MessagingService]):
         )
 
 
+class WebhookSecretRotateSerializer(serializers.Serializer[Any]):
+    """The new webhook secret and how long the current one keeps verifying (rules: the service)."""
+
+    secret = serializers.CharField(write_only=True, trim_whitespace=False, allow_blank=True)
+    overlap_hours = serializers.IntegerField(required=False, default=DEFAULT_OVERLAP_HOURS)
+
+
 def _errors(result: AuthenticationsResult, count: int) -> Any:
     """DRF's nested error shape: a list aligned with the entries, or the block's own errors."""
     if result.errors:
@@ -153,6 +163,7 @@ class CallbackSerializer(serializers.ModelSerializer[Callback]):
             "signed_at",
             "received_at",
             "processed_at",
+            "verified_with",
             "payload",
         ]
         read_only_fields = fields

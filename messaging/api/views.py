@@ -3,13 +3,23 @@
 from __future__ import annotations
 
 import django_filters
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import QuerySet
-from rest_framework import mixins, viewsets
+from drf_spectacular.utils import extend_schema
+from rest_framework import mixins, serializers, viewsets
+from rest_framework.decorators import action
+from rest_framework.request import Request
+from rest_framework.response import Response
 
 from configurator.pagination import cursor_pagination
 from configurator.parsers import UtcDateTimeFilter
-from messaging import selectors
-from messaging.api.serializers import CallbackSerializer, MessagingServiceSerializer
+from configurator.permissions import ChangeOnPostPermissions
+from messaging import selectors, services
+from messaging.api.serializers import (
+    CallbackSerializer,
+    MessagingServiceSerializer,
+    WebhookSecretRotateSerializer,
+)
 from messaging.choices import CallbackStatus, Trigger
 from messaging.models import Callback, MessagingService
 
@@ -22,6 +32,29 @@ class MessagingServiceViewSet(viewsets.ModelViewSet[MessagingService]):
 
     def get_queryset(self) -> QuerySet[MessagingService]:
         return selectors.messaging_service_list()
+
+    @extend_schema(request=WebhookSecretRotateSerializer, responses=MessagingServiceSerializer)
+    @action(
+        detail=True,
+        methods=["post"],
+        url_path="rotate-webhook-secret",
+        permission_classes=[ChangeOnPostPermissions],
+    )
+    def rotate_webhook_secret(self, request: Request, pk: str | None = None) -> Response:
+        """Replace the webhook secret; the current one verifies `overlap_hours` longer (0-168)."""
+        service = self.get_object()
+        given = WebhookSecretRotateSerializer(data=request.data)
+        given.is_valid(raise_exception=True)
+        try:
+            services.webhook_secret_rotate(
+                service=service,
+                secret=given.validated_data["secret"],
+                overlap_hours=given.validated_data["overlap_hours"],
+            )
+        except DjangoValidationError as exc:
+            raise serializers.ValidationError(exc.message_dict) from None
+        shown = self.get_queryset().get(pk=service.pk)
+        return Response(self.get_serializer(shown).data)
 
 
 class CallbackFilter(django_filters.FilterSet):
