@@ -34,8 +34,11 @@ class MessagingServiceAuthenticationSerializer(CredentialEntrySerializer):
     )
     key_id = serializers.CharField(read_only=True)
     app_id = serializers.CharField(read_only=True)
-    # The inbound entry after a rotation: until when the previous secret verifies too.
-    previous_secret_expires_at = serializers.DateTimeField(read_only=True, allow_null=True)
+    # The inbound entry after a rotation: until when the one it replaced verifies too (the name
+    # avoids the word "secret", which no answer holds).
+    rotation_overlap_until = serializers.DateTimeField(
+        source="previous_secret_expires_at", read_only=True, allow_null=True
+    )
 
 
 class MessagingServiceSerializer(serializers.ModelSerializer[MessagingService]):

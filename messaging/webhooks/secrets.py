@@ -4,8 +4,10 @@ A service's inbound entry holds the current secret and, for the overlap after a 
 previous one with its expiry (services.webhook_secret_rotate). Each web process keeps them in
 memory so that a callback costs no query. How a change reaches every process:
 
-- a new secret: a signature that matches no cached secret reloads the entry (at most every
-  `refresh_interval` seconds per service), so the new one verifies at once everywhere;
+- a new secret: a signature that matches no cached secret reloads the entry (at most once
+  every `refresh_interval` seconds per service, so that a flood of bad signatures costs at most
+  one query a second), so the new one verifies at once everywhere (unless a bad signature for
+  the same service came in less than `refresh_interval` before);
 - a secret rotated out with no overlap, or a previous one dropped by a second rotation: every
   entry is read again after `ttl` seconds, so it stops verifying within that bound everywhere
   (the process that made the change forgets its entry at commit, so there at once);
@@ -55,6 +57,8 @@ class WebhookSecretCache:
 
     def __init__(self) -> None:
         self._entries: dict[int, tuple[InboundSecrets | None, float]] = {}
+        # When a mismatch last made each service's entry be read again.
+        self._reloaded_at: dict[int, float] = {}
         self._lock = threading.Lock()
 
     def get(self, service_id: int) -> InboundSecrets | None:
@@ -71,20 +75,23 @@ class WebhookSecretCache:
         self, service_id: int, stale: InboundSecrets
     ) -> InboundSecrets | None:
         """Fresher secrets than `stale`, or None when there are none to try."""
-        entry = self._entries.get(service_id)
         now = time.monotonic()
-        if entry is not None and now - entry[1] < self.refresh_interval:
+        last = self._reloaded_at.get(service_id)
+        if last is not None and now - last < self.refresh_interval:
             return None
+        self._reloaded_at[service_id] = now
         secrets = self._load(service_id, now)
         return secrets if secrets is not None and secrets != stale else None
 
     def forget(self, service_id: int) -> None:
         with self._lock:
             self._entries.pop(service_id, None)
+            self._reloaded_at.pop(service_id, None)
 
     def clear(self) -> None:
         with self._lock:
             self._entries.clear()
+            self._reloaded_at.clear()
 
     def _load(self, service_id: int, now: float) -> InboundSecrets | None:
         authentication = inbound_authentication(service_id)

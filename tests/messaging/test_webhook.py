@@ -13,8 +13,8 @@ from django.test import Client
 
 from messaging import services
 from messaging.models import Callback, MessagingService
-from messaging.webhooks.secrets import webhook_secrets
 from messaging.webhooks.processing import callbacks_process_pending
+from messaging.webhooks.secrets import webhook_secrets
 from tests.factories import inbound, outbound
 from tests.sinch import WEBHOOK_SECRET, fixture_body, post_callback, signed_headers
 from tests.wsgiclient import WSGIClient
