@@ -9,6 +9,8 @@ from playwright.sync_api import Page, expect
 
 from messaging.models import MessagingService, ServiceAuthentication
 from tests.e2e.conftest import screenshot
+from tests.factories import make_service
+from tests.sinch import WEBHOOK_SECRET as SINCH_WEBHOOK_SECRET
 
 pytestmark = pytest.mark.e2e
 
@@ -80,3 +82,32 @@ def test_administrator_creates_a_messaging_service(admin_login: Page, live_serve
     expect(page.locator("#result_list")).to_contain_text("01E4556565565ERKYO")
     _no_secret_in(page)
     screenshot(page, "messaging-service-list")
+
+
+def test_administrator_rotates_the_webhook_secret_with_a_generated_one(
+    admin_login: Page, live_server: object
+) -> None:
+    page = admin_login
+    service = make_service(app_id="01E4556565565ERKYO")
+    page.goto(f"{live_server}/admin/messaging/messagingservice/{service.pk}/change/")
+    expect(page.locator(".field-webhook_secret_overlap")).to_contain_text("only the current")
+    page.get_by_role("link", name="Rotate webhook secret").click()
+    expect(page.locator("#content-main")).to_contain_text("before the overlap ends")
+    expect(page.locator("#id_overlap_hours")).to_have_value("24")
+    page.fill("#id_overlap_hours", "2")
+    page.check("#id_generate")
+    screenshot(page, "messaging-service-rotate-form")
+    page.get_by_role("button", name="Rotate").click()
+
+    entry = ServiceAuthentication.objects.get(service=service, direction="inbound")
+    assert entry.secret is not None and entry.previous_secret is not None
+    new_secret = entry.secret.reveal()
+    assert entry.previous_secret.reveal() == SINCH_WEBHOOK_SECRET
+    expect(page.locator("#webhook-secret")).to_have_value(new_secret)
+    expect(page.locator("#content-main")).to_contain_text("the previous one verifies until")
+    screenshot(page, "messaging-service-rotated")
+
+    page.get_by_role("link", name="Back to the messaging service").click()
+    expect(page.locator(".field-webhook_secret_overlap")).to_contain_text("Verifies too until")
+    assert new_secret not in page.content()
+    screenshot(page, "messaging-service-after-rotation")
