@@ -11,7 +11,7 @@ from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import QuerySet
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
@@ -236,6 +236,8 @@ class MessagingServiceAdmin(admin.ModelAdmin[MessagingService]):
 
     def rotate_webhook_secret_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
         """Rotate the webhook secret with an overlap; a generated secret is shown this once."""
+        if not object_id.isdigit():
+            raise Http404(_("No messaging service has this ID."))
         service = get_object_or_404(selectors.messaging_service_list(), pk=object_id)
         if not self.has_change_permission(request, service):
             raise PermissionDenied
@@ -316,11 +318,9 @@ class MessagingServiceAdmin(admin.ModelAdmin[MessagingService]):
 
 def _previous_secret_until(service: MessagingService) -> datetime | None:
     """Until when the previous webhook secret verifies, or None (from the prefetched entries)."""
-    now = timezone.now()
     for entry in service.authentications.all():
-        until = entry.previous_secret_expires_at
-        if entry.direction == AuthenticationDirection.INBOUND and until is not None and until > now:
-            return until
+        if entry.direction == AuthenticationDirection.INBOUND:
+            return entry.previous_secret_until
     return None
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
@@ -116,6 +118,14 @@ class ServiceAuthentication(models.Model):
 
     def __str__(self) -> str:
         return self.authentication_id
+
+    @property
+    def previous_secret_until(self) -> datetime | None:
+        """Until when the secret a rotation replaced still verifies; None once it no longer does."""
+        until = self.previous_secret_expires_at
+        if self.previous_secret is None or until is None or until <= timezone.now():
+            return None
+        return until
 
 
 class Callback(models.Model):

@@ -79,6 +79,12 @@ def authentications_replace(
         entries=entries,
         new_row=lambda: ServiceAuthentication(service=service),
     )
+    if any(e.direction == AuthenticationDirection.INBOUND and e.secret for e in entries):
+        # A webhook secret replaced here, not rotated, ends any overlap: the earlier secrets
+        # stop verifying with the one replaced (the way to cut off a leaked secret).
+        ServiceAuthentication.objects.filter(
+            service=service, direction=AuthenticationDirection.INBOUND
+        ).update(previous_secret=None, previous_secret_expires_at=None)
     transaction.on_commit(lambda: webhook_secrets.forget(service.pk))
     return changes
 
@@ -107,6 +113,7 @@ def webhook_secret_rotate(
             raise ValidationError(
                 {"secret": ["The service has no inbound (webhook) entry: add it first."]}
             )
+        _rotation_allowed(entry, secret)
         if overlap_hours:
             entry.previous_secret = entry.secret
             entry.previous_secret_expires_at = timezone.now() + timedelta(hours=overlap_hours)
@@ -119,6 +126,29 @@ def webhook_secret_rotate(
         transaction.on_commit(lambda: webhook_secrets.forget(service.pk))
     service.refresh_from_db(fields=["updated_at"])
     return entry
+
+
+def _rotation_allowed(entry: ServiceAuthentication, secret: str) -> None:
+    """Refuse a rotation that would cut off a secret Sinch may still sign with.
+
+    Only one previous secret is kept: a second rotation during an overlap would drop the
+    secret before the current one at once, though Sinch may not have been given the current
+    one yet (a double submit, or a retried request, does the same with the same secret).
+    """
+    if entry.secret is not None and entry.secret.reveal() == secret:
+        raise ValidationError({"secret": ["This is the current webhook secret: choose a new one."]})
+    until = entry.previous_secret_expires_at
+    if entry.previous_secret is not None and until is not None and until > timezone.now():
+        raise ValidationError(
+            {
+                "secret": [
+                    f"The last rotation's overlap runs until {until:%Y-%m-%d %H:%M} UTC: until "
+                    "then Sinch may still sign with the secret before the current one. Rotate "
+                    "again once it has ended, or, to cut every earlier secret off now (a leaked "
+                    "one), replace the webhook secret in the service's authentications."
+                ]
+            }
+        )
 
 
 def webhook_secret_generate() -> str:

@@ -37,7 +37,7 @@ class MessagingServiceAuthenticationSerializer(CredentialEntrySerializer):
     # The inbound entry after a rotation: until when the one it replaced verifies too (the name
     # avoids the word "secret", which no answer holds).
     rotation_overlap_until = serializers.DateTimeField(
-        source="previous_secret_expires_at", read_only=True, allow_null=True
+        source="previous_secret_until", read_only=True, allow_null=True
     )
 
 

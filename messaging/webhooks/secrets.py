@@ -4,13 +4,14 @@ A service's inbound entry holds the current secret and, for the overlap after a 
 previous one with its expiry (services.webhook_secret_rotate). Each web process keeps them in
 memory so that a callback costs no query. How a change reaches every process:
 
-- a new secret: a signature that matches no cached secret reloads the entry (at most once
-  every `refresh_interval` seconds per service, so that a flood of bad signatures costs at most
-  one query a second), so the new one verifies at once everywhere (unless a bad signature for
-  the same service came in less than `refresh_interval` before);
-- a secret rotated out with no overlap, or a previous one dropped by a second rotation: every
-  entry is read again after `ttl` seconds, so it stops verifying within that bound everywhere
-  (the process that made the change forgets its entry at commit, so there at once);
+- a new secret: a signature that matches no cached secret reloads the entry (at most every
+  `refresh_interval` seconds per service, so that a flood of bad signatures costs at most ten
+  indexed reads a second), so the new one verifies at once everywhere (unless a bad signature
+  for the same service came in less than a tenth of a second before);
+- a secret rotated out with no overlap, or cut off by replacing the secret in the service's
+  authentications: every entry is read again after `ttl` seconds, so it stops verifying within
+  that bound everywhere (the process that made the change forgets its entry at commit, so
+  there at once);
 - a previous secret's expiry: checked against the clock on every callback, so exact.
 """
 
@@ -53,7 +54,9 @@ class WebhookSecretCache:
     # removed elsewhere stops verifying here (one indexed query per service per bound).
     ttl = 5.0
     missing_ttl = 1.0
-    refresh_interval = 1.0
+    # A flood of bad signatures costs at most ten indexed reads a second per service; a
+    # secret rotated in another process is picked up by the first callback after this long.
+    refresh_interval = 0.1
 
     def __init__(self) -> None:
         self._entries: dict[int, tuple[InboundSecrets | None, float]] = {}

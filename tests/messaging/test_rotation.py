@@ -52,24 +52,66 @@ def test_rotation_keeps_the_current_secret_as_previous_until_the_overlap_ends(
     assert services.webhook_secret_to_push(service=service) == NEW
 
 
-def test_a_second_rotation_during_the_overlap_replaces_the_previous_secret(
+def test_a_second_rotation_is_refused_while_the_overlap_runs(service: MessagingService) -> None:
+    # It would cut off the secret before the current one, which Sinch may still sign with; a
+    # double submit or a retried request would do the same with the same secret.
+    services.webhook_secret_rotate(service=service, secret=NEW, overlap_hours=24)
+    for secret, overlap in ((NEWER, 2), (NEWER, 0), (NEW, 24)):
+        with pytest.raises(ValidationError) as raised:
+            services.webhook_secret_rotate(service=service, secret=secret, overlap_hours=overlap)
+        assert set(raised.value.message_dict) == {"secret"}
+    entry = _inbound(service)
+    assert entry.secret is not None and entry.secret.reveal() == NEW
+    assert entry.previous_secret is not None and entry.previous_secret.reveal() == WEBHOOK_SECRET
+
+
+def test_rotating_to_the_current_secret_is_refused(service: MessagingService) -> None:
+    with pytest.raises(ValidationError, match="current webhook secret"):
+        services.webhook_secret_rotate(service=service, secret=WEBHOOK_SECRET, overlap_hours=24)
+
+
+def test_once_the_overlap_has_ended_a_rotation_replaces_the_previous_secret(
     service: MessagingService,
 ) -> None:
     services.webhook_secret_rotate(service=service, secret=NEW, overlap_hours=24)
+    ServiceAuthentication.objects.filter(service=service, direction="inbound").update(
+        previous_secret_expires_at=timezone.now() - timedelta(seconds=1)
+    )
+    assert _inbound(service).previous_secret_until is None
     services.webhook_secret_rotate(service=service, secret=NEWER, overlap_hours=2)
     entry = _inbound(service)
     assert entry.secret is not None and entry.secret.reveal() == NEWER
     assert entry.previous_secret is not None and entry.previous_secret.reveal() == NEW
-    assert entry.previous_secret_expires_at is not None
-    assert entry.previous_secret_expires_at <= timezone.now() + timedelta(hours=2)
+    assert entry.previous_secret_until is not None
+    assert entry.previous_secret_until <= timezone.now() + timedelta(hours=2)
 
 
 def test_an_overlap_of_zero_keeps_no_previous_secret(service: MessagingService) -> None:
-    services.webhook_secret_rotate(service=service, secret=NEW, overlap_hours=24)
-    services.webhook_secret_rotate(service=service, secret=NEWER, overlap_hours=0)
+    services.webhook_secret_rotate(service=service, secret=NEW, overlap_hours=0)
     entry = _inbound(service)
     assert entry.previous_secret is None
     assert entry.previous_secret_expires_at is None
+
+
+def test_replacing_the_webhook_secret_in_the_authentications_ends_the_overlap(
+    service: MessagingService, api: APIClient
+) -> None:
+    # The way to cut off a leaked secret at once: no earlier secret verifies any more.
+    services.webhook_secret_rotate(service=service, secret=NEW, overlap_hours=24)
+    entries = api.get(f"/api/v1/messaging-services/{service.pk}/").json()["authentications"]
+    for entry in entries:
+        if entry["direction"] == "inbound":
+            entry["secret"] = NEWER
+    response = api.patch(
+        f"/api/v1/messaging-services/{service.pk}/", {"authentications": entries}, format="json"
+    )
+
+    assert response.status_code == 200, response.content
+    inbound = _inbound(service)
+    assert inbound.secret is not None and inbound.secret.reveal() == NEWER
+    assert inbound.previous_secret is None and inbound.previous_secret_expires_at is None
+    answered = [e for e in response.json()["authentications"] if e["direction"] == "inbound"]
+    assert answered[0]["rotation_overlap_until"] is None
 
 
 @pytest.mark.parametrize(
@@ -349,3 +391,20 @@ def test_admin_callback_pages_show_which_secret_verified(
     assert "previous secret" in listed
     detail = admin_client_.get(f"/admin/messaging/callback/{callback.pk}/change/")
     assert "previous secret" in detail.content.decode()
+
+
+@pytest.mark.parametrize("object_id", ["abc", "1.5", "999999"])
+def test_the_rotation_page_of_no_service_is_a_404(admin_client_: Client, object_id: str) -> None:
+    url = f"/admin/messaging/messagingservice/{object_id}/rotate-webhook-secret/"
+    assert admin_client_.get(url).status_code == 404
+
+
+def test_the_rotation_page_says_why_a_second_rotation_waits(
+    admin_client_: Client, service: MessagingService
+) -> None:
+    services.webhook_secret_rotate(service=service, secret=NEW, overlap_hours=24)
+    url = f"/admin/messaging/messagingservice/{service.pk}/rotate-webhook-secret/"
+    page = admin_client_.post(url, {"secret": NEWER, "overlap_hours": 24}).content.decode()
+    assert "overlap runs until" in page
+    assert NEWER not in page
+    assert _inbound(service).secret.reveal() == NEW

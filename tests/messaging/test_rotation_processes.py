@@ -13,13 +13,15 @@ import sys
 import threading
 import urllib.error
 import urllib.request
+from datetime import timedelta
 from itertools import count
 from pathlib import Path
 
 import pytest
+from django.utils import timezone
 
 from messaging import services
-from messaging.models import Callback, MessagingService
+from messaging.models import Callback, MessagingService, ServiceAuthentication
 from messaging.webhooks.secrets import WebhookSecretCache
 from tests.factories import make_service
 from tests.sinch import WEBHOOK_SECRET, fixture_body, signed_headers
@@ -88,7 +90,11 @@ def test_rotation_reaches_another_process_new_at_once_removed_within_the_bound()
         services.webhook_secret_rotate(service=service, secret="second-secret", overlap_hours=1)
         assert post("second-secret") == 200  # at once: a mismatch reads the entry again
         assert post(WEBHOOK_SECRET) == 200  # the previous one, in its overlap
-        # Rotated out with no overlap: the worker still holds "second-secret" as current.
+        # Once that overlap has ended, rotated out with no overlap: the worker still holds
+        # "second-secret" as current (and the first one's overlap as it was when it read it).
+        ServiceAuthentication.objects.filter(service=service, direction="inbound").update(
+            previous_secret_expires_at=timezone.now() - timedelta(seconds=1)
+        )
         services.webhook_secret_rotate(service=service, secret="third-secret", overlap_hours=0)
         wait_until(lambda: post("second-secret") == 401, BOUND, "the rotated-out secret refused")
         assert post(WEBHOOK_SECRET) == 401
