@@ -148,6 +148,9 @@ class WebhookSecretRotateForm(forms.Form):
                 self.add_error("secret", _("Enter a secret or choose Generate one, not both."))
             else:
                 cleaned["secret"] = services.webhook_secret_generate()
+        elif not cleaned.get("secret") and "secret" not in self.errors:
+            # Said with the other fields' errors, not after they are fixed.
+            self.add_error("secret", _("Enter the new webhook secret, or choose Generate one."))
         return cleaned
 
 

@@ -408,3 +408,12 @@ def test_the_rotation_page_says_why_a_second_rotation_waits(
     assert "overlap runs until" in page
     assert NEWER not in page
     assert _inbound(service).secret.reveal() == NEW
+
+
+def test_the_rotation_form_says_every_missing_field_at_once(
+    admin_client_: Client, service: MessagingService
+) -> None:
+    url = f"/admin/messaging/messagingservice/{service.pk}/rotate-webhook-secret/"
+    page = admin_client_.post(url, {"secret": "", "overlap_hours": ""}).content.decode()
+    assert "Enter the new webhook secret" in page
+    assert "This field is required" in page
