@@ -64,6 +64,37 @@ def start_worker(worker_id: str, **environment: str) -> subprocess.Popen[str]:
     )
 
 
+def start_gunicorn(port: int, *, workers: int = 1, **environment: str) -> subprocess.Popen[str]:
+    """gunicorn with the project's configuration on the test database, on 127.0.0.1:`port`.
+
+    Its output (gunicorn's lines and the app's) is on `stdout`, text.
+    """
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "tests.settings",
+        "DATABASE_URL": database_url(),
+        "PYTHONUNBUFFERED": "1",
+        **environment,
+    }
+    return subprocess.Popen(
+        [
+            str(Path(sys.executable).parent / "gunicorn"),
+            "-c",
+            "python:configurator.gunicorn_config",
+            "-w",
+            str(workers),
+            "-b",
+            f"127.0.0.1:{port}",
+            "configurator.wsgi",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+
+
 def kill(worker: subprocess.Popen[str]) -> str:
     """SIGKILL the worker (no chance to clean up) and return what it printed."""
     worker.send_signal(signal.SIGKILL)

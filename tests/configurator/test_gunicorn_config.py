@@ -6,49 +6,19 @@ import json
 import os
 import re
 import signal
-import subprocess
-import sys
 import threading
 import urllib.request
-from pathlib import Path
 
 import pytest
 
 from tests.tcpproxy import free_port
-from tests.workers import ROOT, database_url, wait_until
-
-
-def _gunicorn(port: int, **environment: str) -> subprocess.Popen[str]:
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "tests.settings",
-        "DATABASE_URL": database_url(),
-        "PYTHONUNBUFFERED": "1",
-        **environment,
-    }
-    return subprocess.Popen(
-        [
-            str(Path(sys.executable).parent / "gunicorn"),
-            "-c",
-            "python:configurator.gunicorn_config",
-            "-w",
-            "2",
-            "-b",
-            f"127.0.0.1:{port}",
-            "configurator.wsgi",
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
+from tests.workers import start_gunicorn, wait_until
 
 
 @pytest.mark.django_db(transaction=True)
 def test_gunicorn_s_own_lines_are_json_even_when_a_worker_is_killed() -> None:
     port = free_port()
-    server = _gunicorn(port, LOG_FORMAT="json", GUNICORN_ACCESS_LOG="true")
+    server = start_gunicorn(port, workers=2, LOG_FORMAT="json", GUNICORN_ACCESS_LOG="true")
     lines: list[str] = []
 
     def read() -> None:

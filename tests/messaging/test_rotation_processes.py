@@ -6,16 +6,12 @@ within the cache's bound (WebhookSecretCache.ttl, 5 s), well before the minute i
 
 from __future__ import annotations
 
-import os
 import signal
-import subprocess
-import sys
 import threading
 import urllib.error
 import urllib.request
 from datetime import timedelta
 from itertools import count
-from pathlib import Path
 
 import pytest
 from django.utils import timezone
@@ -26,43 +22,17 @@ from messaging.webhooks.secrets import WebhookSecretCache
 from tests.factories import make_service
 from tests.sinch import WEBHOOK_SECRET, fixture_body, signed_headers
 from tests.tcpproxy import free_port
-from tests.workers import ROOT, database_url, wait_until
+from tests.workers import start_gunicorn, wait_until
 
 # Far below the minute the cache used to keep a secret; above its bound, for a loaded machine.
 BOUND = WebhookSecretCache.ttl + 10
-
-
-def _gunicorn(port: int) -> subprocess.Popen[str]:
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "tests.settings",
-        "DATABASE_URL": database_url(),
-        "PYTHONUNBUFFERED": "1",
-    }
-    return subprocess.Popen(
-        [
-            str(Path(sys.executable).parent / "gunicorn"),
-            "-c",
-            "python:configurator.gunicorn_config",
-            "-w",
-            "1",
-            "-b",
-            f"127.0.0.1:{port}",
-            "configurator.wsgi",
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
 
 
 @pytest.mark.django_db(transaction=True)
 def test_rotation_reaches_another_process_new_at_once_removed_within_the_bound() -> None:
     service: MessagingService = make_service(app_id="01E4556565565ERKYO")
     port = free_port()
-    server = _gunicorn(port)
+    server = start_gunicorn(port)
     output: list[str] = []
     reader = threading.Thread(target=lambda: output.extend(server.stdout or []), daemon=True)
     reader.start()
