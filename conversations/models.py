@@ -154,6 +154,9 @@ class Contact(models.Model):
     sinch_conversation_id = models.CharField(_("Sinch conversation ID"), max_length=100, blank=True)
     # The Sinch conversation (or channel identity) later messages join while the contact is open.
     thread_key = models.CharField(_("thread"), max_length=250, blank=True, editable=False)
+    # Opened by a simulated callback (messaging's simulator): replies go to the local sandbox,
+    # not to Sinch, and everything that shows the contact says so.
+    simulated = models.BooleanField(_("simulated"), default=False, db_default=False, editable=False)
 
     class Meta:
         ordering = ["-created", "-id"]

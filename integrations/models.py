@@ -242,6 +242,8 @@ class Delivery(models.Model):
         db_index=False,
     )
     due_at = models.DateTimeField(_("due"), default=timezone.now)
+    # For a simulated contact: the call was real, the conversation was not.
+    simulated = models.BooleanField(_("simulated"), default=False, db_default=False, editable=False)
     request = models.JSONField(_("request (secrets masked)"), null=True, blank=True)
     status_code = models.PositiveSmallIntegerField(_("status code"), null=True, blank=True)
     duration_ms = models.PositiveIntegerField(_("duration (ms)"), null=True, blank=True)

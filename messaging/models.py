@@ -156,6 +156,9 @@ class Callback(models.Model):
         default=VerifiedWith.CURRENT,
         db_default=VerifiedWith.CURRENT,
     )
+    # Built and signed by the simulator (services.simulate), not sent by Sinch: the log, the
+    # conversations it opens and their deliveries say so.
+    simulated = models.BooleanField(_("simulated"), default=False, db_default=False, editable=False)
     raw_body = models.BinaryField(_("raw body"))
     dedupe_key = models.CharField(_("deduplication key"), max_length=200)
     status = models.CharField(
@@ -224,3 +227,36 @@ class Callback(models.Model):
 
     def __str__(self) -> str:
         return f"{self.trigger or 'callback'} #{self.pk}"
+
+
+class DoctorRun(models.Model):
+    """One run of the setup doctor on a messaging service: what it checked, found and fixed.
+
+    The last run is what the home page's checklist reads for "Sinch's webhook points here":
+    the doctor is the only part that asks Sinch, so its answer is kept rather than asked again.
+    """
+
+    service = models.ForeignKey(
+        MessagingService,
+        on_delete=models.CASCADE,
+        related_name="doctor_runs",
+        verbose_name=_("messaging service"),
+    )
+    ran_at = models.DateTimeField(_("ran"), default=timezone.now)
+    ran_by = models.CharField(_("ran by"), max_length=150, blank=True)
+    fix = models.BooleanField(_("fix asked"), default=False)
+    # [{"name", "status": "ok"|"problem"|"error", "detail"}], as the API answers them.
+    checks = models.JSONField(_("checks"), default=list)
+    fixed = models.JSONField(_("fixed"), default=list)
+    # Whether every app of the service had a webhook here (target, triggers, secret) when the
+    # run ended, fixes included; None when Sinch could not be asked.
+    webhook_ok = models.BooleanField(_("webhook points here"), null=True)
+
+    class Meta:
+        ordering = ["-ran_at", "-id"]
+        verbose_name = _("doctor run")
+        verbose_name_plural = _("doctor runs")
+        indexes = [models.Index(fields=["service", "-ran_at"], name="messaging_doctor_service")]
+
+    def __str__(self) -> str:
+        return f"{self.service} {self.ran_at:%Y-%m-%d %H:%M}"
