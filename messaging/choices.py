@@ -119,3 +119,6 @@ class ReasonCode(models.TextChoices):
     ATTEMPT_NOTE = "attempt_note", _("note on an attempt")
     # A delivery report that overtook its outbound message: applied again once it is stored.
     OUTBOUND_MESSAGE_UNKNOWN = "outbound_message_unknown", _("waits for its outbound message")
+    # A customer's message whose app and channel reach no chat queue: the home page counts these
+    # as unrouted, and the administrator adds the queue address it names.
+    NO_QUEUE = "no_queue", _("no queue for its address")

@@ -29,7 +29,14 @@ Handler = Callable[[Callback, dict[str, Any]], Summary]
 
 
 class CallbackError(Exception):
-    """The callback cannot be applied; the message is shown to the administrator."""
+    """The callback cannot be applied; the message is shown to the administrator.
+
+    `code` is what the code (the home page's unrouted count) may decide on later, if anything.
+    """
+
+    def __init__(self, reason: str, *, code: str = ReasonCode.NONE) -> None:
+        super().__init__(reason)
+        self.code = code
 
 
 class CallbackIgnored(Exception):  # an outcome, not a failure: no "Error" suffix
@@ -246,11 +253,12 @@ def handle_message_inbound(callback: Callback, payload: dict[str, Any]) -> Summa
     if address is None:
         raise CallbackError(
             f"no queue for channel {identity.channel or '(none)'} of app {app_id or '(none)'}: "
-            "it has no chat subchannel"
+            "it has no chat subchannel",
+            code=ReasonCode.NO_QUEUE,
         )
     routed = routing.route(address)
     if routed is None or routed.queue.channel_type != QueueChannelType.CHAT:
-        raise CallbackError(f"no queue for address {address}")
+        raise CallbackError(f"no queue for address {address}", code=ReasonCode.NO_QUEUE)
     result = services.inbound_message_receive(
         thread=InboundThread(
             queue=routed.queue,

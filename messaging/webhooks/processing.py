@@ -399,7 +399,7 @@ def _callback_apply(
     except CallbackIgnored as exc:
         _mark(callback, CallbackStatus.IGNORED, str(exc), code=exc.code)
     except CallbackError as exc:
-        _mark(callback, CallbackStatus.FAILED, str(exc))
+        _mark(callback, CallbackStatus.FAILED, str(exc), code=exc.code)
     except OperationalError as exc:
         if not _transient(exc) or callback.attempts >= CALLBACK_MAX_ATTEMPTS:
             logger.exception("callback %s failed in its handler", callback.pk)
