@@ -22,9 +22,9 @@ from django.utils.translation import gettext_lazy as _
 
 from configurator.admin_mixins import BoundedLookupsMixin, LargeTableAdminMixin, pretty_json
 from configurator.credentials import CredentialForm, CredentialFormSet
-from messaging import selectors, services
-from messaging.choices import AuthenticationDirection, Trigger
-from messaging.models import Callback, MessagingService, ServiceAuthentication
+from messaging import doctor, selectors, services
+from messaging.choices import AuthenticationDirection, DoctorStatus, Trigger
+from messaging.models import Callback, DoctorRun, MessagingService, ServiceAuthentication
 from messaging.validation import (
     AUTHENTICATION_BLOCK,
     DEFAULT_OVERLAP_HOURS,
@@ -161,7 +161,13 @@ class MessagingServiceAdmin(admin.ModelAdmin[MessagingService]):
     list_display = ["name", "type", "region", "project_id", "apps", "webhook_url_link"]
     list_filter = ["type", "region"]
     search_fields = ["name", "project_id", "authentications__app_id"]
-    readonly_fields = ["region", "project_id", "webhook_url", "webhook_secret_overlap"]
+    readonly_fields = [
+        "region",
+        "project_id",
+        "webhook_url",
+        "webhook_secret_overlap",
+        "setup_doctor",
+    ]
     inlines = [AuthenticationInline]
     change_form_template = "admin/messaging/messagingservice/change_form.html"
     fieldsets = [
@@ -178,7 +184,7 @@ class MessagingServiceAdmin(admin.ModelAdmin[MessagingService]):
                 ]
             },
         ),
-        (_("Webhook"), {"fields": ["webhook_url", "webhook_secret_overlap"]}),
+        (_("Webhook"), {"fields": ["webhook_url", "webhook_secret_overlap", "setup_doctor"]}),
     ]
 
     class Media:
@@ -227,12 +233,38 @@ class MessagingServiceAdmin(admin.ModelAdmin[MessagingService]):
             return str(_("None: only the current secret verifies."))
         return str(_("Verifies too until %(until)s.") % {"until": _when(until)})
 
+    @admin.display(description=_("setup doctor"))
+    def setup_doctor(self, obj: MessagingService) -> str:
+        """The last doctor run's time and outcome, and the way to the doctor."""
+        if not obj.pk:
+            return str(_("Shown after the service is saved."))
+        last = selectors.doctor_runs(obj.pk).first()
+        link = reverse("admin:messaging_messagingservice_doctor", args=[obj.pk])
+        said = str(_("Never run: it asks Sinch whether this service is connected."))
+        if last is not None:
+            said = str(_("Last run %(when)s: %(outcome)s")) % {
+                "when": _when(last.ran_at),
+                "outcome": _doctor_outcome(last),
+            }
+        return format_html(
+            '<span id="doctor-last-run">{}</span> <a class="button" href="{}" id="doctor-link">'
+            "{}</a>",
+            said,
+            link,
+            _("Run the doctor"),
+        )
+
     def get_urls(self) -> list[URLPattern]:
         return [
             path(
                 "<path:object_id>/rotate-webhook-secret/",
                 self.admin_site.admin_view(self.rotate_webhook_secret_view),
                 name="messaging_messagingservice_rotate_webhook_secret",
+            ),
+            path(
+                "<path:object_id>/doctor/",
+                self.admin_site.admin_view(self.doctor_view),
+                name="messaging_messagingservice_doctor",
             ),
             *super().get_urls(),
         ]
@@ -295,6 +327,59 @@ class MessagingServiceAdmin(admin.ModelAdmin[MessagingService]):
             request, "admin/messaging/messagingservice/rotate_webhook_secret.html", context
         )
 
+    def doctor_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        """The setup doctor: the last run's checks; POST runs it (`fix=1`: fixes the webhooks)."""
+        if not object_id.isdigit():
+            raise Http404(_("No messaging service has this ID."))
+        service = get_object_or_404(selectors.messaging_service_list(), pk=object_id)
+        if not self.has_view_or_change_permission(request, service):
+            raise PermissionDenied
+        can_run = self.has_change_permission(request, service)
+        if request.method == "POST":
+            if not can_run:
+                raise PermissionDenied
+            run = doctor.doctor_run(
+                service=service,
+                fix=request.POST.get("fix") == "1",
+                ran_by=request.user.get_username(),
+                request=request,
+            )
+            if run.fixed:
+                # The admin log says what changed in Sinch (never the secret).
+                self.log_change(
+                    request,
+                    service,
+                    str(_("Setup doctor: %(fixed)s"))
+                    % {"fixed": " ".join(f["detail"] for f in run.fixed)},
+                )
+            counts = doctor.outcome_counts(run.checks)
+            level = (
+                messages.SUCCESS
+                if not counts[DoctorStatus.PROBLEM] and not counts[DoctorStatus.ERROR]
+                else messages.WARNING
+            )
+            self.message_user(
+                request, _("The doctor ran: %(outcome)s") % {"outcome": _doctor_outcome(run)}, level
+            )
+            return HttpResponseRedirect(
+                reverse("admin:messaging_messagingservice_doctor", args=[service.pk])
+            )
+        runs = list(selectors.doctor_runs(service.pk)[:10])
+        url = selectors.webhook_url(service.pk, request)
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "original": service,
+            "title": _("Setup doctor of “%(name)s”") % {"name": service.name},
+            "run": runs[0] if runs else None,
+            "outcome": _doctor_outcome(runs[0]) if runs else "",
+            "history": [(r, _doctor_outcome(r)) for r in runs[1:]],
+            "can_run": can_run,
+            "webhook_url": url,
+            "url_problem": doctor.webhook_url_problem(url),
+        }
+        return TemplateResponse(request, "admin/messaging/messagingservice/doctor.html", context)
+
     # Set, not reset: the page renders after the view returns (TemplateResponse); the next
     # request in this thread sets its own.
     def changelist_view(self, request: HttpRequest, extra_context: Any = None) -> Any:
@@ -329,6 +414,24 @@ def _previous_secret_until(service: MessagingService) -> datetime | None:
 
 def _when(value: datetime) -> str:
     return timezone.localtime(value).strftime("%Y-%m-%d %H:%M:%S %Z")
+
+
+def _doctor_outcome(run: DoctorRun) -> str:
+    """ "3 ok, 1 problem, 0 errors; webhooks point here: no" (fix runs say what they changed)."""
+    counts = doctor.outcome_counts(run.checks)
+    webhook = {True: _("yes"), False: _("no"), None: _("unknown (Sinch was not asked)")}
+    said = _(
+        "%(ok)d ok, %(problems)d problem(s), %(errors)d error(s); Sinch's webhooks point "
+        "here: %(webhook)s"
+    ) % {
+        "ok": counts[DoctorStatus.OK],
+        "problems": counts[DoctorStatus.PROBLEM],
+        "errors": counts[DoctorStatus.ERROR],
+        "webhook": webhook[run.webhook_ok],
+    }
+    if run.fix:
+        said += str(_("; fixed %(count)d webhook(s)") % {"count": len(run.fixed)})
+    return str(said)
 
 
 @admin.register(Callback)

@@ -122,3 +122,11 @@ class ReasonCode(models.TextChoices):
     # A customer's message whose app and channel reach no chat queue: the home page counts these
     # as unrouted, and the administrator adds the queue address it names.
     NO_QUEUE = "no_queue", _("no queue for its address")
+
+
+class DoctorStatus(models.TextChoices):
+    """Outcome of one setup-doctor check: fine, something to do, or Sinch could not tell."""
+
+    OK = "ok", _("OK")
+    PROBLEM = "problem", _("problem")
+    ERROR = "error", _("error")

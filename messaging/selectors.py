@@ -11,7 +11,7 @@ from django.urls import reverse
 
 from configurator import housekeeping
 from messaging.choices import AuthenticationDirection, CallbackStatus
-from messaging.models import Callback, MessagingService, ServiceAuthentication
+from messaging.models import Callback, DoctorRun, MessagingService, ServiceAuthentication
 from queues.validation import SinchApp
 
 
@@ -94,3 +94,8 @@ def callbacks_held(
         .exclude(pk__in=excluding)
         .exclude(claimed_by="")
     )
+
+
+def doctor_runs(service_id: int) -> QuerySet[DoctorRun]:
+    """A service's setup-doctor runs, newest first (messaging_doctor_service serves it)."""
+    return DoctorRun.objects.filter(service_id=service_id).order_by("-ran_at", "-id")

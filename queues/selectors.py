@@ -8,6 +8,7 @@ from typing import Any
 from django.db.models import Count, Min, OuterRef, Prefetch, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 
+from queues.choices import SUBCHANNEL_BY_NAME
 from queues.models import Queue, QueueAddress
 
 
@@ -44,3 +45,27 @@ def addresses_taken(addresses: Collection[str], *, exclude_queue_id: int | None)
     if exclude_queue_id is not None:
         rows = rows.exclude(queue_id=exclude_queue_id)
     return dict(rows.values_list("address", "queue__name"))
+
+
+def app_channels(app_ids: Collection[str]) -> dict[str, dict[str, list[str]]]:
+    """The Conversation API channels queues are addressed to, per app, with those queues' names.
+
+    {"01E4…": {"WHATSAPP": ["Support"], "SMS": ["Sales", "Support"]}}: what an app needs channel
+    credentials for in Sinch (the setup doctor checks it). One query, served by the index of
+    addresses by app.
+    """
+    rows = (
+        QueueAddress.objects.filter(app_id__in=list(app_ids))
+        .exclude(subchannel="")
+        .values_list("app_id", "subchannel", "queue__name")
+        .order_by("queue__name")
+    )
+    found: dict[str, dict[str, list[str]]] = {}
+    for app_id, subchannel, queue_name in rows:
+        known = SUBCHANNEL_BY_NAME.get(subchannel)
+        if known is None:
+            continue
+        names = found.setdefault(app_id, {}).setdefault(known.sinch_channel, [])
+        if queue_name not in names:
+            names.append(queue_name)
+    return found

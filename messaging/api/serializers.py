@@ -11,8 +11,8 @@ from rest_framework import serializers
 
 from configurator.credentials import CredentialEntrySerializer, nested_errors
 from messaging import selectors, services
-from messaging.choices import AuthenticationDirection, Trigger
-from messaging.models import Callback, MessagingService
+from messaging.choices import AuthenticationDirection, DoctorStatus, Trigger
+from messaging.models import Callback, DoctorRun, MessagingService
 from messaging.validation import (
     AUTHENTICATION_BLOCK,
     DEFAULT_OVERLAP_HOURS,
@@ -178,3 +178,40 @@ class CallbackSerializer(serializers.ModelSerializer[Callback]):
             return stored_json(bytes(obj.raw_body))
         except BodyRefused:
             return None
+
+
+class DoctorRequestSerializer(serializers.Serializer[Any]):
+    """Run the setup doctor; with `fix`, also create or update the apps' webhooks in Sinch."""
+
+    fix = serializers.BooleanField(required=False, default=False)
+
+
+class DoctorCheckSerializer(serializers.Serializer[Any]):
+    """One check of a doctor run: `code` names its kind; `detail` says what to do next."""
+
+    code = serializers.CharField()
+    name = serializers.CharField()
+    status = serializers.ChoiceField(choices=DoctorStatus.choices)
+    detail = serializers.CharField()
+    app_id = serializers.CharField(required=False)
+
+
+class DoctorFixSerializer(serializers.Serializer[Any]):
+    """What a fix changed in Sinch (`webhook_created` or `webhook_updated`), never a secret."""
+
+    code = serializers.CharField()
+    app_id = serializers.CharField()
+    webhook_id = serializers.CharField()
+    detail = serializers.CharField()
+
+
+class DoctorRunSerializer(serializers.ModelSerializer[DoctorRun]):
+    """A stored doctor run, as the doctor action answers it."""
+
+    checks = DoctorCheckSerializer(many=True, read_only=True)
+    fixed = DoctorFixSerializer(many=True, read_only=True)
+
+    class Meta:
+        model = DoctorRun
+        fields = ["id", "service", "ran_at", "ran_by", "fix", "webhook_ok", "checks", "fixed"]
+        read_only_fields = fields

@@ -14,9 +14,11 @@ from rest_framework.response import Response
 from configurator.pagination import cursor_pagination
 from configurator.parsers import UtcDateTimeFilter
 from configurator.permissions import ChangeOnPostPermissions
-from messaging import selectors, services
+from messaging import doctor, selectors, services
 from messaging.api.serializers import (
     CallbackSerializer,
+    DoctorRequestSerializer,
+    DoctorRunSerializer,
     MessagingServiceSerializer,
     WebhookSecretRotateSerializer,
 )
@@ -55,6 +57,30 @@ class MessagingServiceViewSet(viewsets.ModelViewSet[MessagingService]):
             raise serializers.ValidationError(exc.message_dict) from None
         shown = self.get_queryset().get(pk=service.pk)
         return Response(self.get_serializer(shown).data)
+
+    @extend_schema(request=DoctorRequestSerializer, responses=DoctorRunSerializer)
+    @action(
+        detail=True,
+        methods=["post"],
+        url_path="doctor",
+        permission_classes=[ChangeOnPostPermissions],
+    )
+    def doctor(self, request: Request, pk: str | None = None) -> Response:
+        """Check the service against Sinch; with `fix`, create or update the apps' webhooks.
+
+        Answers the stored run (checks with ok/problem/error, what was fixed), also when Sinch
+        refused or could not be reached: those are `error` checks, not an error answer.
+        """
+        service = self.get_object()
+        given = DoctorRequestSerializer(data=request.data)
+        given.is_valid(raise_exception=True)
+        run = doctor.doctor_run(
+            service=service,
+            fix=given.validated_data["fix"],
+            ran_by=request.user.get_username(),
+            request=request,
+        )
+        return Response(DoctorRunSerializer(run).data)
 
 
 class CallbackFilter(django_filters.FilterSet):

@@ -1,4 +1,6 @@
-"""Sends replies through the Sinch Conversation API (`messages:send`) with an app's outbound key.
+"""Calls the Sinch Conversation API with an app's outbound key: replies (`messages:send`), and the
+setup doctor's reads and writes of apps and webhooks (`messaging.sinch.management`, through
+`api_request`).
 
 Sinch answers failures with its own sentence (`{"error": {"message": ...}}`); `SinchError` carries
 that sentence so an operator can act on it, and never the key secret or an access token. Calls
@@ -13,7 +15,8 @@ from __future__ import annotations
 import base64
 import json
 import logging
-from dataclasses import dataclass
+from collections.abc import Collection
+from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -78,9 +81,11 @@ class SinchNotConfigured(SinchError):
 
 
 @dataclass(frozen=True)
-class _AccessKey:
+class AccessKey:
+    """An outbound entry's access key (Key ID and secret); the secret stays out of `repr`."""
+
     key_id: str
-    secret: str
+    secret: str = field(repr=False)
 
 
 def message_send(
@@ -97,7 +102,7 @@ def message_send(
     if entry is None or entry.secret is None:
         raise SinchNotConfigured(f"No messaging service has outbound credentials for app {app_id}.")
     service = entry.service
-    key = _AccessKey(key_id=entry.key_id, secret=entry.secret.reveal())
+    key = AccessKey(key_id=entry.key_id, secret=entry.secret.reveal())
     url = _api_url(service.service_connection)
     body: dict[str, Any] = {
         "app_id": app_id,
@@ -118,10 +123,7 @@ def message_send(
     # The access tokens this send used: masked like the secret should an answer echo them.
     tokens: list[str] = []
     try:
-        if service.auth_method == ApiAuthMethod.BASIC:
-            answer = _post_json(url, body, requests.auth.HTTPBasicAuth(key.key_id, key.secret))
-        else:
-            answer = _send_with_token(url, body, key, tokens)
+        answer = _authorized(service.auth_method, key, tokens, "POST", url, body)
         sent = _sent_message(answer)
     except SinchError as exc:
         error = _scrubbed(exc, key, tokens)
@@ -131,20 +133,76 @@ def message_send(
     return sent
 
 
-def _send_with_token(
-    url: str, body: dict[str, Any], key: _AccessKey, tokens: list[str]
+def api_request(
+    *,
+    service_connection: str,
+    auth_method: str,
+    key: AccessKey,
+    method: str,
+    path: str,
+    body: dict[str, Any] | None = None,
+    hidden: Collection[str] = (),
 ) -> HttpAnswer:
-    """Send with a cached token; a token Sinch no longer accepts is replaced once.
+    """Call the Conversation API of a service's region (`path` from `/v1/projects/…`) with a key.
 
-    `tokens` receives each token sent, for the caller to mask in what it reports.
+    Authenticates as replies do (the service's `auth_method`: a cached OAuth2 token, replaced
+    once when refused, or Basic). Returns a 2xx answer; anything else is a SinchError in Sinch's
+    words, with the key secret, the tokens sent and the `hidden` values (a webhook secret sent
+    in the body) masked, should Sinch or a proxy ever echo them.
     """
-    credentials = ClientCredentials(
+    url = _api_origin(service_connection) + path
+    tokens: list[str] = []
+    try:
+        answer = _authorized(auth_method, key, tokens, method, url, body)
+        if not answer.ok:
+            raise SinchError(f"Sinch answered {_error_detail(answer)}", status=answer.status)
+    except SinchError as exc:
+        raise _scrubbed(exc, key, tokens, hidden) from None
+    return answer
+
+
+def access_token_check(key: AccessKey) -> bool:
+    """Get an access token for the key: True when fetched now, False when a valid one was cached
+    (issued within its lifetime; a call it fails on replaces it). SinchError when none is issued.
+    """
+    try:
+        return _token(_credentials(key)).fresh
+    except SinchError as exc:
+        raise _scrubbed(exc, key, []) from None
+
+
+def _authorized(
+    auth_method: str,
+    key: AccessKey,
+    tokens: list[str],
+    method: str,
+    url: str,
+    body: dict[str, Any] | None,
+) -> HttpAnswer:
+    """One call with the key: Basic, or a bearer token (each token sent goes to `tokens`)."""
+    if auth_method == ApiAuthMethod.BASIC:
+        return _request(method, url, body, requests.auth.HTTPBasicAuth(key.key_id, key.secret))
+    return _with_token(method, url, body, key, tokens)
+
+
+def _credentials(key: AccessKey) -> ClientCredentials:
+    return ClientCredentials(
         token_url=str(settings.SINCH_OAUTH_TOKEN_URL), client_id=key.key_id, secret=key.secret
     )
 
+
+def _with_token(
+    method: str, url: str, body: dict[str, Any] | None, key: AccessKey, tokens: list[str]
+) -> HttpAnswer:
+    """Call with a cached token; a token Sinch no longer accepts is replaced once.
+
+    `tokens` receives each token sent, for the caller to mask in what it reports.
+    """
+    credentials = _credentials(key)
+
     def send(token: str) -> HttpAnswer:
         tokens.append(token)
-        return _post_json(url, body, BearerAuth(token))
+        return _request(method, url, body, BearerAuth(token))
 
     return bearer_call(
         credentials,
@@ -186,14 +244,18 @@ def _token_refusal(answer: HttpAnswer, key_id: str) -> SinchError:
     )
 
 
-def _post_json(url: str, body: dict[str, Any], auth: requests.auth.AuthBase) -> HttpAnswer:
-    """POST within READ_TIMEOUT overall, no redirects, a bounded answer; failures are SinchError."""
+def _request(
+    method: str, url: str, body: dict[str, Any] | None, auth: requests.auth.AuthBase
+) -> HttpAnswer:
+    """Call within READ_TIMEOUT overall, no redirects, a bounded answer; failures are SinchError.
+
+    A JSON body is sent when `body` is given (a GET has none)."""
     try:
         return session.send(
-            method="POST",
+            method=method,
             url=url,
             body=body,
-            has_body=True,
+            has_body=body is not None,
             auth=auth,
             headers={"Accept": "application/json"},
             timeout=READ_TIMEOUT,
@@ -265,13 +327,25 @@ def _api_url(service_connection: str) -> str:
     return origin + parts.path + (f"?{parts.query}" if parts.query else "")
 
 
-def _scrubbed(exc: SinchError, key: _AccessKey, tokens: list[str]) -> SinchError:
-    """The same error, with the key secret and the access tokens sent masked should Sinch (or a
-    proxy) ever echo them back."""
+def _api_origin(service_connection: str) -> str:
+    """`https://{region}.conversation.api.sinch.com` of the service, or SINCH_API_ORIGIN."""
+    origin = str(settings.SINCH_API_ORIGIN or "").rstrip("/")
+    if origin:
+        return origin
+    parts = urlsplit(service_connection)
+    return f"{parts.scheme}://{parts.netloc}"
+
+
+def _scrubbed(
+    exc: SinchError, key: AccessKey, tokens: list[str], hidden: Collection[str] = ()
+) -> SinchError:
+    """The same error, with the key secret, the access tokens sent and the `hidden` values masked
+    should Sinch (or a proxy) ever echo them back."""
     text = str(exc)
     if key.secret:
         basic = base64.b64encode(f"{key.key_id}:{key.secret}".encode()).decode()
         text = text.replace(basic, MASK).replace(key.secret, MASK)
-    for token in tokens:
-        text = text.replace(token, MASK)
+    for value in [*tokens, *hidden]:
+        if value:
+            text = text.replace(value, MASK)
     return exc if text == str(exc) else SinchError(text, status=exc.status)
