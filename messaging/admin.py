@@ -240,7 +240,12 @@ class MessagingServiceAdmin(admin.ModelAdmin[MessagingService]):
             return str(_("Shown after the service is saved."))
         last = selectors.doctor_runs(obj.pk).first()
         link = reverse("admin:messaging_messagingservice_doctor", args=[obj.pk])
-        said = str(_("Never run: it asks Sinch whether this service is connected."))
+        said = str(
+            _(
+                "Never run: the doctor asks Sinch whether this service is connected, and can "
+                "set the apps' webhooks to this URL for you."
+            )
+        )
         if last is not None:
             said = str(_("Last run %(when)s: %(outcome)s")) % {
                 "when": _when(last.ran_at),

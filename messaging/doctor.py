@@ -32,7 +32,7 @@ from django.utils import timezone
 
 from configurator.http import non_public_address
 from configurator.outbound import call_deadline
-from messaging import selectors
+from messaging import selectors, services
 from messaging.choices import ApiAuthMethod, AuthenticationDirection, DoctorStatus, VerifiedWith
 from messaging.models import Callback, DoctorRun, MessagingService, ServiceAuthentication
 from messaging.sinch.client import AccessKey, SinchError, access_token_check
@@ -417,12 +417,16 @@ class _Doctor:
             "secret of the inbound entry.",
             app_id,
         )
-        inbound = self.inbound
-        if not self.fix or self.fix_refusal is not None or inbound is None or not inbound.secret:
+        # The secret Sinch must be given: the current one (after a rotation, the new one).
+        secret = (
+            services.webhook_secret_to_push(service=self.service)
+            if self.fix and self.fix_refusal is None
+            else None
+        )
+        if secret is None:
             self.found.webhooks.append(False)
             return
-        hook_to_fix = judged[0][1] if judged else None
-        self._fix_webhook(api, check, app_id, hook_to_fix, inbound.secret.reveal())
+        self._fix_webhook(api, check, app_id, judged[0][1] if judged else None, secret)
 
     def _fix_webhook(
         self,

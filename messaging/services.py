@@ -94,8 +94,8 @@ def webhook_secret_rotate(
 ) -> ServiceAuthentication:
     """Make `secret` the webhook secret; the one it replaces verifies `overlap_hours` longer.
 
-    The overlap is the time to give Sinch the new secret (the doctor will push it, with
-    `webhook_secret_to_push`; until then the administrator pastes it into Sinch's dashboard).
+    The overlap is the time to give Sinch the new secret (the setup doctor's fix pushes it, with
+    `webhook_secret_to_push`; or the administrator pastes it into Sinch's dashboard).
     Only one previous secret is kept: a rotation during an overlap replaces the previous one
     with the then-current one, so the oldest stops verifying at once. An overlap of 0 keeps no
     previous secret. Every process uses the change within WebhookSecretCache.ttl seconds.
@@ -159,8 +159,8 @@ def webhook_secret_generate() -> str:
 def webhook_secret_to_push(*, service: MessagingService) -> str | None:
     """The webhook secret Sinch must be given (the current one), or None without an entry.
 
-    The seam for the doctor's fix, which sets it on the app's webhook through the Conversation
-    API after a rotation.
+    The setup doctor's fix sets it on the apps' webhooks through the Conversation API (after a
+    rotation: the new one, so that Sinch signs with it before the overlap ends).
     """
     entry = service.authentications.filter(direction=AuthenticationDirection.INBOUND).first()
     return None if entry is None or entry.secret is None else entry.secret.reveal()
