@@ -282,7 +282,9 @@ class _Doctor:
             self._add("app", name, DoctorStatus.ERROR, detail, app_id)
             self.found.webhooks.append(None)
             return
-        api = ConversationApi(self.service, AccessKey(entry.key_id, entry.secret.reveal()))
+        api = ConversationApi(
+            self.service, AccessKey(entry.key_id, entry.secret.reveal()), hidden=self._secrets()
+        )
         try:
             app = api.app(app_id)
         except SinchError as exc:
@@ -461,7 +463,7 @@ class _Doctor:
                 what = f"updated webhook {hook.id} of app {app_id}: {changes}"
         except SinchError as exc:
             check.status = DoctorStatus.ERROR
-            check.detail += f" The fix failed: {exc}{_advice(exc)}"
+            check.detail += f" The fix failed: {_sentence(exc)}{_advice(exc)}"
             self.found.webhooks.append(False)
             return
         check.status = DoctorStatus.OK
@@ -610,6 +612,13 @@ class _Doctor:
             .first()
         )
 
+    def _secrets(self) -> list[str]:
+        """The service's webhook secrets, masked should Sinch ever echo one in an error."""
+        if self.inbound is None:
+            return []
+        stored = [self.inbound.secret, self.inbound.previous_secret]
+        return [s.reveal() for s in stored if s is not None]
+
     # -- wording
 
     def _triggers(self) -> list[str]:
@@ -624,7 +633,7 @@ class _Doctor:
         """Sinch's words and what to do about them; an unreachable Sinch is not asked again."""
         if exc.status is None:
             self.unreachable = str(exc)
-        return f"{exc}{_advice(exc, entry, self.service)}"
+        return f"{_sentence(exc)}{_advice(exc, entry, self.service)}"
 
 
 def _advice(
@@ -657,6 +666,12 @@ def _advice(
     if status >= 500:
         return " Sinch had a problem of its own: run the doctor again later."
     return ""
+
+
+def _sentence(exc: SinchError) -> str:
+    """Sinch's words as a sentence (its messages often end without a full stop)."""
+    text = str(exc).rstrip()
+    return text if text.endswith((".", "!", "?")) else text + "."
 
 
 def _same_target(target: str, url: str) -> bool:

@@ -11,6 +11,7 @@ origin (SINCH_API_ORIGIN in tests), and its scrubbing of secrets from what Sinch
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote
@@ -51,9 +52,13 @@ class SinchWebhook:
 class ConversationApi:
     """A messaging service's project, reached with one of its outbound access keys."""
 
-    def __init__(self, service: MessagingService, key: AccessKey) -> None:
+    def __init__(
+        self, service: MessagingService, key: AccessKey, *, hidden: Sequence[str] = ()
+    ) -> None:
         self.service = service
         self.key = key
+        # Values masked in every error besides the key's (the service's webhook secrets).
+        self.hidden = list(hidden)
 
     def app(self, app_id: str) -> SinchAppSettings:
         """The app's settings (SinchError when Sinch refuses or cannot be reached)."""
@@ -112,7 +117,7 @@ class ConversationApi:
             method=method,
             path=f"/v1/projects/{project}{path}",
             body=body,
-            hidden=hidden or (),
+            hidden=[*self.hidden, *(hidden or [])],
         )
         if not isinstance(answer.body, dict):
             raise SinchError(

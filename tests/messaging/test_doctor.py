@@ -15,6 +15,7 @@ from django.urls import reverse
 from django.utils import timezone
 from rest_framework.test import APIClient
 
+from configurator.secrets import MASK
 from configurator.tokens import api_token_create
 from messaging import doctor, services
 from messaging.doctor import doctor_run, webhook_url_problem
@@ -710,3 +711,23 @@ def test_admin_page_for_a_viewer_shows_runs_without_running(
 def test_admin_page_of_no_service_is_a_404(admin_client_: Client, db: None) -> None:
     assert admin_client_.get("/admin/messaging/messagingservice/999/doctor/").status_code == 404
     assert admin_client_.get("/admin/messaging/messagingservice/x/doctor/").status_code == 404
+
+
+def test_sinch_echoing_a_secret_in_an_error_never_shows_it(
+    fake: FakeSinch, service: MessagingService
+) -> None:
+    fake.script_api(
+        "list_webhooks",
+        500,
+        sinch_error(500, f"Internal error near {WEBHOOK_SECRET} and {KEY_SECRET}", "INTERNAL"),
+    )
+
+    run = doctor_run(service=service, fix=True)
+
+    webhook = check(run, "webhook", APP)
+    assert webhook["status"] == "error"
+    said = f"Sinch answered 500 INTERNAL: Internal error near {MASK} and {MASK}."
+    assert said in webhook["detail"]
+    assert "Sinch had a problem of its own" in webhook["detail"]
+    assert run.webhook_ok is None
+    no_secret_in(run.checks)
