@@ -168,12 +168,13 @@ class _Doctor:
         self.outbound = [e for e in entries if e.direction == AuthenticationDirection.OUTBOUND]
         # Why Sinch is no longer asked in this run (it could not be reached), once it is so.
         self.unreachable: str | None = None
-        # Why the fix may not touch Sinch's webhooks, if it may not.
+        # Why the fix may not touch Sinch's webhooks, and what to do first, if it may not.
         self.fix_refusal: str | None = None
 
     def examine(self) -> Examination:
         self._check_setup()
         self._check_webhook_url()
+        self._check_fix_allowed()
         with call_deadline(DOCTOR_SECONDS):
             refused_keys = self._check_access_keys()
             for entry in self.outbound:
@@ -206,7 +207,9 @@ class _Doctor:
                 "The service has no inbound entry with the webhook secret: add the entry "
                 "`webhook` with a secret and the triggers MESSAGE_INBOUND and MESSAGE_DELIVERY.",
             )
-            self.fix_refusal = "the service has no webhook secret to give Sinch (no inbound entry)"
+            self.fix_refusal = (
+                "the service has no webhook secret to give Sinch. Add the inbound entry first"
+            )
 
     def _check_webhook_url(self) -> None:
         problem = self.url_problem
@@ -226,15 +229,19 @@ class _Doctor:
             "the https:// address Sinch reaches this server at (your TLS proxy or tunnel) and "
             "restart the server; see docs/deployment.md.",
         )
-        if self.fix_refusal is None:
-            self.fix_refusal = f"Sinch would refuse the webhook URL: {problem}"
-        if self.fix:
+        self.fix_refusal = (
+            "the webhook URL is not public HTTPS, and Sinch would refuse it. Set "
+            "PUBLIC_BASE_URL first"
+        )
+
+    def _check_fix_allowed(self) -> None:
+        """A fix that may not touch Sinch says so once, with what to do first."""
+        if self.fix and self.fix_refusal is not None:
             self._add(
                 "fix",
                 "Fix the webhook",
                 DoctorStatus.PROBLEM,
-                "Nothing was changed in Sinch: the webhook URL is not public HTTPS. Set "
-                "PUBLIC_BASE_URL first, then fix the webhook again.",
+                f"Nothing was changed in Sinch: {self.fix_refusal}, then fix the webhook again.",
             )
 
     # -- Sinch

@@ -541,7 +541,10 @@ def test_the_fix_refuses_a_webhook_url_sinch_cannot_call(
     assert "Set PUBLIC_BASE_URL to the https:// address Sinch reaches" in url["detail"]
     refusal = check(run, "fix")
     assert refusal["status"] == "problem"
-    assert "Nothing was changed in Sinch" in refusal["detail"]
+    assert refusal["detail"] == (
+        "Nothing was changed in Sinch: the webhook URL is not public HTTPS, and Sinch would "
+        "refuse it. Set PUBLIC_BASE_URL first, then fix the webhook again."
+    )
     assert [r.method for r in fake.api_requests] == ["GET", "GET"]
     assert run.fixed == []
 
@@ -573,6 +576,10 @@ def test_a_service_without_entries_says_what_to_add(fake: FakeSinch, db: None) -
     run = doctor_run(service=service, fix=True)
 
     assert "add the entry `webhook` with a secret" in check(run, "inbound_entry")["detail"]
+    assert check(run, "fix")["detail"] == (
+        "Nothing was changed in Sinch: the service has no webhook secret to give Sinch. Add the "
+        "inbound entry first, then fix the webhook again."
+    )
     assert check(run, "webhook", APP)["status"] == "problem"
     assert fake.webhooks == {}
     assert run.webhook_ok is False
