@@ -422,9 +422,9 @@ def _when(value: datetime) -> str:
 
 
 def _doctor_outcome(run: DoctorRun) -> str:
-    """ "3 ok, 1 problem, 0 errors; webhooks point here: no" (fix runs say what they changed)."""
+    """A run in a line: counts by status, whether the webhooks point here, what a fix changed."""
     counts = doctor.outcome_counts(run.checks)
-    webhook = {True: _("yes"), False: _("no"), None: _("unknown (Sinch was not asked)")}
+    webhook = {True: _("yes"), False: _("no"), None: _("unknown (Sinch could not tell)")}
     said = _(
         "%(ok)d ok, %(problems)d problem(s), %(errors)d error(s); Sinch's webhooks point "
         "here: %(webhook)s"
