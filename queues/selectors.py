@@ -8,6 +8,7 @@ from typing import Any
 from django.db.models import Count, Min, OuterRef, Prefetch, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 
+from queues.choices import QueueChannelType
 from queues.models import Queue, QueueAddress
 
 
@@ -44,3 +45,18 @@ def addresses_taken(addresses: Collection[str], *, exclude_queue_id: int | None)
     if exclude_queue_id is not None:
         rows = rows.exclude(queue_id=exclude_queue_id)
     return dict(rows.values_list("address", "queue__name"))
+
+
+def chat_routes(app_ids: Collection[str]) -> list[tuple[str, str, str]]:
+    """(app ID, subchannel, queue name) of the chat queue addresses of these apps, oldest first.
+
+    What reaches a queue from each app: the simulator's default channel, and what it lists.
+    """
+    return list(
+        QueueAddress.objects.filter(
+            app_id__in=list(app_ids), queue__channel_type=QueueChannelType.CHAT
+        )
+        .exclude(subchannel="")
+        .order_by("id")
+        .values_list("app_id", "subchannel", "queue__name")
+    )
