@@ -28,6 +28,7 @@ from configurator.admin_mixins import (
     simulated_badge,
 )
 from configurator.credentials import CredentialForm, CredentialFormSet
+from conversations.models import Contact
 from messaging import selectors, services, simulator
 from messaging.choices import AuthenticationDirection, CallbackStatus, Trigger
 from messaging.models import Callback, MessagingService, ServiceAuthentication
@@ -428,12 +429,14 @@ def _previous_secret_until(service: MessagingService) -> datetime | None:
     return None
 
 
-def _simulated_conversation(callback: Callback | None) -> str | None:
+def _simulated_conversation(callback: Callback | None) -> Contact | None:
     """The contact a processed simulated message opened or joined (its processing summary)."""
     if callback is None or callback.status != CallbackStatus.PROCESSED:
         return None
     contact = callback.summary.get("contact") if isinstance(callback.summary, dict) else None
-    return str(contact) if contact else None
+    if not isinstance(contact, str):
+        return None
+    return Contact.objects.select_related("queue").filter(pk=contact).first()
 
 
 def _when(value: datetime) -> str:
