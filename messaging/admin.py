@@ -28,9 +28,8 @@ from configurator.admin_mixins import (
     simulated_badge,
 )
 from configurator.credentials import CredentialForm, CredentialFormSet
-from conversations.models import Contact
 from messaging import selectors, services, simulator
-from messaging.choices import AuthenticationDirection, CallbackStatus, Trigger
+from messaging.choices import AuthenticationDirection, Trigger
 from messaging.models import Callback, MessagingService, ServiceAuthentication
 from messaging.validation import (
     AUTHENTICATION_BLOCK,
@@ -393,7 +392,7 @@ class MessagingServiceAdmin(admin.ModelAdmin[MessagingService]):
             "form": form,
             "routes": routes,
             "sent_callback": sent_callback,
-            "conversation": _simulated_conversation(sent_callback),
+            "conversation": simulator.simulated_conversation(sent_callback),
         }
         return TemplateResponse(request, "admin/messaging/messagingservice/simulate.html", context)
 
@@ -427,16 +426,6 @@ def _previous_secret_until(service: MessagingService) -> datetime | None:
         if entry.direction == AuthenticationDirection.INBOUND:
             return entry.previous_secret_until
     return None
-
-
-def _simulated_conversation(callback: Callback | None) -> Contact | None:
-    """The contact a processed simulated message opened or joined (its processing summary)."""
-    if callback is None or callback.status != CallbackStatus.PROCESSED:
-        return None
-    contact = callback.summary.get("contact") if isinstance(callback.summary, dict) else None
-    if not isinstance(contact, str):
-        return None
-    return Contact.objects.select_related("queue").filter(pk=contact).first()
 
 
 def _when(value: datetime) -> str:

@@ -25,8 +25,9 @@ from typing import Any
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.utils.translation import gettext as _
 
-from messaging.choices import AuthenticationDirection
-from messaging.models import MessagingService
+from conversations.models import Contact
+from messaging.choices import AuthenticationDirection, CallbackStatus
+from messaging.models import Callback, MessagingService
 from messaging.selectors import inbound_authentication
 from messaging.webhooks.handlers import IDENTITY_LENGTH
 from messaging.webhooks.ingest import receive
@@ -230,6 +231,16 @@ def simulation_routes(service: MessagingService) -> list[tuple[str, str, str]]:
         for app_id, sub, queue in chat_routes(apps)
         if sub in SUBCHANNEL_BY_NAME
     ]
+
+
+def simulated_conversation(callback: Callback | None) -> Contact | None:
+    """The conversation a processed simulated message opened or joined, with its queue."""
+    if callback is None or callback.status != CallbackStatus.PROCESSED:
+        return None
+    contact = callback.summary.get("contact") if isinstance(callback.summary, dict) else None
+    if not isinstance(contact, str):
+        return None
+    return Contact.objects.select_related("queue").filter(pk=contact).first()
 
 
 def webhook_secret(service: MessagingService) -> str | None:
