@@ -14,6 +14,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
+from django.utils.translation import gettext_lazy as _
 
 from configurator.admin_counts import EstimatedCountPaginator
 
@@ -72,6 +73,27 @@ def pretty_json(value: Any) -> SafeString:
     """JSON as an indented block on an admin page (escaped)."""
     return format_html(
         '<pre class="json">{}</pre>', json.dumps(value, indent=2, ensure_ascii=False, default=str)
+    )
+
+
+SIMULATED_BADGE_STYLE = (
+    "display:inline-block;padding:0 6px;border-radius:8px;background:#6c4ba3;color:#fff;"
+    "font-size:0.8em;font-weight:600;white-space:nowrap"
+)
+
+
+def simulated_badge(simulated: bool) -> SafeString:
+    """The mark of a row the simulator made (callback, contact, delivery); nothing otherwise.
+
+    One mark for every list and page that shows such rows, so that they all look alike.
+    """
+    if not simulated:
+        return SafeString()
+    return format_html(
+        '<span class="simulated-badge" style="{}" title="{}">{}</span>',
+        SIMULATED_BADGE_STYLE,
+        _("Made by the simulator, not sent by Sinch."),
+        _("simulated"),
     )
 
 

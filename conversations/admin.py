@@ -30,6 +30,7 @@ from configurator.admin_mixins import (
     LargeTableAdminMixin,
     is_autocomplete,
     pretty_json,
+    simulated_badge,
 )
 from conversations import lifecycle, selectors, services
 from conversations import messages as conversation_messages
@@ -144,8 +145,16 @@ class ContactAdmin(LargeTableAdminMixin, BoundedLookupsMixin, admin.ModelAdmin[C
         "agent",
         "waiting_time",
         "created",
+        "simulated_badge",
     ]
-    list_filter = ["state", QueueShownFilter, SubchannelFilter, "direction", "created"]
+    list_filter = [
+        "state",
+        QueueShownFilter,
+        SubchannelFilter,
+        "direction",
+        "created",
+        "simulated",
+    ]
     grows_with_traffic = True
     # Exact matches on indexed columns: `=field` would compare UPPER(column), which no index
     # serves; ids are compared as Sinch and this app write them.
@@ -219,10 +228,18 @@ class ContactAdmin(LargeTableAdminMixin, BoundedLookupsMixin, admin.ModelAdmin[C
         # Other apps' inlines (integrations' deliveries) come after the contact's own timeline.
         return [*self.inlines, *extensions.contact_page_inlines]
 
+    def get_fieldsets(self, request: HttpRequest, obj: Any = None) -> Any:
+        fieldsets = super().get_fieldsets(request, obj)
+        if obj is None or not obj.simulated:
+            return fieldsets
+        # A simulated conversation says so first, and where its replies go.
+        (title, options), *rest = fieldsets
+        return [(title, {**options, "fields": ["simulated_note", *options["fields"]]}), *rest]
+
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
         # Contacts change only through lifecycle actions, never by editing fields.
         names: list[str] = []
-        for _title, options in self.fieldsets:
+        for _title, options in self.get_fieldsets(request, obj):
             for entry in options["fields"]:
                 names.extend([entry] if isinstance(entry, str) else entry)
         return names
@@ -246,6 +263,22 @@ class ContactAdmin(LargeTableAdminMixin, BoundedLookupsMixin, admin.ModelAdmin[C
     @admin.display(description=_("attached data"))
     def pretty_cad(self, obj: Contact) -> SafeString:
         return pretty_json(obj.cad)
+
+    @admin.display(description=_("simulated"))
+    def simulated_badge(self, obj: Contact) -> SafeString:
+        return simulated_badge(obj.simulated)
+
+    @admin.display(description=_("simulated"))
+    def simulated_note(self, obj: Contact) -> SafeString:
+        return format_html(
+            "{} {}",
+            simulated_badge(obj.simulated),
+            _(
+                "Opened by the simulator (the messaging service's “Simulate a message”): "
+                "replies stay in the local sandbox, which reports them DELIVERED, then READ; "
+                "nothing is sent to Sinch."
+            ),
+        )
 
     def get_urls(self) -> list[URLPattern]:
         own = [

@@ -196,6 +196,12 @@ class Contact(models.Model):
             models.Index(fields=["sinch_contact_id"], name="conversations_contact_sinch_ct"),
             models.Index(fields=["source"], name="conversations_contact_source"),
             models.Index(fields=["agent", "state"], name="conversations_contact_agent"),
+            # The "simulated" filter's rows (few among customers'), newest first.
+            models.Index(
+                fields=["-created", "-id"],
+                condition=Q(simulated=True),
+                name="conversations_contact_sim",
+            ),
         ]
 
     def __str__(self) -> str:

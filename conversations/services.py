@@ -61,13 +61,22 @@ class InboundThread:
     identity: str
     sinch_contact_id: str = ""
     sinch_conversation_id: str = ""
+    # From the simulator (a simulated callback): the contact it opens is marked simulated.
+    simulated: bool = False
 
     @property
     def thread_key(self) -> str:
-        """The Sinch conversation, or the channel identity when Sinch gives no conversation."""
+        """The Sinch conversation, or the channel identity when Sinch gives no conversation.
+
+        Simulated messages have threads of their own: one never joins a real customer's open
+        conversation (an identity typed in the simulator may be a real one), nor a real
+        message a simulated conversation, whose replies go to the sandbox.
+        """
         if self.sinch_conversation_id:
-            return f"conversation:{self.sinch_conversation_id}"
-        return f"identity:{self.sinch_channel}:{self.identity}"
+            key = f"conversation:{self.sinch_conversation_id}"
+        else:
+            key = f"identity:{self.sinch_channel}:{self.identity}"
+        return f"simulated:{key}" if self.simulated else key
 
 
 @dataclass(frozen=True)
@@ -165,6 +174,7 @@ def _contact_open(thread: InboundThread, message: IncomingMessage) -> Contact:
         sinch_contact_id=thread.sinch_contact_id,
         sinch_conversation_id=thread.sinch_conversation_id,
         thread_key=thread.thread_key,
+        simulated=thread.simulated,
     )
     lifecycle.record(
         contact,

@@ -177,6 +177,7 @@ def _schedule(previous: Delivery, *, attempt: int, due: datetime) -> Delivery:
         attempt=attempt,
         previous=previous,
         due_at=due,
+        simulated=previous.simulated,
     )
     enqueue_in_turn(deliver_pending, [following.pk], run_after=due)
     return following
@@ -309,7 +310,7 @@ def _resend_rows(
 ) -> Resent:
     rows, more = bulk.next_batch(
         resendable(selection).values(
-            "pk", "integration_id", "contact_id", "contact_event_id", "event"
+            "pk", "integration_id", "contact_id", "contact_event_id", "event", "simulated"
         ),
         after=after,
         up_to=up_to,
@@ -327,6 +328,7 @@ def _resend_rows(
             previous_id=row["pk"],
             created_at=now,
             due_at=now,
+            simulated=row["simulated"],
         )
         for row in rows
     )

@@ -278,6 +278,12 @@ class Delivery(models.Model):
             # The admin's list (newest first) and its event filter.
             models.Index(fields=["-created_at", "-id"], name="integrations_dlv_created"),
             models.Index(fields=["event", "-created_at"], name="integrations_dlv_event"),
+            # The "simulated" filter's rows (few among real conversations'), newest first.
+            models.Index(
+                fields=["-created_at", "-id"],
+                condition=models.Q(simulated=True),
+                name="integrations_dlv_simulated",
+            ),
         ]
         constraints = [
             # Partial: most rows follow none. A unique index that also serves the anti-join

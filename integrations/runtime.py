@@ -75,17 +75,26 @@ def contact_event_heard(contact: Contact, entry: ContactEvent, queue: Queue | No
                 f"is number {limit + position + 1} (ordinal {integration.ordinal})"
             ),
             finished_at=now,
+            simulated=contact.simulated,
         )
         for position, integration in enumerate(over)
     ]
     blocking = [i for i in firing if is_blocking(i.configuration)]
     if blocking:
         contact_id, channel_type, snapshot = contact.pk, contact.channel_type, dict(entry.snapshot)
+        simulated = contact.simulated
         lifecycle.defer(
-            lambda: blocking_run(contact_id, entry, snapshot, blocking, channel_type=channel_type)
+            lambda: blocking_run(
+                contact_id,
+                entry,
+                snapshot,
+                blocking,
+                channel_type=channel_type,
+                simulated=simulated,
+            )
         )
     background = [
-        delivery_new(integration, contact.pk, entry, now)
+        delivery_new(integration, contact.pk, entry, now, simulated=contact.simulated)
         for integration in firing
         if not is_blocking(integration.configuration)
     ]
@@ -104,12 +113,13 @@ def blocking_run(
     integrations: list[Integration],
     *,
     channel_type: str,
+    simulated: bool = False,
 ) -> None:
     """Call blocking integrations in ordinal order, with no transaction open.
 
     Each answer is applied in a short transaction: each `set` key goes to the first integration
     that sets it, `save` merges in order, and the next integration sees the contact as the
-    earlier ones left it.
+    earlier ones left it. `simulated`: the contact is the simulator's (the deliveries say so).
     """
     secrets = integration_secrets([i.pk for i in integrations])
     targets = DatabaseTargets()
@@ -138,7 +148,9 @@ def blocking_run(
                 changed = True
                 snapshot = contact_snapshot(contact_detail().get(pk=contact_id))
             delivery_record(
-                delivery_new(integration, contact_id, entry, started), execution, applied
+                delivery_new(integration, contact_id, entry, started, simulated=simulated),
+                execution,
+                applied,
             )
     if changed:
         # The event's snapshot shows the contact as its blocking integrations left it.

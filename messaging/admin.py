@@ -5,7 +5,7 @@ from __future__ import annotations
 from contextvars import ContextVar
 from datetime import datetime
 from functools import partial
-from typing import Any
+from typing import Any, cast
 
 from django import forms
 from django.contrib import admin, messages
@@ -17,12 +17,18 @@ from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
+from django.utils.http import urlencode
 from django.utils.safestring import SafeString
 from django.utils.translation import gettext_lazy as _
 
-from configurator.admin_mixins import BoundedLookupsMixin, LargeTableAdminMixin, pretty_json
+from configurator.admin_mixins import (
+    BoundedLookupsMixin,
+    LargeTableAdminMixin,
+    pretty_json,
+    simulated_badge,
+)
 from configurator.credentials import CredentialForm, CredentialFormSet
-from messaging import doctor, selectors, services
+from messaging import doctor, selectors, services, simulator
 from messaging.choices import AuthenticationDirection, DoctorStatus, Trigger
 from messaging.models import Callback, DoctorRun, MessagingService, ServiceAuthentication
 from messaging.validation import (
@@ -34,6 +40,7 @@ from messaging.validation import (
     clean_authentications,
 )
 from messaging.webhooks.payload import BodyRefused, stored_json
+from queues.choices import SUBCHANNELS
 
 # The request being rendered, for display callables that only receive the object (the webhook
 # URL is absolute); a ContextVar because one ModelAdmin serves concurrent requests.
@@ -154,6 +161,41 @@ class WebhookSecretRotateForm(forms.Form):
         return cleaned
 
 
+class SimulateForm(forms.Form):
+    """A simulated customer message: app, channel and customer default as the simulator says."""
+
+    app_id = forms.ChoiceField(label=_("App"), required=False)
+    channel = forms.ChoiceField(label=_("Channel"), required=False)
+    identity = forms.CharField(
+        label=_("Customer identity"),
+        required=False,
+        help_text=_(
+            "Empty: a new customer (simulated-…). The identity of an earlier simulated message "
+            "continues its open conversation."
+        ),
+    )
+    text = forms.CharField(
+        label=_("Message"),
+        required=False,
+        strip=False,
+        widget=forms.Textarea(attrs={"rows": 3, "cols": 60}),
+        help_text=_("What the customer writes."),
+    )
+
+    def __init__(self, *args: Any, apps: list[str], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        app_field = cast(forms.ChoiceField, self.fields["app_id"])
+        app_field.choices = [
+            ("", _("The first app (%(app)s)") % {"app": apps[0]} if apps else "—"),
+            *((app, app) for app in apps),
+        ]
+        channel_field = cast(forms.ChoiceField, self.fields["channel"])
+        channel_field.choices = [
+            ("", _("One a queue of the app is addressed to")),
+            *((sub.sinch_channel, f"{sub.label} ({sub.sinch_channel})") for sub in SUBCHANNELS),
+        ]
+
+
 @admin.register(MessagingService)
 class MessagingServiceAdmin(admin.ModelAdmin[MessagingService]):
     """Messaging services, with the webhook URL to paste into the Sinch dashboard."""
@@ -271,6 +313,11 @@ class MessagingServiceAdmin(admin.ModelAdmin[MessagingService]):
                 self.admin_site.admin_view(self.doctor_view),
                 name="messaging_messagingservice_doctor",
             ),
+            path(
+                "<path:object_id>/simulate/",
+                self.admin_site.admin_view(self.simulate_view),
+                name="messaging_messagingservice_simulate",
+            ),
             *super().get_urls(),
         ]
 
@@ -385,6 +432,60 @@ class MessagingServiceAdmin(admin.ModelAdmin[MessagingService]):
         }
         return TemplateResponse(request, "admin/messaging/messagingservice/doctor.html", context)
 
+    def simulate_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        """Send a simulated customer message; then follow its callback to its conversation.
+
+        After sending, the page is shown again (GET) with the callback it stored and the form
+        filled in for the same customer, so that a second message continues the conversation.
+        """
+        if not object_id.isdigit():
+            raise Http404(_("No messaging service has this ID."))
+        service = get_object_or_404(selectors.messaging_service_list(), pk=object_id)
+        if not self.has_change_permission(request, service):
+            raise PermissionDenied
+        routes = simulator.simulation_routes(service)
+        initial = {k: request.GET.get(k, "") for k in ("app_id", "channel", "identity")}
+        form = SimulateForm(
+            request.POST or None,
+            initial=initial,
+            apps=simulator.service_apps(service),
+        )
+        if request.method == "POST" and form.is_valid():
+            try:
+                sent = simulator.message_simulate(service=service, **form.cleaned_data)
+            except ValidationError as exc:
+                form.add_error(None, exc)
+            else:
+                query = urlencode(
+                    {
+                        "callback": str(sent.callback_id),
+                        "app_id": sent.app_id,
+                        "channel": sent.channel,
+                        "identity": sent.identity,
+                    }
+                )
+                url = reverse("admin:messaging_messagingservice_simulate", args=[service.pk])
+                return HttpResponseRedirect(f"{url}?{query}")
+        callback_id = request.GET.get("callback", "")
+        sent_callback = (
+            Callback.objects.filter(service=service, simulated=True, pk=int(callback_id))
+            .defer("raw_body")
+            .first()
+            if callback_id.isdigit() and int(callback_id) < 2**63
+            else None
+        )
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "original": service,
+            "title": _("Simulate a message to “%(name)s”") % {"name": service.name},
+            "form": form,
+            "routes": routes,
+            "sent_callback": sent_callback,
+            "conversation": simulator.simulated_conversation(sent_callback),
+        }
+        return TemplateResponse(request, "admin/messaging/messagingservice/simulate.html", context)
+
     # Set, not reset: the page renders after the view returns (TemplateResponse); the next
     # request in this thread sets its own.
     def changelist_view(self, request: HttpRequest, extra_context: Any = None) -> Any:
@@ -453,6 +554,7 @@ class CallbackAdmin(LargeTableAdminMixin, BoundedLookupsMixin, admin.ModelAdmin[
         "short_reason",
         "message_id",
         "verified_with",
+        "simulated_badge",
     ]
     # Newest first as the API lists them, so that each filter is served by the same index
     # (messaging_cb_status, _trigger, _service: the filter's column, then received_at) and the
@@ -460,7 +562,7 @@ class CallbackAdmin(LargeTableAdminMixin, BoundedLookupsMixin, admin.ModelAdmin[
     # DISTINCT over every callback on every page view.
     ordering = ("-received_at", "-id")
     grows_with_traffic = True
-    list_filter = ["status", "trigger", "service", "received_at"]
+    list_filter = ["status", "trigger", "service", "received_at", "simulated"]
     # Exact, case-sensitive matches on indexed columns (`=field` would compare UPPER(column),
     # which no index serves); Sinch's ids are matched as Sinch writes them.
     search_fields = ["message_id__exact", "contact_id__exact", "conversation_id__exact"]
@@ -478,6 +580,7 @@ class CallbackAdmin(LargeTableAdminMixin, BoundedLookupsMixin, admin.ModelAdmin[
         "signed_at",
         "processed_at",
         "verified_with",
+        "simulated",
         "app_id",
         "message_id",
         "contact_id",
@@ -497,6 +600,10 @@ class CallbackAdmin(LargeTableAdminMixin, BoundedLookupsMixin, admin.ModelAdmin[
     @admin.display(description=_("reason"))
     def short_reason(self, obj: Callback) -> str:
         return obj.status_reason[:80]
+
+    @admin.display(description=_("simulated"))
+    def simulated_badge(self, obj: Callback) -> SafeString:
+        return simulated_badge(obj.simulated)
 
     @admin.display(description=_("what it says"))
     def pretty_summary(self, obj: Callback) -> SafeString:

@@ -23,11 +23,14 @@ class MessagingConfig(AppConfig):
         from messaging.selectors import sinch_apps
         from messaging.services import REPROCESS_WALK_PATHS
         from messaging.sinch.gateway import SinchGateway
+        from messaging.sinch.sandbox import SandboxGateway
         from messaging.wake import callbacks_sweep
         from messaging.webhooks.processing import check_lease
 
         checks.register(check_lease)
         extensions.sinch_app_directory.register(sinch_apps)
+        # Simulated contacts first: their replies stay in the local sandbox, never reach Sinch.
+        extensions.reply_gateways.register(SandboxGateway())
         extensions.reply_gateways.register(SinchGateway())
         extensions.housekeeping_jobs.register(
             Job(

@@ -156,7 +156,7 @@ class Callback(models.Model):
         default=VerifiedWith.CURRENT,
         db_default=VerifiedWith.CURRENT,
     )
-    # Built and signed by the simulator (services.simulate), not sent by Sinch: the log, the
+    # Built and signed by the simulator (messaging.simulator), not sent by Sinch: the log, the
     # conversations it opens and their deliveries say so.
     simulated = models.BooleanField(_("simulated"), default=False, db_default=False, editable=False)
     raw_body = models.BinaryField(_("raw body"))
@@ -223,6 +223,12 @@ class Callback(models.Model):
             models.Index(fields=["message_id"], name="messaging_cb_message"),
             models.Index(fields=["contact_id"], name="messaging_cb_contact"),
             models.Index(fields=["conversation_id"], name="messaging_cb_conversation"),
+            # The "simulated" filter's rows (few among Sinch's), newest first.
+            models.Index(
+                fields=["-received_at", "-id"],
+                condition=Q(simulated=True),
+                name="messaging_cb_simulated",
+            ),
         ]
 
     def __str__(self) -> str:

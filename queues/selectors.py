@@ -8,7 +8,7 @@ from typing import Any
 from django.db.models import Count, Min, OuterRef, Prefetch, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 
-from queues.choices import SUBCHANNEL_BY_NAME
+from queues.choices import SUBCHANNEL_BY_NAME, QueueChannelType
 from queues.models import Queue, QueueAddress
 
 
@@ -69,3 +69,18 @@ def app_channels(app_ids: Collection[str]) -> dict[str, dict[str, list[str]]]:
         if queue_name not in names:
             names.append(queue_name)
     return found
+
+
+def chat_routes(app_ids: Collection[str]) -> list[tuple[str, str, str]]:
+    """(app ID, subchannel, queue name) of the chat queue addresses of these apps, oldest first.
+
+    What reaches a queue from each app: the simulator's default channel, and what it lists.
+    """
+    return list(
+        QueueAddress.objects.filter(
+            app_id__in=list(app_ids), queue__channel_type=QueueChannelType.CHAT
+        )
+        .exclude(subchannel="")
+        .order_by("id")
+        .values_list("app_id", "subchannel", "queue__name")
+    )

@@ -59,6 +59,7 @@ class ContactSerializer(serializers.ModelSerializer[Contact]):
             "sinch_channel",
             "sinch_contact_id",
             "sinch_conversation_id",
+            "simulated",
         ]
         read_only_fields = fields
 

@@ -86,6 +86,7 @@ class ContactFilter(django_filters.FilterSet):
             "source",
             "sinch_contact_id",
             "sinch_conversation_id",
+            "simulated",
         ]
 
 

@@ -19,7 +19,12 @@ from django.utils.http import urlencode
 from django.utils.safestring import SafeString
 from django.utils.translation import gettext_lazy as _
 
-from configurator.admin_mixins import BoundedLookupsMixin, LargeTableAdminMixin, pretty_json
+from configurator.admin_mixins import (
+    BoundedLookupsMixin,
+    LargeTableAdminMixin,
+    pretty_json,
+    simulated_badge,
+)
 from conversations.admin_inlines import LatestRowsFormSet, LatestRowsInline
 from conversations.permissions import can_view_contact_data
 from integrations import dispatch, selectors
@@ -49,10 +54,11 @@ class DeliveryAdmin(LargeTableAdminMixin, BoundedLookupsMixin, admin.ModelAdmin[
         "status_code",
         "duration_ms",
         "error_short",
+        "simulated_badge",
     ]
     # Filters an index serves (integrations_dlv_status, _event, _intg; the period filter reads
     # the newest rows); no date hierarchy, whose years and months are a DISTINCT over every row.
-    list_filter = ["status", "event", "integration", "created_at"]
+    list_filter = ["status", "event", "integration", "created_at", "simulated"]
     grows_with_traffic = True
     extra_lookups = ("contact",)  # a contact's page links to its deliveries
     # An exact contact ID (indexed); the integration is chosen with its filter.
@@ -65,7 +71,7 @@ class DeliveryAdmin(LargeTableAdminMixin, BoundedLookupsMixin, admin.ModelAdmin[
         ("integration", "event", "contact_link"),
         ("mode", "status", "attempt", "previous"),
         ("created_at", "due_at", "finished_at"),
-        ("status_code", "duration_ms"),
+        ("status_code", "duration_ms", "simulated"),
         "error",
         "pretty_request",
         "response_excerpt",
@@ -119,6 +125,10 @@ class DeliveryAdmin(LargeTableAdminMixin, BoundedLookupsMixin, admin.ModelAdmin[
     @admin.display(description=_("error or reason"))
     def error_short(self, obj: Delivery) -> str:
         return _short(obj.error)
+
+    @admin.display(description=_("simulated"))
+    def simulated_badge(self, obj: Delivery) -> SafeString:
+        return simulated_badge(obj.simulated)
 
     @admin.display(description=_("contact data"))
     def contact_data_hidden(self, obj: Delivery) -> str:

@@ -23,7 +23,7 @@ class IntegrationFilter(django_filters.FilterSet):
 
 
 class DeliveryFilter(django_filters.FilterSet):
-    """Filters of an integration's delivery log: `?status=&event=&mode=&contact=`."""
+    """Filters of an integration's delivery log: `?status=&event=&mode=&contact=&simulated=`."""
 
     status = django_filters.ChoiceFilter(choices=DeliveryStatus.choices)
     event = django_filters.ChoiceFilter(choices=Event.choices)
@@ -32,7 +32,7 @@ class DeliveryFilter(django_filters.FilterSet):
 
     class Meta:
         model = Delivery
-        fields = ["status", "event", "mode", "contact"]
+        fields = ["status", "event", "mode", "contact", "simulated"]
 
     def filter_contact(
         self, queryset: QuerySet[Delivery], name: str, value: str

@@ -224,6 +224,7 @@ class DeliverySerializer(serializers.ModelSerializer[Delivery]):
             "applied",
             "created_at",
             "finished_at",
+            "simulated",
         ]
         read_only_fields = fields
 

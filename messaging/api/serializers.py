@@ -134,6 +134,36 @@ class WebhookSecretRotateSerializer(serializers.Serializer[Any]):
     overlap_hours = serializers.IntegerField(required=False, default=DEFAULT_OVERLAP_HOURS)
 
 
+class SimulateSerializer(serializers.Serializer[Any]):
+    """A simulated customer message; every rule (and default) is the simulator's."""
+
+    app_id = serializers.CharField(
+        required=False, allow_blank=True, help_text="Default: the service's first app."
+    )
+    channel = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        help_text="Conversation API channel (WHATSAPP, SMS, ...). Default: one a chat queue is "
+        "addressed to for the app.",
+    )
+    identity = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        help_text="The customer's channel identity. Default: a new one (simulated-...); the "
+        "same one again joins its open conversation.",
+    )
+    text = serializers.CharField(allow_blank=True, trim_whitespace=False)
+
+
+class SimulatedSerializer(serializers.Serializer[Any]):
+    """What the simulator sent: the callback stored, and the app, channel and customer used."""
+
+    callback = serializers.IntegerField(source="callback_id")
+    app_id = serializers.CharField()
+    channel = serializers.CharField()
+    identity = serializers.CharField()
+
+
 def _errors(result: AuthenticationsResult, count: int) -> Any:
     """DRF's nested error shape: a list aligned with the entries, or the block's own errors."""
     if result.errors:
@@ -167,6 +197,7 @@ class CallbackSerializer(serializers.ModelSerializer[Callback]):
             "received_at",
             "processed_at",
             "verified_with",
+            "simulated",
             "payload",
         ]
         read_only_fields = fields

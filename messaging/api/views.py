@@ -3,23 +3,27 @@
 from __future__ import annotations
 
 import django_filters
+from django.core.exceptions import NON_FIELD_ERRORS
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import QuerySet
 from drf_spectacular.utils import extend_schema
-from rest_framework import mixins, serializers, viewsets
+from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.settings import api_settings
 
 from configurator.pagination import cursor_pagination
 from configurator.parsers import UtcDateTimeFilter
 from configurator.permissions import ChangeOnPostPermissions
-from messaging import doctor, selectors, services
+from messaging import doctor, selectors, services, simulator
 from messaging.api.serializers import (
     CallbackSerializer,
     DoctorRequestSerializer,
     DoctorRunSerializer,
     MessagingServiceSerializer,
+    SimulatedSerializer,
+    SimulateSerializer,
     WebhookSecretRotateSerializer,
 )
 from messaging.choices import CallbackStatus, Trigger
@@ -82,6 +86,27 @@ class MessagingServiceViewSet(viewsets.ModelViewSet[MessagingService]):
         )
         return Response(DoctorRunSerializer(run).data)
 
+    @extend_schema(request=SimulateSerializer, responses={202: SimulatedSerializer})
+    @action(detail=True, methods=["post"], permission_classes=[ChangeOnPostPermissions])
+    def simulate(self, request: Request, pk: str | None = None) -> Response:
+        """Send a simulated customer message through the webhook's path; 202 with its callback."""
+        service = self.get_object()
+        given = SimulateSerializer(data=request.data)
+        given.is_valid(raise_exception=True)
+        try:
+            sent = simulator.message_simulate(service=service, **given.validated_data)
+        except DjangoValidationError as exc:
+            raise serializers.ValidationError(_drf_errors(exc)) from None
+        return Response(SimulatedSerializer(sent).data, status=status.HTTP_202_ACCEPTED)
+
+
+def _drf_errors(exc: DjangoValidationError) -> dict[str, list[str]]:
+    """A Django error dict as DRF words it: the model's "__all__" is DRF's non-field key."""
+    return {
+        api_settings.NON_FIELD_ERRORS_KEY if field == NON_FIELD_ERRORS else field: messages
+        for field, messages in exc.message_dict.items()
+    }
+
 
 class CallbackFilter(django_filters.FilterSet):
     """Filters of the callback log, named after the fields."""
@@ -101,6 +126,7 @@ class CallbackFilter(django_filters.FilterSet):
             "message_id",
             "contact_id",
             "conversation_id",
+            "simulated",
         ]
 
 

@@ -269,6 +269,7 @@ def handle_message_inbound(callback: Callback, payload: dict[str, Any]) -> Summa
             identity=identity.identity,
             sinch_contact_id=message.contact_id,
             sinch_conversation_id=message.conversation_id,
+            simulated=callback.simulated,
         ),
         message=IncomingMessage(
             sinch_message_id=message.message_id,

@@ -68,12 +68,19 @@ REFUSAL_KINDS = (
 
 
 def receive(
-    *, service_id: int, meta: Mapping[str, Any], read_body: Callable[[], bytes]
+    *,
+    service_id: int,
+    meta: Mapping[str, Any],
+    read_body: Callable[[], bytes],
+    simulated: bool = False,
 ) -> tuple[int, bytes]:
     """Verify and store one callback; the HTTP status and JSON body to answer with.
 
     Shared by the Django view and the lean WSGI entry (messaging.webhooks.entry), so both answer
     alike. `read_body` is called only once the declared length is known to be acceptable.
+    `simulated` is for the simulator (messaging.simulator), which signs what it builds with the
+    stored secret and hands it here, so that it is verified and stored like Sinch's callbacks
+    and marked as its own; the webhook never passes it, so no request can set the mark.
     """
     try:
         declared = int(meta.get("CONTENT_LENGTH") or 0)
@@ -89,7 +96,7 @@ def receive(
             # The sender went away mid-body (UnreadablePostError, a WSGI server's own error).
             raise WebhookRejected(400, "body could not be read", kind="unreadable") from None
         row = verify_callback(service_id=service_id, body=body, meta=meta)
-        callback_id = store_callback(row)
+        callback_id = store_callback(row._replace(simulated=True) if simulated else row)
     except WebhookRejected as exc:
         metrics.webhook_refused(exc.kind)
         logger.warning(

@@ -45,6 +45,9 @@ class CallbackRow(NamedTuple):
     dedupe_key: str
     # Which webhook secret verified it (VerifiedWith): one more column of the same INSERT.
     verified_with: str = VerifiedWith.CURRENT.value
+    # Built and signed by the simulator (messaging.simulator), which says so when it hands the
+    # body to `ingest.receive`; nothing in a request can set it.
+    simulated: bool = False
 
 
 # The columns after CallbackRow's, with the constant values every new callback starts with.
@@ -101,6 +104,7 @@ def _insert_generic(connection: BaseDatabaseWrapper, row: CallbackRow) -> int | 
         row.raw_body,
         row.dedupe_key,
         row.verified_with,
+        row.simulated,
         *_INITIAL_VALUES,
     )
     with connection.cursor() as cursor:
@@ -129,6 +133,7 @@ def _insert_postgresql(connection: BaseDatabaseWrapper, row: CallbackRow) -> int
         row.raw_body,
         row.dedupe_key.encode(),
         row.verified_with.encode(),
+        b"true" if row.simulated else b"false",
         *_INITIAL_TEXT,
     ]
     connection.ensure_connection()
