@@ -327,7 +327,7 @@ class MessagingServiceAdmin(admin.ModelAdmin[MessagingService]):
         self, request: HttpRequest, object_id: str, extra_context: dict[str, Any] | None = None
     ) -> HttpResponse:
         service = self.get_object(request, object_id) if request.method == "GET" else None
-        if service is not None:
+        if service is not None and self.has_delete_permission(request, service):
             warn(
                 request,
                 selectors.stranded_queue_warnings(

@@ -1,4 +1,4 @@
-"""On a 1366×768 laptop, the admin keeps what a person typed: a reply Sinch refused stays in
+"""On a 1366x768 laptop, the admin keeps what a person typed: a reply Sinch refused stays in
 its box beside the error, and a paste too large for the server brings the page back with the
 limit and what to do (a large one the server takes is refused on its field, the text kept)."""
 
@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Page, ViewportSize, expect
 
 from conversations.models import Message
 from integrations.models import Integration
@@ -17,7 +17,7 @@ from tests.fakesinch import FakeSinch, sinch_error
 
 pytestmark = pytest.mark.e2e
 
-LAPTOP = {"width": 1366, "height": 768}
+LAPTOP: ViewportSize = {"width": 1366, "height": 768}
 
 
 def test_a_reply_sinch_refuses_keeps_its_text(
