@@ -237,7 +237,14 @@ SPECTACULAR_SETTINGS = {
     # The schema and its UI need a logged-in user unless API_DOCS_PUBLIC (see the security block).
     "SERVE_PERMISSIONS": ["configurator.permissions.ApiDocsPermission"],
     # Contact states are the words of lifecycle events: one enumeration in the schema.
-    "ENUM_NAME_OVERRIDES": {"LifecycleEventEnum": "conversations.choices.Event"},
+    "ENUM_NAME_OVERRIDES": {
+        "LifecycleEventEnum": "conversations.choices.Event",
+        # The names these enums had before the create/update answers got schemas of their own
+        # (configurator.save_warnings), which use them too.
+        "QueueChannelTypeEnum": "queues.choices.QueueChannelType",
+        "IntegrationChannelTypeEnum": "integrations.choices.IntegrationChannelType",
+        "IntegrationDirectionEnum": "integrations.choices.IntegrationDirection",
+    },
 }
 
 # Logs go to stderr, as plain text lines (LOG_FORMAT=text, the default) or as one JSON object per

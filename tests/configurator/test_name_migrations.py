@@ -13,14 +13,30 @@ from typing import Any
 import pytest
 from django.db import IntegrityError, connection, transaction
 from django.db.migrations.executor import MigrationExecutor
+from django.db.migrations.loader import MigrationLoader
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-STEPS = {
-    "queues": ("0001_initial", "0002_queue_name_unique_ignoring_case"),
-    "messaging": ("0010_callback_reason_no_queue", "0011_service_name_unique_ignoring_case"),
-    "integrations": ("0008_simulated", "0009_integration_name_unique_ignoring_case"),
-}
+
+def _steps() -> dict[str, tuple[str, str]]:
+    """Per app, (the migration before the rule, the migration that brings it), found by name so
+    that a renumbering leaves this test alone."""
+    graph = MigrationLoader(None, ignore_no_migrations=True).graph
+    steps = {}
+    for app in ("queues", "messaging", "integrations"):
+        [rule] = [
+            name
+            for label, name in graph.nodes
+            if label == app and name.endswith("_name_unique_ignoring_case")
+        ]
+        [parent] = [
+            node.key[1] for node in graph.node_map[(app, rule)].parents if node.key[0] == app
+        ]
+        steps[app] = (parent, rule)
+    return steps
+
+
+STEPS = _steps()
 
 
 def _migrate(targets: list[tuple[str, str]]) -> Any:
