@@ -70,6 +70,9 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
+    # Before the CSRF check, which reads the body first: an admin form over Django's upload
+    # bounds gets its page again with the reason, not a bare 400 (configurator/request_limits.py).
+    "configurator.request_limits.RequestLimitsMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
@@ -214,6 +217,8 @@ REST_FRAMEWORK = {
     "PAGE_SIZE": 50,
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    # DRF's, with a body over DATA_UPLOAD_MAX_MEMORY_SIZE / _NUMBER_FIELDS answered 413.
+    "EXCEPTION_HANDLER": "configurator.request_limits.api_exception_handler",
     "DEFAULT_RENDERER_CLASSES": [
         "rest_framework.renderers.JSONRenderer",
         "rest_framework.renderers.BrowsableAPIRenderer",
@@ -232,7 +237,14 @@ SPECTACULAR_SETTINGS = {
     # The schema and its UI need a logged-in user unless API_DOCS_PUBLIC (see the security block).
     "SERVE_PERMISSIONS": ["configurator.permissions.ApiDocsPermission"],
     # Contact states are the words of lifecycle events: one enumeration in the schema.
-    "ENUM_NAME_OVERRIDES": {"LifecycleEventEnum": "conversations.choices.Event"},
+    "ENUM_NAME_OVERRIDES": {
+        "LifecycleEventEnum": "conversations.choices.Event",
+        # The names these enums had before the create/update answers got schemas of their own
+        # (configurator.save_warnings), which use them too.
+        "QueueChannelTypeEnum": "queues.choices.QueueChannelType",
+        "IntegrationChannelTypeEnum": "integrations.choices.IntegrationChannelType",
+        "IntegrationDirectionEnum": "integrations.choices.IntegrationDirection",
+    },
 }
 
 # Logs go to stderr, as plain text lines (LOG_FORMAT=text, the default) or as one JSON object per

@@ -32,6 +32,7 @@ from configurator.admin_mixins import (
     pretty_json,
     simulated_badge,
 )
+from configurator.limits import REPLY_MAX_CHARS
 from conversations import lifecycle, selectors, services
 from conversations import messages as conversation_messages
 from conversations.admin_inlines import ContactEventInline, MessageInline
@@ -317,6 +318,7 @@ class ContactAdmin(LargeTableAdminMixin, BoundedLookupsMixin, admin.ModelAdmin[C
                 other_queues=other_queues.exists(),
                 target_form=ContactTargetForm(auto_id=False),
                 can_act=self.has_change_permission(request, contact),
+                reply_text=_reply_draft_take(request, contact),
                 show_save=False,
                 show_save_and_continue=False,
                 show_save_and_add_another=False,
@@ -359,13 +361,35 @@ class ContactAdmin(LargeTableAdminMixin, BoundedLookupsMixin, admin.ModelAdmin[C
         if request.method != "POST":
             return HttpResponseNotAllowed(["POST"])
         contact = self._contact_for_action(request, object_id)
+        text = request.POST.get("text", "")
         try:
-            conversation_messages.contact_reply(contact=contact, text=request.POST.get("text", ""))
+            conversation_messages.contact_reply(contact=contact, text=text)
         except (LifecycleError, ValidationError, conversation_messages.ReplyFailed) as exc:
             messages.error(request, _message(exc))
+            _reply_draft_keep(request, contact, text)
         else:
             messages.success(request, _("Reply sent."))
         return self._back(contact)
+
+
+# A reply that was not sent comes back in the reply box once, through the session (the page is
+# shown by a redirect, so that reloading it sends nothing). Far beyond any reply's limit, only
+# the beginning is kept: the error says the text is too long anyway.
+REPLY_DRAFT_KEPT_CHARS = 16 * REPLY_MAX_CHARS
+
+
+def _reply_draft_key(contact: Contact) -> str:
+    return f"conversations:reply-draft:{contact.pk}"
+
+
+def _reply_draft_keep(request: HttpRequest, contact: Contact, text: str) -> None:
+    if text:
+        request.session[_reply_draft_key(contact)] = text[:REPLY_DRAFT_KEPT_CHARS]
+
+
+def _reply_draft_take(request: HttpRequest, contact: Contact) -> str:
+    draft = request.session.pop(_reply_draft_key(contact), "")
+    return draft if isinstance(draft, str) else ""
 
 
 def _targets(event: str, *, agent: str, queue: str) -> dict[str, Any]:

@@ -13,6 +13,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from configurator.limits import REPLY_MAX_CHARS, text_length_problem
 from conversations import gateways, lifecycle
 from conversations.choices import MessageDirection, MessageKind, MessageStatus
 from conversations.lifecycle import LifecycleError
@@ -32,6 +33,9 @@ def contact_reply(
     """
     if not text.strip() and not media_url:
         raise ValidationError({"text": _("Write a text or give a media URL.")})
+    too_long = text_length_problem(text, REPLY_MAX_CHARS)
+    if too_long:
+        raise ValidationError({"text": too_long})
     if lifecycle.phase(contact) is lifecycle.Phase.CLOSED:
         raise LifecycleError(
             _("Contact %(id)s cannot get a reply: %(where)s.")

@@ -11,6 +11,13 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from configurator.limits import (
+    CONFIGURATION_MAX_BYTES,
+    DESCRIPTION_MAX_CHARS,
+    MaxJsonSize,
+    MaxTextLength,
+)
+from configurator.names import unique_name_ignoring_case
 from configurator.secrets import EncryptedSecretField
 from conversations.choices import ChannelType, Direction, Event
 from conversations.models import Contact, ContactEvent
@@ -50,8 +57,11 @@ class Integration(models.Model):
     channel_type = models.CharField(
         _("channel type"), max_length=8, choices=IntegrationChannelType.choices
     )
-    name = models.CharField(_("name"), max_length=100, unique=True)
-    description = models.TextField(_("description"), blank=True)
+    # Unique regardless of case (the constraint below).
+    name = models.CharField(_("name"), max_length=100)
+    description = models.TextField(
+        _("description"), blank=True, validators=[MaxTextLength(DESCRIPTION_MAX_CHARS)]
+    )
     endpoint_url = models.CharField(
         _("endpoint URL"),
         max_length=2000,
@@ -91,7 +101,11 @@ class Integration(models.Model):
     queues = models.ManyToManyField(
         Queue, blank=True, related_name="integrations", verbose_name=_("queues")
     )
-    configuration = OrderedJSONField(_("JSON for configuration"), default=dict)
+    configuration = OrderedJSONField(
+        _("JSON for configuration"),
+        default=dict,
+        validators=[MaxJsonSize(CONFIGURATION_MAX_BYTES)],
+    )
     consecutive_failures = models.PositiveIntegerField(
         _("consecutive failures"), default=0, editable=False
     )
@@ -112,6 +126,9 @@ class Integration(models.Model):
         ordering = ["ordinal", "name"]
         verbose_name = _("event-driven integration")
         verbose_name_plural = _("event-driven integrations")
+        constraints = [
+            unique_name_ignoring_case("integrations_integration_name_unique_ignoring_case")
+        ]
 
     def __str__(self) -> str:
         return self.name

@@ -14,7 +14,7 @@ from django.db.models import Prefetch, Q, QuerySet
 
 from conversations.choices import Event
 from conversations.models import Agent
-from integrations.choices import CONVERSATION_TYPE_LABELS
+from integrations.choices import CONVERSATION_TYPE_LABELS, ECHO_ENDPOINT
 from integrations.delivery import Secrets
 from integrations.firing import Scope, firing_points, scopes_of
 from integrations.models import (
@@ -25,6 +25,7 @@ from integrations.models import (
     firing,
 )
 from integrations.set_keys import References
+from integrations.transport import endpoint_refusal
 from integrations.validation import (
     IntegrationCheck,
     IntegrationInput,
@@ -242,6 +243,38 @@ def firing_warnings(integrations: Iterable[Integration]) -> dict[int, list[str]]
                 f"only the first {limit} by ordinal fire; this one {fate}."
             )
     return dict(warnings)
+
+
+def save_warnings(integration: Integration) -> list[str]:
+    """What a saved integration will not do as it may seem (shown after a save, not blocking).
+
+    Its endpoint on an address integrations may not call (checked again on every call), and
+    each event and scope where it is one of more integrations than fire (`firing_warnings`).
+    """
+    warnings: list[str] = []
+    if integration.endpoint_url != ECHO_ENDPOINT:
+        refusal = endpoint_refusal(integration.endpoint_url)
+        if refusal:
+            warnings.append(
+                f"Endpoint URL: {refusal}. Its calls will fail until the address is public or "
+                "allowed."
+            )
+    warnings.extend(crowded_event_warnings(integration))
+    return warnings
+
+
+def crowded_event_warnings(integration: Integration) -> list[str]:
+    """The list's warnings of `integration`, among the integrations sharing a scope with it."""
+    if not integration.enabled:
+        return []
+    queue_ids = [q.pk for q in integration.queues.all()]
+    scope = Q(queues__in=queue_ids) if queue_ids else Q(pk__in=[])
+    if integration.direct_chats:
+        scope |= Q(direct_chats=True)
+    if integration.direct_calls:
+        scope |= Q(direct_calls=True)
+    others = integration_list().filter(scope, enabled=True).exclude(pk=integration.pk).distinct()
+    return firing_warnings([integration, *others]).get(integration.pk, [])
 
 
 def integrations_for_event(

@@ -12,6 +12,7 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
+from configurator.names import name_owner
 from conversations.choices import Event
 from integrations.credentials import authentications_replace
 from integrations.firing import trigger_rows
@@ -82,7 +83,7 @@ def _copy_name(name: str) -> str:
     while True:
         suffix = f" ({COPY_SUFFIX})" if number == 1 else f" ({COPY_SUFFIX} {number})"
         candidate = name[: max_length - len(suffix)] + suffix
-        if not Integration.objects.filter(name=candidate).exists():
+        if name_owner(Integration, candidate) is None:
             return candidate
         number += 1
 

@@ -10,8 +10,13 @@ OAuth tokens come from the process's one token cache (`configurator.http_tokens`
 
 from __future__ import annotations
 
+import ipaddress
+import socket
 from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
 from typing import Any
+from urllib.parse import urlsplit
 
 import requests.auth
 from django.conf import settings
@@ -33,6 +38,7 @@ __all__ = [
     "HttpAnswer",
     "RefusedAddress",
     "address_refusal",
+    "endpoint_refusal",
     "integration_tokens",
     "send",
 ]
@@ -53,6 +59,48 @@ def address_refusal(address: str) -> str | None:
         f"{problem}; integrations only call public addresses "
         "(an operator can allow a network with INTEGRATIONS_ALLOWED_NETWORKS)"
     )
+
+
+# How long a save waits for the endpoint's host to resolve before it says nothing of it: the
+# warning is advice (calls are checked on every connection anyway), a save must not hang on DNS.
+RESOLVE_SECONDS = 2.0
+_resolver = ThreadPoolExecutor(max_workers=2, thread_name_prefix="endpoint-resolve")
+
+
+def endpoint_refusal(url: str) -> str | None:
+    """Why calls to `url` will be refused by the address filter, known before any call.
+
+    The host's addresses (itself, when it is an address) are checked as each connection will
+    be (`address_refusal`); a name that does not resolve within RESOLVE_SECONDS, or at all,
+    says nothing: only a call can tell.
+    """
+    try:
+        parts = urlsplit(url)
+        host, port = parts.hostname, parts.port or 443
+    except ValueError:
+        return None
+    if not host:
+        return None
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        literal = False
+    else:
+        literal = True
+    if literal:
+        addresses = [host]
+    else:
+        lookup = _resolver.submit(socket.getaddrinfo, host, port, proto=socket.IPPROTO_TCP)
+        try:
+            found = lookup.result(timeout=RESOLVE_SECONDS)
+        except (OSError, UnicodeError, FutureTimeout):
+            return None
+        addresses = list(dict.fromkeys(str(entry[4][0]) for entry in found))
+    for address in addresses:
+        refusal = address_refusal(address)
+        if refusal is not None:
+            return refusal if literal else f"{host} resolves to {address}: {refusal}"
+    return None
 
 
 def _ca_bundle() -> str:

@@ -17,6 +17,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator
 
 from configurator.credentials import CredentialBlock, secret_problem
+from configurator.limits import CONFIGURATION_MAX_BYTES, json_size_problem
 from conversations.choices import Event
 from integrations.choices import (
     CONVERSATION_TYPE_LABELS,
@@ -197,6 +198,11 @@ def clean_integration(spec: IntegrationInput, *, references: References) -> Inte
         check.add("endpoint_url", problem)
     _check_events(spec, check)
     _check_scope(spec, check)
+    too_large = json_size_problem(spec.configuration, CONFIGURATION_MAX_BYTES)
+    if too_large:
+        # Said alone: a configuration that cannot be stored is not worth checking further.
+        check.add("configuration", too_large)
+        return check
     configuration = configuration_check(
         spec.configuration,
         channel_type=spec.channel_type,

@@ -28,6 +28,7 @@ from configurator.admin_mixins import (
     simulated_badge,
 )
 from configurator.credentials import CredentialForm, CredentialFormSet
+from configurator.save_warnings import warn
 from messaging import doctor, selectors, services, simulator
 from messaging.choices import AuthenticationDirection, DoctorStatus, Trigger
 from messaging.models import Callback, DoctorRun, MessagingService, ServiceAuthentication
@@ -498,6 +499,7 @@ class MessagingServiceAdmin(admin.ModelAdmin[MessagingService]):
 
     def save_related(self, request: HttpRequest, form: Any, formsets: Any, change: bool) -> None:
         form.save_m2m()
+        apps_before = selectors.service_app_ids(form.instance.pk) if change else set()
         for formset in formsets:
             if isinstance(formset, AuthenticationFormSet) and formset.result is not None:
                 changes = services.authentications_replace(
@@ -508,6 +510,34 @@ class MessagingServiceAdmin(admin.ModelAdmin[MessagingService]):
                     messages.info(request, notice)
             else:
                 formset.save()
+        removed = apps_before - selectors.service_app_ids(form.instance.pk)
+        warn(request, selectors.stranded_queue_warnings(removed))
+
+    # Deleting a service: its queues' warnings on the confirmation page, and again once done.
+    def delete_view(
+        self, request: HttpRequest, object_id: str, extra_context: dict[str, Any] | None = None
+    ) -> HttpResponse:
+        service = self.get_object(request, object_id) if request.method == "GET" else None
+        if service is not None and self.has_delete_permission(request, service):
+            warn(
+                request,
+                selectors.stranded_queue_warnings(
+                    selectors.service_app_ids(service.pk), leaving_service_id=service.pk
+                ),
+            )
+        return super().delete_view(request, object_id, extra_context)
+
+    def delete_model(self, request: HttpRequest, obj: MessagingService) -> None:
+        apps = selectors.service_app_ids(obj.pk)
+        super().delete_model(request, obj)
+        warn(request, selectors.stranded_queue_warnings(apps))
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[MessagingService]) -> None:
+        apps: set[str] = set()
+        for pk in queryset.values_list("pk", flat=True):
+            apps |= selectors.service_app_ids(pk)
+        super().delete_queryset(request, queryset)
+        warn(request, selectors.stranded_queue_warnings(apps))
 
 
 def _previous_secret_until(service: MessagingService) -> datetime | None:

@@ -10,6 +10,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from configurator.names import unique_name_ignoring_case
 from configurator.secrets import EncryptedSecretField
 from messaging.choices import (
     ApiAuthMethod,
@@ -27,7 +28,8 @@ from messaging.validation import parse_service_connection
 class MessagingService(models.Model):
     """A Sinch Conversation API project connection: where replies go, whose webhooks arrive."""
 
-    name = models.CharField(_("name"), max_length=100, unique=True)
+    # Unique regardless of case (the constraint below).
+    name = models.CharField(_("name"), max_length=100)
     type = models.CharField(
         _("type"),
         max_length=32,
@@ -57,6 +59,7 @@ class MessagingService(models.Model):
         ordering = ["name"]
         verbose_name = _("messaging service")
         verbose_name_plural = _("messaging services")
+        constraints = [unique_name_ignoring_case("messaging_service_name_unique_ignoring_case")]
 
     def __str__(self) -> str:
         return self.name

@@ -8,10 +8,12 @@ from django.conf import settings
 from django.db.models import Prefetch, QuerySet
 from django.http import HttpRequest
 from django.urls import reverse
+from django.utils.translation import gettext as _
 
 from configurator import housekeeping
 from messaging.choices import AuthenticationDirection, CallbackStatus
 from messaging.models import Callback, DoctorRun, MessagingService, ServiceAuthentication
+from queues.models import Queue
 from queues.validation import SinchApp
 
 
@@ -32,6 +34,60 @@ def app_owners(app_ids: Collection[str], *, exclude_service_id: int | None) -> d
     if exclude_service_id is not None:
         rows = rows.exclude(service_id=exclude_service_id)
     return dict(rows.values_list("app_id", "service__name"))
+
+
+def service_app_ids(service_id: int | None) -> set[str]:
+    """The apps a stored service holds (its outbound entries); none for an unsaved one."""
+    if service_id is None:
+        return set()
+    return set(
+        ServiceAuthentication.objects.filter(
+            service_id=service_id, direction=AuthenticationDirection.OUTBOUND
+        ).values_list("app_id", flat=True)
+    )
+
+
+# Queues named per app in a warning; the rest are counted.
+STRANDED_QUEUES_NAMED = 5
+
+
+def stranded_queue_warnings(
+    app_ids: Collection[str], *, leaving_service_id: int | None = None
+) -> list[str]:
+    """For each of `app_ids` that no messaging service holds, the queues addressed to it.
+
+    After a change removed an app (an outbound entry, or a whole service), or before deleting
+    the service `leaving_service_id` (whose apps then count as held by none): messages to those
+    queues' addresses are ignored and their conversations cannot be answered. The caller passes
+    the apps the change removes, so that older problems are not blamed on it.
+    """
+    if not app_ids:
+        return []
+    holders = ServiceAuthentication.objects.filter(
+        direction=AuthenticationDirection.OUTBOUND, app_id__in=list(app_ids)
+    )
+    if leaving_service_id is not None:
+        holders = holders.exclude(service_id=leaving_service_id)
+    held = set(holders.values_list("app_id", flat=True))
+    warnings = []
+    for app_id in sorted(set(app_ids) - held):
+        queues = Queue.objects.filter(addresses__app_id=app_id).distinct().order_by("name")
+        names = list(queues.values_list("name", flat=True)[: STRANDED_QUEUES_NAMED + 1])
+        if not names:
+            continue
+        shown = ", ".join(f"“{name}”" for name in names[:STRANDED_QUEUES_NAMED])
+        if len(names) > STRANDED_QUEUES_NAMED:
+            shown += _(" and %(count)s more") % {"count": queues.count() - STRANDED_QUEUES_NAMED}
+        warnings.append(
+            _(
+                "After this change app %(app)s is in no messaging service, but queue(s) "
+                "%(queues)s are addressed to it: messages to them are ignored and their "
+                "conversations cannot be answered. Add the app's outbound entry "
+                "(KEYID@%(app)s) to a messaging service, or change those queues' addresses."
+            )
+            % {"app": app_id, "queues": shown}
+        )
+    return warnings
 
 
 def sinch_apps(app_ids: Collection[str]) -> dict[str, SinchApp]:

@@ -11,15 +11,17 @@ from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
-from django.utils.html import format_html_join
+from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 from django.utils.timesince import timesince
 from django.utils.translation import gettext_lazy as _
 
 from configurator.admin_mixins import CheckedDeleteMixin, LargeTableAdminMixin, is_autocomplete
+from configurator.save_warnings import warn
 from queues import selectors, services
+from queues.choices import SUBCHANNELS
 from queues.models import Queue
-from queues.validation import SUBCHANNEL_NAMES, AddressesResult, clean_addresses
+from queues.validation import AddressesResult, clean_addresses
 
 
 class QueueForm(forms.ModelForm[Queue]):
@@ -29,11 +31,6 @@ class QueueForm(forms.ModelForm[Queue]):
         label=_("Addresses"),
         required=False,
         widget=forms.Textarea(attrs={"rows": 4, "cols": 60, "class": "vLargeTextField mono"}),
-        help_text=_(
-            "One per line. Chat: APPID@subchannel.sinchconversation.com (or APPID@subchannel), "
-            "subchannels: %(names)s. Phone: a number in international format or an extension."
-        )
-        % {"names": SUBCHANNEL_NAMES},
     )
 
     class Meta:
@@ -58,6 +55,8 @@ class QueueForm(forms.ModelForm[Queue]):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        if "addresses" in self.fields:
+            self.fields["addresses"].help_text = addresses_help()
         if self.instance.pk and not self.is_bound:
             self.initial["addresses"] = "\n".join(a.address for a in self.instance.addresses.all())
         # A view-only page builds the form without the model's fields.
@@ -86,6 +85,29 @@ class QueueForm(forms.ModelForm[Queue]):
                 self.add_error(field, problem)
         self.result = result
         return cleaned
+
+
+def addresses_help() -> SafeString:
+    """The addresses' help: their forms, and which Sinch channel each subchannel receives."""
+    rows = format_html_join(
+        "",
+        '<tr><td class="mono">APPID@{}</td><td>{}</td><td class="mono">{}</td></tr>',
+        ((s.name, s.label, s.sinch_channel) for s in SUBCHANNELS),
+    )
+    return format_html(
+        "{}"
+        '<table class="subchannels" id="subchannel-channels"><thead><tr>'
+        "<th>{}</th><th>{}</th><th>{}</th></tr></thead><tbody>{}</tbody></table>",
+        _(
+            "One per line. Chat: APPID@subchannel.sinchconversation.com (or APPID@subchannel), "
+            "with the subchannel of the Sinch channel the queue receives, below. Phone: a "
+            "number in international format or an extension."
+        ),
+        _("Address"),
+        _("Channel"),
+        _("Sinch channel it receives"),
+        rows,
+    )
 
 
 @admin.register(Queue)
@@ -169,6 +191,7 @@ class QueueAdmin(LargeTableAdminMixin, CheckedDeleteMixin, admin.ModelAdmin[Queu
         services.queue_save(queue=obj, addresses=result.addresses if result else None)
         for notice in result.notices if result else []:
             messages.info(request, notice)
+        warn(request, selectors.save_warnings(obj))
 
     def delete_problems(self, obj: Queue) -> list[str]:
         return services.queue_delete_problems(obj)

@@ -42,3 +42,7 @@ SUBCHANNELS: tuple[Subchannel, ...] = (
 )
 SUBCHANNEL_BY_NAME: dict[str, Subchannel] = {s.name: s for s in SUBCHANNELS}
 SUBCHANNEL_BY_SINCH_CHANNEL: dict[str, Subchannel] = {s.sinch_channel: s for s in SUBCHANNELS}
+
+# "whatsapp ← WHATSAPP, …, viber-bot ← VIBER, viber ← VIBERBM": which Conversation API channel
+# each subchannel's address receives, for help texts (the admin shows it as a table).
+SUBCHANNEL_CHANNELS = ", ".join(f"{s.name} ← {s.sinch_channel}" for s in SUBCHANNELS)

@@ -10,6 +10,8 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from configurator.limits import DESCRIPTION_MAX_CHARS, MaxTextLength
+from configurator.names import unique_name_ignoring_case
 from queues.choices import QueueChannelType
 
 # The longest a conversation may wait before overflowing: a week is far beyond any contact
@@ -20,8 +22,11 @@ MAX_WAITING_TIME = timedelta(days=7)
 class Queue(models.Model):
     """A queue conversations wait in until an agent takes them."""
 
-    name = models.CharField(_("name"), max_length=100, unique=True)
-    description = models.TextField(_("description"), blank=True)
+    # Unique regardless of case (the constraint below).
+    name = models.CharField(_("name"), max_length=100)
+    description = models.TextField(
+        _("description"), blank=True, validators=[MaxTextLength(DESCRIPTION_MAX_CHARS)]
+    )
     channel_type = models.CharField(
         _("channel type"),
         max_length=8,
@@ -64,6 +69,9 @@ class Queue(models.Model):
         ordering = ["name"]
         verbose_name = _("queue")
         verbose_name_plural = _("queues")
+        constraints = [unique_name_ignoring_case("queues_queue_name_unique_ignoring_case")]
+        # The list's order (thousands of queues) and the API's `?name=`.
+        indexes = [models.Index(fields=["name"], name="queues_queue_name")]
 
     def __str__(self) -> str:
         return self.name

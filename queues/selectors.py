@@ -7,6 +7,7 @@ from typing import Any
 
 from django.db.models import Count, Min, OuterRef, Prefetch, QuerySet, Subquery
 from django.db.models.functions import Coalesce
+from django.utils.translation import gettext as _
 
 from queues.choices import SUBCHANNEL_BY_NAME, QueueChannelType
 from queues.models import Queue, QueueAddress
@@ -84,3 +85,46 @@ def chat_routes(app_ids: Collection[str]) -> list[tuple[str, str, str]]:
         .order_by("id")
         .values_list("app_id", "subchannel", "queue__name")
     )
+
+
+# How far an overflow chain is followed looking for a circle: longer chains are not set up by
+# hand, and the walk costs a query per queue.
+OVERFLOW_WALK_MAX = 100
+
+
+def overflow_circle(queue: Queue) -> list[str]:
+    """The names round the circle that overflow from `queue` enters, closing name repeated
+    (["Sales", "Support", "Sales"]); empty when its overflow ends somewhere."""
+    seen: list[tuple[int, str]] = [(queue.pk, queue.name)]
+    current = queue.overflow_queue_id if queue.max_waiting_time is not None else None
+    while current is not None and len(seen) <= OVERFLOW_WALK_MAX:
+        for index, (pk, _name) in enumerate(seen):
+            if pk == current:
+                circle = [name for _pk, name in seen[index:]]
+                return [*circle, circle[0]]
+        row = (
+            Queue.objects.filter(pk=current)
+            .values_list("name", "overflow_queue_id", "max_waiting_time")
+            .first()
+        )
+        if row is None:
+            return []
+        name, following, max_waiting_time = row
+        seen.append((current, name))
+        current = following if max_waiting_time is not None else None
+    return []
+
+
+def save_warnings(queue: Queue) -> list[str]:
+    """What a saved queue will not do as it may seem (shown after a save, not blocking)."""
+    circle = overflow_circle(queue)
+    if not circle:
+        return []
+    return [
+        _(
+            "Overflow goes round in a circle: %(circle)s. A conversation that waits too long "
+            "moves from queue to queue in it for ever; give one of them no overflow, or an "
+            "overflow queue outside the circle."
+        )
+        % {"circle": " → ".join(circle)}
+    ]

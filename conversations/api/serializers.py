@@ -129,7 +129,8 @@ class MessageSerializer(serializers.ModelSerializer[Message]):
 class ReplySerializer(serializers.Serializer[Any]):
     """Body of a reply: a text or a media URL, and optionally the agent who writes it."""
 
-    text = serializers.CharField(required=False, allow_blank=True, max_length=4096)
+    # At most configurator.limits.REPLY_MAX_CHARS, said by the reply service (admin and API).
+    text = serializers.CharField(required=False, allow_blank=True)
     media_url = serializers.URLField(required=False, allow_blank=True, max_length=2000)
     agent = serializers.PrimaryKeyRelatedField(
         queryset=Agent.objects.all(), required=False, allow_null=True

@@ -20,6 +20,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 from django.utils.translation import gettext_lazy as _
 
+from configurator.save_warnings import warn
 from conversations.choices import Event
 from integrations import selectors, services
 from integrations.admin import views
@@ -239,6 +240,7 @@ class IntegrationAdmin(admin.ModelAdmin[Integration]):
                 changes.record_on(formset)
             else:
                 formset.save()
+        warn(request, selectors.save_warnings(form.instance))
 
     # --- copy, disable, enable, resume, test, resend ------------------------------------------
 

@@ -11,6 +11,7 @@ from django.db.models import Field, Manager
 from rest_framework import serializers
 
 from configurator.credentials import CredentialEntrySerializer, nested_errors
+from configurator.names import UniqueNameSerializerMixin
 from conversations.choices import Event
 from conversations.models import Contact
 from conversations.selectors import contact_detail
@@ -44,7 +45,7 @@ class IntegrationListSerializer(serializers.ListSerializer[Integration]):
         return super().to_representation(rows)
 
 
-class IntegrationSerializer(serializers.ModelSerializer[Integration]):
+class IntegrationSerializer(UniqueNameSerializerMixin, serializers.ModelSerializer[Integration]):
     """An integration with its authentication block, written as a whole."""
 
     events = serializers.ListField(

@@ -17,6 +17,7 @@ from rest_framework.response import Response
 
 from configurator.pagination import cursor_pagination
 from configurator.permissions import ChangeOnPostPermissions
+from configurator.save_warnings import SaveWarningsViewSetMixin, with_save_warnings_schema
 from conversations.api.serializers import EmptySerializer
 from conversations.choices import Event
 from conversations.permissions import can_view_contact_data
@@ -42,7 +43,8 @@ RESEND_MORE_HEADER = "Resend-Continues"
 CONTACT_DATA_FIELDS = ("contact", "contact_event", "request", "response_excerpt", "applied")
 
 
-class IntegrationViewSet(viewsets.ModelViewSet[Integration]):
+@with_save_warnings_schema(IntegrationSerializer)
+class IntegrationViewSet(SaveWarningsViewSetMixin, viewsets.ModelViewSet[Integration]):
     """Event-driven integrations (System Management > Event-Driven Integrations)."""
 
     serializer_class = IntegrationSerializer
@@ -50,6 +52,9 @@ class IntegrationViewSet(viewsets.ModelViewSet[Integration]):
 
     def get_queryset(self) -> QuerySet[Integration]:
         return selectors.integration_list()
+
+    def save_warnings(self, instance: Integration, before: Any) -> list[str]:
+        return selectors.save_warnings(instance)
 
     def _present(self, integration: Integration, code: int = status.HTTP_200_OK) -> Response:
         fresh = selectors.integration_list().get(pk=integration.pk)

@@ -10,6 +10,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from configurator.credentials import CredentialEntrySerializer, nested_errors
+from configurator.names import UniqueNameSerializerMixin
 from messaging import selectors, services
 from messaging.choices import AuthenticationDirection, DoctorStatus, Trigger
 from messaging.models import Callback, DoctorRun, MessagingService
@@ -41,7 +42,9 @@ class MessagingServiceAuthenticationSerializer(CredentialEntrySerializer):
     )
 
 
-class MessagingServiceSerializer(serializers.ModelSerializer[MessagingService]):
+class MessagingServiceSerializer(
+    UniqueNameSerializerMixin, serializers.ModelSerializer[MessagingService]
+):
     """A messaging service with its authentication block, written as a whole."""
 
     authentications = MessagingServiceAuthenticationSerializer(many=True)

@@ -16,6 +16,7 @@ from rest_framework.settings import api_settings
 from configurator.pagination import cursor_pagination
 from configurator.parsers import UtcDateTimeFilter
 from configurator.permissions import ChangeOnPostPermissions
+from configurator.save_warnings import SaveWarningsViewSetMixin, with_save_warnings_schema
 from messaging import doctor, selectors, services, simulator
 from messaging.api.serializers import (
     CallbackSerializer,
@@ -30,7 +31,8 @@ from messaging.choices import CallbackStatus, Trigger
 from messaging.models import Callback, MessagingService
 
 
-class MessagingServiceViewSet(viewsets.ModelViewSet[MessagingService]):
+@with_save_warnings_schema(MessagingServiceSerializer)
+class MessagingServiceViewSet(SaveWarningsViewSetMixin, viewsets.ModelViewSet[MessagingService]):
     """Messaging services (System Management > Messaging Services)."""
 
     serializer_class = MessagingServiceSerializer
@@ -38,6 +40,13 @@ class MessagingServiceViewSet(viewsets.ModelViewSet[MessagingService]):
 
     def get_queryset(self) -> QuerySet[MessagingService]:
         return selectors.messaging_service_list()
+
+    def warnings_before(self, instance: MessagingService) -> set[str]:
+        return selectors.service_app_ids(instance.pk)
+
+    def save_warnings(self, instance: MessagingService, before: set[str] | None) -> list[str]:
+        removed = (before or set()) - selectors.service_app_ids(instance.pk)
+        return selectors.stranded_queue_warnings(removed)
 
     @extend_schema(request=WebhookSecretRotateSerializer, responses=MessagingServiceSerializer)
     @action(

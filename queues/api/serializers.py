@@ -9,7 +9,9 @@ from typing import Any
 from django.core.exceptions import ValidationError as DjangoValidationError
 from rest_framework import serializers
 
+from configurator.names import UniqueNameSerializerMixin
 from queues import selectors, services
+from queues.choices import SUBCHANNEL_CHANNELS
 from queues.models import MAX_WAITING_TIME, Queue
 from queues.validation import clean_addresses
 
@@ -32,12 +34,13 @@ class SecondsField(serializers.IntegerField):
         return int(value.total_seconds())
 
 
-class QueueSerializer(serializers.ModelSerializer[Queue]):
+class QueueSerializer(UniqueNameSerializerMixin, serializers.ModelSerializer[Queue]):
     """A queue with its addresses (written as a whole) and its waiting figures."""
 
     addresses = QueueAddressesField(
         child=serializers.CharField(max_length=200),
-        help_text="Chat: APPID@subchannel or APPID@subchannel.sinchconversation.com. "
+        help_text="Chat: APPID@subchannel or APPID@subchannel.sinchconversation.com, the "
+        f"subchannel of the Sinch channel it receives ({SUBCHANNEL_CHANNELS}). "
         "Phone: a number or extension.",
     )
     max_waiting_time = SecondsField(

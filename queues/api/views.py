@@ -10,12 +10,14 @@ from rest_framework import status, viewsets
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from configurator.save_warnings import SaveWarningsViewSetMixin, with_save_warnings_schema
 from queues import selectors, services
 from queues.api.serializers import QueueSerializer
 from queues.models import Queue
 
 
-class QueueViewSet(viewsets.ModelViewSet[Queue]):
+@with_save_warnings_schema(QueueSerializer)
+class QueueViewSet(SaveWarningsViewSetMixin, viewsets.ModelViewSet[Queue]):
     """Queues (Queue Management > Queues)."""
 
     serializer_class = QueueSerializer
@@ -23,6 +25,9 @@ class QueueViewSet(viewsets.ModelViewSet[Queue]):
 
     def get_queryset(self) -> QuerySet[Queue]:
         return selectors.queue_list()
+
+    def save_warnings(self, instance: Queue, before: Any) -> list[str]:
+        return selectors.save_warnings(instance)
 
     def destroy(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         """Delete a queue; 409 with the reasons while conversations or queues depend on it."""

@@ -162,3 +162,29 @@ def test_a_queue_whose_app_lost_its_credentials_can_still_be_edited(
         _form(addresses="01E4556565565ERKYO@whatsapp\n01E4556565565ERKYO@sms"),
     )
     assert "App 01E4556565565ERKYO has no outbound authentication" in response.content.decode()
+
+
+def test_the_form_says_which_sinch_channel_each_subchannel_receives(
+    admin_client_: Client, api: Any
+) -> None:
+    html = admin_client_.get("/admin/queues/queue/add/").content.decode()
+    table = html[html.index('<table class="subchannels" id="subchannel-channels">') :]
+    table = table[: table.index("</table>")]
+    assert "<th>Sinch channel it receives</th>" in table
+    for address, label, channel in [
+        ("viber-bot", "Viber Bot", "VIBER"),
+        ("viber", "Viber", "VIBERBM"),
+        ("nativechannel", "Sinch Chat", "SINCH_CHAT"),
+        ("facebook", "Messenger", "MESSENGER"),
+        ("whatsapp", "WhatsApp", "WHATSAPP"),
+    ]:
+        row = (
+            f'<tr><td class="mono">APPID@{address}</td><td>{label}</td>'
+            f'<td class="mono">{channel}</td></tr>'
+        )
+        assert row in table
+    assert table.count("<tr>") == 11  # the head and one row per subchannel
+
+    schema = api.get("/api/schema/", {"format": "json"}).json()
+    addresses = schema["components"]["schemas"]["Queue"]["properties"]["addresses"]
+    assert "viber-bot ← VIBER, instagram ← INSTAGRAM, viber ← VIBERBM" in addresses["description"]
