@@ -85,6 +85,22 @@ class SubchannelFilter(admin.SimpleListFilter):
         return queryset.filter(channel_sub_type=value) if value else queryset
 
 
+class WaitingFilter(admin.SimpleListFilter):
+    """Conversations waiting in a queue for an agent (the home page's figures link here); served
+    by the partial index of waiting contacts."""
+
+    title = _("waiting")
+    parameter_name = "waiting"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        return [("yes", str(_("Waiting for an agent")))]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
+        if self.value() == "yes":
+            return queryset.filter(waiting_since__isnull=False)
+        return queryset
+
+
 @admin.register(Agent)
 class AgentAdmin(LargeTableAdminMixin, CheckedDeleteMixin, admin.ModelAdmin[Agent]):
     """Agents and the queues they serve."""
@@ -145,7 +161,14 @@ class ContactAdmin(LargeTableAdminMixin, BoundedLookupsMixin, admin.ModelAdmin[C
         "waiting_time",
         "created",
     ]
-    list_filter = ["state", QueueShownFilter, SubchannelFilter, "direction", "created"]
+    list_filter = [
+        "state",
+        WaitingFilter,
+        QueueShownFilter,
+        SubchannelFilter,
+        "direction",
+        "created",
+    ]
     grows_with_traffic = True
     # Exact matches on indexed columns: `=field` would compare UPPER(column), which no index
     # serves; ids are compared as Sinch and this app write them.

@@ -223,6 +223,14 @@ class Callback(models.Model):
             models.Index(fields=["message_id"], name="messaging_cb_message"),
             models.Index(fields=["contact_id"], name="messaging_cb_contact"),
             models.Index(fields=["conversation_id"], name="messaging_cb_conversation"),
+            # Callbacks that reached no queue, newest first: the home page's unrouted messages
+            # and the list filtered by that reason. Partial: only such rows are in it, so that
+            # the webhook's INSERT of any other callback does not write it.
+            models.Index(
+                fields=["-received_at", "-id"],
+                condition=Q(reason_code=ReasonCode.NO_QUEUE),
+                name="messaging_cb_unrouted",
+            ),
         ]
 
     def __str__(self) -> str:

@@ -1,0 +1,356 @@
+"""The setup checklist of the home page: seed 001's steps, each ticked from the data.
+
+The order is the order of the documented setup: a messaging service with its keys and webhook
+entry, Sinch's webhook pointing here (what the setup doctor found when it last asked Sinch), a
+queue for each app, an agent, the first callback, an integration. Each step is one small
+function in `STEPS` answering whether it is done and, if not, what is missing in the
+administrator's words with a link to where it is done; a step is shown only to users who may
+view the model it is about. Each reads a few rows through indexes (existence tests, counts over
+the services and their apps, which an administrator creates by hand).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from django.db.models import Count, Exists, OuterRef, Q, Subquery
+from django.urls import NoReverseMatch, reverse
+from django.utils import timezone
+from django.utils.formats import date_format
+from django.utils.http import urlencode
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
+
+from conversations.models import Agent
+from integrations.models import Integration
+from messaging.choices import AuthenticationDirection
+from messaging.models import Callback, DoctorRun, MessagingService, ServiceAuthentication
+from queues.models import QueueAddress
+
+# Services or apps named in a step that is not done; the rest are counted.
+NAMED_UP_TO = 3
+
+
+@dataclass(frozen=True)
+class Link:
+    """Where something is done: a page of the admin and what the link says."""
+
+    url: str
+    label: str
+
+
+@dataclass(frozen=True)
+class Missing:
+    """One thing a step still lacks, said to the administrator, with where to fix it."""
+
+    text: str
+    link: Link | None = None
+
+
+@dataclass
+class Step:
+    """One step of the checklist, as the page shows it (`key` names it for tests and the page)."""
+
+    key: str
+    title: str
+    done: bool
+    summary: str = ""
+    missing: list[Missing] = field(default_factory=list)
+    link: Link | None = None
+    optional: bool = False
+
+
+def _admin_url(name: str, *args: Any, query: dict[str, str] | None = None) -> str:
+    url = reverse(f"admin:{name}", args=args)
+    return f"{url}?{urlencode(query)}" if query else url
+
+
+def _can(user: Any, action: str, app_label: str, model: str) -> bool:
+    return bool(user.has_perm(f"{app_label}.{action}_{model}"))
+
+
+def _when(moment: datetime) -> str:
+    return date_format(timezone.localtime(moment), "DATETIME_FORMAT")
+
+
+def _service_link(user: Any, service_id: int, label: str) -> Link | None:
+    if not _can(user, "view", "messaging", "messagingservice"):
+        return None
+    return Link(_admin_url("messaging_messagingservice_change", service_id), label)
+
+
+def _outbound() -> Q:
+    return Q(direction=AuthenticationDirection.OUTBOUND)
+
+
+def _services_with_entries() -> Any:
+    """Services annotated with whether they have outbound keys, the webhook entry, and what the
+    doctor's last run found of Sinch's webhooks (None: never run, or Sinch not asked)."""
+    entries = ServiceAuthentication.objects.filter(service=OuterRef("pk"))
+    last_run = DoctorRun.objects.filter(service=OuterRef("pk")).order_by("-ran_at", "-id")
+    return MessagingService.objects.annotate(
+        has_outbound=Exists(entries.filter(_outbound())),
+        has_inbound=Exists(entries.filter(direction=AuthenticationDirection.INBOUND)),
+        last_run_at=Subquery(last_run.values("ran_at")[:1]),
+        webhook_ok=Subquery(last_run.values("webhook_ok")[:1]),
+    )
+
+
+READY = Q(has_outbound=True, has_inbound=True)
+
+
+def step_service(user: Any) -> Step:
+    """A messaging service with its outbound key(s) and the inbound (webhook) entry."""
+    services = _services_with_entries()
+    figures = services.aggregate(total=Count("pk"), ready=Count("pk", filter=READY))
+    step = Step(
+        key="service",
+        title=_("Add a messaging service with its keys and webhook entry"),
+        done=figures["ready"] > 0,
+    )
+    if _can(user, "add", "messaging", "messagingservice"):
+        step.link = Link(_admin_url("messaging_messagingservice_add"), _("Add a messaging service"))
+    if step.done:
+        step.summary = ngettext(
+            "%(count)d messaging service is ready.",
+            "%(count)d messaging services are ready.",
+            figures["ready"],
+        ) % {"count": figures["ready"]}
+        return step
+    if not figures["total"]:
+        step.missing.append(
+            Missing(
+                _(
+                    "No messaging service yet. Add one with the service connection of your Sinch "
+                    "project, an outbound entry KEYID@APPID with the access key's secret for "
+                    "each app, and the inbound entry “webhook” with the webhook's secret."
+                ),
+                step.link,
+            )
+        )
+        return step
+    for pk, name, has_outbound in services.exclude(READY).values_list("pk", "name", "has_outbound")[
+        :NAMED_UP_TO
+    ]:
+        text = (
+            _("“%(name)s” has no outbound entry (KEYID@APPID): it cannot send replies.")
+            if not has_outbound
+            else _("“%(name)s” has no inbound entry “webhook”: callbacks cannot be verified.")
+        ) % {"name": name}
+        step.missing.append(Missing(text, _service_link(user, pk, _("Complete it"))))
+    return step
+
+
+def _doctor_link(user: Any, service_id: int) -> Link | None:
+    """The setup doctor's page of the service where there is one, else the service's page."""
+    if not _can(user, "view", "messaging", "messagingservice"):
+        return None
+    try:
+        return Link(
+            _admin_url("messaging_messagingservice_doctor", service_id), _("Run the setup doctor")
+        )
+    except NoReverseMatch:
+        return _service_link(user, service_id, _("Open the messaging service"))
+
+
+def step_webhook(user: Any) -> Step:
+    """Every ready service's apps have their webhook here, as the doctor last found."""
+    ready = _services_with_entries().filter(READY)
+    figures = ready.aggregate(total=Count("pk"), ok=Count("pk", filter=Q(webhook_ok=True)))
+    step = Step(
+        key="webhook",
+        title=_("Point Sinch's webhook here"),
+        done=figures["total"] > 0 and figures["ok"] == figures["total"],
+    )
+    if step.done:
+        step.summary = ngettext(
+            "The setup doctor found the webhook pointing here for %(count)d messaging service.",
+            "The setup doctor found the webhooks pointing here for all %(count)d messaging "
+            "services.",
+            figures["total"],
+        ) % {"count": figures["total"]}
+        return step
+    if not figures["total"]:
+        step.missing.append(Missing(_("Add a messaging service first (the step above).")))
+        return step
+    # Never checked (no run) or not found right (False, or None: Sinch not asked).
+    unconfirmed = ready.filter(Q(webhook_ok=False) | Q(webhook_ok__isnull=True)).order_by("name")
+    for pk, name, ran_at, ok in unconfirmed.values_list("pk", "name", "last_run_at", "webhook_ok")[
+        :NAMED_UP_TO
+    ]:
+        if ran_at is None:
+            text = _(
+                "“%(name)s”: not checked yet. The setup doctor asks Sinch where each app's "
+                "webhook points, and can set it to this service's URL, triggers and secret."
+            ) % {"name": name}
+        elif ok is None:
+            text = _(
+                "“%(name)s”: the setup doctor could not ask Sinch on %(when)s; see its report "
+                "and run it again."
+            ) % {"name": name, "when": _when(ran_at)}
+        else:
+            text = _(
+                "“%(name)s”: on %(when)s the setup doctor found an app whose webhook does not "
+                "point here, or lacks a trigger or the secret; run it with Fix."
+            ) % {"name": name, "when": _when(ran_at)}
+        step.missing.append(Missing(text, _doctor_link(user, pk)))
+    more = figures["total"] - figures["ok"] - len(step.missing)
+    if more > 0:
+        step.missing.append(
+            Missing(
+                ngettext(
+                    "and %(count)d more messaging service.",
+                    "and %(count)d more messaging services.",
+                    more,
+                )
+                % {"count": more}
+            )
+        )
+    return step
+
+
+def step_queues(user: Any) -> Step:
+    """Every app of a messaging service is the app of at least one queue address."""
+    apps = ServiceAuthentication.objects.filter(_outbound()).annotate(
+        has_queue=Exists(QueueAddress.objects.filter(app_id=OuterRef("app_id")))
+    )
+    figures = apps.aggregate(total=Count("pk"), without=Count("pk", filter=Q(has_queue=False)))
+    step = Step(
+        key="queues",
+        title=_("Add a queue for each app's channels"),
+        done=figures["total"] > 0 and figures["without"] == 0,
+    )
+    can_add = _can(user, "add", "queues", "queue")
+    if can_add:
+        step.link = Link(
+            _admin_url("queues_queue_add", query={"channel_type": "chat"}), _("Add a queue")
+        )
+    if step.done:
+        step.summary = ngettext(
+            "The app has a queue.", "All %(count)d apps have a queue.", figures["total"]
+        ) % {"count": figures["total"]}
+        return step
+    if not figures["total"]:
+        step.missing.append(
+            Missing(_("Add a messaging service first: queues are addressed to its apps."))
+        )
+        return step
+    for app_id, service in (
+        apps.filter(has_queue=False)
+        .order_by("app_id")
+        .values_list("app_id", "service__name")[:NAMED_UP_TO]
+    ):
+        link = None
+        if can_add:
+            # The app ID typed as Sinch writes it; the administrator adds the subchannel.
+            link = Link(
+                _admin_url(
+                    "queues_queue_add", query={"channel_type": "chat", "addresses": f"{app_id}@"}
+                ),
+                _("Add its queue"),
+            )
+        step.missing.append(
+            Missing(
+                _(
+                    "App %(app)s of “%(service)s” has no queue: its customers' messages reach "
+                    "no one. Add a chat queue with the address %(app)s@<subchannel> for each "
+                    "channel the app uses (whatsapp, telegram, sms ...)."
+                )
+                % {"app": app_id, "service": service},
+                link,
+            )
+        )
+    more = figures["without"] - len(step.missing)
+    if more > 0:
+        step.missing.append(
+            Missing(
+                ngettext(
+                    "and %(count)d more app without a queue.",
+                    "and %(count)d more apps without a queue.",
+                    more,
+                )
+                % {"count": more}
+            )
+        )
+    return step
+
+
+def step_agent(user: Any) -> Step:
+    """At least one agent."""
+    step = Step(key="agent", title=_("Add an agent"), done=Agent.objects.exists())
+    if _can(user, "add", "conversations", "agent"):
+        step.link = Link(_admin_url("conversations_agent_add"), _("Add an agent"))
+    if step.done:
+        step.summary = _("Agents are set up.")
+    else:
+        step.missing.append(
+            Missing(
+                _("No agent yet: add the people who answer, with the queues they serve."),
+                step.link,
+            )
+        )
+    return step
+
+
+def step_callback(user: Any) -> Step:
+    """At least one callback received from Sinch (or the simulator)."""
+    step = Step(key="callback", title=_("Receive a first message"), done=Callback.objects.exists())
+    step.link = Link(_admin_url("messaging_callback_changelist"), _("See the callbacks received"))
+    if step.done:
+        step.summary = _("Callbacks are arriving.")
+    else:
+        step.missing.append(
+            Missing(
+                _(
+                    "Nothing has arrived from Sinch yet. Send a message to one of your apps' "
+                    "channels (or simulate one from the messaging service's page) and watch it "
+                    "arrive here."
+                ),
+                step.link,
+            )
+        )
+    return step
+
+
+def step_integration(user: Any) -> Step:
+    """At least one event-driven integration (optional: many contact centers need none)."""
+    step = Step(
+        key="integration",
+        title=_("Add an integration"),
+        done=Integration.objects.exists(),
+        optional=True,
+    )
+    if _can(user, "add", "integrations", "integration"):
+        step.link = Link(_admin_url("integrations_integration_add"), _("Add an integration"))
+    if step.done:
+        step.summary = _("Integrations are set up.")
+    else:
+        step.missing.append(
+            Missing(
+                _(
+                    "Optional: call your CRM or bot when conversations arrive, are queued or "
+                    "end, and let it choose the queue or attach data."
+                ),
+                step.link,
+            )
+        )
+    return step
+
+
+# (the model whose view permission shows the step, the step), in seed 001's order.
+STEPS: list[tuple[tuple[str, str], Callable[[Any], Step]]] = [
+    (("messaging", "messagingservice"), step_service),
+    (("messaging", "messagingservice"), step_webhook),
+    (("queues", "queue"), step_queues),
+    (("conversations", "agent"), step_agent),
+    (("messaging", "callback"), step_callback),
+    (("integrations", "integration"), step_integration),
+]
+
+
+def setup_checklist(user: Any) -> list[Step]:
+    """The steps `user` may see, each ticked from the data."""
+    return [step(user) for (app, model), step in STEPS if _can(user, "view", app, model)]
