@@ -24,9 +24,9 @@ from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
 
 # The drawing's own units (the SVG scales to the width it is given).
-WIDTH = 480
-HEIGHT = 190
-LEFT = 40
+WIDTH = 420
+HEIGHT = 180
+LEFT = 44
 RIGHT = 6
 TOP = 10
 BOTTOM = 24
@@ -77,7 +77,8 @@ def bar_chart(
     series: list[ChartSeries],
     stacked: bool,
 ) -> SafeString:
-    """A figure with the chart, its legend and a table of the same numbers.
+    """A figure with the chart, its legend and a table of the same numbers (the page puts the
+    title above it; the SVG carries it too, for assistive technology).
 
     Stacked: each hour's bar is the sum of the series (parts of one whole, e.g. statuses).
     Grouped: the series stand side by side (different things, e.g. received and abandoned).
@@ -97,8 +98,8 @@ def bar_chart(
         return TOP + plot_height - plot_height * value / top
 
     shapes: list[str] = []
-    for fraction in (0, 0.5, 1):
-        level = top * fraction
+    # Gridlines at 0, the middle (when it is a whole number) and the top.
+    for level in sorted({0, top} | ({top // 2} if top % 2 == 0 else set())):
         shapes.append(
             format_html(
                 '<line class="grid" x1="{}" x2="{}" y1="{}" y2="{}"/>'
@@ -168,11 +169,13 @@ def bar_chart(
                         )
                     )
         if i % LABEL_EVERY == 0 or i == count - 1:
+            last = i == count - 1
             shapes.append(
                 format_html(
-                    '<text class="axis" x="{}" y="{}" text-anchor="middle">{}</text>',
-                    f"{x + slot / 2:.1f}",
+                    '<text class="axis" x="{}" y="{}" text-anchor="{}">{}</text>',
+                    f"{x + slot if last else x + slot / 2:.1f}",
                     HEIGHT - 8,
+                    "end" if last else "middle",
                     _hour_label(hour),
                 )
             )

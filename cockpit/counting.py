@@ -149,10 +149,9 @@ class LiveCounts:
     last_hour: Tally
 
 
-def live_counts(counter: Counter, *, since: datetime, now: datetime) -> LiveCounts:
-    """What `counter` counts from `since` (an hour's start) to `now`, in one query: by hour,
-    and over the 60 minutes before `now` (which start after `since`)."""
-    recent_from = now - HOUR
+def live_counts(counter: Counter, *, since: datetime, recent_from: datetime) -> LiveCounts:
+    """What `counter` counts from `since` (an hour's start) on, in one query: by hour, and from
+    `recent_from` (the last 60 minutes, which start after `since`)."""
     rows = (
         # No end: a row stamped a moment after `now` (another server's clock) still counts.
         _in_range(counter, since, None)

@@ -19,6 +19,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.formats import number_format
 from django.utils.http import urlencode
+from django.utils.safestring import SafeString
 from django.utils.timesince import timesince
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
@@ -340,32 +341,30 @@ def deliveries_card(period: selectors.Period, last_hour: Tally) -> Card:
     return card
 
 
-def workers_card(now: datetime) -> Card:
-    """The workers' last heartbeat."""
+def workers_figure(now: datetime) -> Figure:
+    """The workers running, with their last heartbeat."""
     seen = selectors.workers(now)
-    card = Card(key="workers", title=_("Workers"))
-    card.figures.append(
-        Figure(
-            key="workers-live",
-            label=_("running"),
-            value=_number(seen.live),
-            url=_url("configurator_workerheartbeat_changelist"),
-            tone="bad" if seen.stale else "good",
-            note=(
-                _("last heartbeat %(when)s (%(ago)s ago)")
-                % {"when": local_time(seen.last_seen), "ago": wait_text(seen.last_seen, now)}
-                if seen.last_seen
-                else _("no worker has ever run: start manage.py db_worker")
-            ),
-        )
+    return Figure(
+        key="workers-live",
+        label=_("workers running"),
+        value=_number(seen.live),
+        url=_url("configurator_workerheartbeat_changelist"),
+        tone="bad" if seen.stale else "good",
+        note=(
+            _("last heartbeat %(when)s (%(ago)s ago)")
+            % {"when": local_time(seen.last_seen), "ago": wait_text(seen.last_seen, now)}
+            if seen.last_seen
+            else _("no worker has ever run: start manage.py db_worker")
+        ),
     )
-    return card
 
 
 def backlog_card(user: Any, now: datetime) -> Card | None:
-    """Work stored and not done yet, for the kinds of rows the user may view."""
+    """The workers, and the work stored and not done yet, of the kinds the user may view."""
     backlog = selectors.Backlog()
-    card = Card(key="backlog", title=_("Backlog"))
+    card = Card(key="backlog", title=_("Workers and backlog"))
+    if user.has_perm(CAN_VIEW["workers"]):
+        card.figures.append(workers_figure(now))
     if user.has_perm(CAN_VIEW["callbacks"]):
         selectors.callbacks_backlog(backlog)
         pending = backlog.callbacks_pending or 0
@@ -420,33 +419,50 @@ def _values(series: selectors.Series, key: str) -> list[int | None]:
     return [None if tally is None else tally.counts.get(key, 0) for tally in series.tallies]
 
 
+@dataclass(frozen=True)
+class Chart:
+    """A chart of the page: its heading and its figure (SVG, legend, table)."""
+
+    title: str
+    figure: SafeString
+
+
 def status_chart(
     chart_id: str, title: str, series: selectors.Series, labels: dict[str, str]
-) -> Any:
-    return charts.bar_chart(
-        chart_id=chart_id,
-        title=title,
-        hours=series.hours,
-        series=[
-            charts.ChartSeries(key=key, label=labels.get(key, key), values=_values(series, key))
-            for key in series.ordered_keys()
-        ],
-        stacked=True,
+) -> Chart:
+    """A metric's keys stacked per hour (statuses: parts of each hour's whole)."""
+    return Chart(
+        title,
+        charts.bar_chart(
+            chart_id=chart_id,
+            title=title,
+            hours=series.hours,
+            series=[
+                charts.ChartSeries(key=key, label=labels.get(key, key), values=_values(series, key))
+                for key in series.ordered_keys()
+            ],
+            stacked=True,
+        ),
     )
 
 
-def conversations_chart(series: selectors.Series) -> Any:
-    return charts.bar_chart(
-        chart_id="chart-conversations",
-        title=_("Conversations received and abandoned per hour, last 24 hours"),
-        hours=series.hours,
-        series=[
-            charts.ChartSeries(
-                key=event.value, label=str(event.label), values=_values(series, event.value)
-            )
-            for event in (Event.RECEIVED, Event.ABANDONED)
-        ],
-        stacked=False,
+def conversations_chart(series: selectors.Series) -> Chart:
+    """Conversations received and abandoned side by side per hour."""
+    title = _("Conversations received and abandoned per hour, last 24 hours")
+    return Chart(
+        title,
+        charts.bar_chart(
+            chart_id="chart-conversations",
+            title=title,
+            hours=series.hours,
+            series=[
+                charts.ChartSeries(
+                    key=event.value, label=str(event.label), values=_values(series, event.value)
+                )
+                for event in (Event.RECEIVED, Event.ABANDONED)
+            ],
+            stacked=False,
+        ),
     )
 
 
@@ -455,12 +471,12 @@ def conversations_chart(series: selectors.Series) -> Any:
 
 def home_context(user: Any, *, now: datetime | None = None) -> dict[str, Any]:
     """Everything the home page shows to `user`, read now (what they may not see is not read)."""
-    moment = (now or timezone.now()).replace(microsecond=0)
+    moment = now or timezone.now()
     period = selectors.Period(now=moment)
     can = {part: bool(user.has_perm(perm)) for part, perm in CAN_VIEW.items()}
     steps = checklist.setup_checklist(user)
     cards: list[Card] = []
-    chart_list: list[Any] = []
+    chart_list: list[Chart] = []
     metrics = [
         metric
         for metric, part in (
@@ -510,8 +526,6 @@ def home_context(user: Any, *, now: datetime | None = None) -> dict[str, Any]:
         chart_list.append(conversations_chart(day[Metric.CONVERSATIONS]))
     if can["integrations"]:
         cards.append(integrations_card())
-    if can["workers"]:
-        cards.append(workers_card(moment))
     backlog = backlog_card(user, moment)
     if backlog is not None:
         cards.append(backlog)

@@ -64,7 +64,8 @@ class Period:
 
     @property
     def last_hour_since(self) -> datetime:
-        return self.now - HOUR
+        """60 minutes ago, to the second: the figures count from it and their links say it."""
+        return (self.now - HOUR).replace(microsecond=0)
 
     @property
     def day_since(self) -> datetime:
@@ -177,7 +178,9 @@ def stored_hours(window: Period, metrics: Iterable[Metric]) -> dict[tuple[dateti
 
 def series(metric: Metric, window: Period, stored: dict[tuple[datetime, str], Tally]) -> Series:
     """A metric's day: stored hours from the rollup, the last LIVE_HOURS counted now."""
-    live: LiveCounts = live_counts(COUNTERS[metric], since=window.live_since, now=window.now)
+    live: LiveCounts = live_counts(
+        COUNTERS[metric], since=window.live_since, recent_from=window.last_hour_since
+    )
     tallies: list[Tally | None] = []
     for hour in window.hours:
         if hour >= window.live_since:
