@@ -106,6 +106,13 @@ def step_service(user: Any) -> Step:
     """A messaging service with its outbound key(s) and the inbound (webhook) entry."""
     services = _services_with_entries()
     figures = services.aggregate(total=Count("pk"), ready=Count("pk", filter=READY))
+    # Read whether or not the step is done, like every step's few rows: the page's queries do
+    # not depend on the data.
+    incomplete = list(
+        services.exclude(READY)
+        .order_by("name")
+        .values_list("pk", "name", "has_outbound")[:NAMED_UP_TO]
+    )
     step = Step(
         key="service",
         title=_("Add a messaging service with its keys and webhook entry"),
@@ -132,9 +139,7 @@ def step_service(user: Any) -> Step:
             )
         )
         return step
-    for pk, name, has_outbound in services.exclude(READY).values_list("pk", "name", "has_outbound")[
-        :NAMED_UP_TO
-    ]:
+    for pk, name, has_outbound in incomplete:
         text = (
             _("“%(name)s” has no outbound entry (KEYID@APPID): it cannot send replies.")
             if not has_outbound
@@ -160,6 +165,12 @@ def step_webhook(user: Any) -> Step:
     """Every ready service's apps have their webhook here, as the doctor last found."""
     ready = _services_with_entries().filter(READY)
     figures = ready.aggregate(total=Count("pk"), ok=Count("pk", filter=Q(webhook_ok=True)))
+    # Never checked (no run) or not found right (False, or None: Sinch not asked).
+    unconfirmed = list(
+        ready.filter(Q(webhook_ok=False) | Q(webhook_ok__isnull=True))
+        .order_by("name")
+        .values_list("pk", "name", "last_run_at", "webhook_ok")[:NAMED_UP_TO]
+    )
     step = Step(
         key="webhook",
         title=_("Point Sinch's webhook here"),
@@ -176,11 +187,7 @@ def step_webhook(user: Any) -> Step:
     if not figures["total"]:
         step.missing.append(Missing(_("Add a messaging service first (the step above).")))
         return step
-    # Never checked (no run) or not found right (False, or None: Sinch not asked).
-    unconfirmed = ready.filter(Q(webhook_ok=False) | Q(webhook_ok__isnull=True)).order_by("name")
-    for pk, name, ran_at, ok in unconfirmed.values_list("pk", "name", "last_run_at", "webhook_ok")[
-        :NAMED_UP_TO
-    ]:
+    for pk, name, ran_at, ok in unconfirmed:
         if ran_at is None:
             text = _(
                 "“%(name)s”: not checked yet. The setup doctor asks Sinch where each app's "
@@ -218,6 +225,11 @@ def step_queues(user: Any) -> Step:
         has_queue=Exists(QueueAddress.objects.filter(app_id=OuterRef("app_id")))
     )
     figures = apps.aggregate(total=Count("pk"), without=Count("pk", filter=Q(has_queue=False)))
+    without_queue = list(
+        apps.filter(has_queue=False)
+        .order_by("app_id")
+        .values_list("app_id", "service__name")[:NAMED_UP_TO]
+    )
     step = Step(
         key="queues",
         title=_("Add a queue for each app's channels"),
@@ -238,11 +250,7 @@ def step_queues(user: Any) -> Step:
             Missing(_("Add a messaging service first: queues are addressed to its apps."))
         )
         return step
-    for app_id, service in (
-        apps.filter(has_queue=False)
-        .order_by("app_id")
-        .values_list("app_id", "service__name")[:NAMED_UP_TO]
-    ):
+    for app_id, service in without_queue:
         link = None
         if can_add:
             # The app ID typed as Sinch writes it; the administrator adds the subchannel.

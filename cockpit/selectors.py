@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db.models import Count, F, Max, Min, Q
+from django.db.models import Count, F, Max, Min, OuterRef, Q, Subquery
 from django.db.models.expressions import Window
 from django.db.models.functions import CumeDist
 from django_tasks.base import TaskResultStatus
@@ -96,32 +96,35 @@ class Waiting:
 
 
 def conversations_waiting() -> Waiting:
-    """Three reads of the partial index of waiting contacts (conversations_contact_waiting)."""
+    """Two reads of the partial index of waiting contacts (conversations_contact_waiting): the
+    totals, and the busiest queues with their figures (subqueries per queue, as the queue list
+    computes them, for the few queues picked)."""
     waiting = Contact.objects.filter(waiting_since__isnull=False).order_by()
     overall = waiting.aggregate(
         total=Count("pk"), oldest=Min("waiting_since"), queues=Count("queue", distinct=True)
     )
-    per_queue = list(
+    busiest = (
         waiting.filter(queue__isnull=False)
         .values("queue")
-        .annotate(n=Count("pk"), oldest=Min("waiting_since"))
-        .order_by("-n", "oldest")[:BUSIEST_QUEUES]
+        .annotate(n=Count("pk"))
+        .order_by("-n", "queue")
+        .values_list("queue", flat=True)[:BUSIEST_QUEUES]
     )
-    names = dict(
-        Queue.objects.filter(pk__in=[row["queue"] for row in per_queue]).values_list("pk", "name")
+    in_queue = waiting.filter(queue=OuterRef("pk")).values("queue")
+    queues = Queue.objects.filter(pk__in=busiest).annotate(
+        n=Subquery(in_queue.annotate(n=Count("pk")).values("n")),
+        oldest=Subquery(in_queue.annotate(oldest=Min("waiting_since")).values("oldest")),
+    )
+    rows = sorted(
+        queues.values_list("pk", "name", "n", "oldest"), key=lambda row: (-row[2], row[3], row[0])
     )
     return Waiting(
         total=int(overall["total"]),
         oldest=overall["oldest"],
         queues_with_waiting=int(overall["queues"]),
         busiest=[
-            QueueWaiting(
-                queue_id=row["queue"],
-                name=names.get(row["queue"], str(row["queue"])),
-                waiting=int(row["n"]),
-                oldest=row["oldest"],
-            )
-            for row in per_queue
+            QueueWaiting(queue_id=pk, name=name, waiting=int(n), oldest=oldest)
+            for pk, name, n, oldest in rows
         ],
     )
 

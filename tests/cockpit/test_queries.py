@@ -90,3 +90,11 @@ def test_home_page_queries_are_the_same_without_counted_hours(admin_client_: Cli
     HourlyCount.objects.filter(hour__lt=hour_start(timezone.now()) - timedelta(hours=2)).delete()
 
     assert _queries(admin_client_) == with_rollup
+
+
+def test_home_page_queries_are_the_same_on_a_fresh_install(admin_client_: Client) -> None:
+    """Steps done or not, figures zero or not: the same reads (none is skipped or added)."""
+    fresh = _queries(admin_client_)
+    _rows(0)
+
+    assert _queries(admin_client_) == fresh
