@@ -14,12 +14,12 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.utils import timezone
-from django.utils.formats import number_format
-from django.utils.html import format_html, format_html_join
+from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
 
@@ -59,6 +59,10 @@ def nice_ceiling(value: int) -> int:
     return 10 * power  # pragma: no cover - the loop always returns
 
 
+def _number(value: int) -> str:
+    return f"{value:,}"
+
+
 def _hour_label(hour: datetime) -> str:
     return timezone.localtime(hour).strftime("%H:%M")
 
@@ -83,16 +87,25 @@ def bar_chart(
     Stacked: each hour's bar is the sum of the series (parts of one whole, e.g. statuses).
     Grouped: the series stand side by side (different things, e.g. received and abandoned).
     An hour whose values are unknown (not counted yet) is drawn as an empty dashed box.
+
+    Built as plain strings: every text that comes from outside (labels, keys, the title, the
+    id) is escaped once here; the rest are numbers. A page draws three of these.
     """
     count = len(hours)
     slot = (WIDTH - LEFT - RIGHT) / max(count, 1)
     plot_height = HEIGHT - TOP - BOTTOM
-    known = [i for i in range(count) if all(s.values[i] is not None for s in series)]
+    known = [all(s.values[i] is not None for s in series) for i in range(count)]
     if stacked:
-        peak = max((sum(s.values[i] or 0 for s in series) for i in known), default=0)
+        peak = max(
+            (sum(s.values[i] or 0 for s in series) for i in range(count) if known[i]), default=0
+        )
     else:
-        peak = max((s.values[i] or 0 for s in series for i in known), default=0)
+        peak = max((s.values[i] or 0 for s in series for i in range(count) if known[i]), default=0)
     top = nice_ceiling(peak)
+    spans = [escape(_span_label(hour)) for hour in hours]
+    keys = [escape(css_key(s.key)) for s in series]
+    labels = [escape(s.label) for s in series]
+    not_counted = escape(_("not counted yet"))
 
     def y(value: float) -> float:
         return TOP + plot_height - plot_height * value / top
@@ -100,156 +113,84 @@ def bar_chart(
     shapes: list[str] = []
     # Gridlines at 0, the middle (when it is a whole number) and the top.
     for level in sorted({0, top} | ({top // 2} if top % 2 == 0 else set())):
+        at = y(level)
         shapes.append(
-            format_html(
-                '<line class="grid" x1="{}" x2="{}" y1="{}" y2="{}"/>'
-                '<text class="axis" x="{}" y="{}" text-anchor="end">{}</text>',
-                LEFT,
-                WIDTH - RIGHT,
-                f"{y(level):.1f}",
-                f"{y(level):.1f}",
-                LEFT - 4,
-                f"{y(level) + 3:.1f}",
-                number_format(int(level), force_grouping=True),
-            )
+            f'<line class="grid" x1="{LEFT}" x2="{WIDTH - RIGHT}" y1="{at:.1f}" y2="{at:.1f}"/>'
+            f'<text class="axis" x="{LEFT - 4}" y="{at + 3:.1f}" text-anchor="end">'
+            f"{_number(level)}</text>"
         )
+    bar_width = slot * 0.7 if stacked else slot * 0.8 / max(len(series), 1)
     for i, hour in enumerate(hours):
         x = LEFT + i * slot
-        span = _span_label(hour)
-        if i not in known:
+        if not known[i]:
             shapes.append(
-                format_html(
-                    '<rect class="uncounted" x="{}" y="{}" width="{}" height="{}">'
-                    "<title>{}: {}</title></rect>",
-                    f"{x + 1:.1f}",
-                    TOP,
-                    f"{slot - 2:.1f}",
-                    plot_height,
-                    span,
-                    _("not counted yet"),
-                )
+                f'<rect class="uncounted" x="{x + 1:.1f}" y="{TOP}" width="{slot - 2:.1f}" '
+                f'height="{plot_height}"><title>{spans[i]}: {not_counted}</title></rect>'
             )
-        elif stacked:
-            base = 0
-            for s in series:
-                value = s.values[i] or 0
-                if value:
-                    shapes.append(
-                        format_html(
-                            '<rect class="bar s-{}" x="{}" y="{}" width="{}" height="{}">'
-                            "<title>{}: {} {}</title></rect>",
-                            css_key(s.key),
-                            f"{x + slot * 0.15:.1f}",
-                            f"{y(base + value):.1f}",
-                            f"{slot * 0.7:.1f}",
-                            f"{y(base) - y(base + value):.1f}",
-                            span,
-                            s.label,
-                            number_format(value, force_grouping=True),
-                        )
-                    )
-                base += value
         else:
-            width = slot * 0.8 / max(len(series), 1)
+            base = 0
             for n, s in enumerate(series):
                 value = s.values[i] or 0
-                if value:
-                    shapes.append(
-                        format_html(
-                            '<rect class="bar s-{}" x="{}" y="{}" width="{}" height="{}">'
-                            "<title>{}: {} {}</title></rect>",
-                            css_key(s.key),
-                            f"{x + slot * 0.1 + n * width:.1f}",
-                            f"{y(value):.1f}",
-                            f"{width:.1f}",
-                            f"{y(0) - y(value):.1f}",
-                            span,
-                            s.label,
-                            number_format(value, force_grouping=True),
-                        )
-                    )
+                if not value:
+                    continue
+                if stacked:
+                    left, upper, lower = x + slot * 0.15, y(base + value), y(base)
+                    base += value
+                else:
+                    left, upper, lower = x + slot * 0.1 + n * bar_width, y(value), y(0)
+                shapes.append(
+                    f'<rect class="bar s-{keys[n]}" x="{left:.1f}" y="{upper:.1f}" '
+                    f'width="{bar_width:.1f}" height="{lower - upper:.1f}">'
+                    f"<title>{spans[i]}: {labels[n]} {_number(value)}</title></rect>"
+                )
         if i % LABEL_EVERY == 0 or i == count - 1:
             last = i == count - 1
             shapes.append(
-                format_html(
-                    '<text class="axis" x="{}" y="{}" text-anchor="{}">{}</text>',
-                    f"{x + slot if last else x + slot / 2:.1f}",
-                    HEIGHT - 8,
-                    "end" if last else "middle",
-                    _hour_label(hour),
-                )
+                f'<text class="axis" x="{x + slot if last else x + slot / 2:.1f}" '
+                f'y="{HEIGHT - 8}" text-anchor="{"end" if last else "middle"}">'
+                f"{_hour_label(hour)}</text>"
             )
     totals = [
-        (s.label, sum(v or 0 for v in s.values)) for s in series if any(v for v in s.values if v)
+        f"{labels[n]} {_number(sum(v or 0 for v in s.values))}"
+        for n, s in enumerate(series)
+        if any(s.values[i] for i in range(count))
     ]
     description = (
-        _("Totals over the hours counted: %(totals)s.")
-        % {
-            "totals": ", ".join(
-                f"{label} {number_format(total, force_grouping=True)}" for label, total in totals
-            )
-        }
+        escape(_("Totals over the hours counted: %(totals)s.")).replace(
+            "%(totals)s", ", ".join(totals)
+        )
         if totals
-        else _("Nothing in these hours.")
+        else escape(_("Nothing in these hours."))
     )
-    svg = format_html(
-        '<svg class="chart" viewBox="0 0 {} {}" role="img" aria-labelledby="{}-title {}-desc" '
-        'preserveAspectRatio="xMidYMid meet">'
-        '<title id="{}-title">{}</title><desc id="{}-desc">{}</desc>{}</svg>',
-        WIDTH,
-        HEIGHT,
-        chart_id,
-        chart_id,
-        chart_id,
-        title,
-        chart_id,
-        description,
-        mark_safe("".join(shapes)),  # noqa: S308 - each shape was built by format_html
+    ident = escape(chart_id)
+    legend = "".join(
+        f'<li><span class="swatch s-{keys[n]}"></span>{labels[n]}</li>' for n in range(len(series))
     )
-    legend = format_html_join(
-        "",
-        '<li><span class="swatch s-{}"></span>{}</li>',
-        ((css_key(s.key), s.label) for s in series),
-    )
-    return format_html(
-        '<figure class="chart-figure" id="{}">{}<ul class="legend">{}</ul>{}</figure>',
-        chart_id,
-        svg,
-        legend,
-        _table(hours, series),
+    return mark_safe(  # noqa: S308 - every outside text above went through escape()
+        f'<figure class="chart-figure" id="{ident}">'
+        f'<svg class="chart" viewBox="0 0 {WIDTH} {HEIGHT}" role="img" '
+        f'aria-labelledby="{ident}-title {ident}-desc" preserveAspectRatio="xMidYMid meet">'
+        f'<title id="{ident}-title">{escape(title)}</title>'
+        f'<desc id="{ident}-desc">{description}</desc>{"".join(shapes)}</svg>'
+        f'<ul class="legend">{legend}</ul>{_table(spans, labels, series)}</figure>'
     )
 
 
-def _table(hours: list[datetime], series: list[ChartSeries]) -> SafeString:
-    """The chart's numbers as a table (collapsed), for screen readers and for copying."""
-    head = format_html_join("", '<th scope="col">{}</th>', ((s.label,) for s in series))
-    rows = format_html_join(
-        "",
-        '<tr><th scope="row">{}</th>{}</tr>',
-        (
-            (
-                _span_label(hour),
-                format_html_join(
-                    "",
-                    "<td>{}</td>",
-                    (
-                        (
-                            "—"
-                            if s.values[i] is None
-                            else number_format(s.values[i] or 0, force_grouping=True),
-                        )
-                        for s in series
-                    ),
-                ),
-            )
-            for i, hour in enumerate(hours)
-        ),
+def _table(spans: Sequence[str], labels: Sequence[str], series: list[ChartSeries]) -> str:
+    """The chart's numbers as a table (collapsed), for screen readers and for copying; `spans`
+    and `labels` are escaped already."""
+    head = "".join(f'<th scope="col">{label}</th>' for label in labels)
+    rows = "".join(
+        f'<tr><th scope="row">{span}</th>'
+        + "".join(
+            "<td>—</td>" if s.values[i] is None else f"<td>{_number(s.values[i] or 0)}</td>"
+            for s in series
+        )
+        + "</tr>"
+        for i, span in enumerate(spans)
     )
-    return format_html(
-        '<details class="chart-table"><summary>{}</summary><table><thead><tr>'
-        '<th scope="col">{}</th>{}</tr></thead><tbody>{}</tbody></table></details>',
-        _("Show as a table"),
-        _("Hour"),
-        head,
-        rows,
+    return (
+        f'<details class="chart-table"><summary>{escape(_("Show as a table"))}</summary>'
+        f'<table><thead><tr><th scope="col">{escape(_("Hour"))}</th>{head}</tr></thead>'
+        f"<tbody>{rows}</tbody></table></details>"
     )

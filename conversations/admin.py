@@ -97,7 +97,7 @@ class WaitingFilter(admin.SimpleListFilter):
 
     def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
         if self.value() == "yes":
-            return queryset.filter(waiting_since__isnull=False)
+            return queryset.filter(waiting_since__isnull=False, queue__isnull=False)
         return queryset
 
 
