@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import cached_property
 from typing import Any
 
 from django.db.models import Count, Exists, OuterRef, Q, Subquery
@@ -86,37 +87,64 @@ def _outbound() -> Q:
     return Q(direction=AuthenticationDirection.OUTBOUND)
 
 
-def _services_with_entries() -> Any:
-    """Services annotated with whether they have outbound keys, the webhook entry, and what the
-    doctor's last run found of Sinch's webhooks (None: never run, or Sinch not asked)."""
+# Messaging services read for the checklist: they are made by hand (a hundred is a large
+# contact center); the steps' counts cover these.
+SERVICES_READ = 1000
+
+
+@dataclass(frozen=True)
+class ServiceState:
+    """A messaging service as the first two steps see it."""
+
+    pk: int
+    name: str
+    has_outbound: bool
+    has_inbound: bool
+    # What the setup doctor's last run found of Sinch's webhooks (None: never run, or Sinch
+    # could not be asked; see `last_run_at`).
+    last_run_at: datetime | None
+    webhook_ok: bool | None
+
+    @property
+    def ready(self) -> bool:
+        """Outbound keys to reply with, and the webhook entry to verify callbacks."""
+        return self.has_outbound and self.has_inbound
+
+
+def service_states() -> list[ServiceState]:
+    """Every messaging service (up to SERVICES_READ) with its entries and the doctor's last
+    finding, in one query (the subqueries run per service, on the services' own indexes)."""
     entries = ServiceAuthentication.objects.filter(service=OuterRef("pk"))
     last_run = DoctorRun.objects.filter(service=OuterRef("pk")).order_by("-ran_at", "-id")
-    return MessagingService.objects.annotate(
-        has_outbound=Exists(entries.filter(_outbound())),
-        has_inbound=Exists(entries.filter(direction=AuthenticationDirection.INBOUND)),
-        last_run_at=Subquery(last_run.values("ran_at")[:1]),
-        webhook_ok=Subquery(last_run.values("webhook_ok")[:1]),
-    )
-
-
-READY = Q(has_outbound=True, has_inbound=True)
-
-
-def step_service(user: Any) -> Step:
-    """A messaging service with its outbound key(s) and the inbound (webhook) entry."""
-    services = _services_with_entries()
-    figures = services.aggregate(total=Count("pk"), ready=Count("pk", filter=READY))
-    # Read whether or not the step is done, like every step's few rows: the page's queries do
-    # not depend on the data.
-    incomplete = list(
-        services.exclude(READY)
+    rows = (
+        MessagingService.objects.annotate(
+            has_outbound=Exists(entries.filter(_outbound())),
+            has_inbound=Exists(entries.filter(direction=AuthenticationDirection.INBOUND)),
+            last_run_at=Subquery(last_run.values("ran_at")[:1]),
+            webhook_ok=Subquery(last_run.values("webhook_ok")[:1]),
+        )
         .order_by("name")
-        .values_list("pk", "name", "has_outbound")[:NAMED_UP_TO]
+        .values_list("pk", "name", "has_outbound", "has_inbound", "last_run_at", "webhook_ok")
     )
+    return [ServiceState(*row) for row in rows[:SERVICES_READ]]
+
+
+class Facts:
+    """What more than one step reads, read once for the page (and only if a step asks)."""
+
+    @cached_property
+    def services(self) -> list[ServiceState]:
+        return service_states()
+
+
+def step_service(user: Any, facts: Facts) -> Step:
+    """A messaging service with its outbound key(s) and the inbound (webhook) entry."""
+    services = facts.services
+    ready = [service for service in services if service.ready]
     step = Step(
         key="service",
         title=_("Add a messaging service with its keys and webhook entry"),
-        done=figures["ready"] > 0,
+        done=bool(ready),
     )
     if _can(user, "add", "messaging", "messagingservice"):
         step.link = Link(_admin_url("messaging_messagingservice_add"), _("Add a messaging service"))
@@ -124,10 +152,10 @@ def step_service(user: Any) -> Step:
         step.summary = ngettext(
             "%(count)d messaging service is ready.",
             "%(count)d messaging services are ready.",
-            figures["ready"],
-        ) % {"count": figures["ready"]}
+            len(ready),
+        ) % {"count": len(ready)}
         return step
-    if not figures["total"]:
+    if not services:
         step.missing.append(
             Missing(
                 _(
@@ -139,13 +167,13 @@ def step_service(user: Any) -> Step:
             )
         )
         return step
-    for pk, name, has_outbound in incomplete:
+    for service in services[:NAMED_UP_TO]:
         text = (
             _("“%(name)s” has no outbound entry (KEYID@APPID): it cannot send replies.")
-            if not has_outbound
+            if not service.has_outbound
             else _("“%(name)s” has no inbound entry “webhook”: callbacks cannot be verified.")
-        ) % {"name": name}
-        step.missing.append(Missing(text, _service_link(user, pk, _("Complete it"))))
+        ) % {"name": service.name}
+        step.missing.append(Missing(text, _service_link(user, service.pk, _("Complete it"))))
     return step
 
 
@@ -161,39 +189,35 @@ def _doctor_link(user: Any, service_id: int) -> Link | None:
         return _service_link(user, service_id, _("Open the messaging service"))
 
 
-def step_webhook(user: Any) -> Step:
+def step_webhook(user: Any, facts: Facts) -> Step:
     """Every ready service's apps have their webhook here, as the doctor last found."""
-    ready = _services_with_entries().filter(READY)
-    figures = ready.aggregate(total=Count("pk"), ok=Count("pk", filter=Q(webhook_ok=True)))
+    ready = [service for service in facts.services if service.ready]
     # Never checked (no run) or not found right (False, or None: Sinch not asked).
-    unconfirmed = list(
-        ready.filter(Q(webhook_ok=False) | Q(webhook_ok__isnull=True))
-        .order_by("name")
-        .values_list("pk", "name", "last_run_at", "webhook_ok")[:NAMED_UP_TO]
-    )
+    unconfirmed = [service for service in ready if service.webhook_ok is not True]
     step = Step(
         key="webhook",
         title=_("Point Sinch's webhook here"),
-        done=figures["total"] > 0 and figures["ok"] == figures["total"],
+        done=bool(ready) and not unconfirmed,
     )
     if step.done:
         step.summary = ngettext(
             "The setup doctor found the webhook pointing here for %(count)d messaging service.",
             "The setup doctor found the webhooks pointing here for all %(count)d messaging "
             "services.",
-            figures["total"],
-        ) % {"count": figures["total"]}
+            len(ready),
+        ) % {"count": len(ready)}
         return step
-    if not figures["total"]:
+    if not ready:
         step.missing.append(Missing(_("Add a messaging service first (the step above).")))
         return step
-    for pk, name, ran_at, ok in unconfirmed:
+    for service in unconfirmed[:NAMED_UP_TO]:
+        name, ran_at = service.name, service.last_run_at
         if ran_at is None:
             text = _(
                 "“%(name)s”: not checked yet. The setup doctor asks Sinch where each app's "
                 "webhook points, and can set it to this service's URL, triggers and secret."
             ) % {"name": name}
-        elif ok is None:
+        elif service.webhook_ok is None:
             text = _(
                 "“%(name)s”: the setup doctor could not ask Sinch on %(when)s; see its report "
                 "and run it again."
@@ -203,8 +227,8 @@ def step_webhook(user: Any) -> Step:
                 "“%(name)s”: on %(when)s the setup doctor found an app whose webhook does not "
                 "point here, or lacks a trigger or the secret; run it with Fix."
             ) % {"name": name, "when": _when(ran_at)}
-        step.missing.append(Missing(text, _doctor_link(user, pk)))
-    more = figures["total"] - figures["ok"] - len(step.missing)
+        step.missing.append(Missing(text, _doctor_link(user, service.pk)))
+    more = len(unconfirmed) - NAMED_UP_TO
     if more > 0:
         step.missing.append(
             Missing(
@@ -219,7 +243,7 @@ def step_webhook(user: Any) -> Step:
     return step
 
 
-def step_queues(user: Any) -> Step:
+def step_queues(user: Any, facts: Facts) -> Step:
     """Every app of a messaging service is the app of at least one queue address."""
     apps = ServiceAuthentication.objects.filter(_outbound()).annotate(
         has_queue=Exists(QueueAddress.objects.filter(app_id=OuterRef("app_id")))
@@ -286,7 +310,7 @@ def step_queues(user: Any) -> Step:
     return step
 
 
-def step_agent(user: Any) -> Step:
+def step_agent(user: Any, facts: Facts) -> Step:
     """At least one agent."""
     step = Step(key="agent", title=_("Add an agent"), done=Agent.objects.exists())
     if _can(user, "add", "conversations", "agent"):
@@ -303,7 +327,7 @@ def step_agent(user: Any) -> Step:
     return step
 
 
-def step_callback(user: Any) -> Step:
+def step_callback(user: Any, facts: Facts) -> Step:
     """At least one callback received from Sinch (or the simulator)."""
     step = Step(key="callback", title=_("Receive a first message"), done=Callback.objects.exists())
     step.link = Link(_admin_url("messaging_callback_changelist"), _("See the callbacks received"))
@@ -323,7 +347,7 @@ def step_callback(user: Any) -> Step:
     return step
 
 
-def step_integration(user: Any) -> Step:
+def step_integration(user: Any, facts: Facts) -> Step:
     """At least one event-driven integration (optional: many contact centers need none)."""
     step = Step(
         key="integration",
@@ -349,7 +373,7 @@ def step_integration(user: Any) -> Step:
 
 
 # (the model whose view permission shows the step, the step), in seed 001's order.
-STEPS: list[tuple[tuple[str, str], Callable[[Any], Step]]] = [
+STEPS: list[tuple[tuple[str, str], Callable[[Any, Facts], Step]]] = [
     (("messaging", "messagingservice"), step_service),
     (("messaging", "messagingservice"), step_webhook),
     (("queues", "queue"), step_queues),
@@ -361,4 +385,5 @@ STEPS: list[tuple[tuple[str, str], Callable[[Any], Step]]] = [
 
 def setup_checklist(user: Any) -> list[Step]:
     """The steps `user` may see, each ticked from the data."""
-    return [step(user) for (app, model), step in STEPS if _can(user, "view", app, model)]
+    facts = Facts()
+    return [step(user, facts) for (app, model), step in STEPS if _can(user, "view", app, model)]

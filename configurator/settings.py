@@ -305,7 +305,7 @@ PRUNE_RUN_SECONDS = env.int("PRUNE_RUN_SECONDS", default=20)
 
 # The home page's charts read hourly counts that every worker keeps (cockpit.rollup): it counts
 # the closed hours of the last day that are not final yet this often, and the counts are kept
-# HOME_ROLLUP_RETENTION_DAYS (0 keeps them for ever). docs/admin.md, "Home page".
+# HOME_ROLLUP_RETENTION_DAYS (0 keeps them for ever). docs/admin-home.md.
 HOME_ROLLUP_INTERVAL_SECONDS = env.int("HOME_ROLLUP_INTERVAL_SECONDS", default=300)
 HOME_ROLLUP_RETENTION_DAYS = env.int("HOME_ROLLUP_RETENTION_DAYS", default=7)
 
