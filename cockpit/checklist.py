@@ -17,7 +17,7 @@ from datetime import datetime
 from functools import cached_property
 from typing import Any
 
-from django.db.models import Count, Exists, OuterRef, Q, Subquery
+from django.db.models import Count, Exists, OuterRef, Q, Subquery, Window
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 from django.utils.formats import date_format
@@ -248,12 +248,19 @@ def step_queues(user: Any, facts: Facts) -> Step:
     apps = ServiceAuthentication.objects.filter(_outbound()).annotate(
         has_queue=Exists(QueueAddress.objects.filter(app_id=OuterRef("app_id")))
     )
-    figures = apps.aggregate(total=Count("pk"), without=Count("pk", filter=Q(has_queue=False)))
-    without_queue = list(
-        apps.filter(has_queue=False)
-        .order_by("app_id")
-        .values_list("app_id", "service__name")[:NAMED_UP_TO]
+    # One read: the apps without a queue first, each row carrying the totals over all apps
+    # (window counts), so the first rows name the missing apps and say how many there are.
+    first = list(
+        apps.annotate(
+            total=Window(Count("*")), without=Window(Count("pk", filter=Q(has_queue=False)))
+        )
+        .order_by("has_queue", "app_id")
+        .values_list("app_id", "service__name", "has_queue", "total", "without")[:NAMED_UP_TO]
     )
+    figures = (
+        {"total": first[0][3], "without": first[0][4]} if first else {"total": 0, "without": 0}
+    )
+    without_queue = [(app_id, service) for app_id, service, has_queue, *_ in first if not has_queue]
     step = Step(
         key="queues",
         title=_("Add a queue for each app's channels"),

@@ -14,7 +14,7 @@ from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
 from django.db import connection
-from django.db.models import Count, F, Max, Q
+from django.db.models import Count, F, Max, Min, Q
 from django.db.models.expressions import Window
 from django.db.models.functions import CumeDist
 from django.utils import timezone
@@ -262,22 +262,23 @@ class IntegrationTrouble:
     named: list[tuple[int, str, bool, int]]  # (id, name, paused, consecutive failures)
 
 
+# Integrations read for the figure: they are made by hand (forty is a large setup).
+INTEGRATIONS_READ = 1000
+
+
 def integrations_in_trouble() -> IntegrationTrouble:
-    """Two reads of the (small) integrations table."""
-    troubled = Q(paused_at__isnull=False) | Q(consecutive_failures__gt=0)
-    counts = Integration.objects.aggregate(
-        paused=Count("pk", filter=Q(paused_at__isnull=False)),
-        failing=Count("pk", filter=Q(paused_at__isnull=True, consecutive_failures__gt=0)),
+    """One read of the integrations paused or failing (a few of the hand-made integrations)."""
+    troubled = list(
+        Integration.objects.filter(Q(paused_at__isnull=False) | Q(consecutive_failures__gt=0))
+        .order_by(F("paused_at").desc(nulls_last=True), "-consecutive_failures", "name")
+        .values_list("pk", "name", "paused_at", "consecutive_failures")[:INTEGRATIONS_READ]
     )
     named = [
         (pk, name, paused_at is not None, int(failures))
-        for pk, name, paused_at, failures in Integration.objects.filter(troubled)
-        .order_by(F("paused_at").desc(nulls_last=True), "-consecutive_failures", "name")
-        .values_list("pk", "name", "paused_at", "consecutive_failures")[:NAMED_UP_TO]
+        for pk, name, paused_at, failures in troubled[:NAMED_UP_TO]
     ]
-    return IntegrationTrouble(
-        paused=int(counts["paused"]), failing=int(counts["failing"]), named=named
-    )
+    paused = sum(1 for row in troubled if row[2] is not None)
+    return IntegrationTrouble(paused=paused, failing=len(troubled) - paused, named=named)
 
 
 # --- workers and backlog ---------------------------------------------------------------------
@@ -317,16 +318,19 @@ class Backlog:
 
 
 def callbacks_backlog(backlog: Backlog) -> None:
-    """Pending callbacks and the oldest (the partial index of pending callbacks)."""
-    pending = Callback.objects.filter(status=CallbackStatus.PENDING)
-    backlog.callbacks_pending = bounded_count(pending, BOUNDED_UP_TO)
-    backlog.oldest_pending_callback = (
-        pending.order_by("id").values_list("received_at", flat=True).first()
+    """Pending callbacks and the oldest, in one read of at most BOUNDED_UP_TO + 1 entries of
+    the partial index of pending callbacks (oldest first: the oldest is among them)."""
+    pending = Callback.objects.filter(status=CallbackStatus.PENDING).order_by("id")
+    figures = pending.values("received_at")[: BOUNDED_UP_TO + 1].aggregate(
+        n=Count("*"), oldest=Min("received_at")
     )
+    backlog.callbacks_pending = int(figures["n"])
+    backlog.oldest_pending_callback = figures["oldest"]
 
 
 def deliveries_backlog(backlog: Backlog, now: datetime) -> None:
-    """Pending deliveries due now, and those scheduled for a retry (index by status)."""
+    """Pending deliveries due now, and those scheduled for a retry (index by status), each
+    counted up to BOUNDED_UP_TO + 1."""
     pending = Delivery.objects.filter(status=DeliveryStatus.PENDING)
     backlog.deliveries_due = bounded_count(pending.filter(due_at__lte=now), BOUNDED_UP_TO)
     backlog.deliveries_scheduled = bounded_count(pending.filter(due_at__gt=now), BOUNDED_UP_TO)
