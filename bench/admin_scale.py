@@ -30,8 +30,10 @@ import statistics
 import sys
 import time
 from dataclasses import asdict, dataclass
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:  # run as a script: bench/ is on the path, the project is not
@@ -52,6 +54,7 @@ from django.db import connection  # noqa: E402
 from django.template.response import SimpleTemplateResponse  # noqa: E402
 from django.test import Client  # noqa: E402
 from django.test.utils import CaptureQueriesContext, setup_test_environment  # noqa: E402
+from django.utils import timezone  # noqa: E402
 from django_tasks_db.models import DBTaskResult  # noqa: E402
 
 from configurator import admin_counts  # noqa: E402
@@ -104,6 +107,8 @@ def samples() -> dict[str, Any]:
         "service": MessagingService.objects.order_by("pk")[0],
         "agent": Agent.objects.order_by("pk")[Agent.objects.count() // 2],
         "integration": Integration.objects.order_by("pk")[1],
+        # As the home page writes it (quoted: the offset's "+").
+        "hour_ago": quote((timezone.now() - timedelta(hours=1)).replace(microsecond=0).isoformat()),
     }
 
 
@@ -155,6 +160,26 @@ def admin_pages(s: dict[str, Any]) -> list[tuple[str, str]]:
         ("admin deliveries search contact", f"{a}/integrations/delivery/?q={delivery.contact_id}"),
         ("admin delivery page", f"{a}/integrations/delivery/{delivery.pk}/change/"),
         ("admin API tokens", f"{a}/configurator/apitoken/"),
+        ("admin workers", f"{a}/configurator/workerheartbeat/"),
+        # The lists the home page's figures link to.
+        ("admin contacts ?waiting=yes", f"{a}/conversations/contact/?waiting=yes"),
+        (
+            "admin contacts ?waiting&queue=",
+            f"{a}/conversations/contact/?waiting=yes&queue__id__exact={queue.pk}",
+        ),
+        (
+            "admin callbacks ?reason=no_queue",
+            f"{a}/messaging/callback/?reason_code__exact=no_queue",
+        ),
+        (
+            "admin callbacks ?status&last hour",
+            f"{a}/messaging/callback/?status__exact=processed&received_at__gte={s['hour_ago']}",
+        ),
+        (
+            "admin deliveries ?status&last hour",
+            f"{a}/integrations/delivery/?status__exact=failed&created_at__gte={s['hour_ago']}",
+        ),
+        ("admin integrations ?health=paused", f"{a}/integrations/integration/?health=paused"),
         ("admin contact page (busy)", f"{a}/conversations/contact/{s['busy'].pk}/change/"),
         ("admin contact events", f"{a}/conversations/contactevent/"),
         (

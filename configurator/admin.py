@@ -7,10 +7,11 @@ that created it, and nothing but the key's first characters is ever listed.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from django import forms
+from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied
@@ -22,7 +23,7 @@ from django.utils.translation import gettext_lazy as _
 from knox.models import AuthToken
 
 from configurator import admin_thirdparty
-from configurator.models import ApiToken
+from configurator.models import ApiToken, WorkerHeartbeat
 from configurator.tokens import api_token_create, api_tokens_revoke, api_tokens_visible
 
 
@@ -146,3 +147,30 @@ class ApiTokenAdmin(admin.ModelAdmin[ApiToken]):
 def _manages(request: HttpRequest, token: ApiToken) -> bool:
     user: Any = request.user
     return bool(user.is_superuser or token.user_id == user.pk)
+
+
+@admin.register(WorkerHeartbeat)
+class WorkerHeartbeatAdmin(admin.ModelAdmin[WorkerHeartbeat]):
+    """The `db_worker` processes as last seen (the home page's worker figure links here).
+
+    Read-only: the rows are the workers' own heartbeats, removed a day after a worker stops.
+    """
+
+    list_display = ["worker_id", "hostname", "pid", "started_at", "seen_at", "running"]
+    ordering = ["-seen_at"]
+    fields = ["worker_id", "hostname", "pid", "started_at", "seen_at", "running"]
+    readonly_fields = ["worker_id", "hostname", "pid", "started_at", "seen_at", "running"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    @admin.display(description=_("running"), boolean=True)
+    def running(self, obj: WorkerHeartbeat) -> bool:
+        """Seen within WORKER_STALE_SECONDS, as /health/ready counts it."""
+        return obj.seen_at >= timezone.now() - timedelta(seconds=settings.WORKER_STALE_SECONDS)

@@ -5,7 +5,10 @@ from typing import Any, cast
 from django.contrib import admin
 from django.contrib.admin.views.autocomplete import AutocompleteJsonView
 from django.http import HttpRequest, HttpResponse
+from django.template.response import TemplateResponse
 from django.utils.translation import gettext_lazy as _
+
+from configurator import extensions
 
 # Sections of the admin index: (section title, [(app_label, model object_name), ...]).
 # Models not named here stay under their own app.
@@ -57,11 +60,22 @@ class ConfiguratorAdminSite(admin.AdminSite):
 
     site_header = _("System Configurator")
     site_title = _("System Configurator")
-    index_title = _("Configuration")
+    index_title = _("Home")
+    # Django's index with the parts other apps add (`extensions.admin_index_blocks`) above the
+    # sections, which move beside them.
+    index_template = "admin/home.html"
 
     def autocomplete_view(self, request: HttpRequest) -> HttpResponse:
         response: Any = LabelledAutocompleteJsonView.as_view(admin_site=self)(request)
         return cast(HttpResponse, response)
+
+    def index(
+        self, request: HttpRequest, extra_context: dict[str, Any] | None = None
+    ) -> TemplateResponse:
+        """The home page: each registered part (what the user may see of it), then the sections."""
+        blocks = [block(request) for block in extensions.admin_index_blocks]
+        context = {"home_blocks": [block for block in blocks if block], **(extra_context or {})}
+        return super().index(request, context)
 
     def get_app_list(
         self, request: HttpRequest, app_label: str | None = None

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 if TYPE_CHECKING:
     from django.contrib.admin.options import InlineModelAdmin
+    from django.http import HttpRequest
     from prometheus_client.metrics_core import Metric
 
     from configurator.housekeeping import Job
@@ -176,4 +177,13 @@ resumable_walks: ExtensionPoint[str] = ExtensionPoint(
 
     A walk's path as it is now and any path its rows were queued under before it moved.
     Registered by messaging (reprocess) and integrations (resend).""",
+)
+
+admin_index_blocks: ExtensionPoint[Callable[[HttpRequest], str]] = ExtensionPoint(
+    "admin_index_blocks",
+    """Parts of the admin's index page (the home page), above its list of sections, in order.
+
+    Called when the index is rendered, with the request (whose user decides what a part may
+    show); each returns HTML, or "" to show nothing. Registered by cockpit (the setup checklist,
+    live figures and charts).""",
 )

@@ -55,6 +55,9 @@ INSTALLED_APPS = [
     "conversations",
     "messaging",
     "integrations",
+    # The home page (the admin index's checklist, figures and charts): it reads every app above;
+    # none imports it.
+    "cockpit",
     # Last: it imports every app above to build demonstration data; none imports it.
     "demo",
 ]
@@ -311,6 +314,12 @@ TASK_RESULTS_RETENTION_DAYS = env.int("TASK_RESULTS_RETENTION_DAYS", default=7)
 PRUNE_INTERVAL_SECONDS = env.int("PRUNE_INTERVAL_SECONDS", default=3600)
 PRUNE_BATCH_SIZE = env.int("PRUNE_BATCH_SIZE", default=1000)
 PRUNE_RUN_SECONDS = env.int("PRUNE_RUN_SECONDS", default=20)
+
+# The home page's charts read hourly counts that every worker keeps (cockpit.rollup): it counts
+# the closed hours of the last day that are not final yet this often, and the counts are kept
+# HOME_ROLLUP_RETENTION_DAYS (0 keeps them for ever). docs/admin-home.md.
+HOME_ROLLUP_INTERVAL_SECONDS = env.int("HOME_ROLLUP_INTERVAL_SECONDS", default=300)
+HOME_ROLLUP_RETENTION_DAYS = env.int("HOME_ROLLUP_RETENTION_DAYS", default=7)
 
 # --- Security: API tokens, brute force, API docs (docs/deployment.md, "Security") -------------
 

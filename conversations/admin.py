@@ -87,6 +87,22 @@ class SubchannelFilter(admin.SimpleListFilter):
         return queryset.filter(channel_sub_type=value) if value else queryset
 
 
+class WaitingFilter(admin.SimpleListFilter):
+    """Conversations waiting in a queue for an agent (the home page's figures link here); served
+    by the partial index of waiting contacts."""
+
+    title = _("waiting")
+    parameter_name = "waiting"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        return [("yes", str(_("Waiting for an agent")))]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
+        if self.value() == "yes":
+            return queryset.filter(waiting_since__isnull=False, queue__isnull=False)
+        return queryset
+
+
 @admin.register(Agent)
 class AgentAdmin(LargeTableAdminMixin, CheckedDeleteMixin, admin.ModelAdmin[Agent]):
     """Agents and the queues they serve."""
@@ -150,6 +166,7 @@ class ContactAdmin(LargeTableAdminMixin, BoundedLookupsMixin, admin.ModelAdmin[C
     ]
     list_filter = [
         "state",
+        WaitingFilter,
         QueueShownFilter,
         SubchannelFilter,
         "direction",

@@ -592,7 +592,9 @@ class CallbackAdmin(LargeTableAdminMixin, BoundedLookupsMixin, admin.ModelAdmin[
     # DISTINCT over every callback on every page view.
     ordering = ("-received_at", "-id")
     grows_with_traffic = True
-    list_filter = ["status", "trigger", "service", "received_at", "simulated"]
+    # The reason code "no queue for its address" by messaging_cb_unrouted (the home page's
+    # unrouted messages link here).
+    list_filter = ["status", "reason_code", "trigger", "service", "received_at", "simulated"]
     # Exact, case-sensitive matches on indexed columns (`=field` would compare UPPER(column),
     # which no index serves); Sinch's ids are matched as Sinch writes them.
     search_fields = ["message_id__exact", "contact_id__exact", "conversation_id__exact"]

@@ -232,6 +232,14 @@ class Callback(models.Model):
                 condition=Q(simulated=True),
                 name="messaging_cb_simulated",
             ),
+            # Callbacks that reached no queue, newest first: the home page's unrouted messages
+            # and the list filtered by that reason. Partial: only such rows are in it, so that
+            # the webhook's INSERT of any other callback does not write it.
+            models.Index(
+                fields=["-received_at", "-id"],
+                condition=Q(reason_code=ReasonCode.NO_QUEUE),
+                name="messaging_cb_unrouted",
+            ),
         ]
 
     def __str__(self) -> str:

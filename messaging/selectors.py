@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Collection
 
 from django.conf import settings
@@ -155,3 +156,16 @@ def callbacks_held(
 def doctor_runs(service_id: int) -> QuerySet[DoctorRun]:
     """A service's setup-doctor runs, newest first (messaging_doctor_service serves it)."""
     return DoctorRun.objects.filter(service_id=service_id).order_by("-ran_at", "-id")
+
+
+# What processing says of a customer's message whose address reaches no queue
+# (webhooks.handlers.handle_message_inbound): "no queue for address APPID@<subchannel>...",
+# followed by "; <note>" when a worker took the callback over (processing._mark).
+_UNROUTED_ADDRESS = re.compile(r"^no queue for address ([^\s;]+)")
+
+
+def unrouted_address(status_reason: str) -> str:
+    """The queue address an unrouted callback's reason names; else the reason itself, without a
+    take-over's note (a channel with no chat subchannel names no address a queue could hold)."""
+    match = _UNROUTED_ADDRESS.match(status_reason)
+    return match.group(1) if match else status_reason.split("; ", 1)[0]

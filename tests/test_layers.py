@@ -1,9 +1,10 @@
 """Imports point one way through the house (DESIGN.md, "Layout").
 
 `configurator` ← `queues` ← `conversations` ← `integrations`, and `messaging` uses `queues` and
-`conversations`; `demo` sits on top and nothing imports it. Every module of the five apps is
-parsed with `ast` (imports at module level and inside functions alike), so an import against the
-direction fails here, naming the module and the import, instead of waiting for a review.
+`conversations`; `cockpit` (the home page) and `demo` sit on top, may import every app below and
+are imported by none. Every module of the six apps is parsed with `ast` (imports at module level
+and inside functions alike), so an import against the direction fails here, naming the module
+and the import, instead of waiting for a review.
 """
 
 from __future__ import annotations
@@ -20,6 +21,8 @@ ALLOWED: dict[str, frozenset[str]] = {
     "conversations": frozenset({"configurator", "queues"}),
     "messaging": frozenset({"configurator", "queues", "conversations"}),
     "integrations": frozenset({"configurator", "queues", "conversations"}),
+    # The home page reads every app; none of them (nor demo) imports it.
+    "cockpit": frozenset({"configurator", "queues", "conversations", "messaging", "integrations"}),
 }
 PROJECT_PACKAGES = frozenset({*ALLOWED, "demo"})
 # An upstream app may name a downstream type for the type checker only (configurator/extensions.py
@@ -119,4 +122,16 @@ def later():
     assert layer_violations("integrations", "integrations/x.py", source) == [
         "integrations/x.py:8 imports messaging.models (integrations may not import messaging)",
         "integrations/x.py:13 imports demo.dataset (integrations may not import demo)",
+    ]
+
+
+def test_the_home_page_is_imported_by_no_app_and_imports_no_demo() -> None:
+    source = "import cockpit.selectors\nfrom demo import dataset\n"
+
+    assert layer_violations("messaging", "messaging/x.py", source) == [
+        "messaging/x.py:1 imports cockpit.selectors (messaging may not import cockpit)",
+        "messaging/x.py:2 imports demo (messaging may not import demo)",
+    ]
+    assert layer_violations("cockpit", "cockpit/x.py", source) == [
+        "cockpit/x.py:2 imports demo (cockpit may not import demo)"
     ]

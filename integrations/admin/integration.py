@@ -55,6 +55,24 @@ class AuthenticationInline(admin.TabularInline[IntegrationAuthentication, Integr
     fields = ["authentication_id", "secret"]
 
 
+class HealthFilter(admin.SimpleListFilter):
+    """Integrations paused after too many failures in a row, or failing now and not paused yet
+    (the home page's figures link here)."""
+
+    title = _("health")
+    parameter_name = "health"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        return [("paused", str(_("Paused"))), ("failing", str(_("Failing, not paused")))]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
+        if self.value() == "paused":
+            return queryset.filter(paused_at__isnull=False)
+        if self.value() == "failing":
+            return queryset.filter(paused_at__isnull=True, consecutive_failures__gt=0)
+        return queryset
+
+
 @admin.register(Integration)
 class IntegrationAdmin(admin.ModelAdmin[Integration]):
     """Event-driven integrations, with copy, Disable / Enable / Resume and warnings in the list."""
@@ -72,7 +90,7 @@ class IntegrationAdmin(admin.ModelAdmin[Integration]):
         "ordinal",
         "notes",
     ]
-    list_filter = ["channel_type", "direction", "enabled"]
+    list_filter = ["channel_type", "direction", "enabled", HealthFilter]
     search_fields = ["name", "description", "endpoint_url"]
     actions = ["copy_selected", "disable_selected", "enable_selected", "resume_selected"]
     readonly_fields = ["event_support"]

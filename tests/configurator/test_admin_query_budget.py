@@ -24,6 +24,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
+from configurator.models import WorkerHeartbeat
 from configurator.tokens import api_token_create
 from conversations.models import Contact, ContactEvent, Message
 from integrations.models import Delivery, Integration, IntegrationAuthentication
@@ -101,6 +102,18 @@ def _login_records(round_: int, i: int) -> None:
     )
 
 
+def _heartbeat(round_: int) -> WorkerHeartbeat:
+    n = next(_serial)
+    now = timezone.now()
+    return WorkerHeartbeat.objects.create(
+        worker_id=f"host-{round_}:{n}",
+        hostname=f"host-{round_}",
+        pid=n,
+        started_at=now,
+        seen_at=now - timedelta(minutes=n % 5),
+    )
+
+
 def _rows(round_: int) -> None:
     """N rows of every kind, whose relations differ from those of the other round."""
     apps = [f"01BUDGET{round_}{i}{next(_serial):09d}" for i in range(1 + round_)]
@@ -149,6 +162,7 @@ def _rows(round_: int) -> None:
         api_token_create(user=user)
         _task_result(("SUCCESSFUL", "FAILED", "READY")[i], f"queues.tasks.t{round_}")
         _login_records(round_, i)
+        _heartbeat(round_)
 
 
 CHANGELISTS = [
@@ -168,6 +182,7 @@ CHANGELISTS = [
     "/admin/integrations/delivery/",
     "/admin/integrations/delivery/?status__exact=failed",
     "/admin/configurator/apitoken/",
+    "/admin/configurator/workerheartbeat/",
     "/admin/auth/user/",
     "/admin/auth/group/",
     "/admin/django_tasks_database/dbtaskresult/",
@@ -445,6 +460,14 @@ def _api_token_page() -> tuple[str, Callable[[int], object]]:
     return f"/admin/configurator/apitoken/{token.pk}/change/", grow
 
 
+def _worker_page() -> tuple[str, Callable[[int], object]]:
+    worker = _heartbeat(9)
+    return (
+        f"/admin/configurator/workerheartbeat/{worker.pk}/change/",
+        lambda r: [_heartbeat(r) for _ in range(N)],
+    )
+
+
 def _task_result_page() -> tuple[str, Callable[[int], object]]:
     result = _task_result("FAILED")
     return (
@@ -484,6 +507,7 @@ CHANGE_PAGES: dict[str, Callable[[], tuple[str, Callable[[int], object]]]] = {
     "auth.user": _user_page,
     "auth.group": _group_page,
     "configurator.apitoken": _api_token_page,
+    "configurator.workerheartbeat": _worker_page,
     "django_tasks_database.dbtaskresult": _task_result_page,
     "axes.accessattempt": _login_record_page(AccessAttempt),
     "axes.accesslog": _login_record_page(AccessLog),

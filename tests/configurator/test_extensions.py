@@ -6,6 +6,7 @@ import subprocess
 import sys
 from dataclasses import dataclass
 
+from cockpit.home import home_page
 from configurator import extensions
 from configurator.extensions import ExtensionPoint
 from conversations import overflow
@@ -65,7 +66,7 @@ def test_a_listener_that_registers_during_a_round_is_not_called_in_it() -> None:
 def test_every_point_says_what_it_is_for() -> None:
     points = [v for v in vars(extensions).values() if isinstance(v, ExtensionPoint)]
 
-    assert len(points) == 11
+    assert len(points) == 12
     for point in points:
         assert getattr(extensions, point.name) is point
         assert point.__doc__ and len(point.__doc__) > 40
@@ -92,13 +93,14 @@ def test_the_apps_fill_the_points_in_their_ready() -> None:
         "SinchGateway",
     ]
     assert len(extensions.contact_event_holds) == 1
+    assert list(extensions.admin_index_blocks) == [home_page]
 
 
 def test_the_module_imports_no_other_app() -> None:
     code = (
         "import sys, configurator.extensions; "
         "print(sorted({m.split('.')[0] for m in sys.modules} & "
-        "{'queues', 'conversations', 'messaging', 'integrations'}))"
+        "{'queues', 'conversations', 'messaging', 'integrations', 'cockpit'}))"
     )
     result = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, check=True

@@ -15,7 +15,15 @@ import pytest
 from tests.configurator.test_deploy import _production_env
 
 ROOT = Path(__file__).resolve().parents[2]
-PACKAGES = ("configurator", "conversations", "demo", "integrations", "messaging", "queues")
+PACKAGES = (
+    "cockpit",
+    "configurator",
+    "conversations",
+    "demo",
+    "integrations",
+    "messaging",
+    "queues",
+)
 # A template of the project's own, one of an app's static files and one of Django's admin.
 PROJECT_TEMPLATE = "admin/conversations/contact/change_form.html"
 APP_STATIC_FILE = "conversations/admin/contact.css"

@@ -337,6 +337,7 @@ def test_dry_run_changes_nothing_and_prints_counts(
     call_command("prune", "--dry-run", stdout=out)
 
     assert out.getvalue().splitlines() == [
+        "home page hourly counts: would remove 0",
         "deliveries: would remove 1",
         "callbacks received: would remove 2",
         "contact events: would remove 3",

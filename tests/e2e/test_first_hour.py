@@ -98,9 +98,7 @@ def test_the_first_hour(
     page.fill("#id_name", "Support")
     page.fill("#id_addresses", f"{APP.lower()}@whatsapp")
     page.click('input[name="_save"]')
-    expect(page.locator("#result_list")).to_contain_text(
-        f"{APP}@whatsapp.sinchconversation.com"
-    )
+    expect(page.locator("#result_list")).to_contain_text(f"{APP}@whatsapp.sinchconversation.com")
     _step(page, "06-queue")
 
     with workers() as started:

@@ -1,0 +1,1 @@
+"""The home page: the admin index's setup checklist, live figures and charts of the last day."""
