@@ -19,7 +19,7 @@ from typing import Any
 
 from django.db import connection
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Subquery, Window
-from django.urls import NoReverseMatch, reverse
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.http import urlencode
@@ -214,15 +214,12 @@ def step_service(user: Any, facts: Facts) -> Step:
 
 
 def _doctor_link(user: Any, service_id: int) -> Link | None:
-    """The setup doctor's page of the service where there is one, else the service's page."""
+    """The setup doctor's page of the service, which runs it and fixes the webhook."""
     if not _can(user, "view", "messaging", "messagingservice"):
         return None
-    try:
-        return Link(
-            _admin_url("messaging_messagingservice_doctor", service_id), _("Run the setup doctor")
-        )
-    except NoReverseMatch:
-        return _service_link(user, service_id, _("Open the messaging service"))
+    return Link(
+        _admin_url("messaging_messagingservice_doctor", service_id), _("Run the setup doctor")
+    )
 
 
 def step_webhook(user: Any, facts: Facts) -> Step:

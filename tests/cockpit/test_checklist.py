@@ -49,8 +49,7 @@ def test_ticks_each_step_as_the_setup_goes_on(admin_client_: Client, staff_user:
     assert _steps(admin_client_) == {**dict.fromkeys(ORDER, False), "service": True}
     webhook = _block(admin_client_, "webhook")
     assert f"“{service.name}”: not checked yet" in webhook
-    # Without the doctor's page, the link goes to the service, where it is run.
-    assert f'href="/admin/messaging/messagingservice/{service.pk}/change/"' in webhook
+    assert f'href="/admin/messaging/messagingservice/{service.pk}/doctor/"' in webhook
     queues = _block(admin_client_, "queues")
     assert f"App {app} of “{service.name}” has no queue" in queues
     assert f'href="/admin/queues/queue/add/?channel_type=chat&amp;addresses={app}%40"' in (
