@@ -43,11 +43,8 @@ class DeliveryAdmin(LargeTableAdminMixin, BoundedLookupsMixin, admin.ModelAdmin[
         "integration",
         "event",
         "contact_link",
-        "mode",
-        "status",
+        "status_line",
         "attempt",
-        "status_code",
-        "duration_ms",
         "error_short",
     ]
     # Filters an index serves (integrations_dlv_status, _event, _intg; the period filter reads
@@ -120,6 +117,11 @@ class DeliveryAdmin(LargeTableAdminMixin, BoundedLookupsMixin, admin.ModelAdmin[
     def error_short(self, obj: Delivery) -> str:
         return _short(obj.error)
 
+    @admin.display(description=_("status"))
+    def status_line(self, obj: Delivery) -> str:
+        """Status, HTTP status code and duration in one column, so the list fits a laptop."""
+        return status_summary(obj)
+
     @admin.display(description=_("contact data"))
     def contact_data_hidden(self, obj: Delivery) -> str:
         return str(
@@ -166,6 +168,17 @@ class DeliveryAdmin(LargeTableAdminMixin, BoundedLookupsMixin, admin.ModelAdmin[
                 )
                 % {"count": ticked - len(resent.scheduled)},
             )
+
+
+def status_summary(delivery: Delivery) -> str:
+    """ "Failed · 503 · 10.0 s": the status in words, the endpoint's answer code, how long."""
+    parts = [str(delivery.get_status_display())]
+    if delivery.status_code:
+        parts.append(str(delivery.status_code))
+    if delivery.duration_ms is not None:
+        ms = delivery.duration_ms
+        parts.append(f"{ms} ms" if ms < 1000 else f"{ms / 1000:.1f} s")
+    return " · ".join(parts)
 
 
 def _without_contact_data(fields: Any) -> list[Any]:
