@@ -50,6 +50,22 @@ class CheckedDeleteMixin:
         return response
 
 
+class ReadOnlyRecordMixin:
+    """A log's record (a callback received, a delivery): its page is read, never saved.
+
+    The page of one record is Django's view-only page (no Save, "Save and continue" or "Save
+    and add another"; a POST to it is refused), while the change permission still allows the
+    list's actions on records (process again, send again), which Django checks without an
+    object.
+    """
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        if obj is not None:
+            return False
+        allowed: bool = super().has_change_permission(request, obj)  # type: ignore[misc]
+        return allowed
+
+
 class BoundedLookupsMixin:
     """A changelist lookup out of any range is a bad lookup (Django redirects with ?e=1).
 

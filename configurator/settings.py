@@ -140,6 +140,8 @@ AUTH_PASSWORD_VALIDATORS = [
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
+# The admin's date formats: every moment shown says its time zone (configurator/times.py).
+FORMAT_MODULE_PATH = ["configurator.formats"]
 USE_I18N = True
 USE_TZ = True
 

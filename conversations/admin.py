@@ -17,13 +17,11 @@ from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.urls import URLPattern, path, reverse
-from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
-from django.utils.timesince import timesince
 from django.utils.translation import gettext_lazy as _
 
-from configurator import extensions
+from configurator import extensions, times
 from configurator.admin_mixins import (
     BoundedLookupsMixin,
     CheckedDeleteMixin,
@@ -239,9 +237,7 @@ class ContactAdmin(LargeTableAdminMixin, BoundedLookupsMixin, admin.ModelAdmin[C
 
     @admin.display(description=_("waiting"), ordering="waiting_since")
     def waiting_time(self, obj: Contact) -> str:
-        if obj.waiting_since is None:
-            return "—"
-        return timesince(obj.waiting_since, timezone.now())
+        return times.waited(obj.waiting_since)
 
     @admin.display(description=_("attached data"))
     def pretty_cad(self, obj: Contact) -> SafeString:

@@ -15,12 +15,17 @@ from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
-from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
 from django.utils.translation import gettext_lazy as _
 
-from configurator.admin_mixins import BoundedLookupsMixin, LargeTableAdminMixin, pretty_json
+from configurator import times
+from configurator.admin_mixins import (
+    BoundedLookupsMixin,
+    LargeTableAdminMixin,
+    ReadOnlyRecordMixin,
+    pretty_json,
+)
 from configurator.credentials import CredentialForm, CredentialFormSet
 from messaging import selectors, services
 from messaging.choices import AuthenticationDirection, Trigger
@@ -328,11 +333,13 @@ def _previous_secret_until(service: MessagingService) -> datetime | None:
 
 
 def _when(value: datetime) -> str:
-    return timezone.localtime(value).strftime("%Y-%m-%d %H:%M:%S %Z")
+    return times.moment(value)
 
 
 @admin.register(Callback)
-class CallbackAdmin(LargeTableAdminMixin, BoundedLookupsMixin, admin.ModelAdmin[Callback]):
+class CallbackAdmin(
+    ReadOnlyRecordMixin, LargeTableAdminMixin, BoundedLookupsMixin, admin.ModelAdmin[Callback]
+):
     """Callbacks received from Sinch: what arrived, and what processing made of it."""
 
     list_display = [

@@ -14,12 +14,17 @@ from django.contrib.admin.utils import flatten
 from django.db.models import Exists, OuterRef, QuerySet
 from django.http import HttpRequest
 from django.urls import reverse
-from django.utils.html import format_html
-from django.utils.http import urlencode
+from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 from django.utils.translation import gettext_lazy as _
 
-from configurator.admin_mixins import BoundedLookupsMixin, LargeTableAdminMixin, pretty_json
+from configurator import times
+from configurator.admin_mixins import (
+    BoundedLookupsMixin,
+    LargeTableAdminMixin,
+    ReadOnlyRecordMixin,
+    pretty_json,
+)
 from conversations.admin_inlines import LatestRowsFormSet, LatestRowsInline
 from conversations.permissions import can_view_contact_data
 from integrations import dispatch, selectors
@@ -35,7 +40,9 @@ def _short(text: str) -> str:
 
 
 @admin.register(Delivery)
-class DeliveryAdmin(LargeTableAdminMixin, BoundedLookupsMixin, admin.ModelAdmin[Delivery]):
+class DeliveryAdmin(
+    ReadOnlyRecordMixin, LargeTableAdminMixin, BoundedLookupsMixin, admin.ModelAdmin[Delivery]
+):
     """Every attempt of every integration: what was sent (secrets masked), answer and effect."""
 
     list_display = [
@@ -181,6 +188,13 @@ def status_summary(delivery: Delivery) -> str:
     return " · ".join(parts)
 
 
+def _attempt_number(delivery: Delivery) -> str:
+    """ "#2", or "#1 (sent again)" for the first attempt of a resend."""
+    if delivery.previous_id and delivery.attempt == 1:
+        return str(_("#1 (sent again)"))
+    return f"#{delivery.attempt}"
+
+
 def _without_contact_data(fields: Any) -> list[Any]:
     """The fieldset rows (names or tuples of names) without the contact-data fields."""
     kept: list[Any] = []
@@ -194,31 +208,56 @@ def _without_contact_data(fields: Any) -> list[Any]:
     return kept
 
 
+# Earlier attempts read for the deliveries a contact's page shows (one query); a delivery sent
+# again and again has at most this many of its attempts listed (every one is in the list that
+# "all deliveries" opens).
+EARLIER_ATTEMPTS_READ = 500
+
+
 class DeliveryRowsFormSet(LatestRowsFormSet):
-    """The contact's latest attempts; the link to every attempt shows whenever some are hidden."""
+    """The contact's latest attempts, each with the attempts before it (`chain`, oldest first)."""
 
     def get_queryset(self) -> Any:
         if not hasattr(self, "_latest"):
             latest = super().get_queryset()
-            retried = any(row.previous_id for row in latest)
-            if (self.more_url or retried) and self.instance.pk is not None:
-                # Counted in attempts (rows), as the Deliveries list the link opens shows them.
-                self.total = Delivery.objects.filter(contact=self.instance).count()
-                self.more_url = (
-                    reverse(self.list_url_name)
-                    + "?"
-                    + urlencode({"contact__id__exact": self.instance.pk})
-                )
+            if any(row.previous_id for row in latest):
+                _chains_attach(latest)
         return self._latest
+
+
+def _chains_attach(latest: list[Delivery]) -> None:
+    """Set `chain` on each latest attempt: its delivery's attempts, oldest first.
+
+    A retry or resend keeps the integration and the contact event of the attempt it follows
+    (`previous`), so the earlier attempts of the rows shown are read at once by those, then
+    linked by `previous`.
+    """
+    earlier = {
+        row.pk: row
+        for row in Delivery.objects.filter(
+            contact_id=latest[0].contact_id,
+            contact_event_id__in={row.contact_event_id for row in latest},
+            integration_id__in={row.integration_id for row in latest},
+        )
+        .exclude(pk__in=[row.pk for row in latest])
+        .only("pk", "attempt", "status", "status_code", "duration_ms", "created_at", "previous_id")
+        .order_by("-id")[:EARLIER_ATTEMPTS_READ]
+    }
+    for row in latest:
+        chain = [row]
+        while chain[-1].previous_id in earlier:
+            chain.append(earlier.pop(chain[-1].previous_id))
+        row.chain = chain[::-1]  # type: ignore[attr-defined]
 
 
 class DeliveryInline(LatestRowsInline):
     """On the contact's page: what integrations did on its events, one row per delivery.
 
     A retry or a resend is a new row that points at the attempt it follows (`previous`, unique),
-    so a delivery's latest attempt is the row nothing follows yet: the inline shows those only
-    (its `attempt` says how many it took), found with the contact's index and the anti-join on
-    the `previous` index, two queries however many retries. Every attempt is behind the link.
+    so a delivery's latest attempt is the row nothing follows yet: the inline has a row for
+    each of those (found with the contact's index and the anti-join on the `previous` index),
+    listing the delivery's attempts oldest first, numbered, each linked (one more query for all
+    of them, `_chains_attach`): three queries however many retries.
     """
 
     model = Delivery
@@ -236,7 +275,7 @@ class DeliveryInline(LatestRowsInline):
         "outcome",
         "link",
     ]
-    verbose_name_plural = _("Integration deliveries (newest first, latest attempt of each)")
+    verbose_name_plural = _("Integration deliveries (newest first, with their attempts)")
 
     def get_formset(self, request: HttpRequest, obj: Any = None, **kwargs: Any) -> Any:
         formset: Any = super().get_formset(request, obj, **kwargs)
@@ -253,13 +292,28 @@ class DeliveryInline(LatestRowsInline):
 
     @admin.display(description=_("time"))
     def when(self, obj: Delivery) -> str:
-        return obj.created_at.strftime("%Y-%m-%d %H:%M:%S")
+        return times.moment(obj.created_at)
 
     @admin.display(description=_("attempts"))
-    def attempts(self, obj: Delivery) -> str:
-        if obj.previous_id and obj.attempt == 1:
-            return str(_("1 (sent again)"))
-        return str(obj.attempt)
+    def attempts(self, obj: Delivery) -> SafeString:
+        """Every attempt of the delivery, oldest first: number, status, time, link."""
+        chain: list[Delivery] = getattr(obj, "chain", [obj])
+        return format_html(
+            '<ol class="delivery-attempts">{}</ol>',
+            format_html_join(
+                "",
+                '<li><a href="{}">{}</a> {} <span class="attempt-time">{}</span></li>',
+                (
+                    (
+                        reverse("admin:integrations_delivery_change", args=[row.pk]),
+                        _attempt_number(row),
+                        status_summary(row),
+                        times.moment(row.created_at),
+                    )
+                    for row in chain
+                ),
+            ),
+        )
 
     @admin.display(description=_("outcome"))
     def outcome(self, obj: Delivery) -> str:
