@@ -4,7 +4,9 @@ from typing import Any, cast
 
 from django.contrib import admin
 from django.contrib.admin.views.autocomplete import AutocompleteJsonView
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
+from django.template.response import TemplateResponse
+from django.urls import URLPattern, URLResolver, path, reverse
 from django.utils.translation import gettext_lazy as _
 
 # Sections of the admin index: (section title, [(app_label, model object_name), ...]).
@@ -22,6 +24,9 @@ ADMIN_SECTIONS: list[tuple[Any, list[tuple[str, str]]]] = [
             ("conversations", "Agent"),
             ("messaging", "Callback"),
             ("integrations", "Delivery"),
+            # Not on the index (reached from a contact's page), but named by the breadcrumbs.
+            ("conversations", "ContactEvent"),
+            ("conversations", "Message"),
         ],
     ),
     (
@@ -36,6 +41,19 @@ ADMIN_SECTIONS: list[tuple[Any, list[tuple[str, str]]]] = [
         ],
     ),
 ]
+
+
+def section_slug(title: Any) -> str:
+    """The URL name of a section of ADMIN_SECTIONS ("queue-management")."""
+    return str(title).lower().replace(" ", "-")
+
+
+def section_of(app_label: str, object_name: str) -> Any | None:
+    """The title of the ADMIN_SECTIONS section that holds the model, or None."""
+    for title, keys in ADMIN_SECTIONS:
+        if (app_label, object_name) in keys:
+            return title
+    return None
 
 
 class LabelledAutocompleteJsonView(AutocompleteJsonView):
@@ -84,8 +102,8 @@ class ConfiguratorAdminSite(admin.AdminSite):
             sections.append(
                 {
                     "name": title,
-                    "app_label": str(title).lower().replace(" ", "-"),
-                    "app_url": models[0]["admin_url"],
+                    "app_label": section_slug(title),
+                    "app_url": reverse("admin:section", args=[section_slug(title)]),
                     "has_module_perms": True,
                     "models": models,
                 }
@@ -95,3 +113,44 @@ class ConfiguratorAdminSite(admin.AdminSite):
             if rest:
                 sections.append({**app, "models": rest})
         return sections
+
+    def get_urls(self) -> list[URLResolver | URLPattern]:
+        return [
+            path("section/<slug:slug>/", self.admin_view(self.section_view), name="section"),
+            *super().get_urls(),
+        ]
+
+    def section_view(self, request: HttpRequest, slug: str) -> HttpResponse:
+        """One section of the index (its models, as far as the user may see them): where the
+        section's name in the breadcrumbs and the sidebar leads."""
+        sections = [s for s in self.get_app_list(request) if s["app_label"] == slug]
+        if not sections:
+            raise Http404(_("No such section."))
+        return self._sections_page(request, sections, title=sections[0]["name"])
+
+    def app_index(
+        self, request: HttpRequest, app_label: str, extra_context: dict[str, Any] | None = None
+    ) -> TemplateResponse:
+        """An app's page (/admin/messaging/) lists its models under the sections that hold
+        them: which app a model is coded in is no concern of an administrator's."""
+        sections = [
+            {**s, "models": [m for m in s["models"] if m["model"]._meta.app_label == app_label]}
+            for s in self.get_app_list(request)
+        ]
+        sections = [s for s in sections if s["models"]]
+        if not sections:
+            raise Http404(_("No such section."))
+        title = ", ".join(str(s["name"]) for s in sections)
+        return self._sections_page(request, sections, title=title)
+
+    def _sections_page(
+        self, request: HttpRequest, sections: list[dict[str, Any]], *, title: Any
+    ) -> TemplateResponse:
+        context = {
+            **self.each_context(request),
+            "title": title,
+            "subtitle": None,
+            "app_list": sections,
+        }
+        request.current_app = self.name
+        return TemplateResponse(request, "admin/section_index.html", context)

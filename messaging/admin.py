@@ -385,6 +385,7 @@ class CallbackAdmin(
         "pretty_payload",
     )
     readonly_fields = fields
+    retention_setting = "CALLBACKS_RETENTION_DAYS"
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False

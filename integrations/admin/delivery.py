@@ -76,6 +76,7 @@ class DeliveryAdmin(
         "pretty_applied",
     ]
     readonly_fields = flatten(fields)  # the log is read, never edited
+    retention_setting = "DELIVERIES_RETENTION_DAYS"
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Delivery]:
         return selectors.delivery_list()
