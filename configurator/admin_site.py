@@ -1,10 +1,11 @@
 """The admin site, branded and grouped the way contact-center administrators think of it."""
 
+import json
 from typing import Any, cast
 
 from django.contrib import admin
 from django.contrib.admin.views.autocomplete import AutocompleteJsonView
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, URLResolver, path, reverse
 from django.utils.translation import gettext_lazy as _
@@ -58,7 +59,30 @@ def section_of(app_label: str, object_name: str) -> Any | None:
 
 class LabelledAutocompleteJsonView(AutocompleteJsonView):
     """The admin's autocomplete search, labelling rows with the ModelAdmin's `autocomplete_label`
-    where it has one (a queue with its channel type), else with `str()` as Django does."""
+    where it has one (a queue with its channel type), else with `str()` as Django does; rows
+    for which its `autocomplete_group` names a group come under that group's heading (agents
+    who serve the conversation's queue, then the others)."""
+
+    def get(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        response = super().get(request, *args, **kwargs)
+        group = getattr(self.model_admin, "autocomplete_group", None)
+        if group is None:
+            return response
+        names = [group(obj) for obj in self.page_rows]
+        if None in names:
+            return response
+        answer = json.loads(response.content)
+        groups: list[dict[str, Any]] = []
+        for name, row in zip(names, answer["results"], strict=True):
+            if not groups or groups[-1]["text"] != name:
+                groups.append({"text": name, "children": []})
+            groups[-1]["children"].append(row)
+        return JsonResponse({**answer, "results": groups})
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        context: dict[str, Any] = super().get_context_data(**kwargs)
+        self.page_rows = list(context["object_list"])  # the objects of the rows answered
+        return context
 
     def serialize_result(self, obj: Any, to_field_name: str) -> dict[str, Any]:
         result: dict[str, Any] = super().serialize_result(  # type: ignore[misc]  # not in the stubs

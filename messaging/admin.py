@@ -212,12 +212,12 @@ class MessagingServiceAdmin(admin.ModelAdmin[MessagingService]):
         url = selectors.webhook_url(obj.pk, _current_request.get())
         return format_html(
             '<span class="webhook-url"><input type="text" readonly id="webhook-url" value="{}" '
-            'size="70"> <button type="button" class="button" data-copy="webhook-url">{}</button>'
-            '<span class="webhook-url-copied" hidden>{}</span></span>'
+            'size="70"> <button type="button" class="button" id="webhook-url-copy" '
+            'data-copy="webhook-url" data-copied="{}" aria-live="polite">{}</button></span>'
             '<div class="help">{}</div>',
             url,
-            _("Copy"),
             _("Copied"),
+            _("Copy"),
             _(
                 "Paste this as the target of the app's webhook in the Sinch dashboard "
                 "(Conversation API > Apps > the app > Webhooks), with the same secret and "

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from playwright.sync_api import Page
+from playwright.sync_api import Page, expect
 
 from conversations.models import Contact, ContactEvent
 from integrations.models import Delivery
@@ -129,6 +129,8 @@ def _pages(ids: dict[str, int | str]) -> list[str]:
         "/admin/messaging/messagingservice/add/",
         "/admin/messaging/callback/",
         f"/admin/messaging/callback/{ids['callback']}/change/",
+        f"/admin/messaging/callback/{ids['callback']}/delete/",
+        "/admin/section/conversations/",
         "/admin/queues/queue/",
         f"/admin/queues/queue/{ids['queue']}/change/",
         "/admin/queues/queue/add/",
@@ -181,3 +183,76 @@ def test_no_admin_page_scrolls_sideways_at_1366_px(laptop: Page, live_server: ob
             wider[path] = found
 
     assert not wider, "\n".join(f"{path}: {found}" for path, found in wider.items())
+
+
+def test_end_and_abandon_ask_first_and_agents_of_the_queue_come_first(
+    laptop: Page, live_server: object
+) -> None:
+    service = make_service(app_id="01E4556565565ERKYO")
+    assert service.pk
+    support = make_queue("Support", ["01E4556565565ERKYO@whatsapp"])
+    sales = make_queue("Sales", ["01E4556565565ERKYO@sms"])
+    make_agent("Aaron Other", queues=[sales])
+    anna = make_agent("Anna Support", queues=[support])
+    waiting = make_contact(support, identity="46700000001")
+    talking = make_contact(support, identity="46700000002")
+    page = laptop
+
+    # Abandon: the button asks first; "No" changes nothing.
+    page.goto(f"{live_server}/admin/conversations/contact/{waiting.pk}/change/")
+    page.get_by_role("button", name="Abandon", exact=True).click()
+    expect(page.locator("#content-main")).to_contain_text("recorded as abandoned")
+    screenshot(page, "contact-abandon-confirm")
+    assert not _sideways(page)
+    page.locator("#confirm-no").click()
+    expect(page.locator(".contact-actions")).to_contain_text("State: Queued")
+    page.get_by_role("button", name="Abandon", exact=True).click()
+    page.locator("#confirm-yes").click()
+    expect(page.locator(".messagelist")).to_contain_text("Abandoned.")
+    waiting.refresh_from_db()
+    assert waiting.state == "abandoned"
+
+    # Allocate: nothing chosen beforehand; the agents of the conversation's queue come first.
+    page.goto(f"{live_server}/admin/conversations/contact/{talking.pk}/change/")
+    allocate = page.locator("form.act-allocated")
+    expect(allocate.locator(".select2-selection__placeholder")).to_have_text("Search an agent…")
+    allocate.locator(".select2-selection").click()
+    groups = page.locator(".select2-results__group")
+    expect(groups.first).to_have_text("Serving this conversation's queue")
+    expect(groups.nth(1)).to_have_text("Other agents")
+    options = page.locator(".select2-results__option[role=option]")
+    expect(options.first).to_contain_text("Anna Support")
+    expect(options.nth(1)).to_contain_text("Aaron Other")
+    screenshot(page, "contact-allocate-agents-of-the-queue-first")
+    options.first.click()
+    page.get_by_role("button", name="Allocate").click()
+    page.get_by_role("button", name="Accept").click()
+    transfer = page.locator("form.act-transferred")
+    expect(transfer.locator(".select2-selection__placeholder").first).to_have_text(
+        "Search a queue…"
+    )
+
+    # End asks too; "Yes" ends it.
+    page.get_by_role("button", name="End", exact=True).click()
+    expect(page.locator("#content-main")).to_contain_text(f"accepted by {anna}")
+    screenshot(page, "contact-end-confirm")
+    page.get_by_role("button", name="Yes, end it").click()
+    expect(page.locator(".messagelist")).to_contain_text("Ended.")
+    talking.refresh_from_db()
+    assert talking.state == "ended"
+
+
+def test_the_copy_button_says_copied(laptop: Page, live_server: object) -> None:
+    service = make_service(app_id="01E4556565565ERKYO")
+    laptop.context.grant_permissions(["clipboard-read", "clipboard-write"])
+    laptop.goto(f"{live_server}/admin/messaging/messagingservice/{service.pk}/change/")
+    button = laptop.locator("#webhook-url-copy")
+    expect(button).to_have_text("Copy")
+
+    button.click()
+
+    expect(button).to_have_text("Copied")
+    copied = laptop.evaluate("navigator.clipboard.readText()")
+    assert copied == f"{live_server}/webhooks/sinch/{service.pk}/"
+    screenshot(laptop, "messaging-service-copied")
+    expect(button).to_have_text("Copy", timeout=10_000)
