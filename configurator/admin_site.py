@@ -10,6 +10,8 @@ from django.template.response import TemplateResponse
 from django.urls import URLPattern, URLResolver, path, reverse
 from django.utils.translation import gettext_lazy as _
 
+from configurator import docs_pages
+
 # Sections of the admin index: (section title, [(app_label, model object_name), ...]).
 # Models not named here stay under their own app.
 ADMIN_SECTIONS: list[tuple[Any, list[tuple[str, str]]]] = [
@@ -141,8 +143,31 @@ class ConfiguratorAdminSite(admin.AdminSite):
     def get_urls(self) -> list[URLResolver | URLPattern]:
         return [
             path("section/<slug:slug>/", self.admin_view(self.section_view), name="section"),
+            path("docs/<slug:name>/", self.admin_view(self.docs_view), name="docs"),
             *super().get_urls(),
         ]
+
+    def docs_view(self, request: HttpRequest, name: str) -> HttpResponse:
+        """A page of the project's documentation, read-only (configurator.docs_pages)."""
+        page = docs_pages.page_path(name)
+        if page is None:
+            raise Http404(
+                _(
+                    "No documentation page of this name here "
+                    "(an installed copy has none: see DOCS_BASE_URL)."
+                )
+            )
+        text = page.read_text(encoding="utf-8")
+        context = {
+            **self.each_context(request),
+            "title": docs_pages.page_title(text, name),
+            "subtitle": None,
+            "page": docs_pages.render(text),
+            "pages": docs_pages.page_index(),
+            "current": name,
+        }
+        request.current_app = self.name
+        return TemplateResponse(request, "admin/docs_page.html", context)
 
     def section_view(self, request: HttpRequest, slug: str) -> HttpResponse:
         """One section of the index (its models, as far as the user may see them): where the
