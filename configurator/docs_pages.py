@@ -25,7 +25,7 @@ from django.utils.html import escape, format_html, format_html_join
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext_lazy as _
 
-from configurator.paths import BASE_DIR
+from configurator.paths import BASE_DIR, SOURCE_CHECKOUT
 
 DOCS_DIR = BASE_DIR / "docs"
 README = BASE_DIR / "README.md"
@@ -85,7 +85,8 @@ DOCS_LINKS: dict[tuple[str, str], list[DocsLink]] = {
 
 def page_path(name: str) -> Path | None:
     """The Markdown file of a page name, or None when there is no such page here."""
-    if not PAGE_NAME.match(name):
+    # An installed copy's BASE_DIR is site-packages, whose docs/ (if any) is someone else's.
+    if not SOURCE_CHECKOUT or not PAGE_NAME.match(name):
         return None
     path = README if name == "readme" else DOCS_DIR / f"{name}.md"
     return path if path.is_file() else None
@@ -292,6 +293,8 @@ def page_title(markdown: str, name: str) -> str:
 
 def page_index() -> list[tuple[str, str]]:
     """(name, URL) of every documentation page of this checkout."""
+    if not SOURCE_CHECKOUT:
+        return []
     names = ["readme"] if README.is_file() else []
     if DOCS_DIR.is_dir():
         names += sorted(p.stem for p in DOCS_DIR.glob("*.md") if PAGE_NAME.match(p.stem))

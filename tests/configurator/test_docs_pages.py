@@ -104,3 +104,12 @@ def test_the_renderer_knows_lists_tables_and_code() -> None:
     assert "<ol><li>first</li><li>second</li></ol>" in html
     assert "<td><code>{eu|us}</code></td><td>x</td>" in html
     assert "<pre><code>scripts/run &lt;port&gt;</code></pre>" in html
+
+
+def test_an_installed_copy_serves_no_documentation(
+    admin_client_: Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Its BASE_DIR is site-packages: a docs/ there belongs to some other package."""
+    monkeypatch.setattr(docs_pages, "SOURCE_CHECKOUT", False)
+    assert admin_client_.get("/admin/docs/api/").status_code == 404
+    assert docs_pages.page_index() == []
