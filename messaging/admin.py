@@ -28,7 +28,7 @@ from configurator.admin_mixins import (
 )
 from configurator.credentials import CredentialForm, CredentialFormSet
 from messaging import selectors, services
-from messaging.choices import AuthenticationDirection, Trigger
+from messaging.choices import AuthenticationDirection, Trigger, VerifiedWith
 from messaging.models import Callback, MessagingService, ServiceAuthentication
 from messaging.validation import (
     AUTHENTICATION_BLOCK,
@@ -350,7 +350,6 @@ class CallbackAdmin(
         "app_id",
         "status_line",
         "message_id",
-        "verified_with",
     ]
     # Newest first as the API lists them, so that each filter is served by the same index
     # (messaging_cb_status, _trigger, _service: the filter's column, then received_at) and the
@@ -402,13 +401,15 @@ class CallbackAdmin(
 
     @admin.display(description=_("status"))
     def status_line(self, obj: Callback) -> SafeString:
-        """The status with its reason under it: one column, so the list fits a laptop."""
-        if not obj.status_reason:
-            return format_html("{}", obj.get_status_display())
+        """The status with its reason under it, and the secret that verified it when it was
+        the previous one (during a rotation's overlap): one column, so the list fits a laptop."""
+        notes = [obj.status_reason[:80]] if obj.status_reason else []
+        if obj.verified_with == VerifiedWith.PREVIOUS:
+            notes.append(str(_("verified with the previous secret")))
         return format_html(
-            '{}<div class="status-reason">{}</div>',
+            "{}{}",
             obj.get_status_display(),
-            obj.status_reason[:80],
+            format_html_join("", '<div class="status-reason">{}</div>', ((n,) for n in notes)),
         )
 
     @admin.display(description=_("what it says"))

@@ -216,3 +216,15 @@ def test_the_callback_list_shows_the_reason_under_the_status(
     reason = Callback.objects.get().status_reason[:80]
     assert reason
     assert f'Failed<div class="status-reason">{reason}' in html.replace("&#x27;", "'")
+
+
+def test_the_callback_list_marks_what_the_previous_secret_verified(
+    admin_client_: Client, service: MessagingService
+) -> None:
+    _receive(service, 1)
+    _receive(service, 2)
+    Callback.objects.filter(message_id="01HMSG0002").update(verified_with="previous")
+
+    html = admin_client_.get("/admin/messaging/callback/").content.decode()
+
+    assert html.count('<div class="status-reason">verified with the previous secret</div>') == 1
