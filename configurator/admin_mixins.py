@@ -8,14 +8,19 @@ from typing import Any
 from django.contrib import messages
 from django.contrib.admin import ShowFacets
 from django.contrib.admin.options import IncorrectLookupParameters
+from django.contrib.admin.utils import unquote
 from django.contrib.admin.views.main import ORDER_VAR, ChangeList
+from django.core.exceptions import PermissionDenied
 from django.db.models.constants import LOOKUP_SEP
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
+from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 
+from configurator import retention
 from configurator.admin_counts import EstimatedCountPaginator
 
 
@@ -49,6 +54,48 @@ class CheckedDeleteMixin:
             request, object_id, extra_context
         )
         return response
+
+
+class ReadOnlyRecordMixin:
+    """A log's record (a callback received, a delivery): its page is read, never saved.
+
+    The page of one record is Django's view-only page (no Save, "Save and continue" or "Save
+    and add another"; a POST to it is refused), while the change permission still allows the
+    list's actions on records (process again, send again), which Django checks without an
+    object. A record is not deleted by hand: its delete page says that retention removes it
+    after the days of `retention_setting`, rather than Django's page blaming permissions.
+    """
+
+    retention_setting = ""
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        if obj is not None:
+            return False
+        allowed: bool = super().has_change_permission(request, obj)  # type: ignore[misc]
+        return allowed
+
+    def delete_view(
+        self, request: HttpRequest, object_id: str, extra_context: dict[str, Any] | None = None
+    ) -> HttpResponse:
+        admin: Any = self
+        obj = admin.get_object(request, unquote(object_id))
+        if obj is None or admin.has_delete_permission(request, obj):
+            response: HttpResponse = super().delete_view(  # type: ignore[misc]
+                request, object_id, extra_context
+            )
+            return response
+        if not admin.has_view_permission(request, obj):
+            raise PermissionDenied
+        context = {
+            **admin.admin_site.each_context(request),
+            "opts": admin.opts,
+            "object": obj,
+            "title": _("%(name)s are kept, not deleted")
+            % {"name": capfirst(admin.opts.verbose_name_plural)},
+            "retention": retention.notice(admin.model),
+            "retention_setting": self.retention_setting,
+        }
+        return TemplateResponse(request, "admin/record_kept.html", context)
 
 
 class BoundedLookupsMixin:

@@ -146,6 +146,15 @@ AUTH_PASSWORD_VALIDATORS = [
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
+# The admin's date formats: every moment shown says its time zone (configurator/times.py).
+FORMAT_MODULE_PATH = ["configurator.formats"]
+
+# Where the admin's links to the documentation lead: empty, the admin serves the checkout's own
+# README.md and docs/*.md at /admin/docs/<name>/; set (an installed copy has no docs/), to
+# <DOCS_BASE_URL>/docs/<name>.md, e.g. the repository's page of the version installed.
+DOCS_BASE_URL = env.str("DOCS_BASE_URL", default="")
+if DOCS_BASE_URL and not DOCS_BASE_URL.startswith(("https://", "http://")):
+    raise ImproperlyConfigured("DOCS_BASE_URL must be an http(s) URL, or empty.")
 USE_I18N = True
 USE_TZ = True
 

@@ -16,14 +16,14 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
+from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
-from django.utils import timezone
 from django.utils.html import format_html
+from django.utils.http import urlencode
 from django.utils.safestring import SafeString
-from django.utils.timesince import timesince
 from django.utils.translation import gettext_lazy as _
 
-from configurator import extensions
+from configurator import extensions, times
 from configurator.admin_mixins import (
     BoundedLookupsMixin,
     CheckedDeleteMixin,
@@ -114,8 +114,18 @@ class AgentAdmin(LargeTableAdminMixin, CheckedDeleteMixin, admin.ModelAdmin[Agen
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Agent]:
         if is_autocomplete(request):
+            serving = request.GET.get(SERVING_QUEUE_PARAM, "")
+            if serving.isdigit() and len(serving) < 19:  # a bigint key, not a 500
+                return selectors.agents_serving_first(int(serving))
             return Agent.objects.all()
         return selectors.agent_list()
+
+    def autocomplete_group(self, obj: Agent) -> str | None:
+        """Under which heading the searchable select of a conversation's page offers an agent."""
+        serves = getattr(obj, "serves_queue", None)
+        if serves is None:
+            return None
+        return str(_("Serving this conversation's queue") if serves else _("Other agents"))
 
     @admin.display(description=_("queues"))
     def queue_names(self, obj: Agent) -> str:
@@ -130,23 +140,78 @@ class AgentAdmin(LargeTableAdminMixin, CheckedDeleteMixin, admin.ModelAdmin[Agen
 
 # The operator's buttons, by the event each causes (the event names the admin URL).
 ACTIONS = {event: service for event, service in services.OPERATOR_ACTIONS.values()}
+# Actions that cannot be taken back ask first, on a page of their own (works without scripts).
+CONFIRMED_ACTIONS = frozenset({Event.ENDED, Event.ABANDONED})
+# What the confirmation page of such an action says: its verb, and what follows from it.
+ACTION_WORDS: dict[str, tuple[Any, Any]] = {
+    Event.ENDED: (
+        _("End"),
+        _(
+            "It ends for good: it leaves its agent and its queue, and the integrations on "
+            "Ended are called. A new message from the customer opens a new conversation."
+        ),
+    ),
+    Event.ABANDONED: (
+        _("Abandon"),
+        _(
+            "It is recorded as abandoned (nobody handled it): it leaves its queue and agent, "
+            "and the integrations on Abandoned are called."
+        ),
+    ),
+}
+# The autocomplete's parameter that offers the agents of this queue first.
+SERVING_QUEUE_PARAM = "serving_queue"
+
+
+class TargetSearchSelect(AutocompleteSelect):
+    """Django's searchable select, saying what to search for; the agents of `serving_queue`
+    (the conversation's queue) come first."""
+
+    serving_queue: int | None = None
+
+    def __init__(self, field: Any, *, placeholder: Any) -> None:
+        super().__init__(field, admin.site)
+        self.placeholder = placeholder
+
+    def build_attrs(self, base_attrs: Any, extra_attrs: Any = None) -> dict[str, Any]:
+        attrs: dict[str, Any] = super().build_attrs(base_attrs, extra_attrs)
+        attrs["data-placeholder"] = str(self.placeholder)
+        return attrs
+
+    def get_url(self) -> str:
+        url = str(super().get_url())
+        if self.serving_queue is None:
+            return url
+        # select2 adds term and page to this query string.
+        return f"{url}?{urlencode({SERVING_QUEUE_PARAM: self.serving_queue})}"
 
 
 class ContactTargetForm(forms.Form):
-    """The agent or queue an operator's action goes to, chosen by search (thousands of each)."""
+    """The agent or queue an operator's action goes to, chosen by search (thousands of each);
+    nothing is chosen beforehand."""
 
     agent = forms.ModelChoiceField(
         queryset=Agent.objects.all(),
         required=False,
-        widget=AutocompleteSelect(Contact._meta.get_field("agent"), admin.site),
+        widget=TargetSearchSelect(
+            Contact._meta.get_field("agent"), placeholder=_("Search an agent…")
+        ),
         label=_("Agent"),
     )
     queue = forms.ModelChoiceField(
         queryset=Queue.objects.all(),
         required=False,
-        widget=AutocompleteSelect(Contact._meta.get_field("queue"), admin.site),
+        widget=TargetSearchSelect(
+            Contact._meta.get_field("queue"), placeholder=_("Search a queue…")
+        ),
         label=_("Queue"),
     )
+
+    def __init__(self, *args: Any, serving_queue: int | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        widget = self.fields["agent"].widget
+        assert isinstance(widget, TargetSearchSelect)  # noqa: S101 - narrows the type
+        widget.serving_queue = serving_queue
 
 
 @admin.register(Contact)
@@ -274,9 +339,7 @@ class ContactAdmin(LargeTableAdminMixin, BoundedLookupsMixin, admin.ModelAdmin[C
 
     @admin.display(description=_("waiting"), ordering="waiting_since")
     def waiting_time(self, obj: Contact) -> str:
-        if obj.waiting_since is None:
-            return "—"
-        return timesince(obj.waiting_since, timezone.now())
+        return times.waited(obj.waiting_since)
 
     @admin.display(description=_("attached data"))
     def pretty_cad(self, obj: Contact) -> SafeString:
@@ -333,7 +396,7 @@ class ContactAdmin(LargeTableAdminMixin, BoundedLookupsMixin, admin.ModelAdmin[C
                 contact_where=lifecycle.describe(contact),
                 agents=Agent.objects.exclude(pk=contact.agent_id or 0).exists(),
                 other_queues=other_queues.exists(),
-                target_form=ContactTargetForm(auto_id=False),
+                target_form=ContactTargetForm(auto_id=False, serving_queue=contact.queue_id),
                 can_act=self.has_change_permission(request, contact),
                 reply_text=_reply_draft_take(request, contact),
                 show_save=False,
@@ -362,6 +425,8 @@ class ContactAdmin(LargeTableAdminMixin, BoundedLookupsMixin, admin.ModelAdmin[C
         if service is None:
             messages.error(request, _("Unknown action."))
             return self._back(contact)
+        if event in CONFIRMED_ACTIONS and request.POST.get("confirmed") != "yes":
+            return self._confirm_page(request, contact, event)
         try:
             params = _targets(
                 event, agent=request.POST.get("agent", ""), queue=request.POST.get("queue", "")
@@ -372,6 +437,21 @@ class ContactAdmin(LargeTableAdminMixin, BoundedLookupsMixin, admin.ModelAdmin[C
         else:
             messages.success(request, _("%(event)s.") % {"event": Event(event).label})
         return self._back(contact)
+
+    def _confirm_page(self, request: HttpRequest, contact: Contact, event: str) -> HttpResponse:
+        """Ask before ending or abandoning: the button posts here, "Yes" posts again."""
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "original": contact,
+            "event": event,
+            "action_label": ACTION_WORDS[event][0],
+            "consequence": ACTION_WORDS[event][1],
+            "contact_where": lifecycle.describe(contact),
+            "title": _("%(action)s conversation %(contact)s?")
+            % {"action": ACTION_WORDS[event][0], "contact": contact.pk},
+        }
+        return TemplateResponse(request, "admin/conversations/contact/confirm_action.html", context)
 
     def reply_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
         """Send a reply to the customer from the contact's page (POST)."""

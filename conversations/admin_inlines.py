@@ -14,11 +14,10 @@ from django.db.models import QuerySet
 from django.forms.models import BaseInlineFormSet
 from django.http import HttpRequest
 from django.urls import reverse
-from django.utils import timezone
-from django.utils.formats import date_format
 from django.utils.http import urlencode
 from django.utils.translation import gettext_lazy as _
 
+from configurator import times
 from conversations.models import Contact, ContactEvent, Message
 
 # Rows of a contact's messages, timeline and deliveries shown on its page, newest first; the
@@ -124,4 +123,4 @@ class ContactEventInline(LatestRowsInline):
 
 def _seconds(value: datetime) -> str:
     """A timeline needs seconds: steps often happen within the same minute."""
-    return date_format(timezone.localtime(value), "Y-m-d H:i:s")
+    return times.moment(value)

@@ -2,10 +2,18 @@
 
 from __future__ import annotations
 
-from django.db.models import Prefetch, QuerySet
+from django.db.models import Exists, OuterRef, Prefetch, QuerySet
 
 from conversations.models import Agent, Contact, ContactEvent, Message
 from queues.models import QueueAddress
+
+
+def agents_serving_first(queue_id: int) -> QuerySet[Agent]:
+    """Every agent, those who serve the queue first (`serves_queue`), each part by name."""
+    serves = Agent.queues.through.objects.filter(agent_id=OuterRef("pk"), queue_id=queue_id)
+    return Agent.objects.annotate(serves_queue=Exists(serves)).order_by(
+        "-serves_queue", "name", "id"
+    )
 
 
 def contact_list() -> QuerySet[Contact]:

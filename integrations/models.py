@@ -313,4 +313,13 @@ class Delivery(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.integration_id} {self.event} #{self.attempt} {self.status}"
+        # "CRM sync — Accepted — failed (attempt 2)": the title of its page and breadcrumb.
+        return str(
+            _("%(integration)s — %(event)s — %(status)s (attempt %(attempt)d)")
+            % {
+                "integration": self.integration.name,
+                "event": self.get_event_display(),
+                "status": str(self.get_status_display()).lower(),
+                "attempt": self.attempt,
+            }
+        )

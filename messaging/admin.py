@@ -15,22 +15,23 @@ from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
-from django.utils import timezone
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
 from django.utils.http import urlencode
-from django.utils.safestring import SafeString
+from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext_lazy as _
 
+from configurator import times
 from configurator.admin_mixins import (
     BoundedLookupsMixin,
     LargeTableAdminMixin,
+    ReadOnlyRecordMixin,
     pretty_json,
     simulated_badge,
 )
 from configurator.credentials import CredentialForm, CredentialFormSet
 from configurator.save_warnings import warn
 from messaging import doctor, selectors, services, simulator
-from messaging.choices import AuthenticationDirection, DoctorStatus, Trigger
+from messaging.choices import AuthenticationDirection, DoctorStatus, Trigger, VerifiedWith
 from messaging.models import Callback, DoctorRun, MessagingService, ServiceAuthentication
 from messaging.validation import (
     AUTHENTICATION_BLOCK,
@@ -256,12 +257,12 @@ class MessagingServiceAdmin(admin.ModelAdmin[MessagingService]):
         url = selectors.webhook_url(obj.pk, _current_request.get())
         return format_html(
             '<span class="webhook-url"><input type="text" readonly id="webhook-url" value="{}" '
-            'size="70"> <button type="button" class="button" data-copy="webhook-url">{}</button>'
-            '<span class="webhook-url-copied" hidden>{}</span></span>'
+            'size="70"> <button type="button" class="button" id="webhook-url-copy" '
+            'data-copy="webhook-url" data-copied="{}" aria-live="polite">{}</button></span>'
             '<div class="help">{}</div>',
             url,
-            _("Copy"),
             _("Copied"),
+            _("Copy"),
             _(
                 "Paste this as the target of the app's webhook in the Sinch dashboard "
                 "(Conversation API > Apps > the app > Webhooks), with the same secret and "
@@ -549,7 +550,7 @@ def _previous_secret_until(service: MessagingService) -> datetime | None:
 
 
 def _when(value: datetime) -> str:
-    return timezone.localtime(value).strftime("%Y-%m-%d %H:%M:%S %Z")
+    return times.moment(value)
 
 
 def _doctor_outcome(run: DoctorRun) -> str:
@@ -571,19 +572,19 @@ def _doctor_outcome(run: DoctorRun) -> str:
 
 
 @admin.register(Callback)
-class CallbackAdmin(LargeTableAdminMixin, BoundedLookupsMixin, admin.ModelAdmin[Callback]):
+class CallbackAdmin(
+    ReadOnlyRecordMixin, LargeTableAdminMixin, BoundedLookupsMixin, admin.ModelAdmin[Callback]
+):
     """Callbacks received from Sinch: what arrived, and what processing made of it."""
 
     list_display = [
         "id",
         "received_at",
         "service",
-        "trigger",
+        "trigger_name",
         "app_id",
-        "status",
-        "short_reason",
+        "status_line",
         "message_id",
-        "verified_with",
         "simulated_badge",
     ]
     # Newest first as the API lists them, so that each filter is served by the same index
@@ -622,6 +623,7 @@ class CallbackAdmin(LargeTableAdminMixin, BoundedLookupsMixin, admin.ModelAdmin[
         "pretty_payload",
     )
     readonly_fields = fields
+    retention_setting = "CALLBACKS_RETENTION_DAYS"
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
@@ -629,9 +631,25 @@ class CallbackAdmin(LargeTableAdminMixin, BoundedLookupsMixin, admin.ModelAdmin[
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
 
-    @admin.display(description=_("reason"))
-    def short_reason(self, obj: Callback) -> str:
-        return obj.status_reason[:80]
+    @admin.display(description=_("trigger"))
+    def trigger_name(self, obj: Callback) -> SafeString:
+        """The trigger, which may break after an underscore (the column stays narrow)."""
+        return format_html_join(
+            mark_safe("_<wbr>"), "{}", ((part,) for part in obj.trigger.split("_"))
+        )
+
+    @admin.display(description=_("status"))
+    def status_line(self, obj: Callback) -> SafeString:
+        """The status with its reason under it, and the secret that verified it when it was
+        the previous one (during a rotation's overlap): one column, so the list fits a laptop."""
+        notes = [obj.status_reason[:80]] if obj.status_reason else []
+        if obj.verified_with == VerifiedWith.PREVIOUS:
+            notes.append(str(_("verified with the previous secret")))
+        return format_html(
+            "{}{}",
+            obj.get_status_display(),
+            format_html_join("", '<div class="status-reason">{}</div>', ((n,) for n in notes)),
+        )
 
     @admin.display(description=_("simulated"))
     def simulated_badge(self, obj: Callback) -> SafeString:

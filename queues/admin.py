@@ -10,12 +10,11 @@ from django import forms
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
-from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
-from django.utils.timesince import timesince
 from django.utils.translation import gettext_lazy as _
 
+from configurator import times
 from configurator.admin_mixins import CheckedDeleteMixin, LargeTableAdminMixin, is_autocomplete
 from configurator.save_warnings import warn
 from queues import selectors, services
@@ -178,13 +177,16 @@ class QueueAdmin(LargeTableAdminMixin, CheckedDeleteMixin, admin.ModelAdmin[Queu
     @admin.display(description=_("oldest wait"), ordering="oldest_waiting_since")
     def oldest_wait(self, obj: Queue) -> str:
         since: datetime | None = getattr(obj, "oldest_waiting_since", None)
-        return timesince(since, timezone.now()) if since else "—"
+        return times.waited(since)
 
     @admin.display(description=_("overflow"))
     def overflow(self, obj: Queue) -> str:
         if obj.overflow_queue is None or obj.max_waiting_time is None:
             return "—"
-        return f"→ {obj.overflow_queue} after {obj.max_waiting_time}"
+        return str(
+            _("→ %(queue)s after %(wait)s")
+            % {"queue": obj.overflow_queue, "wait": times.duration(obj.max_waiting_time)}
+        )
 
     def save_model(self, request: HttpRequest, obj: Queue, form: Any, change: bool) -> None:
         result = form.result

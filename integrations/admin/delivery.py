@@ -14,14 +14,15 @@ from django.contrib.admin.utils import flatten
 from django.db.models import Exists, OuterRef, QuerySet
 from django.http import HttpRequest
 from django.urls import reverse
-from django.utils.html import format_html
-from django.utils.http import urlencode
+from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 from django.utils.translation import gettext_lazy as _
 
+from configurator import times
 from configurator.admin_mixins import (
     BoundedLookupsMixin,
     LargeTableAdminMixin,
+    ReadOnlyRecordMixin,
     pretty_json,
     simulated_badge,
 )
@@ -40,7 +41,9 @@ def _short(text: str) -> str:
 
 
 @admin.register(Delivery)
-class DeliveryAdmin(LargeTableAdminMixin, BoundedLookupsMixin, admin.ModelAdmin[Delivery]):
+class DeliveryAdmin(
+    ReadOnlyRecordMixin, LargeTableAdminMixin, BoundedLookupsMixin, admin.ModelAdmin[Delivery]
+):
     """Every attempt of every integration: what was sent (secrets masked), answer and effect."""
 
     list_display = [
@@ -48,11 +51,8 @@ class DeliveryAdmin(LargeTableAdminMixin, BoundedLookupsMixin, admin.ModelAdmin[
         "integration",
         "event",
         "contact_link",
-        "mode",
-        "status",
+        "status_line",
         "attempt",
-        "status_code",
-        "duration_ms",
         "error_short",
         "simulated_badge",
     ]
@@ -78,6 +78,7 @@ class DeliveryAdmin(LargeTableAdminMixin, BoundedLookupsMixin, admin.ModelAdmin[
         "pretty_applied",
     ]
     readonly_fields = flatten(fields)  # the log is read, never edited
+    retention_setting = "DELIVERIES_RETENTION_DAYS"
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Delivery]:
         return selectors.delivery_list()
@@ -130,6 +131,11 @@ class DeliveryAdmin(LargeTableAdminMixin, BoundedLookupsMixin, admin.ModelAdmin[
     def simulated_badge(self, obj: Delivery) -> SafeString:
         return simulated_badge(obj.simulated)
 
+    @admin.display(description=_("status"))
+    def status_line(self, obj: Delivery) -> str:
+        """Status, HTTP status code and duration in one column, so the list fits a laptop."""
+        return status_summary(obj)
+
     @admin.display(description=_("contact data"))
     def contact_data_hidden(self, obj: Delivery) -> str:
         return str(
@@ -178,6 +184,24 @@ class DeliveryAdmin(LargeTableAdminMixin, BoundedLookupsMixin, admin.ModelAdmin[
             )
 
 
+def status_summary(delivery: Delivery) -> str:
+    """ "Failed · 503 · 10.0 s": the status in words, the endpoint's answer code, how long."""
+    parts = [str(delivery.get_status_display())]
+    if delivery.status_code:
+        parts.append(str(delivery.status_code))
+    if delivery.duration_ms is not None:
+        ms = delivery.duration_ms
+        parts.append(f"{ms} ms" if ms < 1000 else f"{ms / 1000:.1f} s")
+    return " · ".join(parts)
+
+
+def _attempt_number(delivery: Delivery) -> str:
+    """ "#2", or "#1 (sent again)" for the first attempt of a resend."""
+    if delivery.previous_id and delivery.attempt == 1:
+        return str(_("#1 (sent again)"))
+    return f"#{delivery.attempt}"
+
+
 def _without_contact_data(fields: Any) -> list[Any]:
     """The fieldset rows (names or tuples of names) without the contact-data fields."""
     kept: list[Any] = []
@@ -191,31 +215,56 @@ def _without_contact_data(fields: Any) -> list[Any]:
     return kept
 
 
+# Earlier attempts read for the deliveries a contact's page shows (one query); a delivery sent
+# again and again has at most this many of its attempts listed (every one is in the list that
+# "all deliveries" opens).
+EARLIER_ATTEMPTS_READ = 500
+
+
 class DeliveryRowsFormSet(LatestRowsFormSet):
-    """The contact's latest attempts; the link to every attempt shows whenever some are hidden."""
+    """The contact's latest attempts, each with the attempts before it (`chain`, oldest first)."""
 
     def get_queryset(self) -> Any:
         if not hasattr(self, "_latest"):
             latest = super().get_queryset()
-            retried = any(row.previous_id for row in latest)
-            if (self.more_url or retried) and self.instance.pk is not None:
-                # Counted in attempts (rows), as the Deliveries list the link opens shows them.
-                self.total = Delivery.objects.filter(contact=self.instance).count()
-                self.more_url = (
-                    reverse(self.list_url_name)
-                    + "?"
-                    + urlencode({"contact__id__exact": self.instance.pk})
-                )
+            if any(row.previous_id for row in latest):
+                _chains_attach(latest)
         return self._latest
+
+
+def _chains_attach(latest: list[Delivery]) -> None:
+    """Set `chain` on each latest attempt: its delivery's attempts, oldest first.
+
+    A retry or resend keeps the integration and the contact event of the attempt it follows
+    (`previous`), so the earlier attempts of the rows shown are read at once by those, then
+    linked by `previous`.
+    """
+    earlier = {
+        row.pk: row
+        for row in Delivery.objects.filter(
+            contact_id=latest[0].contact_id,
+            contact_event_id__in={row.contact_event_id for row in latest},
+            integration_id__in={row.integration_id for row in latest},
+        )
+        .exclude(pk__in=[row.pk for row in latest])
+        .only("pk", "attempt", "status", "status_code", "duration_ms", "created_at", "previous_id")
+        .order_by("-id")[:EARLIER_ATTEMPTS_READ]
+    }
+    for row in latest:
+        chain = [row]
+        while chain[-1].previous_id in earlier:
+            chain.append(earlier.pop(chain[-1].previous_id))
+        row.chain = chain[::-1]  # type: ignore[attr-defined]
 
 
 class DeliveryInline(LatestRowsInline):
     """On the contact's page: what integrations did on its events, one row per delivery.
 
     A retry or a resend is a new row that points at the attempt it follows (`previous`, unique),
-    so a delivery's latest attempt is the row nothing follows yet: the inline shows those only
-    (its `attempt` says how many it took), found with the contact's index and the anti-join on
-    the `previous` index, two queries however many retries. Every attempt is behind the link.
+    so a delivery's latest attempt is the row nothing follows yet: the inline has a row for
+    each of those (found with the contact's index and the anti-join on the `previous` index),
+    listing the delivery's attempts oldest first, numbered, each linked (one more query for all
+    of them, `_chains_attach`): three queries however many retries.
     """
 
     model = Delivery
@@ -233,7 +282,7 @@ class DeliveryInline(LatestRowsInline):
         "outcome",
         "link",
     ]
-    verbose_name_plural = _("Integration deliveries (newest first, latest attempt of each)")
+    verbose_name_plural = _("Integration deliveries (newest first, with their attempts)")
 
     def get_formset(self, request: HttpRequest, obj: Any = None, **kwargs: Any) -> Any:
         formset: Any = super().get_formset(request, obj, **kwargs)
@@ -250,13 +299,28 @@ class DeliveryInline(LatestRowsInline):
 
     @admin.display(description=_("time"))
     def when(self, obj: Delivery) -> str:
-        return obj.created_at.strftime("%Y-%m-%d %H:%M:%S")
+        return times.moment(obj.created_at)
 
     @admin.display(description=_("attempts"))
-    def attempts(self, obj: Delivery) -> str:
-        if obj.previous_id and obj.attempt == 1:
-            return str(_("1 (sent again)"))
-        return str(obj.attempt)
+    def attempts(self, obj: Delivery) -> SafeString:
+        """Every attempt of the delivery, oldest first: number, status, time, link."""
+        chain: list[Delivery] = getattr(obj, "chain", [obj])
+        return format_html(
+            '<ol class="delivery-attempts">{}</ol>',
+            format_html_join(
+                "",
+                '<li><a href="{}">{}</a> {} <span class="attempt-time">{}</span></li>',
+                (
+                    (
+                        reverse("admin:integrations_delivery_change", args=[row.pk]),
+                        _attempt_number(row),
+                        status_summary(row),
+                        times.moment(row.created_at),
+                    )
+                    for row in chain
+                ),
+            ),
+        )
 
     @admin.display(description=_("outcome"))
     def outcome(self, obj: Delivery) -> str:

@@ -34,6 +34,9 @@ from integrations.credentials import authentications_replace
 from integrations.models import Integration, IntegrationAuthentication
 from integrations.presets import PRESETS
 
+# Warnings a row of the list shows before "N more" (a row can have one per event and queue).
+WARNINGS_SHOWN = 3
+
 # What the list's rows share, set once per changelist request: the warnings of the whole list
 # and the queue/agent lookups of the problem checks (ContextVars because one ModelAdmin serves
 # concurrent requests).
@@ -82,8 +85,7 @@ class IntegrationAdmin(admin.ModelAdmin[Integration]):
     change_form_template = "admin/integrations/integration/change_form.html"
     list_display = [
         "name",
-        "channel_type",
-        "direction",
+        "conversations",
         "event_list",
         "scope",
         "state",
@@ -138,6 +140,11 @@ class IntegrationAdmin(admin.ModelAdmin[Integration]):
         _list_references.set(selectors.integration_list_references(integrations))
         return super().changelist_view(request, extra_context)
 
+    @admin.display(description=_("conversations"), ordering="channel_type")
+    def conversations(self, obj: Integration) -> str:
+        """Channel type and direction in one column, so that the warnings fit beside them."""
+        return f"{obj.get_channel_type_display()} · {obj.get_direction_display()}"
+
     @admin.display(description=_("events"))
     def event_list(self, obj: Integration) -> str:
         return ", ".join(str(Event(e).label) for e in obj.events) or "—"
@@ -171,8 +178,21 @@ class IntegrationAdmin(admin.ModelAdmin[Integration]):
             *selectors.integration_problems(obj, references=_list_references.get()),
             *(_list_warnings.get() or {}).get(obj.pk, []),
         ]
-        return format_html_join(
-            "", '<div class="integration-warning">{}</div>', ((n,) for n in notes)
+        shown = format_html_join(
+            "", '<div class="integration-warning">{}</div>', ((n,) for n in notes[:WARNINGS_SHOWN])
+        )
+        if len(notes) <= WARNINGS_SHOWN:
+            return shown
+        # The rest one click away (no script needed), so that a row stays a few lines high.
+        return format_html(
+            "{}<details><summary>{}</summary>{}</details>",
+            shown,
+            _("%(count)d more") % {"count": len(notes) - WARNINGS_SHOWN},
+            format_html_join(
+                "",
+                '<div class="integration-warning">{}</div>',
+                ((n,) for n in notes[WARNINGS_SHOWN:]),
+            ),
         )
 
     # --- the page ---------------------------------------------------------------------------

@@ -17,10 +17,10 @@ from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed, HttpR
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import reverse
-from django.utils import timezone
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
+from configurator import times
 from integrations import dispatch, selectors, services
 from integrations.admin.forms import ResendForm, TestRunForm
 from integrations.models import Integration
@@ -184,8 +184,8 @@ def resend_view(
 
 
 def when(value: datetime | None) -> str:
-    """A moment as the admin pages show it (local time, to the second)."""
-    return timezone.localtime(value).strftime("%Y-%m-%d %H:%M:%S") if value else "—"
+    """A moment as the admin pages show it (local time, to the second, with the zone)."""
+    return times.moment(value)
 
 
 def _change_page(integration: Integration) -> HttpResponseRedirect:

@@ -7,7 +7,9 @@ from typing import Any
 import pytest
 from django.contrib.auth.models import Permission, User
 from django.test import Client
+from django.utils.text import capfirst
 
+from conversations import lifecycle
 from conversations.models import Contact, Message
 from queues.models import Queue
 from tests.factories import make_agent, make_contact, make_queue
@@ -68,7 +70,7 @@ def test_operator_walks_a_conversation_through_its_lifecycle(
     contact.refresh_from_db()
     assert (contact.state, contact.queue, contact.transferring_agent) == ("transferred", other, ben)
     assert "Forwarded." in _act(admin_client_, contact, "forwarded", queue=str(queue.pk))
-    assert "Abandoned." in _act(admin_client_, contact, "abandoned")
+    assert "Abandoned." in _act(admin_client_, contact, "abandoned", confirmed="yes")
     events = list(contact.events.values_list("event", flat=True))
     assert events == [
         "received",
@@ -87,7 +89,7 @@ def test_operator_walks_a_conversation_through_its_lifecycle(
 
 def test_an_action_that_does_not_fit_says_why(admin_client_: Client, queue: Queue) -> None:
     contact = make_contact(queue)
-    html = _act(admin_client_, contact, "ended")
+    html = _act(admin_client_, contact, "ended", confirmed="yes")
     assert "cannot be ended" in html
     assert "waiting in queue Support" in html
     assert "Choose an agent." in _act(admin_client_, contact, "allocated", agent="nobody")
@@ -143,7 +145,86 @@ def test_an_agent_holding_a_conversation_cannot_be_deleted(
     answer = api.delete(f"/api/v1/agents/{agent.pk}/")
     assert answer.status_code == 409
     assert "transfer or end them first" in answer.json()["detail"]
-    _act(admin_client_, contact, "abandoned")
+    _act(admin_client_, contact, "abandoned", confirmed="yes")
     response = admin_client_.post(f"/admin/conversations/agent/{agent.pk}/delete/", {"post": "yes"})
     assert response.status_code == 302
     assert api.delete(f"/api/v1/agents/{make_agent('Ben').pk}/").status_code == 204
+
+
+@pytest.mark.parametrize(("event", "verb"), [("ended", "End"), ("abandoned", "Abandon")])
+def test_end_and_abandon_ask_first(
+    admin_client_: Client, queue: Queue, event: str, verb: str
+) -> None:
+    contact = make_contact(queue)
+    if event == "ended":
+        _act(admin_client_, contact, "allocated", agent=str(make_agent("Anna").pk))
+        _act(admin_client_, contact, "accepted")
+    contact.refresh_from_db()
+    state_before = contact.state
+    url = f"/admin/conversations/contact/{contact.pk}/act/{event}/"
+
+    asked = admin_client_.post(url).content.decode()
+    contact.refresh_from_db()
+    state_asked = contact.state
+
+    assert f"<title>{verb} conversation {contact.pk}? |" in asked
+    assert f"<p>{capfirst(lifecycle.describe(contact))}.</p>" in asked
+    assert f'action="{url}"' in asked
+    assert 'name="confirmed" value="yes"' in asked
+    assert f'href="/admin/conversations/contact/{contact.pk}/change/" class="button' in asked
+    assert state_asked == state_before
+    done = _act(admin_client_, contact, event, confirmed="yes")
+    assert f"{event.capitalize()}." in done
+    contact.refresh_from_db()
+    assert contact.state == event
+
+
+def test_the_targets_of_an_action_are_searched_with_nothing_chosen(
+    admin_client_: Client, queue: Queue
+) -> None:
+    contact = make_contact(queue)
+    make_queue("Sales", ["01E4556565565ERKYO@sms"])
+    anna = make_agent("Anna", queues=[queue])
+    _act(admin_client_, contact, "allocated", agent=str(anna.pk))
+    _act(admin_client_, contact, "accepted")
+
+    html = admin_client_.get(f"/admin/conversations/contact/{contact.pk}/change/").content.decode()
+
+    transfer = html.split('class="act-transferred"')[1].split("</form>")[0]
+    assert transfer.count("<option") == 2  # the empty choice of each select, nothing else
+    assert "selected" not in transfer
+    assert 'data-placeholder="Search a queue…"' in transfer
+    assert 'data-placeholder="Search an agent…"' in transfer
+    assert f"/admin/autocomplete/?serving_queue={queue.pk}" in transfer
+
+
+def test_agents_of_the_conversations_queue_are_offered_first(
+    admin_client_: Client, queue: Queue
+) -> None:
+    other = make_queue("Sales", ["01E4556565565ERKYO@sms"])
+    make_agent("Aaron", queues=[other])
+    make_agent("Zoe", queues=[queue])
+    make_agent("Anna", queues=[queue, other])
+    make_agent("Bea")
+    search: dict[str, str | int] = {
+        "app_label": "conversations",
+        "model_name": "contact",
+        "field_name": "agent",
+        "term": "",
+    }
+
+    grouped = admin_client_.get("/admin/autocomplete/", {**search, "serving_queue": queue.pk})
+    plain = admin_client_.get("/admin/autocomplete/", search)
+    odd = admin_client_.get("/admin/autocomplete/", {**search, "serving_queue": "9" * 40})
+
+    groups = grouped.json()["results"]
+    assert [g["text"] for g in groups] == ["Serving this conversation's queue", "Other agents"]
+    assert [r["text"].split(" (")[0] for r in groups[0]["children"]] == ["Anna", "Zoe"]
+    assert [r["text"].split(" (")[0] for r in groups[1]["children"]] == ["Aaron", "Bea"]
+    assert [r["text"].split(" (")[0] for r in plain.json()["results"]] == [
+        "Aaron",
+        "Anna",
+        "Bea",
+        "Zoe",
+    ]
+    assert odd.status_code == 200 and "children" not in odd.content.decode()

@@ -13,7 +13,7 @@ from django.contrib.auth.models import User
 # plain synchronous calls between page actions.
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
-from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Browser, Page, ViewportSize, sync_playwright
 
 CHROMIUM = "/usr/bin/chromium"
 ARTIFACTS = Path(__file__).resolve().parents[2] / "artifacts" / "screenshots"
@@ -57,6 +57,25 @@ def admin_login(page: Page, live_server: object, transactional_db: None) -> Page
     page.click("input[type=submit]")
     page.wait_for_url(f"{live_server}/admin/")
     return page
+
+
+# A common laptop screen: every admin page must fit its width (tests/e2e/test_admin_layout.py).
+LAPTOP: ViewportSize = {"width": 1366, "height": 768}
+
+
+@pytest.fixture
+def laptop(browser: Browser, live_server: object, transactional_db: None) -> Iterator[Page]:
+    """A 1366 x 768 page logged in to the admin as a superuser."""
+    User.objects.create_superuser("admin", "admin@example.com", ADMIN_PASSWORD)
+    context = browser.new_context(viewport=LAPTOP)
+    page = context.new_page()
+    page.goto(f"{live_server}/admin/login/?next=/admin/")
+    page.fill("#id_username", "admin")
+    page.fill("#id_password", ADMIN_PASSWORD)
+    page.click("input[type=submit]")
+    page.wait_for_url(f"{live_server}/admin/")
+    yield page
+    context.close()
 
 
 def screenshot(page: Page, name: str) -> None:

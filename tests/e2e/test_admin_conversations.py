@@ -65,7 +65,7 @@ def test_operator_handles_an_inbound_whatsapp_conversation(
     # Agents are chosen by searching (the admin's select2 autocomplete), not from a list.
     page.locator("form.act-allocated .select2-selection").click()
     page.locator(".select2-search__field").fill("Anna")
-    page.locator(".select2-results__option", has_text=str(agent)).click()
+    page.get_by_role("option", name=str(agent)).click()
     page.get_by_role("button", name="Allocate").click()
     expect(page.locator(".messagelist")).to_contain_text("Allocated.")
     expect(page.locator(".contact-actions")).to_contain_text("allocated to Anna Agent (1001)")
@@ -85,6 +85,8 @@ def test_operator_handles_an_inbound_whatsapp_conversation(
     screenshot(page, "contact-accepted-replied")
 
     page.get_by_role("button", name="End", exact=True).click()
+    expect(page.locator("#content-main")).to_contain_text("It ends for good")
+    page.get_by_role("button", name="Yes, end it").click()
     expect(page.locator(".messagelist")).to_contain_text("Ended.")
     timeline = page.locator(".inline-group").nth(1)
     for step in ("Received", "Queued", "Allocated", "Accepted", "Ended"):

@@ -389,3 +389,44 @@ def test_api_resume_lifts_a_pause_and_keeps_a_disabled_integration_disabled(
     hooked.refresh_from_db()
     assert hooked.consecutive_failures == 0
     assert api.post(f"/api/v1/integrations/{hooked.pk}/resume/").status_code == 200
+
+
+def test_a_delivery_page_is_titled_in_words_and_read_only(
+    admin_client_: Client, queue: Queue
+) -> None:
+    contact = make_contact(queue)
+    integration = make_integration("CRM sync", queues=[queue], events=["accepted"])
+    event = contact.events.get(event="queued")
+    first = Delivery.objects.create(
+        integration=integration,
+        contact=contact,
+        contact_event=event,
+        event="accepted",
+        mode="background",
+        status="retrying",
+    )
+    second = Delivery.objects.create(
+        integration=integration,
+        contact=contact,
+        contact_event=event,
+        event="accepted",
+        mode="background",
+        status="failed",
+        attempt=2,
+        previous=first,
+    )
+    url = reverse("admin:integrations_delivery_change", args=[second.pk])
+
+    html = admin_client_.get(url).content.decode()
+    posted = admin_client_.post(url, {"status": "succeeded"})
+
+    title = "CRM sync — Accepted — failed (attempt 2)"
+    assert str(second) == title
+    assert f"<title>{title} | View delivery |" in html
+    assert f"&rsaquo; {title}\n</div>" in html  # the breadcrumb
+    assert "CRM sync — Accepted — failed, retry scheduled (attempt 1)" in html  # `previous`
+    for button in ('name="_save"', 'name="_continue"', 'name="_addanother"'):
+        assert button not in html
+    assert posted.status_code == 403
+    second.refresh_from_db()
+    assert second.status == "failed"

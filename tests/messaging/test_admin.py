@@ -185,3 +185,46 @@ def test_a_new_key_id_with_its_secret_replaces_the_old_key(admin_client_: Client
     stored = _stored(service)
     assert stored["NEWKEY@01APPROT"] == "new-access-secret"
     assert set(stored) == {"NEWKEY@01APPROT", "webhook"}
+
+
+def test_a_callback_page_is_read_only(admin_client_: Client, service: MessagingService) -> None:
+    """A received callback is a record: no Save buttons, and a POST to its page changes nothing
+    (while the list's "process again" still needs and finds the change permission)."""
+    _receive(service, 1)
+    callback = Callback.objects.get()
+    url = f"/admin/messaging/callback/{callback.pk}/change/"
+
+    html = admin_client_.get(url).content.decode()
+    posted = admin_client_.post(url, {"status": "processed"})
+
+    for button in ('name="_save"', 'name="_continue"', 'name="_addanother"'):
+        assert button not in html
+    assert "<title>MESSAGE_INBOUND #" in html
+    assert posted.status_code == 403
+    callback.refresh_from_db()
+    assert callback.status == "pending"
+
+
+def test_the_callback_list_shows_the_reason_under_the_status(
+    admin_client_: Client, service: MessagingService
+) -> None:
+    post_callback(Client(), service.pk, fixture_body("message_inbound", message__id=""))
+    callbacks_process_pending()
+
+    html = admin_client_.get("/admin/messaging/callback/").content.decode()
+
+    reason = Callback.objects.get().status_reason[:80]
+    assert reason
+    assert f'Failed<div class="status-reason">{reason}' in html.replace("&#x27;", "'")
+
+
+def test_the_callback_list_marks_what_the_previous_secret_verified(
+    admin_client_: Client, service: MessagingService
+) -> None:
+    _receive(service, 1)
+    _receive(service, 2)
+    Callback.objects.filter(message_id="01HMSG0002").update(verified_with="previous")
+
+    html = admin_client_.get("/admin/messaging/callback/").content.decode()
+
+    assert html.count('<div class="status-reason">verified with the previous secret</div>') == 1

@@ -113,7 +113,7 @@ def test_changelist_shows_waiting_figures_with_a_fixed_number_of_queries(
     html = response.content.decode()
     assert response.status_code == 200
     assert '<td class="field-waiting">4</td>' in html
-    assert "→ Overflow after 0:02:00" in html
+    assert "→ Overflow after 2 min" in html
 
 
 def test_a_queue_with_open_conversations_cannot_be_deleted(

@@ -1,11 +1,17 @@
-// Copy button of the webhook URL on the messaging service page.
+// Copy button of the webhook URL on the messaging service page: it says "Copied" for a while.
 document.addEventListener("click", function (event) {
   const button = event.target.closest("button[data-copy]");
   if (!button) return;
   const input = document.getElementById(button.dataset.copy);
-  const done = button.parentElement.querySelector(".webhook-url-copied");
+  if (!button.dataset.label) button.dataset.label = button.textContent;
   const shown = function () {
-    if (done) { done.hidden = false; setTimeout(function () { done.hidden = true; }, 2000); }
+    button.textContent = button.dataset.copied;
+    button.classList.add("copied");
+    clearTimeout(button.copiedTimer);
+    button.copiedTimer = setTimeout(function () {
+      button.textContent = button.dataset.label;
+      button.classList.remove("copied");
+    }, 3000);
   };
   input.select();
   if (navigator.clipboard && window.isSecureContext) {
