@@ -8,6 +8,7 @@ a screenshot in artifacts/screenshots/first-hour-*.png.
 
 from __future__ import annotations
 
+import signal
 from typing import Any
 
 import pytest
@@ -102,14 +103,13 @@ def test_the_first_hour(
     _step(page, "06-queue")
 
     with workers() as started:
-        started.append(
-            start_worker(
-                "first-hour",
-                # Whatever the worker might send to Sinch reaches the fake and is recorded.
-                SINCH_API_ORIGIN=fake_sinch.origin,
-                SINCH_OAUTH_TOKEN_URL=fake_sinch.token_url,
-            )
+        worker = start_worker(
+            "first-hour",
+            # Whatever the worker might send to Sinch reaches the fake and is recorded.
+            SINCH_API_ORIGIN=fake_sinch.origin,
+            SINCH_OAUTH_TOKEN_URL=fake_sinch.token_url,
         )
+        started.append(worker)
 
         # 5. A simulated message, from the service's page; the worker queues its conversation.
         page.goto(f"{live_server}/admin/messaging/messagingservice/")
@@ -156,6 +156,9 @@ def test_the_first_hour(
         page.reload()
         expect(page.locator(".inline-group").first).to_contain_text("Read")
         _step(page, "11-reply-read")
+        # Stopped as an operator stops it, so that its database session ends with the test.
+        worker.send_signal(signal.SIGTERM)
+        worker.communicate(timeout=60)
 
     reports = Callback.objects.filter(trigger="MESSAGE_DELIVERY").order_by("id")
     assert [c.summary["status"] for c in reports] == ["DELIVERED", "READ"]
