@@ -22,6 +22,7 @@ from cockpit import checklist, selectors
 from cockpit.counting import Tally
 from integrations.choices import DeliveryStatus
 from messaging.choices import CallbackStatus, ReasonCode
+from queues import selectors as queue_selectors
 
 
 @dataclass
@@ -45,6 +46,8 @@ class Row:
     url: str | None
     cells: list[str]
     action: checklist.Link | None = None
+    # Said in the action's place when there is none to take (an address given a queue since).
+    note: str = ""
 
 
 @dataclass
@@ -201,21 +204,34 @@ def unrouted_card(
         key=lambda item: (-item[1], item[0]),
     )
     card.columns = [_("Address"), _("Messages"), ""]
-    for n, (address, rows) in enumerate(addresses[: selectors.NAMED_UP_TO]):
+    named = addresses[: selectors.NAMED_UP_TO]
+    # Addresses given a queue since: their messages stay counted (they did reach none), but
+    # the row says so instead of offering a queue the form would refuse.
+    # ("" when none is named: one query either way, so that the page's count stays fixed.)
+    routed_now = queue_selectors.addresses_taken(
+        [address for address, _rows in named] or [""], exclude_queue_id=None
+    )
+    for n, (address, rows) in enumerate(named):
         # A reason that names no address (a channel with no chat subchannel) has no queue to add.
         is_address = "@" in address and " " not in address
+        queue_name = routed_now.get(address)
         card.rows.append(
             Row(
                 key=f"unrouted-{n}",
                 name=address,
                 url=None,
                 cells=[_number(rows)],
+                note=(
+                    _("now reaches “%(queue)s”") % {"queue": queue_name}
+                    if queue_name is not None
+                    else ""
+                ),
                 action=(
                     checklist.Link(
                         _url("queues_queue_add", channel_type="chat", addresses=address),
                         _("Add a queue"),
                     )
-                    if can_add_queue and is_address
+                    if can_add_queue and is_address and queue_name is None
                     else None
                 ),
             )

@@ -11,20 +11,18 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS, DatabaseError, connections
 from django.db.migrations.executor import MigrationExecutor
 from django.http import HttpRequest, HttpResponse, JsonResponse
-from django.utils import timezone
 from django.utils.cache import add_never_cache_headers
 from django.views import View
 from health_check.base import HealthCheck
 from health_check.exceptions import HealthCheckException, ServiceUnavailable
 
-from configurator.models import WorkerHeartbeat
+from configurator import workers
 
 logger = logging.getLogger(__name__)
 
@@ -99,9 +97,8 @@ class WorkerCheck(_Check):
 
     def run(self) -> None:
         stale: int = settings.WORKER_STALE_SECONDS
-        since = timezone.now() - timedelta(seconds=stale)
         try:
-            seen = WorkerHeartbeat.objects.filter(seen_at__gte=since).exists()
+            seen = workers.any_live()
         except DatabaseError as exc:
             logger.warning("health: the workers' heartbeats could not be read: %s", exc)
             raise ServiceUnavailable("the workers' heartbeats could not be read") from None

@@ -25,6 +25,7 @@ from django.contrib import messages
 from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import NoReverseMatch, reverse
+from django.utils.http import url_has_allowed_host_and_scheme
 from rest_framework import status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
@@ -100,9 +101,20 @@ class RequestLimitsMiddleware:
             _log(request, exc)
             drain(request)
             messages.error(request, limit_message(exc, admin=True))
-            # The same page, asked for again: a GET changes nothing.
-            return HttpResponseRedirect(request.get_full_path(), status=303)
+            # The page the form was on, asked for again: a GET changes nothing.
+            return HttpResponseRedirect(_form_page(request), status=303)
         return None
+
+
+def _form_page(request: HttpRequest) -> str:
+    """Where the refused form was: the page that posted it (a form may post to a URL of its
+    own, such as a contact's reply, that answers no GET), else the URL it posted to."""
+    referer = request.META.get("HTTP_REFERER", "")
+    if referer and url_has_allowed_host_and_scheme(
+        referer, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return referer
+    return request.get_full_path()
 
 
 def _is_admin(request: HttpRequest) -> bool:

@@ -52,6 +52,13 @@ def heartbeat() -> None:
     )
 
 
+def any_live() -> bool:
+    """Whether a worker wrote its heartbeat within WORKER_STALE_SECONDS (as /health/ready asks):
+    pages that wait for background work say when nothing will do it."""
+    stale = timezone.now() - timedelta(seconds=settings.WORKER_STALE_SECONDS)
+    return WorkerHeartbeat.objects.filter(seen_at__gte=stale).exists()
+
+
 def stale_tasks_finish() -> int:
     """Mark task rows running in a worker not seen for WORKER_STALE_SECONDS as failed.
 

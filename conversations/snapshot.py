@@ -71,4 +71,7 @@ def contact_snapshot(contact: Contact, *, just_created: bool = False) -> dict[st
         "state": contact.state,
         "sinch_contact_id": contact.sinch_contact_id or None,
         "sinch_conversation_id": contact.sinch_conversation_id or None,
+        # Opened by the simulator: an endpoint being tried end to end can tell its test traffic
+        # from real customers (the simulator takes any identity, a real number included).
+        "simulated": contact.simulated,
     }

@@ -56,6 +56,7 @@ CONTACT_FIELDS: Mapping[str, Node] = {
     "state": Kind.VALUE,
     "sinch_contact_id": Kind.VALUE,
     "sinch_conversation_id": Kind.VALUE,
+    "simulated": Kind.VALUE,
 }
 EVENT_FIELDS: Mapping[str, Node] = {"name": Kind.VALUE, "datetime": Kind.VALUE, "id": Kind.VALUE}
 RESPONSE_FIELDS: Mapping[str, Node] = {

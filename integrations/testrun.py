@@ -108,6 +108,7 @@ def sample_contact(integration: Integration) -> dict[str, Any]:
         "external_destination": None,
         "cad": {},
         "state": "queued",
+        "simulated": False,
         "sinch_contact_id": None,
         "sinch_conversation_id": None,
     }

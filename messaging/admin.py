@@ -20,7 +20,7 @@ from django.utils.http import urlencode
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext_lazy as _
 
-from configurator import times
+from configurator import times, workers
 from configurator.admin_mixins import (
     BoundedLookupsMixin,
     LargeTableAdminMixin,
@@ -485,6 +485,12 @@ class MessagingServiceAdmin(admin.ModelAdmin[MessagingService]):
             "routes": routes,
             "sent_callback": sent_callback,
             "conversation": simulator.simulated_conversation(sent_callback),
+            # What would leave the administrator waiting for nothing, said before they wait.
+            "no_worker": not workers.any_live(),
+            "no_delivery_reports": not simulator.delivery_reports_subscribed(service),
+            # Links only to pages the user may open.
+            "can_view_callback": request.user.has_perm("messaging.view_callback"),
+            "can_view_contact": request.user.has_perm("conversations.view_contact"),
         }
         return TemplateResponse(request, "admin/messaging/messagingservice/simulate.html", context)
 

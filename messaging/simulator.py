@@ -26,7 +26,7 @@ from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.utils.translation import gettext as _
 
 from conversations.models import Contact
-from messaging.choices import AuthenticationDirection, CallbackStatus
+from messaging.choices import AuthenticationDirection, CallbackStatus, Trigger
 from messaging.models import Callback, MessagingService
 from messaging.selectors import inbound_authentication
 from messaging.webhooks.handlers import IDENTITY_LENGTH
@@ -247,6 +247,13 @@ def webhook_secret(service: MessagingService) -> str | None:
     """The secret the service's webhook verifies with now (the current one), if it has one."""
     entry = inbound_authentication(service.pk)
     return None if entry is None or entry.secret is None else entry.secret.reveal()
+
+
+def delivery_reports_subscribed(service: MessagingService) -> bool:
+    """Whether the service's webhook takes MESSAGE_DELIVERY: as Sinch would, the sandbox only
+    reports on replies (DELIVERED, READ) to a service subscribed to it."""
+    entry = inbound_authentication(service.pk)
+    return entry is not None and Trigger.MESSAGE_DELIVERY in (entry.triggers or [])
 
 
 def _clean(

@@ -22,7 +22,6 @@ from configurator.tasks import enqueue_in_turn
 from conversations.gateways import OutgoingMessage, SentReceipt
 from conversations.models import Contact, Message
 from messaging import simulator
-from messaging.choices import Trigger
 from messaging.selectors import inbound_authentication, outbound_authentication
 
 logger = logging.getLogger(__name__)
@@ -74,7 +73,7 @@ def sandbox_delivery_report(message_pk: int, status: str) -> int | None:
             contact.sinch_app_id,
         )
         return None
-    if Trigger.MESSAGE_DELIVERY not in (inbound.triggers or []):
+    if not simulator.delivery_reports_subscribed(outbound.service):
         logger.info(
             "sandbox: no %s report for message %s: messaging service %s is not subscribed to "
             "MESSAGE_DELIVERY",

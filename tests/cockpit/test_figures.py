@@ -130,6 +130,13 @@ def test_unrouted_messages_name_their_address_and_offer_the_queue(
     form = admin_client_.get(f"/admin/queues/queue/add/?channel_type=chat&addresses={address}")
     assert address in form.content.decode()
 
+    # Once the address has a queue, its messages stay counted but no queue is offered again.
+    make_queue("Support", [address])
+    card = home(admin_client_)
+    card = card[card.index('id="card-unrouted"') :]
+    assert f"addresses={encoded}" not in card
+    assert "now reaches “Support”" in card
+
 
 def test_integrations_paused_or_failing(admin_client_: Client) -> None:
     paused = make_integration("Paused one")

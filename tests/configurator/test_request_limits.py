@@ -19,7 +19,7 @@ from rest_framework.test import APIClient
 
 from integrations.models import Integration
 from queues.models import Queue
-from tests.factories import make_integration
+from tests.factories import make_contact, make_integration, make_queue
 from tests.tcpproxy import free_port
 from tests.workers import start_gunicorn, wait_until
 
@@ -92,6 +92,32 @@ def test_a_change_page_over_the_bound_comes_back_unchanged(admin_client_: Client
     assert response.redirect_chain == [(change, 303)]
     assert "Nothing was saved" in response.content.decode()
     assert Integration.objects.get().configuration == integration.configuration
+
+
+def test_a_form_posting_to_a_url_of_its_own_comes_back_to_the_page_it_was_on(
+    admin_client_: Client,
+) -> None:
+    """A contact's reply posts to .../reply/, which answers no GET: the page is the contact's."""
+    contact = make_contact(make_queue("Support", ["01E4556565565ERKYO@whatsapp"]))
+    page = f"/admin/conversations/contact/{contact.pk}/change/"
+
+    response = admin_client_.post(
+        f"/admin/conversations/contact/{contact.pk}/reply/",
+        {"text": "x" * 3_000_000},
+        HTTP_REFERER=f"http://testserver{page}",
+        follow=True,
+    )
+
+    assert response.redirect_chain == [(f"http://testserver{page}", 303)]
+    assert response.status_code == 200
+    assert "Nothing was saved" in response.content.decode()
+    # Another site's address is not followed.
+    elsewhere = admin_client_.post(
+        f"/admin/conversations/contact/{contact.pk}/reply/",
+        {"text": "x" * 3_000_000},
+        HTTP_REFERER="https://elsewhere.example/",
+    )
+    assert elsewhere["Location"] == f"/admin/conversations/contact/{contact.pk}/reply/"
 
 
 @pytest.mark.usefixtures("small_limits")

@@ -9,10 +9,12 @@ from typing import Any
 import pytest
 from django.contrib.auth.models import Permission, User
 from django.test import Client
+from django.utils import timezone
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from rest_framework.test import APIClient
 
+from configurator.models import WorkerHeartbeat
 from configurator.tokens import api_token_create
 from conversations.models import Contact, Message
 from integrations import dispatch
@@ -512,6 +514,44 @@ def test_admin_simulator_needs_the_change_permission(service: MessagingService) 
     page = client.get(f"/admin/messaging/messagingservice/{service.pk}/change/").content
     assert b"Simulate a message" not in page
     assert not Callback.objects.exists()
+
+
+def test_the_page_says_what_would_leave_the_administrator_waiting(
+    admin_client_: Client, service: MessagingService, queue: Queue
+) -> None:
+    sent = admin_client_.post(_page(service), {"text": "Hello"})
+    waiting = admin_client_.get(sent["Location"]).content.decode()
+    # No worker has written a heartbeat: nothing will process the callback.
+    assert 'id="simulate-no-worker"' in waiting
+    WorkerHeartbeat.objects.create(
+        worker_id="w1", hostname="h", pid=1, started_at=timezone.now(), seen_at=timezone.now()
+    )
+    assert 'id="simulate-no-worker"' not in admin_client_.get(sent["Location"]).content.decode()
+    assert 'id="simulate-no-reports"' not in waiting
+
+    quiet = make_service(app_id="01QUIETAPP", triggers=["MESSAGE_INBOUND"])
+    page = admin_client_.get(_page(quiet)).content.decode()
+    assert 'id="simulate-no-reports"' in page and "MESSAGE_DELIVERY" in page
+
+
+def test_the_page_links_only_what_the_user_may_open(
+    service: MessagingService, queue: Queue
+) -> None:
+    user = User.objects.create_user("operator", password="pw-12345678", is_staff=True)
+    user.user_permissions.add(
+        *Permission.objects.filter(
+            codename__in=["view_messagingservice", "change_messagingservice"]
+        )
+    )
+    client = Client()
+    client.force_login(user)
+    sent = client.post(_page(service), {"text": "Hello"})
+    callbacks_process_pending()
+    done = client.get(sent["Location"]).content.decode()
+    contact = Contact.objects.get()
+    assert f"conversation {contact.pk}" in done and "Support" in done
+    for link in ("simulated-callback-link", "simulated-conversation-link", "simulated-queue-link"):
+        assert f'id="{link}"' not in done
 
 
 @pytest.mark.parametrize("object_id", ["0", "abc", "99999999999999999999999"])
