@@ -22,9 +22,16 @@ from django.db import DEFAULT_DB_ALIAS, models
 from django.db.models import Count, Value
 from django.db.models.functions import Lower
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from rest_framework import serializers
 
 NAME_FIELD = "name"
+# How every such constraint's database name ends (unique_name_ignoring_case checks it): what a
+# refused INSERT or UPDATE's error is recognised by.
+CONSTRAINT_SUFFIX = "_name_unique_ignoring_case"
+NAME_TAKEN_MEANWHILE = gettext_lazy(
+    "This name was taken a moment ago, regardless of case, by another save; choose another."
+)
 
 
 def name_owner(
@@ -92,6 +99,7 @@ class UniqueNameIgnoringCase(models.UniqueConstraint):
 
 def unique_name_ignoring_case(constraint_name: str) -> UniqueNameIgnoringCase:
     """The constraint for a model's Meta, under its database name."""
+    assert constraint_name.endswith(CONSTRAINT_SUFFIX), constraint_name
     return UniqueNameIgnoringCase(Lower(NAME_FIELD), name=constraint_name)
 
 

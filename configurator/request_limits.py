@@ -23,13 +23,15 @@ from typing import Any
 
 from django.contrib import messages
 from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent
+from django.db import IntegrityError
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import NoReverseMatch, reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from rest_framework import status
 from rest_framework.response import Response
-from rest_framework.views import exception_handler
+from rest_framework.views import exception_handler, set_rollback
 
+from configurator import names
 from configurator.limits import request_too_large_message, too_many_fields_message
 
 logger = logging.getLogger(__name__)
@@ -109,7 +111,7 @@ class RequestLimitsMiddleware:
 def _form_page(request: HttpRequest) -> str:
     """Where the refused form was: the page that posted it (a form may post to a URL of its
     own, such as a contact's reply, that answers no GET), else the URL it posted to."""
-    referer = request.META.get("HTTP_REFERER", "")
+    referer = str(request.META.get("HTTP_REFERER", ""))
     if referer and url_has_allowed_host_and_scheme(
         referer, allowed_hosts={request.get_host()}, require_https=request.is_secure()
     ):
@@ -136,5 +138,12 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
         return Response(
             {"detail": limit_message(exc, admin=False)},
             status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE,
+        )
+    if isinstance(exc, IntegrityError) and names.CONSTRAINT_SUFFIX in str(exc):
+        # Two saves of one name in different cases at the same moment: both passed the check,
+        # the database's index refused the second. Answered as the check would have.
+        set_rollback()
+        return Response(
+            {names.NAME_FIELD: [names.NAME_TAKEN_MEANWHILE]}, status=status.HTTP_400_BAD_REQUEST
         )
     return exception_handler(exc, context)

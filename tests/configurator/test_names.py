@@ -13,6 +13,7 @@ from django.db import IntegrityError, connection, transaction
 from django.test import Client
 from rest_framework.test import APIClient
 
+from configurator import names
 from configurator.names import name_problem
 from integrations import services as integration_services
 from messaging.models import MessagingService
@@ -202,3 +203,21 @@ def test_postgresql_folds_every_letter() -> None:
     assert name_problem(Queue, "ärende") == "A queue named “Ärende” already exists."
     with pytest.raises(IntegrityError), transaction.atomic():
         Queue.objects.create(name="ÄRENDE", channel_type="phone")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_name_taken_meanwhile_by_another_save_is_a_400_not_a_500(
+    api: APIClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two saves in different cases at the same moment both pass the check; the index refuses
+    the second. Played here by a check that sees nothing, as the second save's did."""
+    make_service(app_id="01RACEAPP")
+    make_queue("Race", ["01RACEAPP@sms"])
+    monkeypatch.setattr(names, "name_owner", lambda *args, **kwargs: None)
+    response = api.post(
+        "/api/v1/queues/",
+        {"name": "RACE", "channel_type": "chat", "addresses": ["01RACEAPP@whatsapp"]},
+        format="json",
+    )
+    assert response.status_code == 400, response.content
+    assert "taken a moment ago" in str(response.json().get("name")), response.json()
