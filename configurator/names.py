@@ -99,7 +99,8 @@ class UniqueNameIgnoringCase(models.UniqueConstraint):
 
 def unique_name_ignoring_case(constraint_name: str) -> UniqueNameIgnoringCase:
     """The constraint for a model's Meta, under its database name."""
-    assert constraint_name.endswith(CONSTRAINT_SUFFIX), constraint_name
+    if not constraint_name.endswith(CONSTRAINT_SUFFIX):
+        raise ValueError(f"{constraint_name} must end with {CONSTRAINT_SUFFIX}")
     return UniqueNameIgnoringCase(Lower(NAME_FIELD), name=constraint_name)
 
 

@@ -96,9 +96,9 @@ def webhook_secret_rotate(
 
     The overlap is the time to give Sinch the new secret (the setup doctor's fix pushes it, with
     `webhook_secret_to_push`; or the administrator pastes it into Sinch's dashboard).
-    Only one previous secret is kept: a rotation during an overlap replaces the previous one
-    with the then-current one, so the oldest stops verifying at once. An overlap of 0 keeps no
-    previous secret. Every process uses the change within WebhookSecretCache.ttl seconds.
+    Only one previous secret is kept, so a rotation during an overlap is refused
+    (`_rotation_allowed`): it would cut off the secret Sinch may still sign with. An overlap of 0
+    keeps no previous secret. Every process uses the change within WebhookSecretCache.ttl seconds.
     """
     problems = rotation_problems(secret, overlap_hours)
     if problems:

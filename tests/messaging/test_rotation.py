@@ -378,7 +378,10 @@ def test_admin_page_warns_that_a_previous_secret_is_replaced(
     admin_client_: Client, service: MessagingService
 ) -> None:
     services.webhook_secret_rotate(service=service, secret=NEW, overlap_hours=5)
-    assert "only one previous secret is kept" in admin_client_.get(_page(service)).content.decode()
+    assert (
+        "another rotation is refused until then"
+        in admin_client_.get(_page(service)).content.decode()
+    )
 
 
 def test_admin_callback_pages_show_which_secret_verified(
