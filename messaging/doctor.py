@@ -19,6 +19,8 @@ from __future__ import annotations
 import hmac
 import ipaddress
 import logging
+import re
+import socket
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -129,6 +131,10 @@ def outcome_counts(checks: Iterable[dict[str, Any]]) -> Counter[str]:
     return Counter(str(c.get("status")) for c in checks)
 
 
+# Host names made of numbers (decimal, octal, hex) and dots only: IPv4 in a short or odd form.
+_IPV4_SHORTHAND = re.compile(r"(?:0x[0-9a-f]+|[0-9]+)(?:\.(?:0x[0-9a-f]+|[0-9]+)){0,3}")
+
+
 def webhook_url_problem(url: str) -> str | None:
     """Why Sinch cannot call this webhook URL (it needs public HTTPS); None when it can.
 
@@ -137,12 +143,30 @@ def webhook_url_problem(url: str) -> str | None:
     """
     if not settings.PUBLIC_BASE_URL:
         return f"PUBLIC_BASE_URL is not set, so it is the address this was opened at ({url})"
+    if any(character.isspace() for character in url):
+        return f"{url!r} holds a space or a line break: check PUBLIC_BASE_URL"
     parts = urlsplit(url)
     if parts.scheme != "https":
         return f"{url} is not HTTPS"
+    if parts.username is not None or parts.password is not None:
+        return f"{url} holds a user name or password: PUBLIC_BASE_URL is only scheme and host"
+    if parts.query or parts.fragment:
+        return f"{url} holds a query or fragment: PUBLIC_BASE_URL is only scheme and host"
+    try:
+        port = parts.port
+    except ValueError:
+        port = 0
+    if port == 0:
+        return f"{url} has no valid port"
     host = (parts.hostname or "").rstrip(".").lower()
     if not host:
         return f"{url} has no host"
+    if _IPV4_SHORTHAND.fullmatch(host):
+        # "127.1", "0x7f.1": what the network stack reads as an IPv4 address.
+        try:
+            host = socket.inet_ntoa(socket.inet_aton(host))
+        except OSError:
+            return f"{host} is not a valid address"
     try:
         ipaddress.ip_address(host.split("%", 1)[0])
     except ValueError:

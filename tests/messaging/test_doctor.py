@@ -517,6 +517,15 @@ def test_a_fix_sinch_refuses_is_an_error_without_the_secret(
         ("https://box.internal", "box.internal is a local host name"),
         ("https://configurator.example.com", None),
         ("https://203.0.113.9.nip.io", None),
+        ("https://127.1", "127.0.0.1 is a loopback address"),
+        ("https://0x7f.1", "127.0.0.1 is a loopback address"),
+        ("https://example.com?x=1", "holds a query or fragment"),
+        ("https://example.com#frag", "holds a query or fragment"),
+        ("https://user:pw@example.com", "holds a user name or password"),
+        ("https://exa mple.com", "holds a space or a line break"),
+        ("https://example.com:0", "has no valid port"),
+        ("https://example.com:99999", "has no valid port"),
+        ("https://example.com:8443", None),
     ],
 )
 def test_the_webhook_url_must_be_public_https(
