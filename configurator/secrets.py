@@ -8,8 +8,14 @@ into logs, error pages or templates by accident; `reveal()` is the one explicit 
 
 from __future__ import annotations
 
+import base64
+import html
+import json
+import re
+from collections.abc import Collection, Mapping
 from functools import cache
 from typing import Any
+from urllib.parse import quote, quote_plus
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from django import forms
@@ -161,3 +167,76 @@ class EncryptedSecretField(models.TextField[Any, Any]):
         self, **kwargs: Any
     ) -> forms.Field | None:
         return super().formfield(**{"form_class": SecretFormField, "widget": SecretInput, **kwargs})
+
+
+# A record cut off in the middle of a secret would keep its beginning: a cut-off tail this long
+# that starts a secret is masked too.
+MIN_TAIL_MASKED = 4
+
+
+def secret_forms(secrets: Collection[str]) -> list[str]:
+    """Each secret as it may appear in an answer; longest first, so that a secret containing
+    another is masked whole.
+
+    As sent; JSON-escaped (also with escaped slashes, as PHP writes it); URL-encoded (upper- and
+    lower-case escapes, as .NET writes them); HTML/XML-escaped; and in base64.
+    """
+    forms: set[str] = set()
+    for secret in secrets:
+        if not secret:
+            continue
+        encoded = {
+            quote(secret, safe=""),  # in the URL's path, as render_text encodes
+            quote_plus(secret, safe=""),  # in the query, as requests encodes params
+        }
+        escaped = {json.dumps(secret, ensure_ascii=False)[1:-1], json.dumps(secret)[1:-1]}
+        forms.update(
+            {
+                secret,
+                *escaped,
+                *(form.replace("/", "\\/") for form in escaped),
+                *encoded,
+                *(_PERCENT_ESCAPE.sub(lambda m: m.group(0).lower(), form) for form in encoded),
+                html.escape(secret, quote=True),
+                html.escape(secret, quote=False),
+                base64.b64encode(secret.encode()).decode(),
+            }
+        )
+    return sorted(forms, key=len, reverse=True)
+
+
+_PERCENT_ESCAPE = re.compile(r"%[0-9A-F]{2}")
+
+
+def mask_secrets(value: Any, secrets: Collection[str], *, cut_off: bool = False) -> Any:
+    """`value` (text, or JSON of any depth) with every form of every secret replaced by MASK.
+
+    `cut_off` says the text may have been cut at its end (an excerpt): a tail that begins a
+    secret is masked as well.
+    """
+    forms = secret_forms(secrets)
+    if not forms:
+        return value
+    return _mask(value, forms, cut_off)
+
+
+def _mask(value: Any, forms: list[str], cut_off: bool) -> Any:
+    if isinstance(value, str):
+        for form in forms:
+            value = value.replace(form, MASK)
+        if cut_off:
+            value = _mask_tail(value, forms)
+        return value
+    if isinstance(value, Mapping):
+        return {_mask(key, forms, False): _mask(item, forms, False) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_mask(item, forms, False) for item in value]
+    return value
+
+
+def _mask_tail(text: str, forms: list[str]) -> str:
+    for form in forms:
+        for length in range(len(form) - 1, MIN_TAIL_MASKED - 1, -1):
+            if text.endswith(form[:length]):
+                return text[:-length] + MASK
+    return text

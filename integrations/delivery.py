@@ -26,6 +26,7 @@ import requests.auth
 from configurator.http import OutboundError
 from configurator.http_tokens import ClientCredentials, bearer_call
 from configurator.logcontext import log_context
+from configurator.secrets import mask_secrets
 from conversations.models import ContactEvent
 from conversations.snapshot import iso
 from integrations.choices import (
@@ -38,7 +39,6 @@ from integrations.conditions import ConditionError, condition_compile, condition
 from integrations.rendering import (
     RenderContext,
     RenderedRequest,
-    mask_secrets,
     render_request,
     render_value,
 )

@@ -4,29 +4,23 @@ Same inputs, same request: the runtime, the test run and the delivery record all
 A string that is exactly one placeholder becomes the typed value; inside text a placeholder is
 its text (objects as JSON, nothing for a missing value). URL values are percent-encoded, header
 values lose CR/LF. Secrets come in `RenderContext.authentications`; rendering the same request
-with `masked()` gives the copy that may be stored, and `mask_secrets` is the same rule for what
-came back (an endpoint that echoes its request would otherwise hand the secrets to the record).
+with `masked()` gives the copy that may be stored, and `configurator.secrets.mask_secrets` is
+the same rule for what came back (an endpoint that echoes its request would otherwise hand the
+secrets to the record).
 """
 
 from __future__ import annotations
 
-import base64
-import html
 import json
-import re
-from collections.abc import Collection, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
-from urllib.parse import quote, quote_plus
+from urllib.parse import quote
 
+from configurator.secrets import MASK
 from integrations.choices import METHODS_WITH_BODY
 from integrations.placeholders import PLACEHOLDER_RE
 from integrations.schema import DEFAULT_TIMEOUT_SECONDS
-
-MASK = "********"
-# A record cut off in the middle of a secret would keep its beginning: a cut-off tail this long
-# that starts a secret is masked too.
-MIN_TAIL_MASKED = 4
 
 
 @dataclass(frozen=True)
@@ -164,71 +158,3 @@ def render_request(
         has_body=has_body,
         timeout=float(request.get("timeout") or DEFAULT_TIMEOUT_SECONDS),
     )
-
-
-def secret_forms(secrets: Collection[str]) -> list[str]:
-    """Each secret as it may appear in an answer; longest first, so that a secret containing
-    another is masked whole.
-
-    As sent; JSON-escaped (also with escaped slashes, as PHP writes it); URL-encoded (upper- and
-    lower-case escapes, as .NET writes them); HTML/XML-escaped; and in base64.
-    """
-    forms: set[str] = set()
-    for secret in secrets:
-        if not secret:
-            continue
-        encoded = {
-            quote(secret, safe=""),  # in the URL's path, as render_text encodes
-            quote_plus(secret, safe=""),  # in the query, as requests encodes params
-        }
-        escaped = {json.dumps(secret, ensure_ascii=False)[1:-1], json.dumps(secret)[1:-1]}
-        forms.update(
-            {
-                secret,
-                *escaped,
-                *(form.replace("/", "\\/") for form in escaped),
-                *encoded,
-                *(_PERCENT_ESCAPE.sub(lambda m: m.group(0).lower(), form) for form in encoded),
-                html.escape(secret, quote=True),
-                html.escape(secret, quote=False),
-                base64.b64encode(secret.encode()).decode(),
-            }
-        )
-    return sorted(forms, key=len, reverse=True)
-
-
-_PERCENT_ESCAPE = re.compile(r"%[0-9A-F]{2}")
-
-
-def mask_secrets(value: Any, secrets: Collection[str], *, cut_off: bool = False) -> Any:
-    """`value` (text, or JSON of any depth) with every form of every secret replaced by MASK.
-
-    `cut_off` says the text may have been cut at its end (an excerpt): a tail that begins a
-    secret is masked as well.
-    """
-    forms = secret_forms(secrets)
-    if not forms:
-        return value
-    return _mask(value, forms, cut_off)
-
-
-def _mask(value: Any, forms: list[str], cut_off: bool) -> Any:
-    if isinstance(value, str):
-        for form in forms:
-            value = value.replace(form, MASK)
-        if cut_off:
-            value = _mask_tail(value, forms)
-        return value
-    if isinstance(value, Mapping):
-        return {_mask(key, forms, False): _mask(item, forms, False) for key, item in value.items()}
-    if isinstance(value, list | tuple):
-        return [_mask(item, forms, False) for item in value]
-    return value
-
-
-def _mask_tail(text: str, forms: list[str]) -> str:
-    for form in forms:
-        for length in range(len(form) - 1, MIN_TAIL_MASKED - 1, -1):
-            if text.endswith(form[:length]):
-                return text[:-length] + MASK
-    return text

@@ -31,7 +31,7 @@ from configurator.http_tokens import (
     bearer_call,
     oauth_tokens,
 )
-from configurator.secrets import MASK
+from configurator.secrets import mask_secrets
 from messaging import selectors
 from messaging.choices import ApiAuthMethod
 
@@ -340,12 +340,12 @@ def _scrubbed(
     exc: SinchError, key: AccessKey, tokens: list[str], hidden: Collection[str] = ()
 ) -> SinchError:
     """The same error, with the key secret, the access tokens sent and the `hidden` values masked
-    should Sinch (or a proxy) ever echo them back."""
+    should Sinch (or a proxy) ever echo them back: in every form an answer may carry them
+    (JSON-escaped, encoded), and where Sinch's words were cut at their end, a tail that begins one.
+    """
     text = str(exc)
+    values = [*tokens, *hidden]
     if key.secret:
-        basic = base64.b64encode(f"{key.key_id}:{key.secret}".encode()).decode()
-        text = text.replace(basic, MASK).replace(key.secret, MASK)
-    for value in [*tokens, *hidden]:
-        if value:
-            text = text.replace(value, MASK)
-    return exc if text == str(exc) else SinchError(text, status=exc.status)
+        values += [key.secret, base64.b64encode(f"{key.key_id}:{key.secret}".encode()).decode()]
+    masked: str = mask_secrets(text, values, cut_off=True)
+    return exc if masked == text else SinchError(masked, status=exc.status)

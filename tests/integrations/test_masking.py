@@ -13,9 +13,9 @@ from typing import Any
 import pytest
 from rest_framework.test import APIClient
 
+from configurator.secrets import MASK, mask_secrets
 from conversations.models import Contact
 from integrations.models import Delivery
-from integrations.rendering import MASK, mask_secrets
 from queues.models import Queue
 from tests.factories import make_contact, make_integration
 from tests.httpsink import HttpsSink, SinkAnswer
@@ -214,7 +214,7 @@ def test_mask_secrets_json_escaped_and_cut_off() -> None:
     ],
 )
 def test_other_common_encodings_of_a_secret_are_masked(shown: str) -> None:
-    from integrations.rendering import mask_secrets
+    from configurator.secrets import mask_secrets
 
     masked = mask_secrets(f"before {shown} after", ["wJalrXUtnFEMI/K7MDENG+bPx&Ry<"])
     assert "wJalrXUtnFEMI" not in masked

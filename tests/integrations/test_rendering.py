@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from configurator.secrets import MASK
 from integrations.rendering import (
-    MASK,
     RenderContext,
     header_value,
     lookup,

@@ -20,6 +20,7 @@ from configurator.tokens import api_token_create
 from messaging import doctor, services
 from messaging.doctor import doctor_run, webhook_url_problem
 from messaging.models import Callback, DoctorRun, MessagingService
+from messaging.sinch import client
 from tests.factories import inbound, make_queue, make_service, outbound
 from tests.fakesinch import FakeSinch, sinch_error
 from tests.sinch import WEBHOOK_SECRET
@@ -747,3 +748,15 @@ def test_sinch_echoing_a_secret_in_an_error_never_shows_it(
     assert "Sinch had a problem of its own" in webhook["detail"]
     assert run.webhook_ok is None
     no_secret_in(run.checks)
+
+
+def test_an_echoed_secret_is_masked_where_sinch_s_words_were_cut(
+    fake: FakeSinch, service: MessagingService
+) -> None:
+    """Sinch's words are cut at ERROR_MESSAGE_LIMIT: a secret cut in the middle would keep its
+    beginning; it is masked too (every other form of a secret: tests/integrations/test_masking)."""
+    long = "x" * (client.ERROR_MESSAGE_LIMIT - 10) + WEBHOOK_SECRET
+    fake.script_api("list_webhooks", 500, sinch_error(500, long, "INTERNAL"))
+    run = doctor_run(service=service, fix=False)
+    assert WEBHOOK_SECRET[:10] not in json.dumps(run.checks)
+    assert MASK in check(run, "webhook", APP)["detail"]
