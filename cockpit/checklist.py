@@ -18,7 +18,7 @@ from functools import cached_property
 from typing import Any
 
 from django.db import connection
-from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Subquery, Window
+from django.db.models import Count, Exists, JSONField, OuterRef, Q, QuerySet, Subquery, Window
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.formats import date_format
@@ -30,6 +30,8 @@ from conversations.models import Agent
 from integrations.models import Integration
 from messaging.choices import AuthenticationDirection
 from messaging.models import Callback, DoctorRun, MessagingService, ServiceAuthentication
+from queues import selectors as queue_selectors
+from queues.choices import SUBCHANNEL_BY_SINCH_CHANNEL
 from queues.models import QueueAddress
 
 # Services or apps named in a step that is not done; the rest are counted.
@@ -105,6 +107,19 @@ class ServiceState:
     # could not be asked; see `last_run_at`).
     last_run_at: datetime | None
     webhook_ok: bool | None
+    # The doctor's last checks: those of channel credentials name each app's Sinch channels.
+    last_checks: list[dict[str, Any]] | None = None
+
+    def app_channels(self) -> dict[str, list[str]]:
+        """The Sinch channels each app had credentials for when the doctor last asked."""
+        return {
+            str(check["app_id"]): [str(channel) for channel in check["channels"]]
+            for check in self.last_checks or []
+            if isinstance(check, dict)
+            and check.get("code") == "channel_credentials"
+            and isinstance(check.get("channels"), list)
+            and check.get("app_id")
+        }
 
     @property
     def ready(self) -> bool:
@@ -123,9 +138,12 @@ def service_states() -> list[ServiceState]:
             has_inbound=Exists(entries.filter(direction=AuthenticationDirection.INBOUND)),
             last_run_at=Subquery(last_run.values("ran_at")[:1]),
             webhook_ok=Subquery(last_run.values("webhook_ok")[:1]),
+            last_checks=Subquery(last_run.values("checks")[:1], output_field=JSONField()),
         )
         .order_by("name")
-        .values_list("pk", "name", "has_outbound", "has_inbound", "last_run_at", "webhook_ok")
+        .values_list(
+            "pk", "name", "has_outbound", "has_inbound", "last_run_at", "webhook_ok", "last_checks"
+        )
     )
     return [ServiceState(*row) for row in rows[:SERVICES_READ]]
 
@@ -294,10 +312,11 @@ def step_queues(user: Any, facts: Facts) -> Step:
         {"total": first[0][3], "without": first[0][4]} if first else {"total": 0, "without": 0}
     )
     without_queue = [(app_id, service) for app_id, service, has_queue, *_ in first if not has_queue]
+    gaps = channel_gaps(facts.services)
     step = Step(
         key="queues",
         title=_("Add a queue for each app's channels"),
-        done=figures["total"] > 0 and figures["without"] == 0,
+        done=figures["total"] > 0 and figures["without"] == 0 and not gaps,
     )
     can_add = _can(user, "add", "queues", "queue")
     if can_add:
@@ -335,7 +354,27 @@ def step_queues(user: Any, facts: Facts) -> Step:
                 link,
             )
         )
-    more = figures["without"] - len(step.missing)
+    more = figures["without"] - len(without_queue)
+    for app_id, channel in gaps[:NAMED_UP_TO]:
+        subchannel = SUBCHANNEL_BY_SINCH_CHANNEL.get(channel)
+        address = f"{app_id}@{subchannel.name}" if subchannel else f"{app_id}@"
+        step.missing.append(
+            Missing(
+                _(
+                    "App %(app)s has %(channel)s set up in Sinch (as the setup doctor found) but "
+                    "no queue receives it: add a chat queue with the address %(address)s."
+                )
+                % {"app": app_id, "channel": channel, "address": address},
+                Link(
+                    _admin_url(
+                        "queues_queue_add", query={"channel_type": "chat", "addresses": address}
+                    ),
+                    _("Add its queue"),
+                )
+                if can_add
+                else None,
+            )
+        )
     if more > 0:
         step.missing.append(
             Missing(
@@ -348,6 +387,23 @@ def step_queues(user: Any, facts: Facts) -> Step:
             )
         )
     return step
+
+
+def channel_gaps(services: list[ServiceState]) -> list[tuple[str, str]]:
+    """(app ID, Sinch channel) that an app has credentials for, as the doctor last found, but
+    that no queue address receives. One query whatever the services (an app list of none asks
+    for the app "")."""
+    found = {
+        app: channels for service in services for app, channels in service.app_channels().items()
+    }
+    addressed = queue_selectors.app_channels(list(found) or [""])
+    return [
+        (app, channel)
+        for app, channels in sorted(found.items())
+        for channel in channels
+        # A channel no subchannel receives (none a queue could be addressed to) is no gap.
+        if channel in SUBCHANNEL_BY_SINCH_CHANNEL and channel not in addressed.get(app, {})
+    ]
 
 
 def step_agent(user: Any, facts: Facts) -> Step:

@@ -65,12 +65,17 @@ class Check:
     status: str
     detail: str
     app_id: str = ""
+    # The Sinch channels an app has credentials for (channel_credentials checks): the home
+    # page's checklist asks for a queue on each.
+    channels: list[str] | None = None
 
-    def as_json(self) -> dict[str, str]:
-        shown = {"code": self.code, "name": self.name, "status": self.status}
+    def as_json(self) -> dict[str, Any]:
+        shown: dict[str, Any] = {"code": self.code, "name": self.name, "status": self.status}
         shown["detail"] = self.detail
         if self.app_id:
             shown["app_id"] = self.app_id
+        if self.channels is not None:
+            shown["channels"] = self.channels
         return shown
 
 
@@ -206,8 +211,16 @@ class _Doctor:
         self._check_last_callback()
         return self.found
 
-    def _add(self, code: str, name: str, status: str, detail: str, app_id: str = "") -> Check:
-        check = Check(code=code, name=name, status=status, detail=detail, app_id=app_id)
+    def _add(
+        self,
+        code: str,
+        name: str,
+        status: str,
+        detail: str,
+        app_id: str = "",
+        channels: list[str] | None = None,
+    ) -> Check:
+        check = Check(code, name, status, detail, app_id=app_id, channels=channels)
         self.found.checks.append(check)
         return check
 
@@ -372,6 +385,7 @@ class _Doctor:
                 f"No queue is addressed to app {app_id} yet (its channels with credentials in "
                 f"Sinch: {has}). Add a chat queue with the address {app_id}@<subchannel>.",
                 app_id,
+                sorted(channels),
             )
             return
         missing = {c: q for c, q in sorted(needed.items()) if c not in channels}
@@ -384,6 +398,7 @@ class _Doctor:
                 f"App {app_id} has credentials for every channel its queues are addressed to: "
                 f"{listed}.",
                 app_id,
+                sorted(channels),
             )
             return
         listed = "; ".join(f"{c} (queue {', '.join(q)})" for c, q in missing.items())
@@ -396,6 +411,7 @@ class _Doctor:
             "Sinch's dashboard (Conversation API > Apps > the app), set up the channel, or "
             f"remove the address from the queue. Channels it has: {has}.",
             app_id,
+            sorted(channels),
         )
 
     def _check_webhook(self, api: ConversationApi, entry: ServiceAuthentication) -> None:

@@ -228,6 +228,11 @@ class DoctorCheckSerializer(serializers.Serializer[Any]):
     status = serializers.ChoiceField(choices=DoctorStatus.choices)
     detail = serializers.CharField()
     app_id = serializers.CharField(required=False)
+    channels = serializers.ListField(
+        child=serializers.CharField(),
+        required=False,
+        help_text="channel_credentials checks: the Sinch channels the app has credentials for.",
+    )
 
 
 class DoctorFixSerializer(serializers.Serializer[Any]):

@@ -146,3 +146,31 @@ def test_steps_follow_the_view_permissions(db: None) -> None:
     assert [step.key for step in steps] == ["agent", "callback"]
     # No add permission: the step says what is missing but offers no add link.
     assert steps[0].link is None and steps[0].missing[0].link is None
+
+
+def test_the_queues_step_asks_for_each_channel_the_doctor_found(admin_client_: Client) -> None:
+    app = "01CHANNELS000000000000APP1"
+    service = make_service(app_id=app)
+    make_queue("Support", [f"{app}@whatsapp"])
+    assert _steps(admin_client_)["queues"] is True
+    DoctorRun.objects.create(
+        service=service,
+        webhook_ok=True,
+        checks=[
+            {
+                "code": "channel_credentials",
+                "name": f"Channels of app {app}",
+                "status": "ok",
+                "detail": "",
+                "app_id": app,
+                "channels": ["TELEGRAM", "WHATSAPP"],
+            }
+        ],
+    )
+    assert _steps(admin_client_)["queues"] is False
+    block = _block(admin_client_, "queues")
+    assert f"App {app} has TELEGRAM set up in Sinch" in block
+    assert f"addresses={app}%40telegram" in block
+
+    make_queue("Telegram", [f"{app}@telegram"])
+    assert _steps(admin_client_)["queues"] is True
