@@ -5,12 +5,12 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db.models import QuerySet
+from django.db.models import Exists, OuterRef, QuerySet
 from django.utils.translation import gettext_lazy as _
 
 from configurator import retention
 from messaging.choices import CallbackStatus
-from messaging.models import Callback
+from messaging.models import Callback, DoctorRun
 
 # Pending callbacks are work not done yet: no rule ever selects them.
 DONE = [CallbackStatus.PROCESSED, CallbackStatus.IGNORED]
@@ -36,8 +36,16 @@ def callbacks_failed_due(before: datetime, limit: int | None) -> QuerySet[Callba
     return Callback.objects.filter(status=CallbackStatus.FAILED, received_at__lt=before).order_by()
 
 
+def doctor_runs_due(before: datetime, limit: int | None) -> QuerySet[DoctorRun]:
+    """Setup-doctor runs from before the cutoff that a later run of their service replaced:
+    each service's last run stays, whatever its age (the home page's checklist reads it)."""
+    later = DoctorRun.objects.filter(service=OuterRef("service"), ran_at__gt=OuterRef("ran_at"))
+    return DoctorRun.objects.filter(ran_at__lt=before).filter(Exists(later)).order_by()
+
+
 def rules() -> list[retention.Rule]:
-    """Callbacks: done ones after CALLBACKS_RETENTION_DAYS, failed ones after the longer period."""
+    """Callbacks: done ones after CALLBACKS_RETENTION_DAYS, failed ones after the longer period;
+    setup-doctor runs after CALLBACKS_RETENTION_DAYS, but each service's last one."""
     return [
         retention.Rule(
             table=_("callbacks received"),
@@ -53,5 +61,11 @@ def rules() -> list[retention.Rule]:
             due=callbacks_failed_due,
             subset=_("failed ones"),
             minimum_age=nonce_window,
+        ),
+        retention.Rule(
+            table=_("setup doctor runs"),
+            model=DoctorRun,
+            days=retention.setting_days("CALLBACKS_RETENTION_DAYS"),
+            due=doctor_runs_due,
         ),
     ]

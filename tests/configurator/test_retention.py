@@ -21,8 +21,8 @@ from django_tasks_db.models import DBTaskResult
 from configurator import extensions, housekeeping, retention
 from conversations.models import Contact, ContactEvent, Message
 from integrations.models import Delivery, Integration
-from messaging.models import Callback, MessagingService
-from tests.factories import make_integration
+from messaging.models import Callback, DoctorRun, MessagingService
+from tests.factories import make_integration, make_service
 
 _n = itertools.count(1)
 
@@ -339,6 +339,7 @@ def test_dry_run_changes_nothing_and_prints_counts(
     assert out.getvalue().splitlines() == [
         "home page hourly counts: would remove 0",
         "deliveries: would remove 1",
+        "setup doctor runs: would remove 0",
         "callbacks received: would remove 2",
         "contact events: would remove 3",
         "task results: would remove 1",
@@ -446,3 +447,20 @@ def test_admin_list_says_kept_for_ever(admin_client_: Client, settings: Any) -> 
     html = admin_client_.get("/admin/messaging/callback/").content.decode()
 
     assert "Callbacks received are kept for ever (failed ones for ever)." in html
+
+
+def test_setup_doctor_runs_go_after_the_period_but_each_service_s_last(
+    service: MessagingService, periods: Any
+) -> None:
+    other = make_service(app_id="01RETENTIONOTHER")
+    now = timezone.now()
+    old = DoctorRun.objects.create(service=service, ran_at=now - timedelta(days=40))
+    last = DoctorRun.objects.create(service=service, ran_at=now - timedelta(days=35))
+    alone = DoctorRun.objects.create(service=other, ran_at=now - timedelta(days=90))
+    recent = DoctorRun.objects.create(service=other, ran_at=now - timedelta(days=1))
+
+    call_command("prune", stdout=StringIO())
+
+    kept = set(DoctorRun.objects.values_list("pk", flat=True))
+    assert old.pk not in kept and alone.pk not in kept
+    assert {last.pk, recent.pk} <= kept
