@@ -169,3 +169,31 @@ def test_the_delete_page_of_a_record_needs_the_view_permission(
     callback = records["callback"]
     response = client.get(f"/admin/messaging/callback/{callback.pk}/delete/")  # type: ignore[attr-defined]
     assert response.status_code == 403
+
+
+def test_deleting_what_holds_kept_records_says_so_not_that_permission_lacks(
+    admin_client_: Client, records: dict[str, object]
+) -> None:
+    """A service with callbacks received, a contact with its events and deliveries: the records
+    cannot be deleted by anyone, so the page says why rather than blame the account."""
+    service = records["service"]
+    page = admin_client_.get(
+        f"/admin/messaging/messagingservice/{service.pk}/delete/"  # type: ignore[attr-defined]
+    ).content.decode()
+    main = page.split('id="content-main"')[1] if 'id="content-main"' in page else page
+    assert 'id="records-kept"' in page and "callback" in main
+    assert "doesn't have permission" not in page
+
+    # A user who lacks a delete permission is still told so.
+    user = User.objects.create_user("deleter", password="pw-12345678", is_staff=True)
+    user.user_permissions.add(
+        *Permission.objects.filter(
+            codename__in=["view_messagingservice", "delete_messagingservice", "view_callback"]
+        )
+    )
+    client = Client()
+    client.force_login(user)
+    html = client.get(
+        f"/admin/messaging/messagingservice/{service.pk}/delete/"  # type: ignore[attr-defined]
+    ).content.decode()
+    assert "doesn't have permission" in html
