@@ -8,6 +8,7 @@ from typing import Any
 
 from django import template
 from django.contrib import admin
+from django.http import HttpRequest
 
 register = template.Library()
 
@@ -17,14 +18,16 @@ def kept_records(context: dict[str, Any], perms_lacking: Any) -> dict[str, list[
     """{"kept": [...], "lacking": [...]}: `kept` holds the kinds whose admin refuses deletion to
     a user who has the permission to delete them; `lacking` the kinds the user lacks it for."""
     request = context.get("request")
-    user = getattr(request, "user", None)
+    names = [str(name) for name in perms_lacking or []]
+    if not isinstance(request, HttpRequest):
+        return {"kept": [], "lacking": names}
+    user = request.user
     refused_to_all = set()
     for model, model_admin in admin.site._registry.items():
         opts = model._meta
-        permitted = user is not None and user.has_perm(f"{opts.app_label}.delete_{opts.model_name}")
+        permitted = user.has_perm(f"{opts.app_label}.delete_{opts.model_name}")
         if permitted and not model_admin.has_delete_permission(request):
             refused_to_all.add(str(opts.verbose_name))
-    names = [str(name) for name in perms_lacking or []]
     return {
         "kept": [name for name in names if name in refused_to_all],
         "lacking": [name for name in names if name not in refused_to_all],
