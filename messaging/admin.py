@@ -193,7 +193,7 @@ class SimulateForm(forms.Form):
         ]
         channel_field = cast(forms.ChoiceField, self.fields["channel"])
         channel_field.choices = [
-            ("", _("One a queue of the app is addressed to")),
+            ("", _("Any channel the app's queues receive")),
             *((sub.sinch_channel, f"{sub.label} ({sub.sinch_channel})") for sub in SUBCHANNELS),
         ]
 
