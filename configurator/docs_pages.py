@@ -45,6 +45,8 @@ class DocsLink:
 # Which documentation each admin form links to, by (app label, model name).
 DOCS_LINKS: dict[tuple[str, str], list[DocsLink]] = {
     ("messaging", "messagingservice"): [
+        DocsLink(_("Connect Sinch"), "readme", "connect-sinch-with-the-setup-doctor"),
+        DocsLink(_("The setup doctor"), "admin-doctor", "the-setup-doctor-admin"),
         DocsLink(_("Messaging services"), "architecture", "messaging-services"),
         DocsLink(_("The webhook path"), "architecture", "the-webhook-path"),
         DocsLink(_("Secrets"), "architecture", "secrets"),
