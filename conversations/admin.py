@@ -387,6 +387,8 @@ class ContactAdmin(LargeTableAdminMixin, BoundedLookupsMixin, admin.ModelAdmin[C
         context = dict(extra_context or {})
         if contact is not None:
             allowed = set(lifecycle.allowed_events(contact))
+            can_pick_agent = request.user.has_perm("conversations.view_agent")
+            can_pick_queue = request.user.has_perm("queues.view_queue")
             other_queues = Queue.objects.filter(channel_type=contact.channel_type).exclude(
                 pk=contact.queue_id or 0
             )
@@ -394,8 +396,11 @@ class ContactAdmin(LargeTableAdminMixin, BoundedLookupsMixin, admin.ModelAdmin[C
                 contact_actions=[e for e in ACTIONS if e in allowed],
                 contact_open=lifecycle.phase(contact) is not lifecycle.Phase.CLOSED,
                 contact_where=lifecycle.describe(contact),
-                agents=Agent.objects.exclude(pk=contact.agent_id or 0).exists(),
-                other_queues=other_queues.exists(),
+                # The pickers search agents and queues: without the view permission their
+                # search is refused, so the action is not offered (the page says why).
+                agents=can_pick_agent and Agent.objects.exclude(pk=contact.agent_id or 0).exists(),
+                other_queues=can_pick_queue and other_queues.exists(),
+                pick_refused=not (can_pick_agent and can_pick_queue),
                 target_form=ContactTargetForm(auto_id=False, serving_queue=contact.queue_id),
                 can_act=self.has_change_permission(request, contact),
                 reply_text=_reply_draft_take(request, contact),

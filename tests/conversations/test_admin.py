@@ -115,6 +115,23 @@ def test_actions_need_post_and_the_change_permission(queue: Queue) -> None:
     assert contact.state == "queued"
 
 
+def test_actions_that_choose_an_agent_or_queue_need_their_view_permission(queue: Queue) -> None:
+    """The pickers search agents and queues: a user who may change contacts but not view
+    agents is told why Allocate is not offered, instead of a search that is refused."""
+    contact = make_contact(queue)
+    make_agent("Ann")
+    operator = User.objects.create_user("operator", password="pw-12345678", is_staff=True)
+    operator.user_permissions.add(
+        *Permission.objects.filter(codename__in=["view_contact", "change_contact"])
+    )
+    client = Client()
+    client.force_login(operator)
+    page = client.get(f"/admin/conversations/contact/{contact.pk}/change/").content.decode()
+    assert 'class="act-allocated"' not in page
+    assert "needs the permission to view agents and queues" in page
+    assert 'class="act-abandoned"' in page
+
+
 def test_reply_from_the_contact_page(
     admin_client_: Client, queue: Queue, fake_sinch: FakeSinch
 ) -> None:
