@@ -15,11 +15,11 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.formats import number_format
 from django.utils.http import urlencode
-from django.utils.timesince import timesince
 from django.utils.translation import gettext as _
 
 from cockpit import checklist, selectors
 from cockpit.counting import Tally
+from configurator import times
 from integrations.choices import DeliveryStatus
 from messaging.choices import CallbackStatus, ReasonCode
 from queues import selectors as queue_selectors
@@ -85,16 +85,13 @@ def _bounded(value: int) -> str:
 
 
 def wait_text(since: datetime, now: datetime) -> str:
-    """How long since `since`: in seconds under two minutes, else in words."""
-    seconds = max(0, int((now - since).total_seconds()))
-    if seconds < 120:
-        return _("%(seconds)d s") % {"seconds": seconds}
-    return timesince(since, now)
+    """How long since `since`, as every admin page says it ("45 s", "3 min 20 s", "29 d 9 h")."""
+    return times.waited(since, now)
 
 
 def local_time(moment: datetime) -> str:
-    """A moment in the site's time zone, saying which."""
-    return timezone.localtime(moment).strftime("%Y-%m-%d %H:%M:%S %Z")
+    """A moment in the site's time zone, saying which, as every admin page shows it."""
+    return times.moment(moment)
 
 
 # --- the parts --------------------------------------------------------------------------------
