@@ -14,6 +14,7 @@ from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from configurator.api import drf_errors
 from configurator.pagination import cursor_pagination
 from configurator.parsers import KeysFilter, UtcDateTimeFilter
 from configurator.permissions import ChangeOnPostPermissions
@@ -119,7 +120,7 @@ class ContactViewSet(viewsets.ReadOnlyModelViewSet[Contact]):
         except LifecycleError as exc:
             return Response({"detail": str(exc)}, status=status.HTTP_409_CONFLICT)
         except DjangoValidationError as exc:
-            raise serializers.ValidationError(_drf_errors(exc)) from None
+            raise serializers.ValidationError(drf_errors(exc)) from None
         fresh = selectors.contact_detail().get(pk=contact.pk)
         return Response(ContactSerializer(fresh, context=self.get_serializer_context()).data)
 
@@ -186,7 +187,7 @@ class ContactViewSet(viewsets.ReadOnlyModelViewSet[Contact]):
         except messages.ReplyFailed as exc:
             return Response({"detail": str(exc)}, status=status.HTTP_502_BAD_GATEWAY)
         except DjangoValidationError as exc:
-            raise serializers.ValidationError(_drf_errors(exc)) from None
+            raise serializers.ValidationError(drf_errors(exc)) from None
         return Response(MessageSerializer(message).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(responses=ContactEventSerializer(many=True))
@@ -204,9 +205,3 @@ class ContactViewSet(viewsets.ReadOnlyModelViewSet[Contact]):
             return Response(serializer(rows, many=True).data)
         page = self.paginator.paginate_queryset(rows, self.request, view=self)
         return self.paginator.get_paginated_response(serializer(page, many=True).data)
-
-
-def _drf_errors(exc: DjangoValidationError) -> Any:
-    if hasattr(exc, "error_dict"):
-        return exc.message_dict
-    return {"non_field_errors": exc.messages}

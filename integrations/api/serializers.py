@@ -10,6 +10,7 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import Field, Manager
 from rest_framework import serializers
 
+from configurator.api import drf_errors
 from configurator.credentials import CredentialEntrySerializer, nested_errors
 from configurator.names import UniqueNameSerializerMixin
 from conversations.choices import Event
@@ -179,9 +180,7 @@ def _model_errors_as_400() -> Iterator[None]:
     try:
         yield
     except DjangoValidationError as exc:
-        raise serializers.ValidationError(
-            exc.message_dict if hasattr(exc, "error_dict") else {"non_field_errors": exc.messages}
-        ) from None
+        raise serializers.ValidationError(drf_errors(exc)) from None
 
 
 class PresetSerializer(serializers.Serializer[Any]):

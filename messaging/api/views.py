@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import django_filters
-from django.core.exceptions import NON_FIELD_ERRORS
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import QuerySet
 from drf_spectacular.utils import extend_schema
@@ -11,8 +10,8 @@ from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.settings import api_settings
 
+from configurator.api import drf_errors
 from configurator.pagination import cursor_pagination
 from configurator.parsers import UtcDateTimeFilter
 from configurator.permissions import ChangeOnPostPermissions
@@ -67,7 +66,7 @@ class MessagingServiceViewSet(SaveWarningsViewSetMixin, viewsets.ModelViewSet[Me
                 overlap_hours=given.validated_data["overlap_hours"],
             )
         except DjangoValidationError as exc:
-            raise serializers.ValidationError(exc.message_dict) from None
+            raise serializers.ValidationError(drf_errors(exc)) from None
         shown = self.get_queryset().get(pk=service.pk)
         return Response(self.get_serializer(shown).data)
 
@@ -105,16 +104,8 @@ class MessagingServiceViewSet(SaveWarningsViewSetMixin, viewsets.ModelViewSet[Me
         try:
             sent = simulator.message_simulate(service=service, **given.validated_data)
         except DjangoValidationError as exc:
-            raise serializers.ValidationError(_drf_errors(exc)) from None
+            raise serializers.ValidationError(drf_errors(exc)) from None
         return Response(SimulatedSerializer(sent).data, status=status.HTTP_202_ACCEPTED)
-
-
-def _drf_errors(exc: DjangoValidationError) -> dict[str, list[str]]:
-    """A Django error dict as DRF words it: the model's "__all__" is DRF's non-field key."""
-    return {
-        api_settings.NON_FIELD_ERRORS_KEY if field == NON_FIELD_ERRORS else field: messages
-        for field, messages in exc.message_dict.items()
-    }
 
 
 class CallbackFilter(django_filters.FilterSet):
