@@ -46,6 +46,10 @@ _list_references: ContextVar[selectors.DatabaseReferences | None] = ContextVar(
 )
 
 
+# Where save_related leaves the saved integration for its save-time warnings (_warn_saved).
+SAVED_ATTRIBUTE = "_integration_saved"
+
+
 class AuthenticationInline(admin.TabularInline[IntegrationAuthentication, Integration]):
     """The Authentication block (seed 003, table 2)."""
 
@@ -239,7 +243,9 @@ class IntegrationAdmin(admin.ModelAdmin[Integration]):
             return TemplateResponse(
                 request, "admin/integrations/integration/choose_channel_type.html", context
             )
-        return super().add_view(request, form_url, self._page_context(extra_context))
+        response = super().add_view(request, form_url, self._page_context(extra_context))
+        self._warn_saved(request)
+        return response
 
     def change_view(
         self,
@@ -253,7 +259,18 @@ class IntegrationAdmin(admin.ModelAdmin[Integration]):
             if integration is not None:
                 for problem in selectors.integration_problems(integration):
                     messages.warning(request, problem)
-        return super().change_view(request, object_id, form_url, self._page_context(extra_context))
+        response = super().change_view(
+            request, object_id, form_url, self._page_context(extra_context)
+        )
+        self._warn_saved(request)
+        return response
+
+    def _warn_saved(self, request: HttpRequest) -> None:
+        """Save-time warnings, once the save's transaction has ended: the endpoint check may
+        resolve its host name (up to RESOLVE_SECONDS), which holds no transaction open."""
+        saved = getattr(request, SAVED_ATTRIBUTE, None)
+        if saved is not None:
+            warn(request, selectors.save_warnings(saved))
 
     def _page_context(self, extra_context: dict[str, Any] | None) -> dict[str, Any]:
         return {**(extra_context or {}), "presets": [p.as_json() for p in PRESETS]}
@@ -278,7 +295,7 @@ class IntegrationAdmin(admin.ModelAdmin[Integration]):
                 changes.record_on(formset)
             else:
                 formset.save()
-        warn(request, selectors.save_warnings(form.instance))
+        setattr(request, SAVED_ATTRIBUTE, form.instance)
 
     # --- copy, disable, enable, resume, test, resend ------------------------------------------
 
