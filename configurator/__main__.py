@@ -10,7 +10,12 @@ def main() -> None:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "configurator.settings")
     from django.core.management import execute_from_command_line
 
-    execute_from_command_line(sys.argv)
+    from configurator import audit
+
+    # What a command changes is recorded as done through a command (db_worker says worker, and
+    # the run command's web server sets admin or API per request).
+    with audit.via(audit.AuditVia.COMMAND):
+        execute_from_command_line(sys.argv)
 
 
 if __name__ == "__main__":

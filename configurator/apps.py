@@ -34,6 +34,13 @@ class ConfiguratorConfig(AppConfig):
 
         logcontext.log_uncaught_exceptions()
 
+        from django.db.models.signals import pre_save
+
+        from configurator import audit
+        from configurator.models import AuditEntry
+
+        pre_save.connect(audit.entry_fill, sender=AuditEntry, dispatch_uid="audit_entry_fill")
+
         def beat_every() -> float:
             return max(1.0, min(10.0, float(settings.WORKER_STALE_SECONDS) / 4))
 

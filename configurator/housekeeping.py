@@ -24,7 +24,8 @@ from django.conf import settings
 from django.db import InterfaceError, OperationalError, close_old_connections, connections
 from django.utils import timezone
 
-from configurator import extensions
+from configurator import audit, extensions
+from configurator.choices import AuditVia
 
 logger = logging.getLogger(__name__)
 
@@ -226,9 +227,10 @@ def start(stop: threading.Event, *, max_sleep: float = 1.0) -> threading.Thread:
     def loop() -> None:
         housekeeper = Housekeeper()
         try:
-            while not stop.is_set():
-                wait = housekeeper.run_due()
-                stop.wait(min(wait, max_sleep))
+            with audit.via(AuditVia.WORKER):
+                while not stop.is_set():
+                    wait = housekeeper.run_due()
+                    stop.wait(min(wait, max_sleep))
         finally:
             connections.close_all()
 

@@ -1,10 +1,14 @@
-"""Rows of the shared mechanisms: the workers' heartbeats, API tokens as administrators see them."""
+"""Rows of the shared mechanisms: the workers' heartbeats, API tokens as administrators see them,
+the audit trail."""
 
 from __future__ import annotations
 
+from auditlog.models import AbstractLogEntry
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 from knox.models import AuthToken
+
+from configurator.choices import AuditVia
 
 # The first characters of a key shown in the admin: enough to tell tokens apart, useless to log in.
 PREFIX_SHOWN = 8
@@ -44,3 +48,30 @@ class ApiToken(AuthToken):  # type: ignore[misc]  # knox ships no types
     def prefix(self) -> str:
         """The first characters of the key: enough to tell tokens apart, useless to log in."""
         return str(self.token_key)[:PREFIX_SHOWN]
+
+
+class AuditEntry(AbstractLogEntry):  # type: ignore[misc]  # django-auditlog ships no types
+    """One change or operator action: django-auditlog's entry, with the operation and the entry.
+
+    django-auditlog records who, when, the object and the field-level diff of every registered
+    model's create, update and delete (configurator/audit.py says which models, and masks their
+    secrets); `operation` names what the person did in the words of the admin and the API (a
+    `copy` creates, a `disable` updates, a `transfer` changes no configuration at all), and `via`
+    says whether it came through the admin, the API, a command or a worker.
+    """
+
+    operation: models.CharField[str, str] = models.CharField(
+        _("action"), max_length=32, db_index=True
+    )
+    via: models.CharField[str, str] = models.CharField(
+        _("through"), max_length=16, choices=AuditVia.choices, default=AuditVia.SYSTEM
+    )
+
+    class Meta(AbstractLogEntry.Meta):  # type: ignore[misc]
+        verbose_name = _("audit entry")
+        verbose_name_plural = _("audit trail")
+        indexes = [
+            models.Index(fields=["content_type", "object_id", "-timestamp"], name="audit_object"),
+            models.Index(fields=["actor", "-timestamp"], name="audit_actor"),
+            models.Index(fields=["-timestamp"], name="audit_timestamp"),
+        ]

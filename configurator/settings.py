@@ -51,6 +51,8 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "django_tasks",
     "django_tasks_db",
+    # The audit trail's recording (configurator/audit.py); its entry model is configurator's.
+    "auditlog",
     "queues",
     "conversations",
     "messaging",
@@ -78,6 +80,8 @@ MIDDLEWARE = [
     "configurator.request_limits.RequestLimitsMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # After authentication: the audit trail's entries name the request's user and channel.
+    "configurator.audit.AuditMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # Last, as django-axes asks: it turns a locked-out login into its 429 page.
@@ -320,6 +324,7 @@ CALLBACKS_RETENTION_DAYS = env.int("CALLBACKS_RETENTION_DAYS", default=30)
 DELIVERIES_RETENTION_DAYS = env.int("DELIVERIES_RETENTION_DAYS", default=30)
 CONTACT_EVENTS_RETENTION_DAYS = env.int("CONTACT_EVENTS_RETENTION_DAYS", default=90)
 TASK_RESULTS_RETENTION_DAYS = env.int("TASK_RESULTS_RETENTION_DAYS", default=7)
+AUDIT_RETENTION_DAYS = env.int("AUDIT_RETENTION_DAYS", default=365)
 PRUNE_INTERVAL_SECONDS = env.int("PRUNE_INTERVAL_SECONDS", default=3600)
 PRUNE_BATCH_SIZE = env.int("PRUNE_BATCH_SIZE", default=1000)
 PRUNE_RUN_SECONDS = env.int("PRUNE_RUN_SECONDS", default=20)
@@ -379,3 +384,9 @@ METRICS_ALLOWED_NETWORKS = env.list("METRICS_ALLOWED_NETWORKS", default=[])
 # all. Must be an environment variable (prometheus_client reads it when imported), the same for
 # every process of the host, and emptied before they start; `manage.py run` sets it up itself.
 PROMETHEUS_MULTIPROC_DIR = env.str("PROMETHEUS_MULTIPROC_DIR", default="")
+
+# The audit trail (configurator/audit.py, docs/governance.md): django-auditlog writes the
+# project's own entry model, with diffs as JSON and secret fields masked to "(secret)".
+AUDITLOG_LOGENTRY_MODEL = "configurator.AuditEntry"
+AUDITLOG_MASK_CALLABLE = "configurator.audit.mask_secret"
+AUDITLOG_STORE_JSON_CHANGES = True

@@ -32,7 +32,8 @@ from django.db import DatabaseError, connections
 from django_tasks_db.management.commands import db_worker
 from django_tasks_db.models import DBTaskResult
 
-from configurator import housekeeping, workers
+from configurator import audit, housekeeping, workers
+from configurator.choices import AuditVia
 
 logger = logging.getLogger("django_tasks_db")
 
@@ -157,7 +158,8 @@ def supervise(loops: list[TaskLoop], stop: threading.Event) -> None:
     def run(loop: TaskLoop) -> None:
         housekeeping.set_thread_worker_id(loop.worker_id)
         try:
-            loop.run()
+            with audit.via(AuditVia.WORKER):
+                loop.run()
             if not stop.is_set():
                 raise RuntimeError("the task loop ended without being stopped")
         except Exception:
