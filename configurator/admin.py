@@ -23,7 +23,7 @@ from django.utils.translation import gettext_lazy as _
 from knox.models import AuthToken
 
 from configurator import admin_thirdparty
-from configurator.models import ApiToken, WorkerHeartbeat
+from configurator.models import ApiToken, AuditEntry, WorkerHeartbeat
 from configurator.tokens import api_token_create, api_tokens_revoke, api_tokens_visible
 
 
@@ -33,10 +33,14 @@ def third_party_admins_replace() -> None:
     Called by the admin's AppConfig.ready() once every app's admin module is imported.
     knox's own page lists every token's digest and lets staff create tokens for anyone: tokens
     are managed on the ApiToken page below instead. django-tasks-db's and axes' pages are
-    replaced by bounded ones (`admin_thirdparty`).
+    replaced by bounded ones (`admin_thirdparty`), django-auditlog's by the audit trail's.
     """
     if admin.site.is_registered(AuthToken):
         admin.site.unregister(AuthToken)
+    # django-auditlog's page counts the whole table per view and is replaced by the audit trail's
+    # own page (configurator's admin).
+    if admin.site.is_registered(AuditEntry):
+        admin.site.unregister(AuditEntry)
     admin_thirdparty.bounded_admins_register()
 
 

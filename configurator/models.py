@@ -75,3 +75,18 @@ class AuditEntry(AbstractLogEntry):  # type: ignore[misc]  # django-auditlog shi
             models.Index(fields=["actor", "-timestamp"], name="audit_actor"),
             models.Index(fields=["-timestamp"], name="audit_timestamp"),
         ]
+
+
+class ConfigurationTransfer(models.Model):
+    """No rows: the permissions to export and import the configuration between landscapes."""
+
+    class Meta:
+        managed = False
+        default_permissions = ()
+        permissions = [
+            ("export_configuration", _("Can export the configuration")),
+            ("import_configuration", _("Can import a configuration")),
+        ]
+
+    def __str__(self) -> str:
+        return str(self._meta.verbose_name)

@@ -162,6 +162,9 @@ class Contact(models.Model):
         ordering = ["-created", "-id"]
         verbose_name = _("contact")
         verbose_name_plural = _("contacts")
+        # The customer's identity, messages and attached data, and the callbacks that carry them
+        # (docs/governance.md, "Roles"): viewing a contact's state and queue does not need it.
+        permissions = [("view_personal_data", _("Can view customers' personal data"))]
         constraints = [
             models.UniqueConstraint(
                 fields=["sinch_app_id", "thread_key"],
