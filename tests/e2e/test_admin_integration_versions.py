@@ -65,7 +65,7 @@ def test_integration_developer_breaks_an_integration_and_restores_the_version_be
     page.click('input[name="_continue"]')
     expect(page.locator(".messagelist")).to_contain_text("was changed successfully")
 
-    page.get_by_role("link", name="Versions", exact=True).click()
+    page.locator(".object-tools").get_by_role("link", name="Versions", exact=True).click()
     rows = page.locator("#version-list tbody tr")
     expect(rows).to_have_count(2)
     expect(rows.nth(0)).to_contain_text("developer")
