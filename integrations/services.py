@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -268,7 +269,7 @@ def integration_version_record(
         snapshot=snapshot,
         changed=changed,
         user=actor,
-        username=getattr(actor, "username", "") if actor is not None else "",
+        username=actor.get_username() if actor is not None else "",
         via=audit.current_via(),
         restored_from=restored_from,
     )
@@ -287,8 +288,9 @@ def integration_version_restore(*, integration: Integration, number: int) -> Int
     snapshot = version.snapshot
     target = Integration.objects.get(pk=integration.pk)
     for name in versions.PLAIN_FIELDS:
-        setattr(target, name, snapshot[name])
-    queues = _restored_queues(snapshot["queues"])
+        # A field added after the version was written keeps its current value.
+        setattr(target, name, snapshot.get(name, getattr(target, name)))
+    queues = _restored_queues(snapshot.get("queues", []))
     authentication_ids = list(
         target.authentications.order_by("authentication_id").values_list(
             "authentication_id", flat=True
@@ -296,7 +298,7 @@ def integration_version_restore(*, integration: Integration, number: int) -> Int
     )
     check = clean_integration(
         IntegrationInput.of(
-            snapshot.get,
+            partial(getattr, target),
             queues=queues,
             authentication_ids=authentication_ids,
         ),

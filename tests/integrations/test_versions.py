@@ -424,6 +424,20 @@ def test_a_configuration_naming_a_removed_entry_is_not_restored(
     }
 
 
+def test_a_name_taken_since_is_not_restored(api: APIClient, queue: Queue) -> None:
+    integration = _listener(queue)
+    integration.name = "Renamed"
+    services.integration_save(integration=integration)
+    make_integration("LISTENER")
+
+    response = api.post(f"{API}{integration.pk}/versions/1/restore/")
+
+    assert response.status_code == 400
+    assert list(response.json()) == ["name"]
+    assert Integration.objects.get(pk=integration.pk).name == "Renamed"
+    assert _numbers(integration) == [1, 2]
+
+
 def test_admin_restore_asks_first_then_restores(admin_client_: Client, queue: Queue) -> None:
     integration = _listener(queue)
     integration.endpoint_url = "https://wrong.example.com/"
