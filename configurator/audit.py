@@ -171,3 +171,16 @@ class AuditMiddleware:
                 return self.get_response(request)
         finally:
             _request.reset(request_token)
+
+
+# --- Readers for records of their own (integration versions): who, and through what ---------
+
+
+def current_actor() -> Any:
+    """The user the current change is made by (an explicit actor, else the request's), or None."""
+    return _actor.get() or _request_user()
+
+
+def current_via() -> str:
+    """Through what the current change comes: admin, api, command, worker or system."""
+    return _via.get()

@@ -76,6 +76,7 @@ DOCS_LINKS: dict[tuple[str, str], list[DocsLink]] = {
         DocsLink(_("Placeholders"), "integrations", "placeholders"),
         DocsLink(_("Conditions"), "integrations", "conditions"),
         DocsLink(_("Authentications"), "integrations", "authentications"),
+        DocsLink(_("Versions and restore"), "governance", "integration-versions"),
     ],
     ("integrations", "delivery"): [
         DocsLink(_("Deliveries"), "integrations", "deliveries"),

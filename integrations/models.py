@@ -5,12 +5,14 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from configurator.choices import AuditVia
 from configurator.limits import (
     CONFIGURATION_MAX_BYTES,
     DESCRIPTION_MAX_CHARS,
@@ -184,6 +186,51 @@ class IntegrationAuthentication(models.Model):
     def type(self) -> AuthenticationType:
         """Told by the ID (`basic:`, `digest:`, `oauth:`, else a header value), not stored."""
         return AuthenticationType(authentication_type(self.authentication_id))
+
+
+class IntegrationVersion(models.Model):
+    """What an integration was after one save, so that a mistaken edit can be put back.
+
+    `snapshot` holds its configuration fields (`integrations.versions.SNAPSHOT_FIELDS`), never a
+    secret; `changed` names the fields that differ from the version before. Kept as long as
+    the integration, deleted with it.
+    """
+
+    integration = models.ForeignKey(
+        Integration,
+        on_delete=models.CASCADE,
+        related_name="versions",
+        verbose_name=_("integration"),
+    )
+    number = models.PositiveIntegerField(_("version"))
+    snapshot = OrderedJSONField(_("snapshot"))
+    changed = models.JSONField(_("fields changed"), default=list, blank=True)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("user"),
+    )
+    # Who it was when the version was written: kept if the user is deleted later.
+    username = models.CharField(_("username"), max_length=150, blank=True)
+    via = models.CharField(_("through"), max_length=16, choices=AuditVia.choices)
+    restored_from = models.PositiveIntegerField(_("restored from"), null=True, blank=True)
+    created_at = models.DateTimeField(_("when"), default=timezone.now)
+
+    class Meta:
+        ordering = ["integration", "-number"]
+        verbose_name = _("integration version")
+        verbose_name_plural = _("integration versions")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["integration", "number"], name="integrations_version_number_once"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return str(_("Version %(number)d") % {"number": self.number})
 
 
 class IntegrationTrigger(models.Model):

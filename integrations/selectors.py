@@ -22,6 +22,7 @@ from integrations.models import (
     Integration,
     IntegrationAuthentication,
     IntegrationTrigger,
+    IntegrationVersion,
     firing,
 )
 from integrations.set_keys import References
@@ -337,6 +338,19 @@ class DatabaseTargets:
         if len(agents) > 1:
             raise ValueError(f"several agents have the identifier “{identifier}”")
         return agents[0]
+
+
+def integration_versions(integration: Integration) -> QuerySet[IntegrationVersion]:
+    """An integration's versions, newest first, without their snapshots (lists show a summary)."""
+    return IntegrationVersion.objects.filter(integration=integration).defer("snapshot")
+
+
+def integration_versions_by_number(
+    integration: Integration, numbers: Iterable[int]
+) -> dict[int, IntegrationVersion]:
+    """The versions of these numbers, with their snapshots, by number (one query)."""
+    rows = IntegrationVersion.objects.filter(integration=integration, number__in=list(numbers))
+    return {version.number: version for version in rows}
 
 
 def delivery_list() -> QuerySet[Delivery]:

@@ -1,4 +1,5 @@
-"""Configuration writes of the integrations app: save, copy, disable, enable, resume, triggers.
+"""Configuration writes of the integrations app: save, copy, disable, enable, resume, triggers,
+and versions (every change of a version's fields is one; restore).
 
 What happens on events lives elsewhere: the lifecycle hook and blocking calls in `runtime`,
 background deliveries, retries, sweep and resend in `dispatch`, delivery rows in `recording`.
@@ -7,21 +8,45 @@ background deliveries, retries, sweep and resend in `dispatch`, delivery rows in
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
+from configurator import audit
+from configurator.changes import RowChanges
+from configurator.choices import AuditOperation
 from configurator.names import name_owner
 from conversations.choices import Event
+from integrations import versions
 from integrations.credentials import authentications_replace
 from integrations.firing import trigger_rows
-from integrations.models import Integration, IntegrationTrigger
-from integrations.selectors import integration_problems
-from integrations.validation import CleanAuthentication
+from integrations.models import (
+    Integration,
+    IntegrationAuthentication,
+    IntegrationTrigger,
+    IntegrationVersion,
+)
+from integrations.selectors import DatabaseReferences, integration_problems
+from integrations.validation import (
+    CleanAuthentication,
+    IntegrationInput,
+    clean_integration,
+)
 from queues.models import Queue
 
 COPY_SUFFIX = "copy"
+
+
+@dataclass(frozen=True)
+class IntegrationSaved:
+    """What a save did: the admin's history reads the authentication entries' changes."""
+
+    integration: Integration
+    authentications: RowChanges | None
+    version: IntegrationVersion | None
 
 
 def integration_save(
@@ -34,20 +59,36 @@ def integration_save(
 
     Saving with no event selected disables it (as Contact Pro did), with nothing to restore:
     Enable is refused until events are chosen. Choosing events does not enable it by itself;
-    Enable does. The trigger rows are rebuilt here, and only here.
+    Enable does. The trigger rows are rebuilt here, and only here. A save that changes what a
+    version holds is a new version.
     """
+    return integration_save_with_changes(
+        integration=integration, queues=queues, authentications=authentications
+    ).integration
+
+
+def integration_save_with_changes(
+    *,
+    integration: Integration,
+    queues: Iterable[Queue] | None = None,
+    authentications: Sequence[CleanAuthentication] | None = None,
+    restored_from: int | None = None,
+) -> IntegrationSaved:
+    """`integration_save`, telling what it changed (for pages that show it, and restores)."""
     integration.events = _ordered_events(integration.events)
     if not integration.events:
         integration.enabled = False
     integration.full_clean(exclude=["queues"])
+    changes = None
     with transaction.atomic():
         integration.save()
         if queues is not None:
             integration.queues.set(list(queues))
         if authentications is not None:
-            authentications_replace(integration=integration, entries=authentications)
+            changes = authentications_replace(integration=integration, entries=authentications)
         triggers_rebuild(integration=integration)
-    return integration
+        version = integration_version_record(integration=integration, restored_from=restored_from)
+    return IntegrationSaved(integration=integration, authentications=changes, version=version)
 
 
 def integration_copy(*, integration: Integration) -> Integration:
@@ -74,6 +115,7 @@ def integration_copy(*, integration: Integration) -> Integration:
         copy.save()
         copy.queues.set(list(integration.queues.all()))
         triggers_rebuild(integration=copy)
+        integration_version_record(integration=copy)
     return copy
 
 
@@ -93,7 +135,9 @@ def integration_disable(*, integration: Integration) -> bool:
     if not integration.enabled:
         return False
     integration.enabled = False
-    integration.save(update_fields=["enabled", "updated_at"])
+    with transaction.atomic():
+        integration.save(update_fields=["enabled", "updated_at"])
+        integration_version_record(integration=integration)
     return True
 
 
@@ -114,15 +158,17 @@ def integration_enable(*, integration: Integration) -> bool:
         )
     integration.enabled = True
     _pause_lift(integration)
-    integration.save(
-        update_fields=[
-            "enabled",
-            "paused_at",
-            "paused_reason",
-            "consecutive_failures",
-            "updated_at",
-        ]
-    )
+    with transaction.atomic():
+        integration.save(
+            update_fields=[
+                "enabled",
+                "paused_at",
+                "paused_reason",
+                "consecutive_failures",
+                "updated_at",
+            ]
+        )
+        integration_version_record(integration=integration)
     return True
 
 
@@ -181,3 +227,104 @@ def triggers_rebuild(*, integration: Integration) -> None:
             )
             for event, channel, way, queue_id in rows
         )
+
+
+# --- Versions: what `integrations.versions` snapshots, written after every change -----------
+
+
+def integration_snapshot(integration: Integration) -> dict[str, Any]:
+    """What a version of the integration holds now, read from the database (not a prefetch)."""
+    return versions.snapshot_of(
+        {name: getattr(integration, name) for name in versions.PLAIN_FIELDS},
+        queues=Queue.objects.filter(integrations=integration).values_list("pk", "name"),
+        authentication_ids=IntegrationAuthentication.objects.filter(
+            integration=integration
+        ).values_list("authentication_id", flat=True),
+    )
+
+
+def integration_version_record(
+    *, integration: Integration, restored_from: int | None = None
+) -> IntegrationVersion | None:
+    """A new version when the integration differs from its last one; None when it does not.
+
+    Who and through what come from the audit trail's context (`configurator.audit`). Called
+    inside the transaction of the change, after the integration's row was written: its row
+    lock keeps two saves from taking the same number.
+    """
+    snapshot: Any = integration_snapshot(integration)
+    last = (
+        IntegrationVersion.objects.filter(integration=integration)
+        .order_by("-number")
+        .only("number", "snapshot")
+        .first()
+    )
+    changed = [] if last is None else versions.changed_fields(last.snapshot, snapshot)
+    if last is not None and not changed:
+        return None
+    actor = audit.current_actor()
+    return IntegrationVersion.objects.create(
+        integration=integration,
+        number=1 if last is None else last.number + 1,
+        snapshot=snapshot,
+        changed=changed,
+        user=actor,
+        username=actor.get_username() if actor is not None else "",
+        via=audit.current_via(),
+        restored_from=restored_from,
+    )
+
+
+def integration_version_restore(*, integration: Integration, number: int) -> IntegrationSaved:
+    """Make the integration what version `number` was, through the checks of a save.
+
+    A version that no longer passes them (a queue deleted since, an event or a configuration
+    no longer valid, a name taken since) raises ValidationError by field, and nothing changes.
+    Authentication entries are left as they are (a version holds no secret): a configuration
+    naming an entry removed since is refused for that reason. A restore that changes something
+    is a new version, "restored from `number`"; `version` is None when it changed nothing.
+    """
+    version = IntegrationVersion.objects.get(integration=integration, number=number)
+    snapshot = version.snapshot
+    target = Integration.objects.get(pk=integration.pk)
+    for name in versions.PLAIN_FIELDS:
+        # A field added after the version was written keeps its current value.
+        setattr(target, name, snapshot.get(name, getattr(target, name)))
+    queues = _restored_queues(snapshot.get("queues", []))
+    authentication_ids = list(
+        target.authentications.order_by("authentication_id").values_list(
+            "authentication_id", flat=True
+        )
+    )
+    check = clean_integration(
+        IntegrationInput.of(
+            partial(getattr, target),
+            queues=queues,
+            authentication_ids=authentication_ids,
+        ),
+        references=DatabaseReferences(),
+    )
+    if not check.is_valid:
+        raise ValidationError(check.errors)
+    with audit.operation(AuditOperation.RESTORE, version=number), transaction.atomic():
+        return integration_save_with_changes(
+            integration=target, queues=queues, restored_from=number
+        )
+
+
+def _restored_queues(stored: list[dict[str, Any]]) -> list[Queue]:
+    """The version's queues, each still there; else ValidationError naming those that are not."""
+    wanted = [q["id"] for q in stored]
+    found = {q.pk: q for q in Queue.objects.filter(pk__in=wanted)}
+    missing = [q for q in stored if q["id"] not in found]
+    if missing:
+        raise ValidationError(
+            {
+                "queues": [
+                    f"Queue “{q['name']}” (ID {q['id']}) no longer exists: choose the queues "
+                    "on the integration's page instead."
+                    for q in missing
+                ]
+            }
+        )
+    return [found[pk] for pk in wanted]

@@ -132,6 +132,10 @@ def test_api_operations_never_answer_5xx_and_match_the_schema(
         pk = _existing_id(case.path, existing["ids"])
         if pk is not None:
             case.path_parameters["id"] = pk
+        if "number" in case.path_parameters:
+            # The existing integration's first version (its restore changes nothing, or is
+            # refused by field when the fuzzer has changed the integration since).
+            case.path_parameters["number"] = 1
     case.call_and_validate(
         app=application,
         headers={"Authorization": f"Token {existing['token']}"},

@@ -23,14 +23,13 @@ from django.utils.translation import gettext_lazy as _
 from configurator.save_warnings import warn
 from conversations.choices import Event
 from integrations import selectors, services
-from integrations.admin import views
+from integrations.admin import versions, views
 from integrations.admin.forms import AuthenticationForm, AuthenticationFormSet, IntegrationForm
 from integrations.choices import (
     CONVERSATION_TYPE_LABELS,
     SUPPORTED_EVENTS,
     IntegrationChannelType,
 )
-from integrations.credentials import authentications_replace
 from integrations.models import Integration, IntegrationAuthentication
 from integrations.presets import PRESETS
 
@@ -276,26 +275,32 @@ class IntegrationAdmin(admin.ModelAdmin[Integration]):
         return {**(extra_context or {}), "presets": [p.as_json() for p in PRESETS]}
 
     def save_model(self, request: HttpRequest, obj: Integration, form: Any, change: bool) -> None:
-        services.integration_save(integration=obj, queues=form.cleaned_data.get("queues") or [])
+        """Saved in `save_related`, with its queues and authentications: one save, one version."""
+
+    def save_related(self, request: HttpRequest, form: Any, formsets: Any, change: bool) -> None:
+        block = next(
+            (f for f in formsets if isinstance(f, AuthenticationFormSet) and f.result is not None),
+            None,
+        )
+        saved = services.integration_save_with_changes(
+            integration=form.instance,
+            queues=form.cleaned_data.get("queues") or [],
+            authentications=block.result.entries if block and block.result else None,
+        )
+        for formset in formsets:
+            if formset is block and saved.authentications is not None:
+                saved.authentications.record_on(formset)
+            else:
+                formset.save()
         for notice in form.notices:
             messages.info(request, notice)
-        if not obj.enabled:
+        if not saved.integration.enabled:
             messages.info(
                 request,
                 _("“%(name)s” is disabled: it does not fire until it is enabled.")
-                % {"name": obj.name},
+                % {"name": saved.integration.name},
             )
-
-    def save_related(self, request: HttpRequest, form: Any, formsets: Any, change: bool) -> None:
-        for formset in formsets:
-            if isinstance(formset, AuthenticationFormSet) and formset.result is not None:
-                changes = authentications_replace(
-                    integration=form.instance, entries=formset.result.entries
-                )
-                changes.record_on(formset)
-            else:
-                formset.save()
-        setattr(request, SAVED_ATTRIBUTE, form.instance)
+        setattr(request, SAVED_ATTRIBUTE, saved.integration)
 
     # --- copy, disable, enable, resume, test, resend ------------------------------------------
 
@@ -306,13 +311,20 @@ class IntegrationAdmin(admin.ModelAdmin[Integration]):
             "test": views.test_view,
             "resend": views.resend_view,
         }
+        pages: dict[str, tuple[str, Callable[..., HttpResponse]]] = {
+            "versions": ("versions/", versions.versions_view),
+            "versions_compare": ("versions/compare/", versions.versions_compare_view),
+            "version": ("versions/<int:number>/", versions.version_view),
+            "version_restore": ("versions/<int:number>/restore/", versions.version_restore_view),
+            **{name: (f"{name}/", view) for name, view in own.items()},
+        }
         return [
             path(
-                f"<path:object_id>/{name}/",
+                f"<path:object_id>/{route}",
                 self.admin_site.admin_view(partial(view, self)),
                 name=f"integrations_integration_{name}",
             )
-            for name, view in own.items()
+            for name, (route, view) in pages.items()
         ] + super().get_urls()
 
     @admin.action(description=_("Copy selected integrations"), permissions=["add"])

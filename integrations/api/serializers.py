@@ -8,6 +8,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import Field, Manager
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from configurator.api import drf_errors
@@ -16,8 +17,8 @@ from configurator.names import UniqueNameSerializerMixin
 from conversations.choices import Event
 from conversations.models import Contact
 from conversations.selectors import contact_detail
-from integrations import selectors, services
-from integrations.models import Delivery, Integration
+from integrations import selectors, services, versions
+from integrations.models import Delivery, Integration, IntegrationVersion
 from integrations.validation import (
     AUTHENTICATION_BLOCK,
     AuthenticationInput,
@@ -285,3 +286,84 @@ class TestRunSerializer(serializers.Serializer[Any]):
     contact = serializers.CharField()
     live = serializers.BooleanField()
     steps = TestStepSerializer(many=True)
+
+
+class IntegrationVersionSerializer(serializers.ModelSerializer[IntegrationVersion]):
+    """One version of an integration: when, who, through what, and which fields it changed."""
+
+    user = serializers.CharField(
+        source="username", read_only=True, help_text="Who saved it (empty: a system change)."
+    )
+    summary = serializers.SerializerMethodField(help_text="What it changed, in a few words.")
+
+    class Meta:
+        model = IntegrationVersion
+        fields = ["number", "created_at", "user", "via", "restored_from", "changed", "summary"]
+        read_only_fields = fields
+
+    def get_summary(self, obj: IntegrationVersion) -> str:
+        return versions.summary(
+            changed=obj.changed, first=obj.number == 1, restored_from=obj.restored_from
+        )
+
+
+class VersionFieldChangeSerializer(serializers.Serializer[Any]):
+    """One field that differs between two versions, with its value in each."""
+
+    field = serializers.CharField(source="name")
+    label = serializers.CharField()  # type: ignore[assignment]
+    before = serializers.JSONField()
+    after = serializers.JSONField()
+
+
+class VersionDiffSerializer(serializers.Serializer[Any]):
+    """How version `after` differs from version `before`."""
+
+    before = serializers.IntegerField()
+    after = serializers.IntegerField()
+    fields = VersionFieldChangeSerializer(many=True)  # type: ignore[assignment]
+    configuration = serializers.ListField(
+        child=serializers.CharField(allow_blank=True),
+        help_text="The pretty-printed JSON for configuration as a unified line diff: lines "
+        "starting with “-” are the earlier version's, “+” the later one's, “@@” a hunk.",
+    )
+
+
+class IntegrationVersionDetailSerializer(IntegrationVersionSerializer):
+    """A version with everything it holds (never a secret) and its diff with another."""
+
+    snapshot = serializers.JSONField(
+        read_only=True,
+        help_text="name, description, channel_type, endpoint_url, ordinal, direction, events, "
+        "enabled, direct_chats, direct_calls, queues [{id, name}], authentications (IDs only), "
+        "configuration.",
+    )
+    diff = serializers.SerializerMethodField()
+
+    class Meta(IntegrationVersionSerializer.Meta):
+        fields = [*IntegrationVersionSerializer.Meta.fields, "snapshot", "diff"]
+        read_only_fields = fields
+
+    @extend_schema_field(VersionDiffSerializer(allow_null=True))
+    def get_diff(self, obj: IntegrationVersion) -> Any:
+        other: IntegrationVersion | None = self.context.get("compare_with")
+        if other is None:
+            return None
+        older, newer = sorted([other, obj], key=lambda v: v.number)
+        return VersionDiffSerializer(
+            versions.versions_diff(
+                before=older.number,
+                before_snapshot=older.snapshot,
+                after=newer.number,
+                after_snapshot=newer.snapshot,
+            )
+        ).data
+
+
+class VersionRestoreSerializer(serializers.Serializer[Any]):
+    """What a restore did: the integration as it is now, and the version it made (null: none,
+    the integration already was what that version was)."""
+
+    restored = serializers.IntegerField(help_text="The version restored.")
+    version = IntegrationVersionSerializer(allow_null=True)
+    integration = IntegrationSerializer()

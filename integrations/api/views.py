@@ -11,10 +11,11 @@ from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import PermissionDenied, ValidationError
+from rest_framework.exceptions import NotFound, PermissionDenied, ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from configurator.api import drf_errors
 from configurator.pagination import cursor_pagination
 from configurator.permissions import ChangeOnPostPermissions
 from configurator.save_warnings import SaveWarningsViewSetMixin, with_save_warnings_schema
@@ -26,13 +27,16 @@ from integrations.api.filters import DeliveryFilter, IntegrationFilter
 from integrations.api.serializers import (
     DeliverySerializer,
     IntegrationSerializer,
+    IntegrationVersionDetailSerializer,
+    IntegrationVersionSerializer,
     PresetSerializer,
     ResendSerializer,
     TestRunRequestSerializer,
     TestRunSerializer,
+    VersionRestoreSerializer,
 )
 from integrations.choices import DeliveryMode, DeliveryStatus
-from integrations.models import Integration
+from integrations.models import Integration, IntegrationVersion
 from integrations.presets import PRESETS
 from integrations.testrun import integration_test_run, test_run_contact_check
 
@@ -40,6 +44,11 @@ from integrations.testrun import integration_test_run, test_run_contact_check
 # Set ("true") on a resend's answer when the selection was bigger than one batch: the answer
 # lists the first batch's new attempts, and a background task sends the rest again.
 RESEND_MORE_HEADER = "Resend-Continues"
+# A version number in a path: digits, at most nine (a version's number is a 32-bit integer).
+VERSION_NUMBER = r"(?P<number>[0-9]{1,9})"
+VERSION_NUMBER_PARAMETER = OpenApiParameter(
+    "number", int, OpenApiParameter.PATH, description="The version's number (1, 2, …)."
+)
 CONTACT_DATA_FIELDS = ("contact", "contact_event", "request", "response_excerpt", "applied")
 
 
@@ -203,6 +212,97 @@ class IntegrationViewSet(SaveWarningsViewSetMixin, viewsets.ModelViewSet[Integra
             user=request.user,
         )
         return Response(TestRunSerializer(run.as_json()).data)
+
+    @extend_schema(responses=IntegrationVersionSerializer(many=True))
+    @action(
+        detail=True,
+        methods=["get"],
+        filterset_class=None,
+        # The (integration, number) unique index serves it.
+        pagination_class=cursor_pagination("-number"),
+    )
+    def versions(self, request: Request, pk: str | None = None) -> Response:
+        """Its versions, newest first: when, who, through what, and what each changed."""
+        integration = self.get_object()
+        page = self.paginate_queryset(cast(Any, selectors.integration_versions(integration)))
+        return self.get_paginated_response(IntegrationVersionSerializer(page, many=True).data)
+
+    @extend_schema(
+        responses={200: IntegrationVersionDetailSerializer, 404: None},
+        parameters=[
+            VERSION_NUMBER_PARAMETER,
+            OpenApiParameter(
+                "compare",
+                int,
+                description="The version to compare it with (`diff`); by default the one "
+                "before it. Version 1 without `compare` has no diff (null).",
+            ),
+        ],
+    )
+    @action(
+        detail=True,
+        methods=["get"],
+        url_path=f"versions/{VERSION_NUMBER}",
+        url_name="version",
+        filterset_class=None,
+        pagination_class=None,
+    )
+    def version(self, request: Request, pk: str | None = None, number: str = "") -> Response:
+        """One version with everything it holds (never a secret) and its diff with another."""
+        integration = self.get_object()
+        wanted = int(number)
+        given = request.query_params.get("compare")
+        if given is not None and not (given.isdigit() and len(given) <= 9):
+            raise ValidationError({"compare": [_("Give a version number, e.g. 1.")]})
+        compare = int(given) if given is not None else wanted - 1
+        found = selectors.integration_versions_by_number(integration, {wanted, compare})
+        version = _version_or_404(found, wanted)
+        if given is not None and compare not in found:
+            raise ValidationError(
+                {"compare": [_("This integration has no version %(n)d.") % {"n": compare}]}
+            )
+        context = {**self.get_serializer_context(), "compare_with": found.get(compare)}
+        return Response(IntegrationVersionDetailSerializer(version, context=context).data)
+
+    @extend_schema(
+        request=EmptySerializer,
+        responses={200: VersionRestoreSerializer, 404: None},
+        parameters=[VERSION_NUMBER_PARAMETER],
+    )
+    @action(
+        detail=True,
+        methods=["post"],
+        url_path=f"versions/{VERSION_NUMBER}/restore",
+        url_name="version-restore",
+        permission_classes=[ChangeOnPostPermissions],
+        filterset_class=None,
+    )
+    def restore(self, request: Request, pk: str | None = None, number: str = "") -> Response:
+        """Make the integration what version `number` was, through the checks of a save.
+
+        400 by field when the version no longer passes them (a queue deleted since, say), and
+        nothing changes. Authentication entries and their secrets are left as they are.
+        """
+        integration = self.get_object()
+        wanted = int(number)
+        _version_or_404(selectors.integration_versions_by_number(integration, {wanted}), wanted)
+        try:
+            saved = services.integration_version_restore(integration=integration, number=wanted)
+        except DjangoValidationError as exc:
+            raise ValidationError(drf_errors(exc)) from None
+        fresh = selectors.integration_list().get(pk=integration.pk)
+        return Response(
+            VersionRestoreSerializer(
+                {"restored": wanted, "version": saved.version, "integration": fresh},
+                context=self.get_serializer_context(),
+            ).data
+        )
+
+
+def _version_or_404(found: dict[int, IntegrationVersion], number: int) -> IntegrationVersion:
+    if number not in found:
+        raise NotFound(_("This integration has no version %(n)d.") % {"n": number})
+    return found[number]
 
 
 def _deliveries_shown(request: Request, rows: Any) -> Any:

@@ -12,15 +12,19 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+from django.contrib.auth.models import User
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from rest_framework.test import APIClient
 
+from configurator import audit
+from configurator.choices import AuditVia
 from configurator.pagination import TrafficListPagination
 from conversations.models import Contact, ContactEvent, Message
 from integrations.models import Delivery, Integration
+from integrations.services import integration_save
 from tests.factories import (
     make_contact,
     make_integration,
@@ -125,6 +129,18 @@ def _add_deliveries(rows: Rows, n: int) -> str:
     return f"/api/v1/integrations/{integration.pk}/deliveries/"
 
 
+def _add_versions(rows: Rows, n: int) -> str:
+    integration = Integration.objects.filter(name="Versioned").first() or make_integration(
+        "Versioned"
+    )
+    for i in range(n):
+        user = User.objects.create_user(f"editor-{rows.made}-{i}", is_staff=True)
+        integration.description = f"edit {rows.made} {i}"
+        with audit.via((AuditVia.API, AuditVia.ADMIN)[i % 2], actor=user):
+            integration_save(integration=integration, queues=[rows.queue()])
+    return f"/api/v1/integrations/{integration.pk}/versions/"
+
+
 # Every list the API serves, by its path in the schema.
 LISTS: dict[str, Callable[[Rows, int], str]] = {
     "/api/v1/messaging-services/": _add_services,
@@ -136,6 +152,7 @@ LISTS: dict[str, Callable[[Rows, int], str]] = {
     "/api/v1/callbacks/": _add_callbacks,
     "/api/v1/integrations/": _add_integrations,
     "/api/v1/integrations/{id}/deliveries/": _add_deliveries,
+    "/api/v1/integrations/{id}/versions/": _add_versions,
 }
 # Lists not read from the database: nothing to grow.
 CONSTANT_LISTS = {"/api/v1/integrations/presets/"}
@@ -184,6 +201,7 @@ CURSOR_LISTS = {
     "/api/v1/contacts/{id}/messages/",
     "/api/v1/contacts/{id}/events/",
     "/api/v1/integrations/{id}/deliveries/",
+    "/api/v1/integrations/{id}/versions/",
 }
 
 

@@ -9,6 +9,7 @@ from playwright.sync_api import Page, expect
 
 from conversations.models import Contact, ContactEvent
 from integrations.models import Delivery
+from integrations.services import integration_save
 from messaging.models import Callback, MessagingService
 from tests.e2e.conftest import screenshot
 from tests.factories import (
@@ -71,6 +72,11 @@ def _long_data() -> dict[str, int | str]:
         )
         for i in range(5)
     ]
+    # A second version whose diff has long lines: an address and a JSON value without spaces.
+    edited = integrations[0]
+    edited.endpoint_url = f"https://hooks.example.com/{LONG_WORD}/{{event}}"
+    edited.configuration = {"request": {"method": "POST", "body": {"note": LONG_WORD}}}
+    integration_save(integration=edited)
     event = ContactEvent.objects.filter(contact=contact).first()
     assert event is not None
     first = Delivery.objects.create(
@@ -145,6 +151,9 @@ def _pages(ids: dict[str, int | str]) -> list[str]:
         "/admin/integrations/integration/add/?channel_type=chat",
         "/admin/integrations/delivery/",
         f"/admin/integrations/delivery/{ids['delivery']}/change/",
+        f"/admin/integrations/integration/{ids['integration']}/versions/",
+        f"/admin/integrations/integration/{ids['integration']}/versions/2/",
+        f"/admin/integrations/integration/{ids['integration']}/versions/1/restore/",
     ]
 
 
