@@ -23,6 +23,7 @@ from conversations.selectors import contact_detail
 from integrations import selectors
 from integrations.models import Integration, IntegrationAuthentication
 from integrations.set_keys import SET_KEYS
+from integrations.testrun import sample_kind, sample_kind_label, sample_kinds
 from integrations.validation import (
     AUTHENTICATION_BLOCK,
     AuthenticationInput,
@@ -220,7 +221,18 @@ class TestRunForm(forms.Form):
         label=_("Contact ID"),
         required=False,
         max_length=32,
-        help_text=_("Leave empty to use a sample contact in the integration's first queue."),
+        help_text=_("Leave empty to use a sample contact, of the kind chosen below."),
+    )
+    sample = forms.ChoiceField(
+        label=_("Sample contact"),
+        required=False,
+        widget=forms.RadioSelect,
+        help_text=_(
+            "A made-up conversation in the integration's first queue of its channel type "
+            "(direct without one). Chats out have the events Accepted, Transferred, Ended and "
+            "Abandoned. Calls never come from the Conversation API: a phone sample is how a "
+            "call integration is tried."
+        ),
     )
     live = forms.BooleanField(
         label=_("Live: send the request"),
@@ -233,8 +245,23 @@ class TestRunForm(forms.Form):
 
     def __init__(self, *args: Any, integration: Integration, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        self.integration = integration
         if integration.events:
             self.fields["event"].initial = integration.events[0]
+        sample = self.fields["sample"]
+        if isinstance(sample, forms.ChoiceField):
+            sample.choices = [
+                (_sample_value(kind), sample_kind_label(kind)) for kind in sample_kinds(integration)
+            ]
+            sample.initial = _sample_value(sample_kind(integration))
+
+    def clean_sample(self) -> tuple[str, str]:
+        """The (channel type, direction) of the sample; the default one when none is chosen."""
+        channel_type, _sep, direction = (self.cleaned_data.get("sample") or "").partition("/")
+        try:
+            return sample_kind(self.integration, channel_type=channel_type, direction=direction)
+        except ValidationError as exc:
+            raise ValidationError(exc.messages) from None
 
     def clean_contact(self) -> Contact | None:
         value = (self.cleaned_data.get("contact") or "").strip().upper()
@@ -244,6 +271,10 @@ class TestRunForm(forms.Form):
         if found is None:
             raise ValidationError(_("No contact has the ID “%(id)s”.") % {"id": value})
         return found
+
+
+def _sample_value(kind: tuple[str, str]) -> str:
+    return "/".join(kind)
 
 
 class ResendForm(forms.Form):

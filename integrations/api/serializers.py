@@ -13,7 +13,7 @@ from rest_framework import serializers
 from configurator.api import drf_errors
 from configurator.credentials import CredentialEntrySerializer, nested_errors
 from configurator.names import UniqueNameSerializerMixin
-from conversations.choices import Event
+from conversations.choices import ChannelType, Direction, Event
 from conversations.models import Contact
 from conversations.selectors import contact_detail
 from integrations import selectors, services
@@ -256,8 +256,27 @@ class TestRunRequestSerializer(serializers.Serializer[Any]):
     """A test run: the event, an existing contact (or a sample one), dry or live."""
 
     event = serializers.ChoiceField(choices=Event.choices)
-    contact = serializers.CharField(required=False, allow_blank=True, max_length=32)
+    contact = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        max_length=32,
+        help_text="An existing contact's ID; empty or left out: a sample contact.",
+    )
     live = serializers.BooleanField(default=False, help_text="Send the request (else render only).")
+    channel_type = serializers.ChoiceField(
+        choices=ChannelType.choices,
+        required=False,
+        help_text="The sample contact's channel type, among those the integration is for "
+        "(default: its first queue's). `phone` is how call integrations are tried: calls never "
+        "come from the Conversation API. Ignored with a contact.",
+    )
+    direction = serializers.ChoiceField(
+        choices=Direction.choices,
+        required=False,
+        help_text="The sample contact's direction, among those the integration is for: "
+        "Outbound integrations get an outbound sample (the events chats out produce: accepted, "
+        "transferred, ended, abandoned), Both choose (default inbound). Ignored with a contact.",
+    )
 
     def validate_contact(self, value: str) -> Contact | None:
         if not value:
@@ -283,5 +302,12 @@ class TestRunSerializer(serializers.Serializer[Any]):
     integration = serializers.IntegerField()
     event = serializers.CharField()
     contact = serializers.CharField()
+    channel_type = serializers.ChoiceField(
+        choices=ChannelType.choices,
+        help_text="Of the contact the run used (a sample's or a real one's).",
+    )
+    direction = serializers.ChoiceField(
+        choices=Direction.choices, help_text="Of the contact the run used."
+    )
     live = serializers.BooleanField()
     steps = TestStepSerializer(many=True)
