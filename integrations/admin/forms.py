@@ -32,6 +32,7 @@ from integrations.validation import (
     clean_authentications,
     clean_integration,
 )
+from queues.choices import CALLS_CONFIGURATION_ONLY
 from queues.models import Queue
 
 AUTHENTICATIONS_PREFIX = "authentications"
@@ -82,9 +83,13 @@ class IntegrationForm(forms.ModelForm[Integration]):
         choices=Event.choices,
         required=False,
         widget=forms.CheckboxSelectMultiple,
-        help_text=_(
-            "Saving with no event selected disables the integration. Choosing events does "
-            "not enable it: Enable does."
+        help_text=format_lazy(
+            "{} {}",
+            _(
+                "Saving with no event selected disables the integration. Choosing events does "
+                "not enable it: Enable does."
+            ),
+            CALLS_CONFIGURATION_ONLY,
         ),
     )
     # Chosen by searching: a contact center has thousands of queues. The search labels each
@@ -96,7 +101,8 @@ class IntegrationForm(forms.ModelForm[Integration]):
         widget=AutocompleteSelectMultiple(Integration._meta.get_field("queues"), admin.site),
         help_text=_(
             "Chats: the queues messages arrive to or are sent from (inbound and outbound). "
-            "Calls: inbound queue calls."
+            "Calls: inbound queue calls (configuration only: no call comes from the "
+            "Conversation API)."
         ),
     )
     configuration = ConfigurationField(

@@ -8,6 +8,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import Field, Manager
+from django.utils.text import format_lazy
 from rest_framework import serializers
 
 from configurator.api import drf_errors
@@ -25,6 +26,7 @@ from integrations.validation import (
     clean_authentications,
     clean_integration,
 )
+from queues.choices import CALLS_CONFIGURATION_ONLY
 from queues.models import Queue
 
 
@@ -50,10 +52,22 @@ class IntegrationSerializer(UniqueNameSerializerMixin, serializers.ModelSerializ
     """An integration with its authentication block, written as a whole."""
 
     events = serializers.ListField(
-        child=serializers.ChoiceField(choices=Event.choices), required=False, default=list
+        child=serializers.ChoiceField(choices=Event.choices),
+        required=False,
+        default=list,
+        help_text=format_lazy(
+            "{} {}",
+            "The conversation events it fires on; none saved disables it.",
+            CALLS_CONFIGURATION_ONLY,
+        ),
     )
     queues = serializers.PrimaryKeyRelatedField(
-        many=True, queryset=Queue.objects.all(), required=False
+        many=True,
+        queryset=Queue.objects.all(),
+        required=False,
+        help_text="Chats: the queues messages arrive to or are sent from (inbound and "
+        "outbound). Calls: inbound queue calls (configuration only: no call comes from the "
+        "Conversation API).",
     )
     authentications = IntegrationAuthenticationSerializer(many=True, required=False)
     configuration = serializers.JSONField()

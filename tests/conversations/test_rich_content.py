@@ -263,3 +263,12 @@ def test_media_is_an_image_by_content_type_else_extension(
     url: str, media_type: str, image: bool
 ) -> None:
     assert media_is_image(url=url, media_type=media_type) is image
+
+
+def test_the_api_schema_documents_sent_as_and_notice(api: APIClient) -> None:
+    schema = api.get("/api/schema/", HTTP_ACCEPT="application/json").json()["components"]
+    message = schema["schemas"]["Message"]["properties"]
+    assert "text_link" in message["sent_as"]["description"]
+    assert schema["schemas"]["SentAsEnum"]["enum"] == ["text", "media", "text_link", "other"]
+    assert "Sent as a link" in message["notice"]["description"]
+    assert "media_type" in schema["schemas"]["ReplyRequest"]["properties"]
