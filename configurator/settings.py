@@ -264,6 +264,9 @@ SPECTACULAR_SETTINGS = {
         "QueueChannelTypeEnum": "queues.choices.QueueChannelType",
         "IntegrationChannelTypeEnum": "integrations.choices.IntegrationChannelType",
         "IntegrationDirectionEnum": "integrations.choices.IntegrationDirection",
+        # A contact's, and a test run's sample contact's.
+        "ContactChannelTypeEnum": "conversations.choices.ChannelType",
+        "ContactDirectionEnum": "conversations.choices.Direction",
     },
 }
 
