@@ -213,6 +213,7 @@ def test_the_reply_box_says_sent_as_a_link(admin_client_: Client, fake_sinch: Fa
 
     html = response.content.decode()
     assert f"Sent as a link: {VIDEO}." in html
+    assert "Media, sent as a link" in html  # the message's row says it too
     assert fake_sinch.sends[0].body["message"] == {"text_message": {"text": VIDEO}}
     assert 'name="media_url"' in html
 
