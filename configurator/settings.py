@@ -205,6 +205,10 @@ SINCH_OAUTH_TOKEN_URL = env.str(
     "SINCH_OAUTH_TOKEN_URL", default="https://auth.sinch.com/oauth2/token"
 )
 SINCH_API_ORIGIN = env.str("SINCH_API_ORIGIN", default="")
+# Seed 000: through a messaging service in the EU region, media to Messenger or WhatsApp that is
+# not an image goes as a text message carrying its URL (conversations.gateways); false sends it
+# as media anyway.
+SINCH_EU_MEDIA_AS_TEXT = env.bool("SINCH_EU_MEDIA_AS_TEXT", default=True)
 
 # Outbound integration calls: networks that may be called although not public (CIDR list), and
 # a CA bundle to verify endpoints' certificates with (the system's when empty).
@@ -260,6 +264,9 @@ SPECTACULAR_SETTINGS = {
         "QueueChannelTypeEnum": "queues.choices.QueueChannelType",
         "IntegrationChannelTypeEnum": "integrations.choices.IntegrationChannelType",
         "IntegrationDirectionEnum": "integrations.choices.IntegrationDirection",
+        # A contact's, and a test run's sample contact's.
+        "ContactChannelTypeEnum": "conversations.choices.ChannelType",
+        "ContactDirectionEnum": "conversations.choices.Direction",
     },
 }
 

@@ -403,7 +403,7 @@ class ContactAdmin(LargeTableAdminMixin, BoundedLookupsMixin, admin.ModelAdmin[C
                 pick_refused=not (can_pick_agent and can_pick_queue),
                 target_form=ContactTargetForm(auto_id=False, serving_queue=contact.queue_id),
                 can_act=self.has_change_permission(request, contact),
-                reply_text=_reply_draft_take(request, contact),
+                reply_draft=_reply_draft_take(request, contact),
                 show_save=False,
                 show_save_and_continue=False,
                 show_save_and_add_another=False,
@@ -464,13 +464,20 @@ class ContactAdmin(LargeTableAdminMixin, BoundedLookupsMixin, admin.ModelAdmin[C
             return HttpResponseNotAllowed(["POST"])
         contact = self._contact_for_action(request, object_id)
         text = request.POST.get("text", "")
+        media_url = request.POST.get("media_url", "").strip()
         try:
-            conversation_messages.contact_reply(contact=contact, text=text)
+            sent = conversation_messages.contact_reply(
+                contact=contact, text=text, media_url=media_url
+            )
         except (LifecycleError, ValidationError, conversation_messages.ReplyFailed) as exc:
             messages.error(request, _message(exc))
-            _reply_draft_keep(request, contact, text)
+            _reply_draft_keep(request, contact, text, media_url)
         else:
-            messages.success(request, _("Reply sent."))
+            notice = conversation_messages.sent_as_notice(sent)
+            if notice:
+                messages.warning(request, notice)
+            else:
+                messages.success(request, _("Reply sent."))
         return self._back(contact)
 
 
@@ -484,14 +491,21 @@ def _reply_draft_key(contact: Contact) -> str:
     return f"conversations:reply-draft:{contact.pk}"
 
 
-def _reply_draft_keep(request: HttpRequest, contact: Contact, text: str) -> None:
-    if text:
-        request.session[_reply_draft_key(contact)] = text[:REPLY_DRAFT_KEPT_CHARS]
+def _reply_draft_keep(request: HttpRequest, contact: Contact, text: str, media_url: str) -> None:
+    if text or media_url:
+        request.session[_reply_draft_key(contact)] = {
+            "text": text[:REPLY_DRAFT_KEPT_CHARS],
+            "media_url": media_url[:REPLY_DRAFT_KEPT_CHARS],
+        }
 
 
-def _reply_draft_take(request: HttpRequest, contact: Contact) -> str:
-    draft = request.session.pop(_reply_draft_key(contact), "")
-    return draft if isinstance(draft, str) else ""
+def _reply_draft_take(request: HttpRequest, contact: Contact) -> dict[str, str]:
+    draft = request.session.pop(_reply_draft_key(contact), None)
+    if isinstance(draft, str):  # kept before the reply box had a media URL
+        return {"text": draft, "media_url": ""}
+    if not isinstance(draft, dict):
+        return {"text": "", "media_url": ""}
+    return {key: str(draft.get(key) or "") for key in ("text", "media_url")}
 
 
 def _targets(event: str, *, agent: str, queue: str) -> dict[str, Any]:

@@ -18,6 +18,8 @@ from django.utils.http import urlencode
 from django.utils.translation import gettext_lazy as _
 
 from configurator import times
+from conversations.choices import SentAs
+from conversations.messages import sent_as
 from conversations.models import Contact, ContactEvent, Message
 
 # Rows of a contact's messages, timeline and deliveries shown on its page, newest first; the
@@ -83,7 +85,7 @@ class MessageInline(LatestRowsInline):
     model = Message
     list_url_name = "admin:conversations_message_changelist"
     newest_first = ("-created_at", "-id")
-    fields = ("time", "direction", "kind", "text", "media_url", "status_line", "agent")
+    fields = ("time", "direction", "kind_line", "text", "media_url", "status_line", "agent")
     readonly_fields = fields
     verbose_name_plural = _("Messages (newest first)")
 
@@ -93,6 +95,13 @@ class MessageInline(LatestRowsInline):
     @admin.display(description=_("time"))
     def time(self, obj: Message) -> str:
         return _seconds(obj.created_at)
+
+    @admin.display(description=_("kind"))
+    def kind_line(self, obj: Message) -> str:
+        """The kind, and for media sent as a text link (EU region), that it went so."""
+        if sent_as(obj) == SentAs.TEXT_LINK:
+            return str(_("%(kind)s, sent as a link") % {"kind": obj.get_kind_display()})
+        return obj.get_kind_display()
 
     @admin.display(description=_("status"))
     def status_line(self, obj: Message) -> str:

@@ -58,3 +58,12 @@ class MessageStatus(models.TextChoices):
     DELIVERED = "delivered", _("Delivered")
     READ = "read", _("Read")
     FAILED = "failed", _("Failed")
+
+
+class SentAs(models.TextChoices):
+    """How an outbound message went to the channel (`text_link`: media sent as its URL)."""
+
+    TEXT = "text", _("Text")
+    MEDIA = "media", _("Media")
+    TEXT_LINK = "text_link", _("Text carrying the media URL")
+    OTHER = "other", _("Other")

@@ -6,36 +6,72 @@ the call: configurator.transactions); delivery reports then move its status forw
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 
 from django.core.exceptions import ValidationError
+from django.core.validators import URLValidator
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from configurator.limits import REPLY_MAX_CHARS, text_length_problem
 from conversations import gateways, lifecycle
-from conversations.choices import MessageDirection, MessageKind, MessageStatus
+from conversations.choices import MessageDirection, MessageKind, MessageStatus, SentAs
 from conversations.lifecycle import LifecycleError
 from conversations.models import Agent, Contact, Message
+
+MEDIA_URL_MAX_CHARS = 2000
+MEDIA_TYPE_MAX_CHARS = 100
+# A content type as `type/subtype`, parameters allowed (`audio/ogg; codecs=opus`).
+_MEDIA_TYPE_RE = re.compile(r"^[A-Za-z0-9][\w.+-]*/[A-Za-z0-9][\w.+-]*(\s*;.*)?$")
 
 
 class ReplyFailed(Exception):
     """The channel did not take the reply; nothing was stored. The message says why."""
 
 
+def outgoing_message_check(*, text: str, media_url: str, media_type: str = "") -> None:
+    """Raise ValidationError by field unless this is a message an agent can send."""
+    errors: dict[str, str] = {}
+    if not text.strip() and not media_url:
+        errors["text"] = _("Write a text or give a media URL.")
+    too_long = text_length_problem(text, REPLY_MAX_CHARS)
+    if too_long:
+        errors["text"] = too_long
+    if media_url:
+        try:
+            URLValidator(schemes=["http", "https"])(media_url)
+        except ValidationError:
+            errors["media_url"] = _("Give the media's http(s):// address.")
+        if len(media_url) > MEDIA_URL_MAX_CHARS:
+            errors["media_url"] = _("A media URL has at most %(max)d characters.") % {
+                "max": MEDIA_URL_MAX_CHARS
+            }
+    if media_type and (
+        len(media_type) > MEDIA_TYPE_MAX_CHARS or not _MEDIA_TYPE_RE.match(media_type)
+    ):
+        errors["media_type"] = _("Give a content type such as audio/ogg or image/png.")
+    elif media_type and not media_url:
+        errors["media_type"] = _("A content type goes with a media URL.")
+    if errors:
+        raise ValidationError(errors)
+
+
 def contact_reply(
-    *, contact: Contact, text: str = "", media_url: str = "", agent: Agent | None = None
+    *,
+    contact: Contact,
+    text: str = "",
+    media_url: str = "",
+    media_type: str = "",
+    agent: Agent | None = None,
 ) -> Message:
     """Send a reply to the customer through the contact's gateway, then store it.
 
     Nothing is stored when the channel refuses: the caller gets `ReplyFailed` with its reason.
+    Media may go as a link (gateways.OutgoingMessage.app_message): `sent_as` tells.
     """
-    if not text.strip() and not media_url:
-        raise ValidationError({"text": _("Write a text or give a media URL.")})
-    too_long = text_length_problem(text, REPLY_MAX_CHARS)
-    if too_long:
-        raise ValidationError({"text": too_long})
+    outgoing_message_check(text=text, media_url=media_url, media_type=media_type)
     if lifecycle.phase(contact) is lifecycle.Phase.CLOSED:
         raise LifecycleError(
             _("Contact %(id)s cannot get a reply: %(where)s.")
@@ -47,7 +83,7 @@ def contact_reply(
             _("Contact %(id)s has no channel to reply on (it did not come from Sinch).")
             % {"id": contact.id}
         )
-    outgoing = gateways.OutgoingMessage(text=text, media_url=media_url)
+    outgoing = gateways.OutgoingMessage(text=text, media_url=media_url, media_type=media_type)
     try:
         receipt = gateway.send(contact, outgoing)
     except gateways.GatewayError as exc:
@@ -59,13 +95,35 @@ def contact_reply(
             kind=MessageKind.MEDIA if media_url else MessageKind.TEXT,
             text=text,
             media_url=media_url,
-            content=receipt.content or outgoing.content(),
+            content=receipt.content,
             sinch_message_id=receipt.message_id,
             status=MessageStatus.SENT,
             agent=agent or contact.agent,
         )
         transaction.on_commit(lambda: gateway.stored(message))
     return message
+
+
+def sent_as(message: Message) -> SentAs | None:
+    """How an outbound message went to the channel, read from what was sent; None for inbound."""
+    if message.direction != MessageDirection.OUTBOUND:
+        return None
+    content = message.content if isinstance(message.content, dict) else {}
+    if "text_message" in content:
+        return SentAs.TEXT_LINK if message.media_url else SentAs.TEXT
+    if "media_message" in content:
+        return SentAs.MEDIA
+    return SentAs.OTHER
+
+
+def sent_as_notice(message: Message) -> str:
+    """What the agent is told about how the message went; "" when it went as written."""
+    if sent_as(message) != SentAs.TEXT_LINK:
+        return ""
+    return _(
+        "Sent as a link: %(url)s. Through a messaging service in the EU region, Messenger and "
+        "WhatsApp deliver only images as media, so this went as a text message carrying its URL."
+    ) % {"url": message.media_url}
 
 
 # Later statuses never give way to earlier ones when reports arrive out of order.

@@ -10,6 +10,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 
 from configurator.choices import AuditVia
@@ -31,6 +32,7 @@ from integrations.choices import (
     IntegrationDirection,
     authentication_type,
 )
+from queues.choices import CALLS_CONFIGURATION_ONLY
 from queues.models import Queue
 
 
@@ -57,7 +59,17 @@ class Integration(models.Model):
     """Which external HTTPS service is called on which conversation events, and how."""
 
     channel_type = models.CharField(
-        _("channel type"), max_length=8, choices=IntegrationChannelType.choices
+        _("channel type"),
+        max_length=8,
+        choices=IntegrationChannelType.choices,
+        help_text=format_lazy(
+            "{} {}",
+            _(
+                "Which conversations it is for; chats come from the Sinch Conversation API. "
+                "Phone integrations, and the calls of multi-channel ones, are configuration only."
+            ),
+            CALLS_CONFIGURATION_ONLY,
+        ),
     )
     # Unique regardless of case (the constraint below).
     name = models.CharField(_("name"), max_length=100)
@@ -99,7 +111,15 @@ class Integration(models.Model):
         ),
     )
     direct_chats = models.BooleanField(_("direct chats"), default=False)
-    direct_calls = models.BooleanField(_("direct calls"), default=False)
+    direct_calls = models.BooleanField(
+        _("direct calls"),
+        default=False,
+        help_text=format_lazy(
+            "{} {}",
+            _("Calls to an agent, not through a queue: configuration only."),
+            CALLS_CONFIGURATION_ONLY,
+        ),
+    )
     queues = models.ManyToManyField(
         Queue, blank=True, related_name="integrations", verbose_name=_("queues")
     )

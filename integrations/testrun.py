@@ -4,7 +4,11 @@ Dry runs render the request; live runs also send it and read the answer. Either 
 `save` are only described, never applied, and no delivery is recorded: the administrator sees
 each step (matched or why not, condition, request, response, changes) on the page or in the API.
 A run with a real contact shows that contact's data, so it needs the permission to view
-contacts; runs with the sample contact do not.
+contacts; runs with a sample contact do not. The sample is of a conversation type the
+integration is for (`sample_kinds`: chats or calls, in or out, by its channel type and
+direction), chosen by the administrator where there are several: an outbound sample has the
+events chats out produce, a phone sample is how a call integration is tried (no call ever
+comes from the Conversation API).
 """
 
 from __future__ import annotations
@@ -14,15 +18,15 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from django.conf import settings
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from conversations.choices import ChannelType, Direction
+from conversations.choices import ChannelType, Direction, Event
 from conversations.models import Contact
 from conversations.permissions import can_view_contact_data
 from conversations.snapshot import contact_snapshot, iso
-from integrations.choices import DeliveryStatus, conversation_types
+from integrations.choices import CONVERSATION_TYPE_LABELS, DeliveryStatus, conversation_types
 from integrations.delivery import execute
 from integrations.firing import misses
 from integrations.models import Integration
@@ -60,6 +64,8 @@ class TestRun:
     integration: int
     event: str
     contact: str
+    channel_type: str
+    direction: str
     live: bool
     steps: list[Step] = field(default_factory=list)
 
@@ -70,23 +76,86 @@ class TestRun:
         return asdict(self)
 
 
-def sample_contact(integration: Integration) -> dict[str, Any]:
-    """A made-up conversation in the integration's first queue, for runs without a contact.
+# The customer of a sample contact, by channel type (source is the customer's identity in both
+# directions), and the agent who started an outbound one.
+SAMPLE_CUSTOMERS: dict[str, str] = {
+    ChannelType.CHAT: "46700000000",
+    ChannelType.PHONE: "+46700000000",
+    ChannelType.EMAIL: "customer@example.com",
+}
+SAMPLE_AGENT: dict[str, Any] = {
+    "id": 0,
+    "number": "2001",
+    "chat_address": "sample.agent@example.com",
+    "name": "Sample agent",
+}
 
-    Of a conversation type the integration applies to: inbound where it can, else the
-    direction it is for (an outbound-only integration gets an outbound sample).
+
+def sample_kinds(integration: Integration) -> list[tuple[str, str]]:
+    """The (channel type, direction) samples a test run offers: what the integration is for."""
+    return conversation_types(integration.channel_type, integration.direction)
+
+
+def sample_kind_label(kind: tuple[str, str]) -> str:
+    """ "Chats out (outbound)": how a sample kind reads in a form."""
+    return f"{CONVERSATION_TYPE_LABELS.get(kind, ' '.join(kind)).capitalize()} ({kind[1]})"
+
+
+def sample_kind(
+    integration: Integration, *, channel_type: str = "", direction: str = ""
+) -> tuple[str, str]:
+    """The sample contact's conversation type: the one asked for, else (by the integration's
+    direction) inbound where it can be, in the channel type of its first queue.
+
+    Asking for a type the integration is not for raises ValidationError by field.
     """
-    queue = next(iter(integration.queues.all()), None)
+    kinds = sample_kinds(integration)
+    if channel_type and not any(k[0] == channel_type for k in kinds):
+        raise ValidationError({"channel_type": _not_offered(integration, kinds)})
+    chosen = [
+        k
+        for k in kinds
+        if (not channel_type or k[0] == channel_type) and (not direction or k[1] == direction)
+    ]
+    if direction and not chosen:
+        raise ValidationError({"direction": _not_offered(integration, kinds)})
+    first_queue = next(iter(integration.queues.all()), None)
+    channel = str(first_queue.channel_type) if first_queue else ""
+    if not chosen:  # the integration is for no conversation type at all (e.g. email outbound)
+        return (channel or str(ChannelType.CHAT), str(Direction.INBOUND))
+    chosen.sort(key=lambda k: (k[0] != channel, k[1] != Direction.INBOUND))
+    return chosen[0]
+
+
+def _not_offered(integration: Integration, kinds: list[tuple[str, str]]) -> str:
+    offered = ", ".join(CONVERSATION_TYPE_LABELS[k] for k in kinds) or "no conversations"
+    return str(
+        _("“%(name)s” is for %(offered)s: test with a sample of one of these.")
+        % {"name": integration.name, "offered": offered}
+    )
+
+
+def sample_contact(
+    integration: Integration,
+    *,
+    kind: tuple[str, str] | None = None,
+    event: str = Event.QUEUED,
+) -> dict[str, Any]:
+    """A made-up conversation of `kind` (default: `sample_kind`) right after `event`, in the
+    integration's first queue of that channel type (direct when it has none).
+
+    An outbound sample was started by an agent (Sample agent) to the customer; a phone sample's
+    customer is a number. Calls never come from Sinch (docs/integrations.md): samples are how
+    call integrations are tried.
+    """
+    channel, direction = kind or sample_kind(integration)
+    queue = next((q for q in integration.queues.all() if q.channel_type == channel), None)
     address = next(iter(queue.addresses.all()), None) if queue else None
-    kinds = conversation_types(integration.channel_type, integration.direction)
-    channel = queue.channel_type if queue else (kinds[0][0] if kinds else ChannelType.CHAT)
-    ways = [way for kind, way in kinds if kind == channel]
-    direction = Direction.INBOUND if Direction.INBOUND in ways or not ways else ways[0]
     return {
         "id": SAMPLE_CONTACT_ID,
         "guid": SAMPLE_CONTACT_ID,
         "channel_type": str(channel),
-        "channel_sub_type": "whatsapp",
+        "channel_sub_type": "whatsapp" if channel == ChannelType.CHAT else None,
         "direction": str(direction),
         "created": iso(timezone.now()),
         "language": "EN",
@@ -98,16 +167,16 @@ def sample_contact(integration: Integration) -> dict[str, Any]:
             else None
         ),
         "forwarding_queue": None,
-        "agent": None,
+        "agent": dict(SAMPLE_AGENT) if direction == Direction.OUTBOUND else None,
         "preferred_agent": None,
         "required_agents": None,
         "required_agents_expiry": None,
         "transferring_agent": None,
-        "source": "46700000000",
+        "source": SAMPLE_CUSTOMERS.get(channel, SAMPLE_CUSTOMERS[ChannelType.CHAT]),
         "destination": address.address if address else "",
         "external_destination": None,
         "cad": {},
-        "state": "queued",
+        "state": str(event),
         "simulated": False,
         "sinch_contact_id": None,
         "sinch_conversation_id": None,
@@ -127,16 +196,32 @@ def test_run_contact_check(*, user: Any) -> None:
 
 
 def integration_test_run(
-    *, integration: Integration, event: str, contact: Contact | None, live: bool, user: Any
+    *,
+    integration: Integration,
+    event: str,
+    contact: Contact | None,
+    live: bool,
+    user: Any,
+    sample: tuple[str, str] | None = None,
 ) -> TestRun:
-    """Run the integration for `event` and `contact` (or a sample) without changing anything.
+    """Run the integration for `event` and `contact` (or a sample of `sample`'s kind) without
+    changing anything.
 
     `user` is who asks: a real contact needs the permission to view contacts (PermissionDenied).
     """
     if contact is not None:
         test_run_contact_check(user=user)
-    data = contact_snapshot(contact) if contact is not None else sample_contact(integration)
-    run = TestRun(integration.pk, event, str(data["id"]), live)
+        data = contact_snapshot(contact)
+    else:
+        data = sample_contact(integration, kind=sample, event=event)
+    run = TestRun(
+        integration.pk,
+        event,
+        str(data["id"]),
+        str(data["channel_type"]),
+        str(data["direction"]),
+        live,
+    )
     _match(run, integration, event, data)
     context = RenderContext(
         event={"name": event, "datetime": iso(timezone.now()), "id": "test"}, contact=data

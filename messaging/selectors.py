@@ -110,6 +110,18 @@ def outbound_authentication(app_id: str) -> ServiceAuthentication | None:
     )
 
 
+def app_region(app_id: str) -> str:
+    """The region (`eu`, `us`, `br`) of the messaging service holding an app; "" when none does."""
+    region = (
+        ServiceAuthentication.objects.filter(
+            direction=AuthenticationDirection.OUTBOUND, app_id=app_id.upper()
+        )
+        .values_list("service__region", flat=True)
+        .first()
+    )
+    return region or ""
+
+
 def inbound_authentication(service_id: int) -> ServiceAuthentication | None:
     """The webhook entry of a service, or None when the service or its entry does not exist."""
     if not 0 < service_id < 2**63:  # no database key is that large (SQLite would overflow)

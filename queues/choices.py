@@ -15,6 +15,14 @@ class QueueChannelType(models.TextChoices):
     PHONE = "phone", _("Phone")
 
 
+# Said wherever calls can be configured (queue and integration forms, the API schema, the docs):
+# the Conversation API carries messages, never calls, and the project has no telephony source.
+CALLS_CONFIGURATION_ONLY = _(
+    "Calls never come from the Sinch Conversation API: phone queues and call events are "
+    "configuration for a telephony source this project does not have, and no call reaches them. "
+    "Test runs (with a phone sample) are the way to try call integrations."
+)
+
 # Chat queue addresses are APPID@<subchannel>.sinchconversation.com.
 ADDRESS_DOMAIN = "sinchconversation.com"
 

@@ -8,11 +8,12 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
+from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 
 from configurator.limits import DESCRIPTION_MAX_CHARS, MaxTextLength
 from configurator.names import unique_name_ignoring_case
-from queues.choices import QueueChannelType
+from queues.choices import CALLS_CONFIGURATION_ONLY, QueueChannelType
 
 # The longest a conversation may wait before overflowing: a week is far beyond any contact
 # center's service level, and keeps every due time a date the databases can hold.
@@ -32,6 +33,11 @@ class Queue(models.Model):
         max_length=8,
         choices=QueueChannelType.choices,
         default=QueueChannelType.CHAT,
+        help_text=format_lazy(
+            "{} {}",
+            _("Chat queues receive the messages of the Sinch Conversation API."),
+            CALLS_CONFIGURATION_ONLY,
+        ),
     )
     default_priority = models.PositiveIntegerField(
         _("default priority"),

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from conversations import lifecycle, services
+from conversations import lifecycle, messages, services
+from conversations.choices import SentAs
 from conversations.models import Agent, Contact, ContactEvent, Message
 from queues.models import Queue
 
@@ -106,6 +108,16 @@ class MessageSerializer(serializers.ModelSerializer[Message]):
 
     # Empty for a message without media, and what the channel sent otherwise: not always a URI.
     media_url = serializers.CharField(read_only=True)
+    sent_as = serializers.SerializerMethodField(
+        help_text="Outbound messages: how it went to the channel. `text_link`: media sent as a "
+        "text message carrying its URL, because Messenger and WhatsApp deliver only images as "
+        "media through a messaging service in the EU region (SINCH_EU_MEDIA_AS_TEXT). Null for "
+        "inbound messages."
+    )
+    notice = serializers.SerializerMethodField(
+        help_text="What the agent should know about how it was sent (e.g. “Sent as a link: "
+        "…”); empty when it went as written."
+    )
 
     class Meta:
         model = Message
@@ -115,6 +127,8 @@ class MessageSerializer(serializers.ModelSerializer[Message]):
             "kind",
             "text",
             "media_url",
+            "sent_as",
+            "notice",
             "content",
             "sinch_message_id",
             "status",
@@ -125,21 +139,37 @@ class MessageSerializer(serializers.ModelSerializer[Message]):
         ]
         read_only_fields = fields
 
+    @extend_schema_field(serializers.ChoiceField(choices=SentAs.choices, allow_null=True))
+    def get_sent_as(self, obj: Message) -> str | None:
+        found = messages.sent_as(obj)
+        return None if found is None else str(found)
+
+    def get_notice(self, obj: Message) -> str:
+        return str(messages.sent_as_notice(obj))
+
 
 class ReplySerializer(serializers.Serializer[Any]):
     """Body of a reply: a text or a media URL, and optionally the agent who writes it."""
 
-    # At most configurator.limits.REPLY_MAX_CHARS, said by the reply service (admin and API).
+    # Each rule (one of text or media, the text's limit, the URL's form) is the reply
+    # service's (conversations.messages.outgoing_message_check), for the admin and the API.
     text = serializers.CharField(required=False, allow_blank=True)
-    media_url = serializers.URLField(required=False, allow_blank=True, max_length=2000)
+    media_url = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        help_text="http(s):// address of an image, audio, video or document. Through a "
+        "messaging service in the EU region, media to Messenger or WhatsApp that is not an "
+        "image goes as a text message carrying this URL (the answer's `sent_as`, `notice`).",
+    )
+    media_type = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        help_text="The media's content type (e.g. audio/ogg), when the URL's extension does not "
+        "say it: image/* is sent as media everywhere.",
+    )
     agent = serializers.PrimaryKeyRelatedField(
         queryset=Agent.objects.all(), required=False, allow_null=True
     )
-
-    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
-        if not (attrs.get("text") or "").strip() and not attrs.get("media_url"):
-            raise serializers.ValidationError({"text": ["Write a text or give a media_url."]})
-        return attrs
 
 
 class ContactEventSerializer(serializers.ModelSerializer[ContactEvent]):

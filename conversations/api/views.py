@@ -174,7 +174,11 @@ class ContactViewSet(viewsets.ReadOnlyModelViewSet[Contact]):
         pagination_class=cursor_pagination("created_at", "id"),
     )
     def messages(self, request: Request, pk: str | None = None) -> Response:
-        """The conversation's messages; POST replies to the customer (502 if Sinch refuses)."""
+        """The conversation's messages; POST replies to the customer (502 if Sinch refuses).
+
+        The answer's `sent_as` and `notice` say when media went as a text link (EU region,
+        Messenger or WhatsApp, not an image).
+        """
         contact = self.get_object()
         if request.method == "GET":
             return self._page(selectors.contact_messages(contact.pk), MessageSerializer)

@@ -23,6 +23,7 @@ from conversations.selectors import contact_detail
 from integrations import selectors
 from integrations.models import Integration, IntegrationAuthentication
 from integrations.set_keys import SET_KEYS
+from integrations.testrun import sample_kind, sample_kind_label, sample_kinds
 from integrations.validation import (
     AUTHENTICATION_BLOCK,
     AuthenticationInput,
@@ -31,6 +32,7 @@ from integrations.validation import (
     clean_authentications,
     clean_integration,
 )
+from queues.choices import CALLS_CONFIGURATION_ONLY
 from queues.models import Queue
 
 AUTHENTICATIONS_PREFIX = "authentications"
@@ -81,9 +83,13 @@ class IntegrationForm(forms.ModelForm[Integration]):
         choices=Event.choices,
         required=False,
         widget=forms.CheckboxSelectMultiple,
-        help_text=_(
-            "Saving with no event selected disables the integration. Choosing events does "
-            "not enable it: Enable does."
+        help_text=format_lazy(
+            "{} {}",
+            _(
+                "Saving with no event selected disables the integration. Choosing events does "
+                "not enable it: Enable does."
+            ),
+            CALLS_CONFIGURATION_ONLY,
         ),
     )
     # Chosen by searching: a contact center has thousands of queues. The search labels each
@@ -95,7 +101,8 @@ class IntegrationForm(forms.ModelForm[Integration]):
         widget=AutocompleteSelectMultiple(Integration._meta.get_field("queues"), admin.site),
         help_text=_(
             "Chats: the queues messages arrive to or are sent from (inbound and outbound). "
-            "Calls: inbound queue calls."
+            "Calls: inbound queue calls (configuration only: no call comes from the "
+            "Conversation API)."
         ),
     )
     configuration = ConfigurationField(
@@ -220,7 +227,18 @@ class TestRunForm(forms.Form):
         label=_("Contact ID"),
         required=False,
         max_length=32,
-        help_text=_("Leave empty to use a sample contact in the integration's first queue."),
+        help_text=_("Leave empty to use a sample contact, of the kind chosen below."),
+    )
+    sample = forms.ChoiceField(
+        label=_("Sample contact"),
+        required=False,
+        widget=forms.RadioSelect,
+        help_text=_(
+            "A made-up conversation in the integration's first queue of its channel type "
+            "(direct without one). Chats out have the events Accepted, Transferred, Ended and "
+            "Abandoned. Calls never come from the Conversation API: a phone sample is how a "
+            "call integration is tried."
+        ),
     )
     live = forms.BooleanField(
         label=_("Live: send the request"),
@@ -233,8 +251,23 @@ class TestRunForm(forms.Form):
 
     def __init__(self, *args: Any, integration: Integration, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        self.integration = integration
         if integration.events:
             self.fields["event"].initial = integration.events[0]
+        sample = self.fields["sample"]
+        if isinstance(sample, forms.ChoiceField):
+            sample.choices = [
+                (_sample_value(kind), sample_kind_label(kind)) for kind in sample_kinds(integration)
+            ]
+            sample.initial = _sample_value(sample_kind(integration))
+
+    def clean_sample(self) -> tuple[str, str]:
+        """The (channel type, direction) of the sample; the default one when none is chosen."""
+        channel_type, _sep, direction = (self.cleaned_data.get("sample") or "").partition("/")
+        try:
+            return sample_kind(self.integration, channel_type=channel_type, direction=direction)
+        except ValidationError as exc:
+            raise ValidationError(exc.messages) from None
 
     def clean_contact(self) -> Contact | None:
         value = (self.cleaned_data.get("contact") or "").strip().upper()
@@ -244,6 +277,10 @@ class TestRunForm(forms.Form):
         if found is None:
             raise ValidationError(_("No contact has the ID “%(id)s”.") % {"id": value})
         return found
+
+
+def _sample_value(kind: tuple[str, str]) -> str:
+    return "/".join(kind)
 
 
 class ResendForm(forms.Form):

@@ -32,6 +32,7 @@ from integrations.choices import (
 )
 from integrations.models import Integration, IntegrationAuthentication
 from integrations.presets import PRESETS
+from queues.choices import CALLS_CONFIGURATION_ONLY
 
 # Warnings a row of the list shows before "N more" (a row can have one per event and queue).
 WARNINGS_SHOWN = 3
@@ -221,9 +222,10 @@ class IntegrationAdmin(admin.ModelAdmin[Integration]):
         )
         return format_html(
             '<table class="event-support"><thead><tr><th></th>{}</tr></thead>'
-            "<tbody>{}</tbody></table>",
+            '<tbody>{}</tbody></table><p class="calls-note">{}</p>',
             head,
             rows,
+            CALLS_CONFIGURATION_ONLY,
         )
 
     def add_view(
@@ -238,6 +240,7 @@ class IntegrationAdmin(admin.ModelAdmin[Integration]):
                 "opts": self.opts,
                 "title": _("Add event-driven integration"),
                 "channel_types": IntegrationChannelType.choices,
+                "calls_note": CALLS_CONFIGURATION_ONLY,
             }
             return TemplateResponse(
                 request, "admin/integrations/integration/choose_channel_type.html", context

@@ -134,6 +134,7 @@ def test_view(model_admin: IntegrationAdmin, request: HttpRequest, object_id: st
                 contact=form.cleaned_data["contact"],
                 live=form.cleaned_data["live"],
                 user=request.user,
+                sample=form.cleaned_data["sample"],
             )
         except PermissionDenied as exc:
             form.add_error("contact", str(exc))

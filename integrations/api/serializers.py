@@ -8,13 +8,14 @@ from typing import Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import Field, Manager
+from django.utils.text import format_lazy
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from configurator.api import drf_errors
 from configurator.credentials import CredentialEntrySerializer, nested_errors
 from configurator.names import UniqueNameSerializerMixin
-from conversations.choices import Event
+from conversations.choices import ChannelType, Direction, Event
 from conversations.models import Contact
 from conversations.selectors import contact_detail
 from integrations import selectors, services, versions
@@ -26,6 +27,7 @@ from integrations.validation import (
     clean_authentications,
     clean_integration,
 )
+from queues.choices import CALLS_CONFIGURATION_ONLY
 from queues.models import Queue
 
 
@@ -51,10 +53,22 @@ class IntegrationSerializer(UniqueNameSerializerMixin, serializers.ModelSerializ
     """An integration with its authentication block, written as a whole."""
 
     events = serializers.ListField(
-        child=serializers.ChoiceField(choices=Event.choices), required=False, default=list
+        child=serializers.ChoiceField(choices=Event.choices),
+        required=False,
+        default=list,
+        help_text=format_lazy(
+            "{} {}",
+            "The conversation events it fires on; none saved disables it.",
+            CALLS_CONFIGURATION_ONLY,
+        ),
     )
     queues = serializers.PrimaryKeyRelatedField(
-        many=True, queryset=Queue.objects.all(), required=False
+        many=True,
+        queryset=Queue.objects.all(),
+        required=False,
+        help_text="Chats: the queues messages arrive to or are sent from (inbound and "
+        "outbound). Calls: inbound queue calls (configuration only: no call comes from the "
+        "Conversation API).",
     )
     authentications = IntegrationAuthenticationSerializer(many=True, required=False)
     configuration = serializers.JSONField()
@@ -257,8 +271,27 @@ class TestRunRequestSerializer(serializers.Serializer[Any]):
     """A test run: the event, an existing contact (or a sample one), dry or live."""
 
     event = serializers.ChoiceField(choices=Event.choices)
-    contact = serializers.CharField(required=False, allow_blank=True, max_length=32)
+    contact = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        max_length=32,
+        help_text="An existing contact's ID; empty or left out: a sample contact.",
+    )
     live = serializers.BooleanField(default=False, help_text="Send the request (else render only).")
+    channel_type = serializers.ChoiceField(
+        choices=ChannelType.choices,
+        required=False,
+        help_text="The sample contact's channel type, among those the integration is for "
+        "(default: its first queue's). `phone` is how call integrations are tried: calls never "
+        "come from the Conversation API. Ignored with a contact.",
+    )
+    direction = serializers.ChoiceField(
+        choices=Direction.choices,
+        required=False,
+        help_text="The sample contact's direction, among those the integration is for: "
+        "Outbound integrations get an outbound sample (the events chats out produce: accepted, "
+        "transferred, ended, abandoned), Both choose (default inbound). Ignored with a contact.",
+    )
 
     def validate_contact(self, value: str) -> Contact | None:
         if not value:
@@ -284,6 +317,13 @@ class TestRunSerializer(serializers.Serializer[Any]):
     integration = serializers.IntegerField()
     event = serializers.CharField()
     contact = serializers.CharField()
+    channel_type = serializers.ChoiceField(
+        choices=ChannelType.choices,
+        help_text="Of the contact the run used (a sample's or a real one's).",
+    )
+    direction = serializers.ChoiceField(
+        choices=Direction.choices, help_text="Of the contact the run used."
+    )
     live = serializers.BooleanField()
     steps = TestStepSerializer(many=True)
 

@@ -38,7 +38,7 @@ from integrations.api.serializers import (
 from integrations.choices import DeliveryMode, DeliveryStatus
 from integrations.models import Integration, IntegrationVersion
 from integrations.presets import PRESETS
-from integrations.testrun import integration_test_run, test_run_contact_check
+from integrations.testrun import integration_test_run, sample_kind, test_run_contact_check
 
 # What a delivery shows of its contact: which one, and the request and answer made from its data.
 # Set ("true") on a resend's answer when the selection was bigger than one batch: the answer
@@ -204,12 +204,26 @@ class IntegrationViewSet(SaveWarningsViewSetMixin, viewsets.ModelViewSet[Integra
             test_run_contact_check(user=request.user)
         given = TestRunRequestSerializer(data=request.data)
         given.is_valid(raise_exception=True)
+        contact = given.validated_data.get("contact")
+        try:
+            sample = (
+                None
+                if contact is not None
+                else sample_kind(
+                    integration,
+                    channel_type=given.validated_data.get("channel_type", ""),
+                    direction=given.validated_data.get("direction", ""),
+                )
+            )
+        except DjangoValidationError as exc:
+            raise ValidationError(drf_errors(exc)) from None
         run = integration_test_run(
             integration=integration,
             event=given.validated_data["event"],
-            contact=given.validated_data.get("contact"),
+            contact=contact,
             live=given.validated_data["live"],
             user=request.user,
+            sample=sample,
         )
         return Response(TestRunSerializer(run.as_json()).data)
 

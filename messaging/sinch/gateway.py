@@ -6,6 +6,7 @@ from conversations.gateways import GatewayError, OutgoingMessage, SentReceipt
 from conversations.models import Contact, Message
 from messaging.choices import CallbackStatus, ReasonCode, Trigger
 from messaging.models import Callback
+from messaging.selectors import app_region
 from messaging.sinch.client import SinchError, message_send
 from messaging.wake import callback_wake
 
@@ -20,7 +21,9 @@ class SinchGateway:
         properties: dict[str, str] = {}
         if contact.sinch_channel == "SMS" and contact.queue and contact.queue.sms_sender_id:
             properties["SMS_SENDER"] = contact.queue.sms_sender_id
-        content = message.content()
+        content = message.content(
+            channel=contact.sinch_channel, region=app_region(contact.sinch_app_id)
+        )
         try:
             sent = message_send(
                 app_id=contact.sinch_app_id,

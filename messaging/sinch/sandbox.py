@@ -22,7 +22,7 @@ from configurator.tasks import enqueue_in_turn
 from conversations.gateways import OutgoingMessage, SentReceipt
 from conversations.models import Contact, Message
 from messaging import simulator
-from messaging.selectors import inbound_authentication, outbound_authentication
+from messaging.selectors import app_region, inbound_authentication, outbound_authentication
 
 logger = logging.getLogger(__name__)
 
@@ -39,7 +39,11 @@ class SandboxGateway:
         return contact.simulated
 
     def send(self, contact: Contact, message: OutgoingMessage) -> SentReceipt:
-        return SentReceipt(message_id=simulator.sinch_id(), content=message.content())
+        # The rules of the contact's region hold here too, so that a simulation shows them.
+        content = message.content(
+            channel=contact.sinch_channel, region=app_region(contact.sinch_app_id)
+        )
+        return SentReceipt(message_id=simulator.sinch_id(), content=content)
 
     def stored(self, message: Message) -> None:
         """Called after the reply's commit: its first report is due after the delay."""

@@ -392,10 +392,11 @@ def test_reply_is_sent_through_sinch_and_stored(
 def test_media_reply_is_sent_as_media_message(
     api: APIClient, fake_sinch: FakeSinch, contact: Contact
 ) -> None:
-    url = "https://example.com/receipt.pdf"
+    url = "https://example.com/receipt.png"  # an image: sent as media in the EU region too
     response = api.post(contact_url(contact, "messages"), {"media_url": url}, format="json")
     assert response.status_code == 201, response.json()
     assert response.json()["kind"] == "media"
+    assert response.json()["sent_as"] == "media"
     assert fake_sinch.sends[0].body["message"] == {"media_message": {"url": url}}
 
 
