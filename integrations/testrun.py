@@ -20,7 +20,7 @@ from django.utils.translation import gettext_lazy as _
 
 from conversations.choices import ChannelType, Direction
 from conversations.models import Contact
-from conversations.permissions import can_view_contact_data
+from conversations.permissions import can_view_personal_data
 from conversations.snapshot import contact_snapshot, iso
 from integrations.choices import DeliveryStatus, conversation_types
 from integrations.delivery import execute
@@ -115,14 +115,15 @@ def sample_contact(integration: Integration) -> dict[str, Any]:
 
 
 CONTACT_DATA_REFUSED = _(
-    "Testing with a real contact shows its data, which needs the permission to view contacts; "
+    "Testing with a real contact shows its data, which needs the permission to view "
+    "customers' personal data; "
     "leave the contact empty to test with a sample contact."
 )
 
 
 def test_run_contact_check(*, user: Any) -> None:
     """Raise PermissionDenied unless `user` may run a test with a real contact."""
-    if not can_view_contact_data(user):
+    if not can_view_personal_data(user):
         raise PermissionDenied(str(CONTACT_DATA_REFUSED))
 
 
@@ -131,7 +132,8 @@ def integration_test_run(
 ) -> TestRun:
     """Run the integration for `event` and `contact` (or a sample) without changing anything.
 
-    `user` is who asks: a real contact needs the permission to view contacts (PermissionDenied).
+    `user` is who asks: a real contact needs the permission to view customers' personal data
+    (PermissionDenied).
     """
     if contact is not None:
         test_run_contact_check(user=user)
