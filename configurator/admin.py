@@ -22,7 +22,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from knox.models import AuthToken
 
-from configurator import admin_thirdparty
+from configurator import admin_thirdparty, admin_users
 from configurator.models import ApiToken, AuditEntry, WorkerHeartbeat
 from configurator.tokens import api_token_create, api_tokens_revoke, api_tokens_visible
 
@@ -42,6 +42,7 @@ def third_party_admins_replace() -> None:
     if admin.site.is_registered(AuditEntry):
         admin.site.unregister(AuditEntry)
     admin_thirdparty.bounded_admins_register()
+    admin_users.user_admin_replace()
 
 
 class ApiTokenCreateForm(forms.Form):

@@ -27,8 +27,8 @@ CONTACT_PERSONAL_FIELDS = (
 )
 # A message's fields that are personal data.
 MESSAGE_PERSONAL_FIELDS = ("text", "media_url", "content")
-# A contact event's fields that are personal data.
-CONTACT_EVENT_PERSONAL_FIELDS = ("snapshot",)
+# A contact event's fields that are personal data (its detail names the customer's identity).
+CONTACT_EVENT_PERSONAL_FIELDS = ("detail", "snapshot")
 
 # What the API schema says of every field above.
 REDACTED_NOTE = "Null without the permission to view customers' personal data."
