@@ -10,10 +10,10 @@ their role's group.
 from __future__ import annotations
 
 import html
+from typing import Any
 
 import pytest
 from django.contrib.auth.models import Group, User
-from django.db.models import Model
 
 from configurator.roles import VIEWER
 from configurator.tokens import api_token_create
@@ -89,7 +89,7 @@ MATRIX: list[tuple[str, str, dict[str, int]]] = [
 
 
 @pytest.fixture
-def rows(service: MessagingService, queue: Queue) -> dict[str, Model]:
+def rows(service: MessagingService, queue: Queue) -> dict[str, Any]:
     found = one_of_each(service, queue)
     # A token of somebody else's, whose key must be on no page.
     owner = User.objects.create_user("automation", is_staff=True)
@@ -97,7 +97,7 @@ def rows(service: MessagingService, queue: Queue) -> dict[str, Model]:
     return found
 
 
-def _filled(text: str, rows: dict[str, Model]) -> str:
+def _filled(text: str, rows: dict[str, Any]) -> str:
     values = {name: getattr(row, "pk", row) for name, row in rows.items()}
     return text.format(phone=PHONE, **values)
 
@@ -107,7 +107,7 @@ def _filled(text: str, rows: dict[str, Model]) -> str:
     ("method", "path", "expected"), MATRIX, ids=[f"{m} {p}" for m, p, _ in MATRIX]
 )
 def test_role_gets_the_answer_the_matrix_says_and_sees_nothing_it_may_not(
-    rows: dict[str, Model], letter: str, method: str, path: str, expected: dict[str, int]
+    rows: dict[str, Any], letter: str, method: str, path: str, expected: dict[str, int]
 ) -> None:
     body = {"text": ""} if path.endswith("/reply/") else {}
     answer = getattr(role_browser(letter), method)(_filled(path, rows), body)
@@ -121,7 +121,7 @@ def test_role_gets_the_answer_the_matrix_says_and_sees_nothing_it_may_not(
             assert personal not in page, personal
 
 
-def test_a_viewers_contact_page_says_what_happened_without_who(rows: dict[str, Model]) -> None:
+def test_a_viewers_contact_page_says_what_happened_without_who(rows: dict[str, Any]) -> None:
     page = role_browser("V").get(f"/admin/conversations/contact/{rows['contact'].pk}/change/")
     text = page.content.decode()
 
@@ -130,7 +130,7 @@ def test_a_viewers_contact_page_says_what_happened_without_who(rows: dict[str, M
     assert "Integration deliveries" in text
 
 
-def test_a_viewer_is_not_offered_the_buttons_of_the_roles_that_act(rows: dict[str, Model]) -> None:
+def test_a_viewer_is_not_offered_the_buttons_of_the_roles_that_act(rows: dict[str, Any]) -> None:
     browser = role_browser("V")
     contact = browser.get(f"/admin/conversations/contact/{rows['contact'].pk}/change/")
     integration = browser.get(f"/admin/integrations/integration/{rows['integration'].pk}/change/")
@@ -142,7 +142,7 @@ def test_a_viewer_is_not_offered_the_buttons_of_the_roles_that_act(rows: dict[st
 
 @pytest.mark.parametrize("letter", list(ROLE_OF))
 def test_only_roles_with_personal_data_find_rows_by_a_customers_identity(
-    rows: dict[str, Model], letter: str
+    rows: dict[str, Any], letter: str
 ) -> None:
     browser = role_browser(letter)
     contact = rows["contact"].pk
