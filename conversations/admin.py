@@ -344,6 +344,8 @@ class ContactAdmin(LargeTableAdminMixin, BoundedLookupsMixin, admin.ModelAdmin[C
             for title, options in super().get_fieldsets(request, obj)
         ]
         fieldsets = [(title, options) for title, options in fieldsets if options["fields"]]
+        if not can_view_personal_data(request.user):
+            fieldsets.append((_("Customer"), {"fields": ["personal_data_hidden"]}))
         if obj is None or not obj.simulated:
             return fieldsets
         # A simulated conversation says so first, and where its replies go.
@@ -375,6 +377,15 @@ class ContactAdmin(LargeTableAdminMixin, BoundedLookupsMixin, admin.ModelAdmin[C
     @admin.display(description=_("attached data"))
     def pretty_cad(self, obj: Contact) -> SafeString:
         return pretty_json(obj.cad)
+
+    @admin.display(description=_("personal data"))
+    def personal_data_hidden(self, obj: Contact) -> str:
+        return str(
+            _(
+                "Hidden: the customer's identity, the messages, the attached data and the "
+                "timeline need the permission to view customers' personal data."
+            )
+        )
 
     @admin.display(description=_("simulated"))
     def simulated_badge(self, obj: Contact) -> SafeString:

@@ -155,7 +155,12 @@ class DeliveryAdmin(
     def pretty_applied(self, obj: Delivery) -> SafeString:
         return pretty_json(obj.applied) if obj.applied else format_html("{}", "—")
 
-    @admin.action(description=_("Send selected failed deliveries again"), permissions=["change"])
+    def has_resend_permission(self, request: HttpRequest) -> bool:
+        # Sending again is the integration's work, as its page's and the API's resend: who may
+        # change the integration may (the log itself is never changed).
+        return request.user.has_perm("integrations.change_integration")
+
+    @admin.action(description=_("Send selected failed deliveries again"), permissions=["resend"])
     def send_again(self, request: HttpRequest, queryset: QuerySet[Delivery]) -> None:
         """A bounded first batch now; with "select all" the rest goes on in the background."""
         resent = dispatch.deliveries_resend(selection=queryset)

@@ -12,6 +12,7 @@ from rest_framework import serializers
 from configurator.credentials import CredentialEntrySerializer, nested_errors
 from configurator.names import UniqueNameSerializerMixin
 from conversations.api.serializers import PersonalDataSerializerMixin, personal_kwargs
+from conversations.permissions import REDACTED_NOTE
 from messaging import selectors, services
 from messaging.choices import AuthenticationDirection, DoctorStatus, Trigger
 from messaging.models import Callback, DoctorRun, MessagingService
@@ -210,7 +211,14 @@ class CallbackSerializer(PersonalDataSerializerMixin, serializers.ModelSerialize
         read_only_fields = fields
         extra_kwargs = personal_kwargs(("contact_id",))
 
-    @extend_schema_field({"type": "object", "nullable": True, "additionalProperties": {}})
+    @extend_schema_field(
+        {
+            "type": "object",
+            "nullable": True,
+            "additionalProperties": {},
+            "description": f"The body as received. {REDACTED_NOTE}",
+        }
+    )
     def get_payload(self, obj: Callback) -> Any:
         """The body as JSON (payload.stored_json), or null for a body that cannot be read."""
         try:

@@ -126,7 +126,8 @@ def test_a_viewers_contact_page_says_what_happened_without_who(rows: dict[str, A
     text = page.content.decode()
 
     assert rows["queue"].name in text  # state, queue, times are shown
-    assert "attached data" not in text.lower()
+    assert "attached data:" not in text.lower()
+    assert "need the permission to view customers" in html.unescape(text)
     assert "Integration deliveries" in text
 
 
@@ -156,3 +157,26 @@ def test_only_roles_with_personal_data_find_rows_by_a_customers_identity(
         callback_link in by_sinch_contact
     )
     assert found is (letter in "AS")
+
+
+@pytest.mark.parametrize("letter", list(ROLE_OF))
+def test_bulk_actions_are_offered_to_the_roles_that_may_take_them(
+    rows: dict[str, Any], letter: str
+) -> None:
+    browser = role_browser(letter)
+    offered = {
+        "send_again": browser.get("/admin/integrations/delivery/"),
+        "process_again": browser.get("/admin/messaging/callback/"),
+        "disable_selected": browser.get("/admin/integrations/integration/"),
+        "revoke_selected": browser.get("/admin/configurator/apitoken/"),
+    }
+    expected = {
+        "send_again": "AI",
+        "process_again": "AS",
+        "disable_selected": "AI",
+        "revoke_selected": "A",
+    }
+
+    for action, page in offered.items():
+        shown = f'value="{action}"' in page.content.decode()
+        assert shown is (letter in expected[action]), action

@@ -129,3 +129,19 @@ def test_a_user_given_a_role_in_the_user_admin_becomes_staff(admin_browser: Clie
     user.refresh_from_db()
     assert user.is_staff
     assert [g.name for g in user.groups.all()] == [VIEWER]
+
+
+def test_the_administrator_role_manages_everyones_api_tokens() -> None:
+    from configurator.tokens import api_token_create
+    from tests.roles import role_browser
+
+    owner = User.objects.create_user("automation", is_staff=True)
+    token, _key = api_token_create(user=owner)
+    administrator = role_browser("A")
+
+    listing = administrator.get("/admin/configurator/apitoken/").content.decode()
+    add_page = administrator.get("/admin/configurator/apitoken/add/").content.decode()
+
+    assert f"{token.prefix}…" in listing
+    assert f'<option value="{owner.pk}">automation</option>' in add_page
+    assert role_browser("V").get("/admin/configurator/apitoken/").status_code == 403
