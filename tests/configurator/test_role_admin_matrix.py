@@ -62,6 +62,10 @@ MATRIX: list[tuple[str, str, dict[str, int]]] = [
     # Conversations
     ("get", "/admin/conversations/contact/", answers(200, EVERYONE)),
     ("get", "/admin/conversations/contact/add/", answers(403, NOBODY)),
+    # Filtering by a customer's identity is no filter of the lists, for anyone.
+    ("get", "/admin/conversations/contact/?source={phone}", answers(400, EVERYONE)),
+    ("get", "/admin/conversations/contact/?sinch_contact_id__exact=X", answers(400, EVERYONE)),
+    ("get", "/admin/messaging/callback/?contact_id=X", answers(400, EVERYONE)),
     ("get", "/admin/conversations/contact/{contact}/change/", answers(200, EVERYONE)),
     ("post", "/admin/conversations/contact/{contact}/act/accepted/", answers(302, "AS")),
     ("post", "/admin/conversations/contact/{contact}/reply/", answers(302, "AS")),
