@@ -108,9 +108,6 @@ ADMINISTRATOR_ONLY = frozenset(
         *_crud("sessions", "session"),
         *_crud("axes", "accessattempt", "accessfailurelog", "accesslog", "accessattemptexpiration"),
         *_crud("django_tasks_database", "dbtaskresult"),
-        # django-auditlog's own entry table, which its migrations keep but nothing writes: the
-        # audit trail is configurator.AuditEntry (view_auditentry above).
-        *_crud("auditlog", "logentry"),
     }
 )
 
