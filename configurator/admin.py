@@ -1,7 +1,8 @@
 """Admin of API tokens: listed by prefix, created with the key shown once, revoked.
 
-A token acts as its owner, so a staff user sees and revokes only their own tokens and creates
-tokens only for themselves; a superuser manages everyone's. No page shows a key after the one
+A token acts as its owner, so a staff user with the token permissions sees and revokes only
+their own tokens and creates tokens only for themselves; a superuser or the Administrator role
+(`configurator.tokens.api_tokens_manage_all`) manages everyone's. No page shows a key after the one
 that created it, and nothing but the key's first characters is ever listed.
 """
 
@@ -22,9 +23,14 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from knox.models import AuthToken
 
-from configurator import admin_thirdparty
+from configurator import admin_thirdparty, admin_users
 from configurator.models import ApiToken, AuditEntry, WorkerHeartbeat
-from configurator.tokens import api_token_create, api_tokens_revoke, api_tokens_visible
+from configurator.tokens import (
+    api_token_create,
+    api_tokens_manage_all,
+    api_tokens_revoke,
+    api_tokens_visible,
+)
 
 
 def third_party_admins_replace() -> None:
@@ -42,10 +48,11 @@ def third_party_admins_replace() -> None:
     if admin.site.is_registered(AuditEntry):
         admin.site.unregister(AuditEntry)
     admin_thirdparty.bounded_admins_register()
+    admin_users.user_admin_replace()
 
 
 class ApiTokenCreateForm(forms.Form):
-    """Whose token (superusers choose; others get their own) and an optional expiry."""
+    """Whose token (who manages all tokens chooses; others get their own) and an expiry."""
 
     user = forms.ModelChoiceField(
         label=_("User"),
@@ -64,7 +71,7 @@ class ApiTokenCreateForm(forms.Form):
         users = get_user_model()._default_manager.filter(is_active=True)
         field = self.fields["user"]
         assert isinstance(field, forms.ModelChoiceField)  # noqa: S101 - narrows the type
-        if request_user.is_superuser:
+        if api_tokens_manage_all(user=request_user):
             field.queryset = users.filter(is_staff=True).order_by("username")
         else:
             field.queryset = users.filter(pk=request_user.pk)
@@ -150,7 +157,7 @@ class ApiTokenAdmin(admin.ModelAdmin[ApiToken]):
 
 def _manages(request: HttpRequest, token: ApiToken) -> bool:
     user: Any = request.user
-    return bool(user.is_superuser or token.user_id == user.pk)
+    return bool(api_tokens_manage_all(user=user) or token.user_id == user.pk)
 
 
 @admin.register(WorkerHeartbeat)

@@ -83,6 +83,8 @@ DOCS_LINKS: dict[tuple[str, str], list[DocsLink]] = {
         DocsLink(_("Retention"), "deployment", "retention"),
     ],
     ("configurator", "apitoken"): [DocsLink(_("REST API"), "api", "authentication")],
+    ("auth", "user"): [DocsLink(_("Roles"), "governance", "roles")],
+    ("auth", "group"): [DocsLink(_("Roles"), "governance", "roles")],
 }
 
 

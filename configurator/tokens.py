@@ -29,9 +29,20 @@ def api_tokens_revoke(*, tokens: QuerySet[ApiToken]) -> int:
     return count
 
 
+# Who manages everybody's tokens (creates them for others, sees and revokes all): a superuser or
+# the Administrator role (configurator.roles). ApiToken rows are never edited, so the change
+# permission is free to mean this.
+MANAGE_ALL_TOKENS_PERMISSION = "configurator.change_apitoken"
+
+
+def api_tokens_manage_all(*, user: Any) -> bool:
+    """Whether `user` manages every user's API tokens, not only their own."""
+    return bool(user.is_active and user.has_perm(MANAGE_ALL_TOKENS_PERMISSION))
+
+
 def api_tokens_visible(*, user: Any) -> QuerySet[ApiToken]:
-    """The tokens `user` may see and revoke: a superuser's all, anyone else's their own."""
+    """The tokens `user` may see and revoke: all for who manages them all, else their own."""
     tokens: QuerySet[ApiToken] = ApiToken.objects.select_related("user").order_by("-created")
-    if user.is_superuser:
+    if api_tokens_manage_all(user=user):
         return tokens
     return tokens.filter(user=user)

@@ -39,7 +39,12 @@ from conversations.admin_inlines import ContactEventInline, MessageInline
 from conversations.choices import Event
 from conversations.lifecycle import LifecycleError
 from conversations.models import Agent, Contact, ContactEvent, Message
-from conversations.permissions import can_view_contact_data
+from conversations.permissions import (
+    CONTACT_PERSONAL_FIELDS,
+    can_view_personal_data,
+    personal_search_fields,
+    without_personal_fields,
+)
 from queues.choices import SUBCHANNELS
 from queues.models import Queue
 
@@ -137,6 +142,9 @@ class AgentAdmin(LargeTableAdminMixin, CheckedDeleteMixin, admin.ModelAdmin[Agen
     def delete_model(self, request: HttpRequest, obj: Agent) -> None:
         services.agent_delete(agent=obj)
 
+
+# The contact's personal data as the admin names it (its attached data is shown pretty).
+PERSONAL_ADMIN_FIELDS = frozenset({*CONTACT_PERSONAL_FIELDS, "pretty_cad"})
 
 # The operator's buttons, by the event each causes (the event names the admin URL).
 ACTIONS = {event: service for event, service in services.OPERATOR_ACTIONS.values()}
@@ -309,10 +317,35 @@ class ContactAdmin(LargeTableAdminMixin, BoundedLookupsMixin, admin.ModelAdmin[C
 
     def get_inlines(self, request: HttpRequest, obj: Any) -> list[Any]:
         # Other apps' inlines (integrations' deliveries) come after the contact's own timeline.
-        return [*self.inlines, *extensions.contact_page_inlines]
+        # Its messages and events (texts, contact data) are personal data.
+        own = self.inlines if can_view_personal_data(request.user) else []
+        return [*own, *extensions.contact_page_inlines]
+
+    def get_list_display(self, request: HttpRequest) -> Any:
+        shown = super().get_list_display(request)
+        return without_personal_fields(request, shown, PERSONAL_ADMIN_FIELDS)
+
+    def get_search_fields(self, request: HttpRequest) -> Any:
+        return personal_search_fields(
+            request, super().get_search_fields(request), PERSONAL_ADMIN_FIELDS
+        )
 
     def get_fieldsets(self, request: HttpRequest, obj: Any = None) -> Any:
-        fieldsets = super().get_fieldsets(request, obj)
+        fieldsets: list[tuple[Any, dict[str, Any]]] = [
+            (
+                title,
+                {
+                    **options,
+                    "fields": without_personal_fields(
+                        request, options["fields"], PERSONAL_ADMIN_FIELDS
+                    ),
+                },
+            )
+            for title, options in super().get_fieldsets(request, obj)
+        ]
+        fieldsets = [(title, options) for title, options in fieldsets if options["fields"]]
+        if not can_view_personal_data(request.user):
+            fieldsets.append((_("Customer"), {"fields": ["personal_data_hidden"]}))
         if obj is None or not obj.simulated:
             return fieldsets
         # A simulated conversation says so first, and where its replies go.
@@ -344,6 +377,15 @@ class ContactAdmin(LargeTableAdminMixin, BoundedLookupsMixin, admin.ModelAdmin[C
     @admin.display(description=_("attached data"))
     def pretty_cad(self, obj: Contact) -> SafeString:
         return pretty_json(obj.cad)
+
+    @admin.display(description=_("personal data"))
+    def personal_data_hidden(self, obj: Contact) -> str:
+        return str(
+            _(
+                "Hidden: the customer's identity, the messages, the attached data and the "
+                "timeline need the permission to view customers' personal data."
+            )
+        )
 
     @admin.display(description=_("simulated"))
     def simulated_badge(self, obj: Contact) -> SafeString:
@@ -556,7 +598,7 @@ class ContactRowsAdmin(LargeTableAdminMixin, admin.ModelAdmin[Any]):
 
     def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         # Rows of a contact are the contact's data: whoever may view contacts may read them.
-        return can_view_contact_data(request.user)
+        return can_view_personal_data(request.user)
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False

@@ -24,7 +24,7 @@ from django.utils.translation import gettext_lazy as _
 
 from conversations.choices import ChannelType, Direction, Event
 from conversations.models import Contact
-from conversations.permissions import can_view_contact_data
+from conversations.permissions import can_view_personal_data
 from conversations.snapshot import contact_snapshot, iso
 from integrations.choices import CONVERSATION_TYPE_LABELS, DeliveryStatus, conversation_types
 from integrations.delivery import execute
@@ -184,14 +184,15 @@ def sample_contact(
 
 
 CONTACT_DATA_REFUSED = _(
-    "Testing with a real contact shows its data, which needs the permission to view contacts; "
+    "Testing with a real contact shows its data, which needs the permission to view "
+    "customers' personal data; "
     "leave the contact empty to test with a sample contact."
 )
 
 
 def test_run_contact_check(*, user: Any) -> None:
     """Raise PermissionDenied unless `user` may run a test with a real contact."""
-    if not can_view_contact_data(user):
+    if not can_view_personal_data(user):
         raise PermissionDenied(str(CONTACT_DATA_REFUSED))
 
 
@@ -207,7 +208,8 @@ def integration_test_run(
     """Run the integration for `event` and `contact` (or a sample of `sample`'s kind) without
     changing anything.
 
-    `user` is who asks: a real contact needs the permission to view contacts (PermissionDenied).
+    `user` is who asks: a real contact needs the permission to view customers' personal data
+    (PermissionDenied).
     """
     if contact is not None:
         test_run_contact_check(user=user)

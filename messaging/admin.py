@@ -30,6 +30,7 @@ from configurator.admin_mixins import (
 )
 from configurator.credentials import CredentialForm, CredentialFormSet
 from configurator.save_warnings import warn
+from conversations.permissions import personal_search_fields, without_personal_fields
 from messaging import doctor, selectors, services, simulator
 from messaging.choices import AuthenticationDirection, DoctorStatus, Trigger, VerifiedWith
 from messaging.models import Callback, DoctorRun, MessagingService, ServiceAuthentication
@@ -577,6 +578,11 @@ def _doctor_outcome(run: DoctorRun) -> str:
     return str(said)
 
 
+# A callback's personal data: the customer's Sinch contact ID, and what the body says (their
+# identity, what they wrote).
+CALLBACK_PERSONAL_FIELDS = frozenset({"contact_id", "pretty_summary", "pretty_payload"})
+
+
 @admin.register(Callback)
 class CallbackAdmin(
     ReadOnlyRecordMixin, LargeTableAdminMixin, BoundedLookupsMixin, admin.ModelAdmin[Callback]
@@ -636,6 +642,24 @@ class CallbackAdmin(
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
+
+    def get_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        return without_personal_fields(
+            request, super().get_fields(request, obj), CALLBACK_PERSONAL_FIELDS
+        )
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        return self.get_fields(request, obj)
+
+    def get_list_display(self, request: HttpRequest) -> Any:
+        return without_personal_fields(
+            request, super().get_list_display(request), CALLBACK_PERSONAL_FIELDS
+        )
+
+    def get_search_fields(self, request: HttpRequest) -> Any:
+        return personal_search_fields(
+            request, super().get_search_fields(request), CALLBACK_PERSONAL_FIELDS
+        )
 
     @admin.display(description=_("trigger"))
     def trigger_name(self, obj: Callback) -> SafeString:

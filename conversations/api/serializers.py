@@ -10,7 +10,38 @@ from rest_framework import serializers
 from conversations import lifecycle, messages, services
 from conversations.choices import SentAs
 from conversations.models import Agent, Contact, ContactEvent, Message
+from conversations.permissions import (
+    CONTACT_EVENT_PERSONAL_FIELDS,
+    CONTACT_PERSONAL_FIELDS,
+    MESSAGE_PERSONAL_FIELDS,
+    REDACTED_NOTE,
+    can_view_personal_data,
+    personal_fields_emptied,
+)
 from queues.models import Queue
+
+
+class PersonalDataSerializerMixin:
+    """Empties (null) the fields in `personal_fields` for a request whose user may not view
+    customers' personal data (conversations.permissions), and says so in the schema.
+
+    Without a request in the context (the project's own uses) nothing is emptied.
+    """
+
+    personal_fields: tuple[str, ...] = ()
+    context: dict[str, Any]
+
+    def to_representation(self, instance: Any) -> Any:
+        row = super().to_representation(instance)  # type: ignore[misc]
+        request = self.context.get("request")
+        if request is None or can_view_personal_data(request.user):
+            return row
+        return personal_fields_emptied(row, self.personal_fields)
+
+
+def personal_kwargs(fields: tuple[str, ...]) -> dict[str, dict[str, Any]]:
+    """`extra_kwargs` that describe personal fields in the schema: nullable, and why."""
+    return {name: {"allow_null": True, "help_text": REDACTED_NOTE} for name in fields}
 
 
 class AgentSerializer(serializers.ModelSerializer[Agent]):
@@ -22,9 +53,10 @@ class AgentSerializer(serializers.ModelSerializer[Agent]):
         read_only_fields = ["created_at"]
 
 
-class ContactSerializer(serializers.ModelSerializer[Contact]):
+class ContactSerializer(PersonalDataSerializerMixin, serializers.ModelSerializer[Contact]):
     """A contact (conversation) as routing sees it; changed only through lifecycle actions."""
 
+    personal_fields = CONTACT_PERSONAL_FIELDS
     allowed_actions = serializers.SerializerMethodField()
 
     class Meta:
@@ -64,6 +96,7 @@ class ContactSerializer(serializers.ModelSerializer[Contact]):
             "simulated",
         ]
         read_only_fields = fields
+        extra_kwargs = personal_kwargs(CONTACT_PERSONAL_FIELDS)
 
     def get_allowed_actions(self, obj: Contact) -> list[str]:
         return [ACTION_OF_EVENT[e] for e in lifecycle.allowed_events(obj) if e in ACTION_OF_EVENT]
@@ -103,11 +136,13 @@ class EmptySerializer(serializers.Serializer[Any]):
     """Actions that take no body."""
 
 
-class MessageSerializer(serializers.ModelSerializer[Message]):
+class MessageSerializer(PersonalDataSerializerMixin, serializers.ModelSerializer[Message]):
     """A message of a contact, either direction, with its delivery status."""
 
+    # The notice quotes the media URL.
+    personal_fields = (*MESSAGE_PERSONAL_FIELDS, "notice")
     # Empty for a message without media, and what the channel sent otherwise: not always a URI.
-    media_url = serializers.CharField(read_only=True)
+    media_url = serializers.CharField(read_only=True, allow_null=True, help_text=REDACTED_NOTE)
     sent_as = serializers.SerializerMethodField(
         help_text="Outbound messages: how it went to the channel. `text_link`: media sent as a "
         "text message carrying its URL, because Messenger and WhatsApp deliver only images as "
@@ -116,7 +151,7 @@ class MessageSerializer(serializers.ModelSerializer[Message]):
     )
     notice = serializers.SerializerMethodField(
         help_text="What the agent should know about how it was sent (e.g. “Sent as a link: "
-        "…”); empty when it went as written."
+        "…”); empty when it went as written. " + REDACTED_NOTE
     )
 
     class Meta:
@@ -138,12 +173,14 @@ class MessageSerializer(serializers.ModelSerializer[Message]):
             "created_at",
         ]
         read_only_fields = fields
+        extra_kwargs = personal_kwargs(("text", "content"))
 
     @extend_schema_field(serializers.ChoiceField(choices=SentAs.choices, allow_null=True))
     def get_sent_as(self, obj: Message) -> str | None:
         found = messages.sent_as(obj)
         return None if found is None else str(found)
 
+    @extend_schema_field(serializers.CharField(allow_null=True))
     def get_notice(self, obj: Message) -> str:
         return str(messages.sent_as_notice(obj))
 
@@ -172,10 +209,15 @@ class ReplySerializer(serializers.Serializer[Any]):
     )
 
 
-class ContactEventSerializer(serializers.ModelSerializer[ContactEvent]):
+class ContactEventSerializer(
+    PersonalDataSerializerMixin, serializers.ModelSerializer[ContactEvent]
+):
     """One event of a contact's history with the contact data right after it."""
+
+    personal_fields = CONTACT_EVENT_PERSONAL_FIELDS
 
     class Meta:
         model = ContactEvent
         fields = ["id", "event", "occurred_at", "detail", "snapshot"]
         read_only_fields = fields
+        extra_kwargs = personal_kwargs(CONTACT_EVENT_PERSONAL_FIELDS)

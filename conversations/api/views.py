@@ -33,6 +33,7 @@ from conversations.api.serializers import (
 from conversations.choices import ChannelType, Direction, Event
 from conversations.lifecycle import LifecycleError
 from conversations.models import Agent, Contact
+from conversations.permissions import CONTACT_PERSONAL_FIELDS, personal_filters_check
 from queues.models import Queue
 
 
@@ -104,6 +105,9 @@ class ContactViewSet(viewsets.ReadOnlyModelViewSet[Contact]):
     permission_classes = [ChangeOnPostPermissions]
 
     def get_queryset(self) -> QuerySet[Contact]:
+        personal_filters_check(
+            user=self.request.user, query=self.request.query_params, names=CONTACT_PERSONAL_FIELDS
+        )
         if self.action == "list":
             return selectors.contact_list().prefetch_related("required_agents")
         return selectors.contact_detail()
@@ -192,7 +196,8 @@ class ContactViewSet(viewsets.ReadOnlyModelViewSet[Contact]):
             return Response({"detail": str(exc)}, status=status.HTTP_502_BAD_GATEWAY)
         except DjangoValidationError as exc:
             raise serializers.ValidationError(drf_errors(exc)) from None
-        return Response(MessageSerializer(message).data, status=status.HTTP_201_CREATED)
+        shown = MessageSerializer(message, context=self.get_serializer_context())
+        return Response(shown.data, status=status.HTTP_201_CREATED)
 
     @extend_schema(responses=ContactEventSerializer(many=True))
     @action(detail=True, methods=["get"], pagination_class=cursor_pagination("occurred_at", "id"))
@@ -205,7 +210,9 @@ class ContactViewSet(viewsets.ReadOnlyModelViewSet[Contact]):
         self, rows: QuerySet[Any], serializer: type[serializers.ModelSerializer[Any]]
     ) -> Response:
         """A page of a contact's related rows, paginated like every list."""
+        context = self.get_serializer_context()
         if self.paginator is None:
-            return Response(serializer(rows, many=True).data)
+            return Response(serializer(rows, many=True, context=context).data)
         page = self.paginator.paginate_queryset(rows, self.request, view=self)
-        return self.paginator.get_paginated_response(serializer(page, many=True).data)
+        shown = serializer(page, many=True, context=context)
+        return self.paginator.get_paginated_response(shown.data)

@@ -1,7 +1,7 @@
 """Admin pages: the delivery log (Conversations > Deliveries), and a contact's deliveries.
 
 A delivery carries its contact's data (the rendered request, the answer, what it changed): users
-without the permission to view contacts see the log without them, and are told why.
+without the permission to view customers' personal data see the log without them, and are told why.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ from configurator.admin_mixins import (
     simulated_badge,
 )
 from conversations.admin_inlines import LatestRowsFormSet, LatestRowsInline
-from conversations.permissions import can_view_contact_data
+from conversations.permissions import can_view_personal_data
 from integrations import dispatch, selectors
 from integrations.models import Delivery
 
@@ -63,7 +63,9 @@ class DeliveryAdmin(
     extra_lookups = ("contact",)  # a contact's page links to its deliveries
     # An exact contact ID (indexed); the integration is chosen with its filter.
     search_fields = ["contact__id__exact"]
-    search_help_text = _("An exact contact ID (with the permission to view contacts).")
+    search_help_text = _(
+        "An exact contact ID (with the permission to view customers' personal data)."
+    )
     list_select_related = ["integration"]
     list_defer = ("request", "response_excerpt", "applied")
     actions = ["send_again"]
@@ -85,19 +87,19 @@ class DeliveryAdmin(
 
     def get_list_display(self, request: HttpRequest) -> Any:
         shown = super().get_list_display(request)
-        if can_view_contact_data(request.user):
+        if can_view_personal_data(request.user):
             return shown
         return [name for name in shown if name not in CONTACT_DATA_FIELDS]
 
     def get_search_fields(self, request: HttpRequest) -> Any:
-        if can_view_contact_data(request.user):
+        if can_view_personal_data(request.user):
             return super().get_search_fields(request)
         return []
 
     def get_search_results(
         self, request: HttpRequest, queryset: QuerySet[Delivery], search_term: str
     ) -> tuple[QuerySet[Delivery], bool]:
-        if search_term and not can_view_contact_data(request.user):
+        if search_term and not can_view_personal_data(request.user):
             # No search box for them; a `q` typed into the address finds nothing, so that it
             # cannot tell whether a contact had deliveries.
             return queryset.none(), False
@@ -105,7 +107,7 @@ class DeliveryAdmin(
 
     def get_fields(self, request: HttpRequest, obj: Any = None) -> Any:
         fields = super().get_fields(request, obj)
-        if can_view_contact_data(request.user):
+        if can_view_personal_data(request.user):
             return fields
         return [*_without_contact_data(fields), "contact_data_hidden"]
 
@@ -141,7 +143,7 @@ class DeliveryAdmin(
         return str(
             _(
                 "Hidden: the contact, the request made from its data, the answer and what it "
-                "changed need the permission to view contacts."
+                "changed need the permission to view customers' personal data."
             )
         )
 
@@ -153,7 +155,12 @@ class DeliveryAdmin(
     def pretty_applied(self, obj: Delivery) -> SafeString:
         return pretty_json(obj.applied) if obj.applied else format_html("{}", "—")
 
-    @admin.action(description=_("Send selected failed deliveries again"), permissions=["change"])
+    def has_resend_permission(self, request: HttpRequest) -> bool:
+        # Sending again is the integration's work, as its page's and the API's resend: who may
+        # change the integration may (the log itself is never changed).
+        return request.user.has_perm("integrations.change_integration")
+
+    @admin.action(description=_("Send selected failed deliveries again"), permissions=["resend"])
     def send_again(self, request: HttpRequest, queryset: QuerySet[Delivery]) -> None:
         """A bounded first batch now; with "select all" the rest goes on in the background."""
         resent = dispatch.deliveries_resend(selection=queryset)

@@ -12,6 +12,7 @@ from functools import partial
 from typing import Any
 
 from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
@@ -231,6 +232,8 @@ class IntegrationAdmin(admin.ModelAdmin[Integration]):
     def add_view(
         self, request: HttpRequest, form_url: str = "", extra_context: dict[str, Any] | None = None
     ) -> HttpResponse:
+        if not self.has_add_permission(request):
+            raise PermissionDenied
         if request.method == "GET" and request.GET.get("channel_type") not in dict(
             IntegrationChannelType.choices
         ):

@@ -21,7 +21,7 @@ from configurator.permissions import ChangeOnPostPermissions
 from configurator.save_warnings import SaveWarningsViewSetMixin, with_save_warnings_schema
 from conversations.api.serializers import EmptySerializer
 from conversations.choices import Event
-from conversations.permissions import can_view_contact_data
+from conversations.permissions import can_view_personal_data
 from integrations import dispatch, selectors, services
 from integrations.api.filters import DeliveryFilter, IntegrationFilter
 from integrations.api.serializers import (
@@ -117,7 +117,8 @@ class IntegrationViewSet(SaveWarningsViewSetMixin, viewsets.ModelViewSet[Integra
 
     @extend_schema(
         description=(
-            "Without the permission to view contacts, the fields that carry a contact's data "
+            "Without the permission to view customers' personal data, the fields that carry "
+            "a contact's data "
             f"({', '.join(CONTACT_DATA_FIELDS)}) are null and ?contact= answers 403."
         ),
         responses=DeliverySerializer(many=True),
@@ -138,8 +139,10 @@ class IntegrationViewSet(SaveWarningsViewSetMixin, viewsets.ModelViewSet[Integra
     def deliveries(self, request: Request, pk: str | None = None) -> Response:
         """Its delivery log, newest first; filter by status, event, mode or contact."""
         integration = self.get_object()
-        if request.query_params.get("contact") and not can_view_contact_data(request.user):
-            raise PermissionDenied(_("Filtering by contact needs the permission to view contacts."))
+        if request.query_params.get("contact") and not can_view_personal_data(request.user):
+            raise PermissionDenied(
+                _("Filtering by contact needs the permission to view customers' personal data.")
+            )
         shown = DeliveryFilter(
             request.query_params,
             queryset=selectors.delivery_list().filter(integration=integration),
@@ -196,7 +199,7 @@ class IntegrationViewSet(SaveWarningsViewSetMixin, viewsets.ModelViewSet[Integra
         """Run it for an event and a contact (or a sample): dry renders, live also sends.
 
         Each step is shown; no contact changes and no delivery is recorded. A real contact
-        needs the permission to view contacts (403); the sample contact does not.
+        needs the permission to view customers' personal data (403); the sample contact does not.
         """
         integration = self.get_object()
         if isinstance(request.data, Mapping) and request.data.get("contact"):
@@ -321,7 +324,7 @@ def _version_or_404(found: dict[int, IntegrationVersion], number: int) -> Integr
 
 def _deliveries_shown(request: Request, rows: Any) -> Any:
     """Serialized deliveries, with the contact's data left out for users who may not see it."""
-    if can_view_contact_data(request.user):
+    if can_view_personal_data(request.user):
         return rows
     for row in rows:
         row.update(dict.fromkeys(CONTACT_DATA_FIELDS))

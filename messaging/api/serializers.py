@@ -11,6 +11,8 @@ from rest_framework import serializers
 
 from configurator.credentials import CredentialEntrySerializer, nested_errors
 from configurator.names import UniqueNameSerializerMixin
+from conversations.api.serializers import PersonalDataSerializerMixin, personal_kwargs
+from conversations.permissions import REDACTED_NOTE
 from messaging import selectors, services
 from messaging.choices import AuthenticationDirection, DoctorStatus, Trigger
 from messaging.models import Callback, DoctorRun, MessagingService
@@ -174,8 +176,11 @@ def _errors(result: AuthenticationsResult, count: int) -> Any:
     return {"non_field_errors": result.non_field_errors}
 
 
-class CallbackSerializer(serializers.ModelSerializer[Callback]):
+class CallbackSerializer(PersonalDataSerializerMixin, serializers.ModelSerializer[Callback]):
     """A stored callback, read-only, with its body as JSON."""
+
+    # The customer's Sinch contact ID and the body (their identity, what they wrote).
+    personal_fields = ("contact_id", "payload")
 
     # Blank when the body carries no notification this service knows.
     trigger = serializers.ChoiceField(choices=Trigger.choices, allow_blank=True, read_only=True)
@@ -204,8 +209,16 @@ class CallbackSerializer(serializers.ModelSerializer[Callback]):
             "payload",
         ]
         read_only_fields = fields
+        extra_kwargs = personal_kwargs(("contact_id",))
 
-    @extend_schema_field({"type": "object", "nullable": True, "additionalProperties": {}})
+    @extend_schema_field(
+        {
+            "type": "object",
+            "nullable": True,
+            "additionalProperties": {},
+            "description": f"The body as received. {REDACTED_NOTE}",
+        }
+    )
     def get_payload(self, obj: Callback) -> Any:
         """The body as JSON (payload.stored_json), or null for a body that cannot be read."""
         try:

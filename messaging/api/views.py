@@ -16,6 +16,7 @@ from configurator.pagination import cursor_pagination
 from configurator.parsers import UtcDateTimeFilter
 from configurator.permissions import ChangeOnPostPermissions
 from configurator.save_warnings import SaveWarningsViewSetMixin, with_save_warnings_schema
+from conversations.permissions import personal_filters_check
 from messaging import doctor, selectors, services, simulator
 from messaging.api.serializers import (
     CallbackSerializer,
@@ -141,4 +142,7 @@ class CallbackViewSet(
     pagination_class = cursor_pagination("-received_at", "-id")
 
     def get_queryset(self) -> QuerySet[Callback]:
+        personal_filters_check(
+            user=self.request.user, query=self.request.query_params, names=["contact_id"]
+        )
         return selectors.callback_list()

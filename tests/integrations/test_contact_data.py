@@ -1,10 +1,13 @@
-"""A contact's data reaches only users who may view contacts, also through the integrations.
+"""A contact's data reaches only users who may view customers' personal data, also through the
+integrations.
 
 An integration developer holding only integration (and delivery) permissions tests with the
 sample contact and reads the delivery log without the contacts' data in it.
 """
 
 from __future__ import annotations
+
+import html
 
 import pytest
 from django.contrib.auth.models import Permission, User
@@ -73,7 +76,7 @@ def _browser(user: User) -> Client:
 # -- API
 
 
-def test_api_test_run_with_a_real_contact_needs_view_contact(
+def test_api_test_run_with_a_real_contact_needs_view_personal_data(
     integration: Integration, contact: Contact
 ) -> None:
     url = f"/api/v1/integrations/{integration.pk}/test/"
@@ -84,12 +87,12 @@ def test_api_test_run_with_a_real_contact_needs_view_contact(
     sample = developer.post(url, {"event": "queued"}, format="json")
 
     assert refused.status_code == 403
-    assert "permission to view contacts" in refused.json()["detail"]
+    assert "permission to view customers' personal data" in refused.json()["detail"]
     assert PHONE not in refused.content.decode()
     assert unknown.status_code == 403  # whether an ID exists is not told either
     assert sample.status_code == 200
     User.objects.get(username="developer").user_permissions.add(
-        Permission.objects.get(codename="view_contact")
+        Permission.objects.get(codename="view_personal_data")
     )
     viewer = _api(User.objects.get(username="developer"))
     shown = viewer.post(url, {"event": "queued", "contact": contact.pk}, format="json")
@@ -97,7 +100,7 @@ def test_api_test_run_with_a_real_contact_needs_view_contact(
     assert PHONE in shown.content.decode()
 
 
-def test_api_deliveries_hide_contact_data_without_view_contact(
+def test_api_deliveries_hide_contact_data_without_view_personal_data(
     integration: Integration, contact: Contact
 ) -> None:
     url = f"/api/v1/integrations/{integration.pk}/deliveries/"
@@ -114,12 +117,12 @@ def test_api_deliveries_hide_contact_data_without_view_contact(
     assert by_contact.status_code == 403
 
 
-def test_api_deliveries_show_contact_data_with_view_contact(
+def test_api_deliveries_show_contact_data_with_view_personal_data(
     integration: Integration, contact: Contact
 ) -> None:
     url = f"/api/v1/integrations/{integration.pk}/deliveries/"
 
-    shown = _api(_developer("view_contact")).get(url, {"contact": contact.pk})
+    shown = _api(_developer("view_personal_data")).get(url, {"contact": contact.pk})
 
     row = shown.json()["results"][0]
     assert row["contact"] == contact.pk
@@ -142,7 +145,7 @@ def test_api_resend_answer_hides_contact_data(
 # -- Admin
 
 
-def test_admin_test_run_with_a_real_contact_needs_view_contact(
+def test_admin_test_run_with_a_real_contact_needs_view_personal_data(
     integration: Integration, contact: Contact
 ) -> None:
     url = reverse("admin:integrations_integration_test", args=[integration.pk])
@@ -151,14 +154,14 @@ def test_admin_test_run_with_a_real_contact_needs_view_contact(
     refused = developer.post(url, {"event": "queued", "contact": contact.pk})
     sample = developer.post(url, {"event": "queued", "contact": ""})
 
-    text = refused.content.decode()
+    text = html.unescape(refused.content.decode())
     assert refused.status_code == 200
-    assert "needs the permission to view contacts" in text
+    assert "needs the permission to view customers' personal data" in text
     assert PHONE not in text
     assert sample.status_code == 200 and "Dry run" in sample.content.decode()
 
 
-def test_admin_delivery_pages_hide_contact_data_without_view_contact(
+def test_admin_delivery_pages_hide_contact_data_without_view_personal_data(
     integration: Integration, contact: Contact
 ) -> None:
     delivery = Delivery.objects.get()
@@ -173,22 +176,26 @@ def test_admin_delivery_pages_hide_contact_data_without_view_contact(
         assert contact.pk not in page.content.decode()
         assert PHONE not in page.content.decode()
     assert "0 deliveries" in searched.content.decode() or "0 results" in searched.content.decode()
-    assert "need the permission to view contacts" in detail.content.decode()
+    assert "need the permission to view customers' personal data" in html.unescape(
+        detail.content.decode()
+    )
     assert "CRM events" in listing.content.decode()
 
 
-def test_admin_delivery_pages_show_contact_data_with_view_contact(
+def test_admin_delivery_pages_show_contact_data_with_view_personal_data(
     integration: Integration, contact: Contact
 ) -> None:
     delivery = Delivery.objects.get()
-    viewer = _browser(_developer("view_contact"))
+    viewer = _browser(_developer("view_personal_data"))
 
     listing = viewer.get(reverse("admin:integrations_delivery_changelist"))
     detail = viewer.get(reverse("admin:integrations_delivery_change", args=[delivery.pk]))
 
     assert contact.pk in listing.content.decode()
-    assert PHONE in detail.content.decode()
-    assert "need the permission to view contacts" not in detail.content.decode()
+    assert PHONE in html.unescape(detail.content.decode())
+    assert "need the permission to view customers' personal data" not in html.unescape(
+        detail.content.decode()
+    )
 
 
 def test_superuser_sees_everything(admin_client_: Client, contact: Contact) -> None:
@@ -196,4 +203,4 @@ def test_superuser_sees_everything(admin_client_: Client, contact: Contact) -> N
 
     detail = admin_client_.get(reverse("admin:integrations_delivery_change", args=[delivery.pk]))
 
-    assert PHONE in detail.content.decode()
+    assert PHONE in html.unescape(detail.content.decode())
