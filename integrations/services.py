@@ -14,7 +14,7 @@ from django.db import transaction
 
 from configurator.names import name_owner
 from conversations.choices import Event
-from integrations.credentials import authentications_replace
+from integrations.credentials import authentications_replace, secrets_missing
 from integrations.firing import trigger_rows
 from integrations.models import Integration, IntegrationTrigger
 from integrations.selectors import integration_problems
@@ -29,8 +29,12 @@ def integration_save(
     integration: Integration,
     queues: Iterable[Queue] | None = None,
     authentications: Sequence[CleanAuthentication] | None = None,
+    missing_secret_allowed: bool = False,
 ) -> Integration:
     """Store an integration whose input passed `validation.clean_integration`.
+
+    `missing_secret_allowed` (a configuration import): new entries may come without their
+    secret; the caller stores such an integration disabled.
 
     Saving with no event selected disables it (as Contact Pro did), with nothing to restore:
     Enable is refused until events are chosen. Choosing events does not enable it by itself;
@@ -45,7 +49,11 @@ def integration_save(
         if queues is not None:
             integration.queues.set(list(queues))
         if authentications is not None:
-            authentications_replace(integration=integration, entries=authentications)
+            authentications_replace(
+                integration=integration,
+                entries=authentications,
+                missing_secret_allowed=missing_secret_allowed,
+            )
         triggers_rebuild(integration=integration)
     return integration
 
@@ -107,7 +115,9 @@ def integration_enable(*, integration: Integration) -> bool:
         return integration_resume(integration=integration)
     if not integration.events:
         raise ValidationError(f"“{integration}” has no events: choose its events on its page.")
-    problems = integration_problems(integration)
+    problems = integration_problems(integration) + [
+        f"enter the secret of {entry} on its page" for entry in secrets_missing(integration)
+    ]
     if problems:
         raise ValidationError(
             [f"“{integration}” cannot be enabled yet: {problems[0]}", *problems[1:]]
