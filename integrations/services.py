@@ -96,6 +96,11 @@ def _copy_name(name: str) -> str:
         number += 1
 
 
+def integration_delete(*, integration: Integration) -> None:
+    """Delete an integration with its entries, triggers and deliveries."""
+    integration.delete()
+
+
 def integration_disable(*, integration: Integration) -> bool:
     """Stop it firing, its events kept; False when it was already disabled."""
     if not integration.enabled:

@@ -111,6 +111,13 @@ def _enabled_check(service: MessagingService) -> None:
         )
 
 
+def messaging_service_delete(*, service: MessagingService) -> None:
+    """Delete a service with its entries and callbacks (its queues' apps then belong to none)."""
+    service_id = service.pk
+    service.delete()
+    transaction.on_commit(lambda: webhook_secrets.forget(service_id))
+
+
 def authentications_replace(
     *,
     service: MessagingService,
