@@ -24,7 +24,7 @@ from transfer.services import DocumentRefused, ImportResult, config_import
 MAX_DOCUMENT_BYTES = 20 * 1024 * 1024
 
 
-def _read_upload(upload: Any, what: str) -> Any:
+def _read_upload(upload: Any, what: Any) -> Any:
     if upload.size > MAX_DOCUMENT_BYTES:
         raise forms.ValidationError(
             _("The %(what)s is larger than %(mib)s MiB.")

@@ -98,7 +98,7 @@ def mapping_of(connections: Mapping[str, str], apps: Mapping[str, str]) -> Lands
     )
 
 
-def pairs(lines: Iterable[str], option: str) -> dict[str, str]:
+def pairs(lines: Iterable[str], option: object) -> dict[str, str]:
     """`OLD=NEW` lines (command options, the admin page's boxes) as a dict; ValueError if not."""
     found: dict[str, str] = {}
     for line in lines:
