@@ -304,3 +304,18 @@ def test_an_object_twice_in_the_document_is_refused() -> None:
         config_import(document=document)
 
     assert "queues" in refused.value.errors
+
+
+def test_an_integration_imported_without_its_secret_cannot_be_enabled() -> None:
+    from django.core.exceptions import ValidationError
+
+    from integrations.services import integration_enable
+
+    build_landscape()
+    document = config_export()
+    wipe()
+    config_import(document=document)
+    crm = Integration.objects.get(name="CRM sync")
+
+    with pytest.raises(ValidationError, match="enter the secret of basic:crm on its page"):
+        integration_enable(integration=crm)
