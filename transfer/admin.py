@@ -1,4 +1,4 @@
-"""The admin page System Management > Configuration transfer: export, import with a preview."""
+"""System Management > Configuration export and import: the export, an import with a preview."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from django.utils.translation import gettext_lazy as _
 
 from configurator.models import ConfigurationTransfer
 from transfer.api import EXPORT_PERMISSION, IMPORT_PERMISSION
-from transfer.document import SecretsSerializer, config_export
+from transfer.document import SecretsSerializer, config_export, document_text
 from transfer.plan import mapping_of, mapping_problems, pairs
 from transfer.services import DocumentRefused, ImportResult, config_import
 
@@ -135,8 +135,9 @@ class ConfigurationTransferAdmin(admin.ModelAdmin[ConfigurationTransfer]):
         """The document as a file to download."""
         if not request.user.has_perm(EXPORT_PERMISSION):
             raise PermissionDenied
-        text = json.dumps(config_export(), indent=2, ensure_ascii=False) + "\n"
-        response = HttpResponse(text, content_type="application/json; charset=utf-8")
+        response = HttpResponse(
+            document_text(config_export()), content_type="application/json; charset=utf-8"
+        )
         name = f"configuration-{timezone.now():%Y%m%d-%H%M%S}.json"
         response["Content-Disposition"] = f'attachment; filename="{name}"'
         return response
@@ -166,7 +167,7 @@ class ConfigurationTransferAdmin(admin.ModelAdmin[ConfigurationTransfer]):
                     )
         context = {
             **self.admin_site.each_context(request),
-            "title": _("Configuration transfer"),
+            "title": _("Configuration export and import"),
             "opts": self.model._meta,
             "may_export": request.user.has_perm(EXPORT_PERMISSION),
             "may_import": may_import,

@@ -213,19 +213,12 @@ def _queue_overflow_apply(planned: Planned) -> None:
 
 
 def _queues_named(planned: Planned, names: list[str]) -> list[Queue]:
-    found = {q.name.casefold(): q for q in Queue.objects.filter(name__in=names)}
-    found.update(
-        {
-            q.name.casefold(): q
-            for name in names
-            if name.casefold() not in found
-            for q in Queue.objects.filter(name__iexact=name)[:1]
-        }
-    )
-    unknown = [name for name in names if name.casefold() not in found]
+    """The queues an agent or integration names (names are unique regardless of case)."""
+    found = {name: _queue_named(name) for name in names}
+    unknown = [name for name, queue in found.items() if queue is None]
     if unknown:
         raise _refuse(planned, {"queues": [f"There is no queue “{name}”." for name in unknown]})
-    return [found[name.casefold()] for name in names]
+    return [queue for queue in found.values() if queue is not None]
 
 
 # --- Agents and integrations -----------------------------------------------------------------

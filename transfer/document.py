@@ -12,6 +12,7 @@ the document's parts, so export and plan cannot disagree on what a field is.
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from django.db.models import Prefetch, QuerySet
@@ -149,6 +150,11 @@ def config_export() -> dict[str, Any]:
         "agents": [agent_entry(a) for a in stored_agents()],
         "integrations": [integration_entry(i) for i in stored_integrations()],
     }
+
+
+def document_text(document: dict[str, Any]) -> str:
+    """The document as a file holds it: two-space indent, UTF-8 as is, a final newline."""
+    return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
 
 
 # --- The document's shape, checked before anything is planned --------------------------------

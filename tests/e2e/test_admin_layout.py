@@ -145,6 +145,7 @@ def _pages(ids: dict[str, int | str]) -> list[str]:
         "/admin/integrations/integration/add/?channel_type=chat",
         "/admin/integrations/delivery/",
         f"/admin/integrations/delivery/{ids['delivery']}/change/",
+        "/admin/configurator/configurationtransfer/",
     ]
 
 

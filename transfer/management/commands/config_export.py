@@ -2,18 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
 
-from transfer.document import config_export
-
-
-def document_text(document: dict[str, Any]) -> str:
-    """The document as written to a file: sorted objects, two-space indent, a final newline."""
-    return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
+from transfer.document import config_export, document_text
 
 
 class Command(BaseCommand):
