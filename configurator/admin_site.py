@@ -17,7 +17,11 @@ from configurator import docs_pages, extensions
 ADMIN_SECTIONS: list[tuple[Any, list[tuple[str, str]]]] = [
     (
         _("System Management"),
-        [("messaging", "MessagingService"), ("integrations", "Integration")],
+        [
+            ("messaging", "MessagingService"),
+            ("integrations", "Integration"),
+            ("configurator", "ConfigurationTransfer"),
+        ],
     ),
     (_("Queue Management"), [("queues", "Queue")]),
     (

@@ -170,8 +170,12 @@ def entries_replace(
     stored: Iterable[RowT],
     entries: Sequence[Any],
     new_row: Callable[[], RowT],
+    missing_secret_allowed: bool = False,
 ) -> RowChanges:
     """Make the stored entries exactly `entries` (cleaned dataclasses), matched by key.
+
+    `missing_secret_allowed`: a new entry may come without its secret (a configuration import
+    that was not given it; the owner stays disabled until it is entered).
 
     A stored entry whose key is not given is deleted, one whose key is given is updated (its
     secret only when a new one is given), and a given key that is not stored is created.
@@ -188,7 +192,7 @@ def entries_replace(
         secret: str | None = entry.secret
         row = existing.pop(block.key(values), None)
         if row is None:
-            if secret is None:
+            if secret is None and not missing_secret_allowed:
                 raise ValueError("a new authentication entry needs its secret")
             row = new_row()
         updated = [name for name, value in values.items() if getattr(row, name) != value]

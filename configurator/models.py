@@ -82,6 +82,9 @@ class ConfigurationTransfer(models.Model):
 
     class Meta:
         managed = False
+        # The admin index's link to the page of `transfer.admin`.
+        verbose_name = _("configuration export and import")
+        verbose_name_plural = _("configuration export and import")
         default_permissions = ()
         permissions = [
             ("export_configuration", _("Can export the configuration")),

@@ -57,6 +57,9 @@ INSTALLED_APPS = [
     "conversations",
     "messaging",
     "integrations",
+    # Configuration export and import between landscapes: reads and writes every app above
+    # through their services; none imports it.
+    "transfer",
     # The home page (the admin index's checklist, figures and charts): it reads every app above;
     # none imports it.
     "cockpit",

@@ -17,6 +17,7 @@ from integrations.api.urls import register as register_integrations
 from messaging.api.urls import register as register_messaging
 from messaging.webhooks.views import sinch_webhook
 from queues.api.urls import register as register_queues
+from transfer.api import ConfigExportView, ConfigImportView
 
 register_messaging(router)
 register_queues(router)
@@ -38,6 +39,8 @@ def api_docs(request: HttpRequest) -> HttpResponse:
 urlpatterns = [
     path("", RedirectView.as_view(url="/admin/", permanent=False)),
     path("admin/", admin.site.urls),
+    path("api/v1/config/export/", ConfigExportView.as_view(), name="config-export"),
+    path("api/v1/config/import/", ConfigImportView.as_view(), name="config-import"),
     path("api/v1/", include(router.urls)),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", api_docs, name="api-docs"),

@@ -355,6 +355,16 @@ def _by(detail: str, by: str) -> str:
     return f"{detail} ({by})" if by else detail
 
 
+def agent_save(*, agent: Agent, queues: Sequence[Queue] | None = None) -> Agent:
+    """Store a new or changed agent (fields already set) and, when given, the queues served."""
+    agent.full_clean(exclude=["queues"])
+    with transaction.atomic():
+        agent.save()
+        if queues is not None:
+            agent.queues.set(list(queues))
+    return agent
+
+
 def agent_delete_problems(agent: Agent) -> list[str]:
     """Why an agent may not be deleted now (empty if they may): the open conversations they hold."""
     held = list(

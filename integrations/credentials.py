@@ -11,7 +11,10 @@ from integrations.validation import AUTHENTICATION_BLOCK, CleanAuthentication
 
 
 def authentications_replace(
-    *, integration: Integration, entries: Sequence[CleanAuthentication]
+    *,
+    integration: Integration,
+    entries: Sequence[CleanAuthentication],
+    missing_secret_allowed: bool = False,
 ) -> RowChanges:
     """Make the entries exactly `entries`, matched by ID; one without a secret keeps its own."""
     return entries_replace(
@@ -19,4 +22,14 @@ def authentications_replace(
         stored=integration.authentications.all(),
         entries=entries,
         new_row=lambda: IntegrationAuthentication(integration=integration),
+        missing_secret_allowed=missing_secret_allowed,
+    )
+
+
+def secrets_missing(integration: Integration) -> list[str]:
+    """The IDs of the integration's entries stored without a secret (imported without it)."""
+    return sorted(
+        integration.authentications.filter(secret__isnull=True).values_list(
+            "authentication_id", flat=True
+        )
     )

@@ -186,7 +186,9 @@ class IntegrationAuthentication(models.Model):
             "value such as api-key (used as {authentications.api-key})."
         ),
     )
-    secret = EncryptedSecretField(_("secret"))
+    # Empty only for an entry imported without its secret: its integration stays disabled until
+    # it is entered.
+    secret = EncryptedSecretField(_("secret"), null=True, blank=True)
 
     class Meta:
         ordering = ["integration", "authentication_id"]

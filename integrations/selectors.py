@@ -301,7 +301,8 @@ def integration_secrets(integration_ids: Iterable[int]) -> dict[int, Secrets]:
     found: dict[int, dict[str, str]] = {pk: {} for pk in integration_ids}
     rows = IntegrationAuthentication.objects.filter(integration_id__in=list(found))
     for row in rows:
-        found[row.integration_id][row.authentication_id] = row.secret.reveal()
+        if row.secret is not None:
+            found[row.integration_id][row.authentication_id] = row.secret.reveal()
     return {pk: Secrets(entries) for pk, entries in found.items()}
 
 

@@ -21,7 +21,7 @@ from configurator.choices import AuditOperation
 from configurator.names import name_owner
 from conversations.choices import Event
 from integrations import versions
-from integrations.credentials import authentications_replace
+from integrations.credentials import authentications_replace, secrets_missing
 from integrations.firing import trigger_rows
 from integrations.models import (
     Integration,
@@ -54,8 +54,12 @@ def integration_save(
     integration: Integration,
     queues: Iterable[Queue] | None = None,
     authentications: Sequence[CleanAuthentication] | None = None,
+    missing_secret_allowed: bool = False,
 ) -> Integration:
     """Store an integration whose input passed `validation.clean_integration`.
+
+    `missing_secret_allowed` (a configuration import): new entries may come without their
+    secret; the caller stores such an integration disabled.
 
     Saving with no event selected disables it (as Contact Pro did), with nothing to restore:
     Enable is refused until events are chosen. Choosing events does not enable it by itself;
@@ -63,7 +67,10 @@ def integration_save(
     version holds is a new version.
     """
     return integration_save_with_changes(
-        integration=integration, queues=queues, authentications=authentications
+        integration=integration,
+        queues=queues,
+        authentications=authentications,
+        missing_secret_allowed=missing_secret_allowed,
     ).integration
 
 
@@ -73,6 +80,7 @@ def integration_save_with_changes(
     queues: Iterable[Queue] | None = None,
     authentications: Sequence[CleanAuthentication] | None = None,
     restored_from: int | None = None,
+    missing_secret_allowed: bool = False,
 ) -> IntegrationSaved:
     """`integration_save`, telling what it changed (for pages that show it, and restores)."""
     integration.events = _ordered_events(integration.events)
@@ -85,7 +93,11 @@ def integration_save_with_changes(
         if queues is not None:
             integration.queues.set(list(queues))
         if authentications is not None:
-            changes = authentications_replace(integration=integration, entries=authentications)
+            changes = authentications_replace(
+                integration=integration,
+                entries=authentications,
+                missing_secret_allowed=missing_secret_allowed,
+            )
         triggers_rebuild(integration=integration)
         version = integration_version_record(integration=integration, restored_from=restored_from)
     return IntegrationSaved(integration=integration, authentications=changes, version=version)
@@ -130,6 +142,11 @@ def _copy_name(name: str) -> str:
         number += 1
 
 
+def integration_delete(*, integration: Integration) -> None:
+    """Delete an integration with its entries, triggers and deliveries."""
+    integration.delete()
+
+
 def integration_disable(*, integration: Integration) -> bool:
     """Stop it firing, its events kept; False when it was already disabled."""
     if not integration.enabled:
@@ -151,7 +168,9 @@ def integration_enable(*, integration: Integration) -> bool:
         return integration_resume(integration=integration)
     if not integration.events:
         raise ValidationError(f"“{integration}” has no events: choose its events on its page.")
-    problems = integration_problems(integration)
+    problems = integration_problems(integration) + [
+        f"enter the secret of {entry} on its page" for entry in secrets_missing(integration)
+    ]
     if problems:
         raise ValidationError(
             [f"“{integration}” cannot be enabled yet: {problems[0]}", *problems[1:]]

@@ -81,8 +81,14 @@ class AuthenticationsResult:
         self.errors.setdefault(index, {}).setdefault(field_name, []).append(message)
 
 
-def clean_authentications(entries: Sequence[AuthenticationInput]) -> AuthenticationsResult:
-    """Check an integration's authentication block (seed 003, table 2)."""
+def clean_authentications(
+    entries: Sequence[AuthenticationInput], *, secrets_optional: bool = False
+) -> AuthenticationsResult:
+    """Check an integration's authentication block (seed 003, table 2).
+
+    `secrets_optional`: an entry may lack its secret (a configuration import; the integration
+    is then stored disabled).
+    """
     result = AuthenticationsResult()
     seen: dict[str, int] = {}
     for index, entry in enumerate(entries):
@@ -116,7 +122,7 @@ def clean_authentications(entries: Sequence[AuthenticationInput]) -> Authenticat
         secret = entry.secret or None
         problem = secret_problem(
             secret,
-            has_stored_secret=entry.has_stored_secret,
+            has_stored_secret=entry.has_stored_secret or secrets_optional,
             replaces=entry.replaces,
             max_length=MAX_SECRET_LENGTH,
         )

@@ -203,8 +203,8 @@ class SimulateForm(forms.Form):
 class MessagingServiceAdmin(admin.ModelAdmin[MessagingService]):
     """Messaging services, with the webhook URL to paste into the Sinch dashboard."""
 
-    list_display = ["name", "type", "region", "project_id", "apps", "webhook_url_link"]
-    list_filter = ["type", "region"]
+    list_display = ["name", "type", "enabled", "region", "project_id", "apps", "webhook_url_link"]
+    list_filter = ["type", "enabled", "region"]
     search_fields = ["name", "project_id", "authentications__app_id"]
     readonly_fields = [
         "region",
@@ -224,6 +224,7 @@ class MessagingServiceAdmin(admin.ModelAdmin[MessagingService]):
                     "type",
                     "service_connection",
                     "auth_method",
+                    "enabled",
                     "region",
                     "project_id",
                 ]

@@ -50,6 +50,16 @@ class MessagingService(models.Model):
         default=ApiAuthMethod.OAUTH2,
         help_text=_("How replies authenticate to the Conversation API with the outbound keys."),
     )
+    # Off for a service imported without its secrets (transfer): its webhook answers 403 and no
+    # reply leaves through it; switching it on needs every entry's secret.
+    enabled = models.BooleanField(
+        _("enabled"),
+        default=True,
+        help_text=_(
+            "A disabled service refuses Sinch's callbacks (403) and sends no replies. Enabling "
+            "needs the secret of every authentication entry."
+        ),
+    )
     region = models.CharField(_("region"), max_length=2, choices=Region.choices, editable=False)
     project_id = models.CharField(_("project ID"), max_length=64, editable=False)
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
@@ -91,7 +101,9 @@ class ServiceAuthentication(models.Model):
     )
     key_id = models.CharField(_("key ID"), max_length=100, blank=True, editable=False)
     app_id = models.CharField(_("app ID"), max_length=64, blank=True, editable=False)
-    secret = EncryptedSecretField(_("secret"))
+    # Empty only for an entry imported without its secret: its service stays disabled until it
+    # is entered.
+    secret = EncryptedSecretField(_("secret"), null=True, blank=True)
     triggers = models.JSONField(_("triggers"), default=list, blank=True)
     # The inbound entry's secret before the last rotation, verifying until its expiry so that
     # Sinch can be switched over meanwhile (services.webhook_secret_rotate); never on outbound.

@@ -126,9 +126,13 @@ def inbound_authentication(service_id: int) -> ServiceAuthentication | None:
     """The webhook entry of a service, or None when the service or its entry does not exist."""
     if not 0 < service_id < 2**63:  # no database key is that large (SQLite would overflow)
         return None
-    return ServiceAuthentication.objects.filter(
-        service_id=service_id, direction=AuthenticationDirection.INBOUND
-    ).first()
+    return (
+        ServiceAuthentication.objects.filter(
+            service_id=service_id, direction=AuthenticationDirection.INBOUND
+        )
+        .select_related("service")
+        .first()
+    )
 
 
 def callback_list() -> QuerySet[Callback]:

@@ -29,15 +29,28 @@ def messaging_service_create(
     type: str,
     authentications: Sequence[CleanAuthentication],
     auth_method: str = ApiAuthMethod.OAUTH2,
+    enabled: bool = True,
+    missing_secret_allowed: bool = False,
 ) -> MessagingService:
-    """Create a service and its authentication entries (validated beforehand)."""
+    """Create a service and its authentication entries (validated beforehand).
+
+    `missing_secret_allowed` (a configuration import): entries may come without their secret;
+    the service must then be created disabled.
+    """
     service = MessagingService(
-        name=name, service_connection=service_connection, type=type, auth_method=auth_method
+        name=name,
+        service_connection=service_connection,
+        type=type,
+        auth_method=auth_method,
+        enabled=enabled,
     )
     service.full_clean()
     with transaction.atomic():
         service.save()
-        authentications_replace(service=service, entries=authentications)
+        authentications_replace(
+            service=service, entries=authentications, missing_secret_allowed=missing_secret_allowed
+        )
+        _enabled_check(service)
     return service
 
 
@@ -48,8 +61,12 @@ def messaging_service_update(
     service_connection: str | None = None,
     auth_method: str | None = None,
     authentications: Sequence[CleanAuthentication] | None = None,
+    enabled: bool | None = None,
+    missing_secret_allowed: bool = False,
 ) -> MessagingService:
     """Change a service; a given authentication block replaces the stored one."""
+    if enabled is not None:
+        service.enabled = enabled
     if name is not None:
         service.name = name
     if service_connection is not None:
@@ -60,12 +77,52 @@ def messaging_service_update(
     with transaction.atomic():
         service.save()
         if authentications is not None:
-            authentications_replace(service=service, entries=authentications)
+            authentications_replace(
+                service=service,
+                entries=authentications,
+                missing_secret_allowed=missing_secret_allowed,
+            )
+        _enabled_check(service)
+    transaction.on_commit(lambda: webhook_secrets.forget(service.pk))
     return service
 
 
+def secrets_missing(service: MessagingService) -> list[str]:
+    """The IDs of the service's entries stored without a secret (imported without it)."""
+    return sorted(
+        service.authentications.filter(secret__isnull=True).values_list(
+            "authentication_id", flat=True
+        )
+    )
+
+
+def _enabled_check(service: MessagingService) -> None:
+    """An enabled service has every secret: refuse (rolling back) while one is missing."""
+    if not service.enabled:
+        return
+    missing = secrets_missing(service)
+    if missing:
+        raise ValidationError(
+            {
+                "enabled": [
+                    f"Enter the secret of {entry}, then enable the service." for entry in missing
+                ]
+            }
+        )
+
+
+def messaging_service_delete(*, service: MessagingService) -> None:
+    """Delete a service with its entries and callbacks (its queues' apps then belong to none)."""
+    service_id = service.pk
+    service.delete()
+    transaction.on_commit(lambda: webhook_secrets.forget(service_id))
+
+
 def authentications_replace(
-    *, service: MessagingService, entries: Sequence[CleanAuthentication]
+    *,
+    service: MessagingService,
+    entries: Sequence[CleanAuthentication],
+    missing_secret_allowed: bool = False,
 ) -> RowChanges:
     """Make the service's entries exactly `entries`; an entry without a secret keeps its own.
 
@@ -78,6 +135,7 @@ def authentications_replace(
         stored=service.authentications.all(),
         entries=entries,
         new_row=lambda: ServiceAuthentication(service=service),
+        missing_secret_allowed=missing_secret_allowed,
     )
     if any(e.direction == AuthenticationDirection.INBOUND and e.secret for e in entries):
         # A webhook secret replaced here, not rotated, ends any overlap: the earlier secrets

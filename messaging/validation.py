@@ -132,16 +132,18 @@ def clean_authentications(
     entries: Sequence[AuthenticationInput],
     *,
     app_owners: Callable[[Collection[str]], Mapping[str, str]],
+    secrets_optional: bool = False,
 ) -> AuthenticationsResult:
     """Check a service's whole authentication block.
 
     `app_owners` maps app IDs to the names of *other* messaging services that already hold
-    them: an app belongs to exactly one messaging service.
+    them: an app belongs to exactly one messaging service. `secrets_optional`: an entry may
+    lack its secret (a configuration import; the service is then stored disabled).
     """
     result = AuthenticationsResult()
     apps_seen: dict[str, int] = {}
     for index, entry in enumerate(entries):
-        cleaned = _clean_entry(index, entry, result)
+        cleaned = _clean_entry(index, entry, result, secrets_optional=secrets_optional)
         if cleaned is None:
             continue
         if cleaned.direction == AuthenticationDirection.OUTBOUND and cleaned.app_id in apps_seen:
@@ -183,7 +185,7 @@ def clean_authentications(
 
 
 def _clean_entry(
-    index: int, entry: AuthenticationInput, result: AuthenticationsResult
+    index: int, entry: AuthenticationInput, result: AuthenticationsResult, *, secrets_optional: bool
 ) -> CleanAuthentication | None:
     errors_before = len(result.errors.get(index, {}))
     direction = entry.direction
@@ -234,7 +236,7 @@ def _clean_entry(
     secret = entry.secret or None
     problem = secret_problem(
         secret,
-        has_stored_secret=entry.has_stored_secret,
+        has_stored_secret=entry.has_stored_secret or secrets_optional,
         replaces=entry.replaces,
         id_label="key ID" if direction == AuthenticationDirection.OUTBOUND else "entry",
         max_length=MAX_SECRET_LENGTH,

@@ -23,6 +23,8 @@ ALLOWED: dict[str, frozenset[str]] = {
     "integrations": frozenset({"configurator", "queues", "conversations"}),
     # The home page reads every app; none of them (nor demo) imports it.
     "cockpit": frozenset({"configurator", "queues", "conversations", "messaging", "integrations"}),
+    # Configuration export and import reads and writes every app; none of them imports it.
+    "transfer": frozenset({"configurator", "queues", "conversations", "messaging", "integrations"}),
 }
 PROJECT_PACKAGES = frozenset({*ALLOWED, "demo"})
 # An upstream app may name a downstream type for the type checker only (configurator/extensions.py

@@ -25,9 +25,9 @@ class Migration(migrations.Migration):
         ("contenttypes", "0002_remove_content_type_name"),
         ("conversations", "0006_personal_data_permission"),
         ("django_tasks_database", "0021_conditional_partial_index_ordering"),
-        ("integrations", "0013_channel_type_and_direct_calls_say_calls_are_configuration_only"),
+        ("integrations", "0014_authentication_secret_optional"),
         ("knox", "0009_extend_authtoken_field"),
-        ("messaging", "0013_callback_unrouted_index"),
+        ("messaging", "0014_service_enabled_secret_optional"),
         ("queues", "0003_channel_type_says_calls_are_configuration_only"),
         ("sessions", "0001_initial"),
     ]

@@ -9,6 +9,7 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from configurator.api import drf_errors
 from configurator.credentials import CredentialEntrySerializer, nested_errors
 from configurator.names import UniqueNameSerializerMixin
 from conversations.api.serializers import PersonalDataSerializerMixin, personal_kwargs
@@ -60,6 +61,7 @@ class MessagingServiceSerializer(
             "type",
             "service_connection",
             "auth_method",
+            "enabled",
             "region",
             "project_id",
             "webhook_url",
@@ -118,18 +120,24 @@ class MessagingServiceSerializer(
                 "auth_method", MessagingService._meta.get_field("auth_method").default
             ),
             authentications=validated_data["authentications"],
+            enabled=validated_data.get("enabled", True),
         )
 
     def update(
         self, instance: MessagingService, validated_data: dict[str, Any]
     ) -> MessagingService:
-        return services.messaging_service_update(
-            service=instance,
-            name=validated_data.get("name"),
-            service_connection=validated_data.get("service_connection"),
-            auth_method=validated_data.get("auth_method"),
-            authentications=validated_data.get("authentications"),
-        )
+        try:
+            return services.messaging_service_update(
+                service=instance,
+                name=validated_data.get("name"),
+                service_connection=validated_data.get("service_connection"),
+                auth_method=validated_data.get("auth_method"),
+                authentications=validated_data.get("authentications"),
+                enabled=validated_data.get("enabled"),
+            )
+        except DjangoValidationError as exc:
+            # Enabling a service whose secrets are missing (imported without them).
+            raise serializers.ValidationError(drf_errors(exc)) from None
 
 
 class WebhookSecretRotateSerializer(serializers.Serializer[Any]):

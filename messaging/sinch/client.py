@@ -102,6 +102,11 @@ def message_send(
     if entry is None or entry.secret is None:
         raise SinchNotConfigured(f"No messaging service has outbound credentials for app {app_id}.")
     service = entry.service
+    if not service.enabled:
+        raise SinchNotConfigured(
+            f"Messaging service “{service.name}” of app {app_id} is disabled: enter its secrets "
+            "and enable it."
+        )
     key = AccessKey(key_id=entry.key_id, secret=entry.secret.reveal())
     url = _api_url(service.service_connection)
     body: dict[str, Any] = {

@@ -57,6 +57,7 @@ REFUSAL_KINDS = (
     "too_large",
     "unreadable",
     "unknown_service",
+    "service_disabled",
     "signature_headers",
     "timestamp",
     "signature_mismatch",
@@ -132,6 +133,8 @@ def verify_callback(*, service_id: int, body: bytes, meta: Mapping[str, Any]) ->
     secrets = webhook_secrets.get(service_id)
     if secrets is None:
         raise WebhookRejected(404, "unknown messaging service", kind="unknown_service")
+    if not secrets.enabled:
+        raise WebhookRejected(403, "messaging service disabled", kind="service_disabled")
     try:
         headers = read_signed_headers(meta)
     except SignatureError as exc:

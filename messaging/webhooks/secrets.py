@@ -33,6 +33,8 @@ class InboundSecrets(NamedTuple):
     previous: bytes | None = None
     # Epoch seconds until which `previous` verifies.
     previous_until: float = 0.0
+    # A disabled service (MessagingService.enabled) refuses every callback.
+    enabled: bool = True
 
     def verifying(self, body: bytes, headers: SignedHeaders, *, now: float) -> VerifiedWith | None:
         """Which secret signed the callback (the current one is tried first), or None."""
@@ -99,7 +101,9 @@ class WebhookSecretCache:
     def _load(self, service_id: int, now: float) -> InboundSecrets | None:
         authentication = inbound_authentication(service_id)
         secrets = None
-        if authentication is not None and authentication.secret is not None:
+        if authentication is not None and not authentication.service.enabled:
+            secrets = InboundSecrets(current=b"", enabled=False)
+        elif authentication is not None and authentication.secret is not None:
             previous = authentication.previous_secret
             until = authentication.previous_secret_expires_at
             secrets = InboundSecrets(

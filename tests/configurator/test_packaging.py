@@ -23,6 +23,7 @@ PACKAGES = (
     "integrations",
     "messaging",
     "queues",
+    "transfer",
 )
 # A template of the project's own, one of an app's static files and one of Django's admin.
 PROJECT_TEMPLATE = "admin/conversations/contact/change_form.html"

@@ -154,6 +154,7 @@ def _pages(ids: dict[str, int | str]) -> list[str]:
         f"/admin/integrations/integration/{ids['integration']}/versions/",
         f"/admin/integrations/integration/{ids['integration']}/versions/2/",
         f"/admin/integrations/integration/{ids['integration']}/versions/1/restore/",
+        "/admin/configurator/configurationtransfer/",
     ]
 
 

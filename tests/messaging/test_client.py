@@ -519,3 +519,12 @@ def test_secret_and_token_never_reach_errors_or_logs(
         assert basic not in text
         for token in fake_sinch.issued_tokens:
             assert token not in text
+
+
+def test_a_disabled_service_sends_nothing(fake_sinch: FakeSinch, service: MessagingService) -> None:
+    MessagingService.objects.filter(pk=service.pk).update(enabled=False)
+
+    with pytest.raises(SinchNotConfigured, match="is disabled: enter its secrets and enable it"):
+        send()
+
+    assert fake_sinch.requests == []

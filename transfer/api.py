@@ -1,0 +1,162 @@
+"""`GET /api/v1/config/export/` and `POST /api/v1/config/import/`: parse, call, present."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import permissions, serializers, status
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from transfer.document import DocumentSerializer, SecretsSerializer, config_export
+from transfer.plan import mapping_of, mapping_problems
+from transfer.services import DocumentRefused, config_import
+
+EXPORT_PERMISSION = "configurator.export_configuration"
+IMPORT_PERMISSION = "configurator.import_configuration"
+
+
+class TransferPermission(permissions.BasePermission):
+    """A staff user with the view's permission (export or import the configuration)."""
+
+    def has_permission(self, request: Request, view: APIView) -> bool:
+        user: Any = request.user
+        needed = getattr(view, "required_permission", None)
+        return bool(
+            user and user.is_authenticated and user.is_staff and needed and user.has_perm(needed)
+        )
+
+
+class ImportRequestSerializer(serializers.Serializer[Any]):
+    """The document and how it lands in this landscape (a bare document is taken too)."""
+
+    document = serializers.JSONField(help_text="A document as GET /api/v1/config/export/ gives it.")
+    map_connection = serializers.DictField(
+        child=serializers.CharField(max_length=100),
+        required=False,
+        default=dict,
+        help_text='Region/project, old → new: {"eu/old-project": "us/new-project"}.',
+    )
+    map_app = serializers.DictField(
+        child=serializers.CharField(max_length=64),
+        required=False,
+        default=dict,
+        help_text='App IDs, old → new, for service entries and queue addresses: {"OLD": "NEW"}.',
+    )
+    secrets = SecretsSerializer(
+        required=False,
+        write_only=True,
+        help_text="Never written by the export: entries without one are imported disabled.",
+    )
+    prune = serializers.BooleanField(
+        required=False, default=False, help_text="Delete stored objects the document lacks."
+    )
+
+
+class PlannedSerializer(serializers.Serializer[Any]):
+    """One object of the plan."""
+
+    kind = serializers.CharField()
+    name = serializers.CharField()
+    action = serializers.ChoiceField(choices=["create", "update", "unchanged", "delete"])
+    changes = serializers.DictField(
+        child=serializers.DictField(), help_text='{field: {"from": …, "to": …}}'
+    )
+    secrets_missing = serializers.ListField(child=serializers.CharField(), required=False)
+
+
+class ImportErrorSerializer(serializers.Serializer[Any]):
+    """A fault that refused the import: its object, its field, what is wrong."""
+
+    object = serializers.CharField()
+    field = serializers.CharField()
+    messages = serializers.ListField(child=serializers.CharField())
+
+
+class NotDeletedSerializer(serializers.Serializer[Any]):
+    """An object `prune` kept, and why."""
+
+    object = serializers.CharField()
+    reason = serializers.CharField()
+
+
+class ImportResultSerializer(serializers.Serializer[Any]):
+    """The plan and its outcome (errors: nothing was written)."""
+
+    dry_run = serializers.BooleanField()
+    applied = serializers.BooleanField()
+    summary = serializers.DictField(child=serializers.IntegerField())
+    objects = PlannedSerializer(many=True)
+    secrets_missing = serializers.ListField(child=serializers.CharField())
+    not_deleted = NotDeletedSerializer(many=True)
+
+    def get_fields(self) -> dict[str, serializers.Field[Any, Any, Any, Any]]:
+        # `errors` is a Serializer's own attribute: the field of that name is added here.
+        fields = super().get_fields()
+        fields["errors"] = ImportErrorSerializer(many=True)
+        return fields
+
+
+class ConfigExportView(APIView):
+    """The whole configuration as one document, without secrets."""
+
+    permission_classes = [TransferPermission]
+    required_permission = EXPORT_PERMISSION
+
+    @extend_schema(operation_id="config_export", responses=DocumentSerializer)
+    def get(self, request: Request) -> Response:
+        return Response(config_export())
+
+
+class ConfigImportView(APIView):
+    """Plan and apply a configuration document (`?dry_run=1`: plan and check only)."""
+
+    permission_classes = [TransferPermission]
+    required_permission = IMPORT_PERMISSION
+
+    @extend_schema(
+        operation_id="config_import",
+        request=ImportRequestSerializer,
+        parameters=[
+            OpenApiParameter(
+                "dry_run",
+                OpenApiTypes.BOOL,
+                description="1: show the plan and every error; write nothing.",
+            )
+        ],
+        responses={
+            200: ImportResultSerializer,
+            400: OpenApiResponse(
+                OpenApiTypes.OBJECT,
+                description="A malformed request or document ({field: [messages]}), or an "
+                "import refused: the plan with `errors` naming object and field.",
+            ),
+            413: OpenApiResponse(OpenApiTypes.OBJECT, description="The body is too large."),
+        },
+    )
+    def post(self, request: Request) -> Response:
+        data = request.data
+        if isinstance(data, dict) and "format" in data and "document" not in data:
+            data = {"document": data}
+        given = ImportRequestSerializer(data=data)
+        given.is_valid(raise_exception=True)
+        options = given.validated_data
+        problems = mapping_problems(options["map_connection"], options["map_app"])
+        if problems:
+            raise serializers.ValidationError(problems)
+        dry_run = str(request.query_params.get("dry_run", "")).lower() in {"1", "true", "yes"}
+        try:
+            result = config_import(
+                document=options["document"],
+                mapping=mapping_of(options["map_connection"], options["map_app"]),
+                secrets=options.get("secrets") or {},
+                prune=options["prune"],
+                dry_run=dry_run,
+            )
+        except DocumentRefused as exc:
+            raise serializers.ValidationError({"document": exc.errors}) from None
+        answer = ImportResultSerializer(result.as_json()).data
+        return Response(answer, status=status.HTTP_400_BAD_REQUEST if result.errors else 200)

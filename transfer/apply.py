@@ -1,0 +1,322 @@
+"""Applying a plan: each object through its app's own validation and services.
+
+The same rules as the admin and the API (messaging's, queues', integrations' validation
+modules, the models' `full_clean`), called by the services that write the rows. A fault stops
+the import with `ImportRefused`, naming the object and the field, and the caller's transaction
+rolls everything back.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from functools import partial
+from typing import Any
+
+from django.core.exceptions import ValidationError
+
+from conversations.models import Agent
+from conversations.services import agent_delete, agent_save
+from integrations import services as integration_services
+from integrations.models import Integration
+from integrations.selectors import DatabaseReferences
+from integrations.validation import AUTHENTICATION_BLOCK as INTEGRATION_BLOCK
+from integrations.validation import AuthenticationInput as IntegrationAuthenticationInput
+from integrations.validation import IntegrationInput, clean_integration
+from integrations.validation import clean_authentications as clean_integration_authentications
+from messaging import selectors as messaging_selectors
+from messaging import services as messaging_services
+from messaging.models import MessagingService
+from messaging.validation import AUTHENTICATION_BLOCK as SERVICE_BLOCK
+from messaging.validation import AuthenticationInput as ServiceAuthenticationInput
+from messaging.validation import clean_authentications as clean_service_authentications
+from queues import selectors as queue_selectors
+from queues import services as queue_services
+from queues.models import Queue
+from queues.validation import clean_addresses
+from transfer.plan import CREATE, DELETE, UPDATE, Plan, Planned
+
+
+class ImportRefused(Exception):
+    """The document cannot be imported: each fault with its object and field."""
+
+    def __init__(self, errors: list[dict[str, Any]]) -> None:
+        super().__init__(errors)
+        self.errors = errors
+
+
+def _refuse(planned: Planned, errors: dict[str, Any]) -> ImportRefused:
+    return ImportRefused(
+        [
+            {"object": planned.label, "field": name, "messages": [str(m) for m in messages]}
+            for name, messages in errors.items()
+        ]
+    )
+
+
+def _model_errors(exc: ValidationError) -> dict[str, Any]:
+    if hasattr(exc, "error_dict"):
+        return {name: list(messages) for name, messages in exc.message_dict.items()}
+    return {"__all__": exc.messages}
+
+
+def plan_apply(plan: Plan) -> list[dict[str, str]]:
+    """Write every object the plan creates, updates or deletes; returns what was not deleted."""
+    for planned in plan.of("services"):
+        if planned.action in {CREATE, UPDATE}:
+            _service_apply(planned)
+    deferred = [
+        planned
+        for planned in plan.of("queues")
+        if planned.action in {CREATE, UPDATE} and _queue_apply(planned)
+    ]
+    for planned in deferred:
+        _queue_overflow_apply(planned)
+    for planned in plan.of("agents"):
+        if planned.action in {CREATE, UPDATE}:
+            _agent_apply(planned)
+    for planned in plan.of("integrations"):
+        if planned.action in {CREATE, UPDATE}:
+            _integration_apply(planned)
+    return _prune(plan)
+
+
+# --- Messaging services ----------------------------------------------------------------------
+
+
+def _service_apply(planned: Planned) -> None:
+    desired = planned.desired or {}
+    stored = planned.stored if isinstance(planned.stored, MessagingService) else None
+    entries = desired["authentications"]
+    rows = list(stored.authentications.all()) if stored is not None else []
+    states = SERVICE_BLOCK.api_secret_states(entries, rows)
+    inputs = [
+        ServiceAuthenticationInput(
+            direction=entry["direction"],
+            authentication_id=entry["authentication_id"],
+            secret=planned.secrets.get(entry["authentication_id"]) or None,
+            triggers=entry["triggers"],
+            has_stored_secret=state.has_stored_secret,
+            replaces=state.replaces,
+        )
+        for entry, state in zip(entries, states, strict=True)
+    ]
+    result = clean_service_authentications(
+        inputs,
+        app_owners=partial(
+            messaging_selectors.app_owners, exclude_service_id=stored.pk if stored else None
+        ),
+        secrets_optional=True,
+    )
+    if not result.is_valid:
+        errors: dict[str, Any] = {
+            f"authentications[{index}].{name}": messages
+            for index, fields in result.errors.items()
+            for name, messages in fields.items()
+        }
+        if result.non_field_errors:
+            errors["authentications"] = result.non_field_errors
+        raise _refuse(planned, errors)
+    try:
+        if stored is None:
+            messaging_services.messaging_service_create(
+                name=desired["name"],
+                service_connection=desired["service_connection"],
+                type=desired["type"],
+                auth_method=desired["auth_method"],
+                authentications=result.entries,
+                enabled=desired["enabled"],
+                missing_secret_allowed=True,
+            )
+        else:
+            messaging_services.messaging_service_update(
+                service=stored,
+                name=desired["name"],
+                service_connection=desired["service_connection"],
+                auth_method=desired["auth_method"],
+                authentications=result.entries,
+                enabled=desired["enabled"],
+                missing_secret_allowed=True,
+            )
+    except ValidationError as exc:
+        raise _refuse(planned, _model_errors(exc)) from None
+
+
+# --- Queues ----------------------------------------------------------------------------------
+
+
+def _queue_named(name: str | None) -> Queue | None:
+    return None if not name else Queue.objects.filter(name__iexact=name).first()
+
+
+def _queue_apply(planned: Planned) -> bool:
+    """Save the queue; True when its overflow waits for a queue created after it."""
+    desired = planned.desired or {}
+    stored = planned.stored if isinstance(planned.stored, Queue) else None
+    result = clean_addresses(
+        desired["addresses"],
+        channel_type=desired["channel_type"],
+        sms_sender_id=desired["sms_sender_id"] or "",
+        taken=partial(
+            queue_selectors.addresses_taken, exclude_queue_id=stored.pk if stored else None
+        ),
+        stored=[a.address for a in stored.addresses.all()] if stored else [],
+    )
+    if not result.valid:
+        errors: dict[str, Any] = dict(result.field_errors)
+        named = [
+            f"{desired['addresses'][i]}: {message}"
+            for i, messages in sorted(result.errors.items())
+            for message in messages
+        ]
+        if named:
+            errors.setdefault("addresses", []).extend(named)
+        raise _refuse(planned, errors)
+    seconds = desired["max_waiting_time"]
+    overflow = _queue_named(desired["overflow_queue"])
+    deferred = desired["overflow_queue"] is not None and overflow is None
+    fields = {
+        "name": desired["name"],
+        "description": desired["description"],
+        "channel_type": desired["channel_type"],
+        "default_priority": desired["default_priority"],
+        "sms_sender_id": desired["sms_sender_id"],
+        # An overflow into a queue the import has not created yet is set once it exists.
+        "max_waiting_time": None if seconds is None or deferred else timedelta(seconds=seconds),
+        "overflow_queue": None if deferred else overflow,
+    }
+    try:
+        if stored is None:
+            planned.stored = queue_services.queue_create(addresses=result.addresses, **fields)
+        else:
+            queue_services.queue_update(queue=stored, addresses=result.addresses, **fields)
+    except ValidationError as exc:
+        raise _refuse(planned, _model_errors(exc)) from None
+    return deferred
+
+
+def _queue_overflow_apply(planned: Planned) -> None:
+    desired = planned.desired or {}
+    overflow = _queue_named(desired["overflow_queue"])
+    if overflow is None:
+        raise _refuse(
+            planned, {"overflow_queue": [f"There is no queue “{desired['overflow_queue']}”."]}
+        )
+    seconds = desired["max_waiting_time"]
+    try:
+        queue_services.queue_update(
+            queue=planned.stored,  # type: ignore[arg-type]
+            max_waiting_time=None if seconds is None else timedelta(seconds=seconds),
+            overflow_queue=overflow,
+        )
+    except ValidationError as exc:
+        raise _refuse(planned, _model_errors(exc)) from None
+
+
+def _queues_named(planned: Planned, names: list[str]) -> list[Queue]:
+    """The queues an agent or integration names (names are unique regardless of case)."""
+    found = {name: _queue_named(name) for name in names}
+    unknown = [name for name, queue in found.items() if queue is None]
+    if unknown:
+        raise _refuse(planned, {"queues": [f"There is no queue “{name}”." for name in unknown]})
+    return [queue for queue in found.values() if queue is not None]
+
+
+# --- Agents and integrations -----------------------------------------------------------------
+
+
+def _agent_apply(planned: Planned) -> None:
+    desired = planned.desired or {}
+    queues = _queues_named(planned, desired["queues"])
+    agent = planned.stored if isinstance(planned.stored, Agent) else Agent()
+    for name in ("name", "number", "chat_address", "email"):
+        setattr(agent, name, desired[name])
+    try:
+        agent_save(agent=agent, queues=queues)
+    except ValidationError as exc:
+        raise _refuse(planned, _model_errors(exc)) from None
+
+
+def _integration_apply(planned: Planned) -> None:
+    desired = planned.desired or {}
+    queues = _queues_named(planned, desired["queues"])
+    stored = planned.stored if isinstance(planned.stored, Integration) else None
+    entries = desired["authentications"]
+    rows = list(stored.authentications.all()) if stored is not None else []
+    states = INTEGRATION_BLOCK.api_secret_states(entries, rows)
+    authentications = clean_integration_authentications(
+        [
+            IntegrationAuthenticationInput(
+                authentication_id=entry["authentication_id"],
+                secret=planned.secrets.get(entry["authentication_id"]) or None,
+                has_stored_secret=state.has_stored_secret,
+                replaces=state.replaces,
+            )
+            for entry, state in zip(entries, states, strict=True)
+        ],
+        secrets_optional=True,
+    )
+    check = clean_integration(
+        IntegrationInput.of(
+            desired.get,
+            queues=queues,
+            authentication_ids=[e["authentication_id"] for e in entries],
+        ),
+        references=DatabaseReferences(),
+    )
+    errors: dict[str, Any] = dict(check.errors)
+    errors.update(
+        {
+            f"authentications[{index}].{name}": messages
+            for index, fields in authentications.errors.items()
+            for name, messages in fields.items()
+        }
+    )
+    if errors:
+        raise _refuse(planned, errors)
+    integration = stored or Integration()
+    for name in (
+        "name",
+        "description",
+        "channel_type",
+        "endpoint_url",
+        "ordinal",
+        "direction",
+        "events",
+        "direct_chats",
+        "direct_calls",
+        "configuration",
+        "enabled",
+    ):
+        setattr(integration, name, desired[name])
+    try:
+        integration_services.integration_save(
+            integration=integration,
+            queues=queues,
+            authentications=authentications.entries,
+            missing_secret_allowed=True,
+        )
+    except ValidationError as exc:
+        raise _refuse(planned, _model_errors(exc)) from None
+
+
+# --- Prune -----------------------------------------------------------------------------------
+
+
+def _prune(plan: Plan) -> list[dict[str, str]]:
+    """Delete what the document lacks, dependents first; what may not go is said, and kept."""
+    not_deleted: list[dict[str, str]] = []
+    deleters = {
+        "integrations": lambda row: integration_services.integration_delete(integration=row),
+        "agents": lambda row: agent_delete(agent=row),
+        "queues": lambda row: queue_services.queue_delete(queue=row),
+        "services": lambda row: messaging_services.messaging_service_delete(service=row),
+    }
+    for kind in ("integrations", "agents", "queues", "services"):
+        for planned in plan.of(kind):
+            if planned.action != DELETE:
+                continue
+            try:
+                deleters[kind](planned.stored)
+            except ValidationError as exc:
+                not_deleted.append({"object": planned.label, "reason": " ".join(exc.messages)})
+    return not_deleted
