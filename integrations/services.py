@@ -12,6 +12,8 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
+from configurator import audit
+from configurator.choices import AuditOperation
 from configurator.names import name_owner
 from conversations.choices import Event
 from integrations.credentials import authentications_replace
@@ -57,7 +59,7 @@ def integration_copy(*, integration: Integration) -> Integration:
     original's events: it has no credentials yet and would otherwise fire beside the original.
     Enable it once its authentications are added.
     """
-    with transaction.atomic():
+    with transaction.atomic(), audit.operation(AuditOperation.COPY, original=integration.pk):
         copy = Integration(
             channel_type=integration.channel_type,
             name=_copy_name(integration.name),
@@ -93,7 +95,8 @@ def integration_disable(*, integration: Integration) -> bool:
     if not integration.enabled:
         return False
     integration.enabled = False
-    integration.save(update_fields=["enabled", "updated_at"])
+    with audit.operation(AuditOperation.DISABLE):
+        integration.save(update_fields=["enabled", "updated_at"])
     return True
 
 
@@ -114,15 +117,16 @@ def integration_enable(*, integration: Integration) -> bool:
         )
     integration.enabled = True
     _pause_lift(integration)
-    integration.save(
-        update_fields=[
-            "enabled",
-            "paused_at",
-            "paused_reason",
-            "consecutive_failures",
-            "updated_at",
-        ]
-    )
+    with audit.operation(AuditOperation.ENABLE):
+        integration.save(
+            update_fields=[
+                "enabled",
+                "paused_at",
+                "paused_reason",
+                "consecutive_failures",
+                "updated_at",
+            ]
+        )
     return True
 
 
@@ -134,9 +138,10 @@ def integration_resume(*, integration: Integration) -> bool:
     if integration.paused_at is None:
         return False
     _pause_lift(integration)
-    integration.save(
-        update_fields=["paused_at", "paused_reason", "consecutive_failures", "updated_at"]
-    )
+    with audit.operation(AuditOperation.RESUME):
+        integration.save(
+            update_fields=["paused_at", "paused_reason", "consecutive_failures", "updated_at"]
+        )
     return True
 
 
