@@ -97,6 +97,7 @@ class ConfiguratorConfig(AppConfig):
         jobs.register(Job("forget workers", workers.workers_forget, interval=lambda: 3600.0))
 
         extensions.retention_rules.register(retention.TASK_RESULTS_RULE)
+        extensions.retention_rules.register(retention.AUDIT_RULE)
         jobs.register(Job("prune", retention.prune_job, interval=retention.prune_interval))
         checks.register(retention.check_settings)
 

@@ -5,20 +5,21 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('configurator', '0006_configuration_transfer'),
-        ('contenttypes', '0002_remove_content_type_name'),
+        ("configurator", "0006_configuration_transfer"),
+        ("contenttypes", "0002_remove_content_type_name"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.AddIndex(
-            model_name='auditentry',
-            index=models.Index(fields=['content_type', 'object_pk', '-timestamp'], name='audit_object_key'),
+            model_name="auditentry",
+            index=models.Index(
+                fields=["content_type", "object_pk", "-timestamp"], name="audit_object_key"
+            ),
         ),
         migrations.AddIndex(
-            model_name='auditentry',
-            index=models.Index(fields=['operation', '-timestamp'], name='audit_operation'),
+            model_name="auditentry",
+            index=models.Index(fields=["operation", "-timestamp"], name="audit_operation"),
         ),
     ]
