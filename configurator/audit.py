@@ -157,7 +157,7 @@ def record(
         action=AuditEntry.Action.UPDATE,
         changes=changes or {},
         operation=operation,
-        additional_data=detail,
+        additional_data=detail or None,
     )
     return entry
 
