@@ -100,6 +100,14 @@ def _shown(value: Any) -> str:
     return value if isinstance(value, str) else str(value)
 
 
+def operation_label(entry: AuditEntry) -> str:
+    """What was done, in the admin's words ("Test run live"); an unknown word as it is."""
+    try:
+        return str(capfirst(AuditOperation(entry.operation).label))
+    except ValueError:
+        return entry.operation
+
+
 def object_link(entry: AuditEntry) -> SafeString | str:
     """The entry's object, linked to its admin page while it exists and has one."""
     model = entry.content_type.model_class() if entry.content_type_id else None
@@ -129,6 +137,17 @@ class OperationFilter(admin.SimpleListFilter):
         return queryset.filter(operation=value) if value else queryset
 
 
+def _titled(base: type[admin.FieldListFilter], title: Any) -> type[admin.FieldListFilter]:
+    """A field's filter under the word the audit trail uses for it (user, object type…)."""
+
+    class Titled(base):  # type: ignore[valid-type,misc]
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+            self.title = title
+
+    return Titled
+
+
 class AuditEntryAdmin(LargeTableAdminMixin, BoundedLookupsMixin, admin.ModelAdmin[AuditEntry]):
     """The audit trail: who changed what, when, through what; read-only."""
 
@@ -138,11 +157,11 @@ class AuditEntryAdmin(LargeTableAdminMixin, BoundedLookupsMixin, admin.ModelAdmi
     # Users and object types are small tables; action and channel fixed lists; the time ranges
     # and each of these are served by the audit_* indexes.
     list_filter = [
-        ("actor", admin.RelatedFieldListFilter),
-        ("content_type", admin.RelatedFieldListFilter),
+        ("actor", _titled(admin.RelatedFieldListFilter, _("user"))),
+        ("content_type", _titled(admin.RelatedFieldListFilter, _("object type"))),
         OperationFilter,
-        "via",
-        "timestamp",
+        ("via", _titled(admin.ChoicesFieldListFilter, _("channel"))),
+        ("timestamp", _titled(admin.DateFieldListFilter, _("date"))),
     ]
     # The History pages' "all entries" link (`?content_type__id__exact=&object_pk=`).
     extra_lookups = ("object_pk",)
@@ -177,10 +196,7 @@ class AuditEntryAdmin(LargeTableAdminMixin, BoundedLookupsMixin, admin.ModelAdmi
 
     @admin.display(description=_("action"), ordering="operation")
     def operation_shown(self, obj: AuditEntry) -> str:
-        try:
-            return str(AuditOperation(obj.operation).label)
-        except ValueError:
-            return obj.operation
+        return operation_label(obj)
 
     @admin.display(description=_("object type"))
     def object_type(self, obj: AuditEntry) -> str:
@@ -227,7 +243,7 @@ class AuditHistoryMixin:
             "title": gettext("History: %s") % obj,
             "subtitle": None,
             "module_name": str(capfirst(model_admin.opts.verbose_name_plural)),
-            "entries": [(entry, diff_table(entry)) for entry in entries],
+            "entries": [(entry, operation_label(entry), diff_table(entry)) for entry in entries],
             "more": len(entries) == HISTORY_SHOWN,
             "everything": everything,
             **(extra_context or {}),
