@@ -12,12 +12,14 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+from django.contrib.auth.models import User
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from rest_framework.test import APIClient
 
+from configurator import audit
 from configurator.pagination import TrafficListPagination
 from conversations.models import Contact, ContactEvent, Message
 from integrations.models import Delivery, Integration
@@ -125,6 +127,18 @@ def _add_deliveries(rows: Rows, n: int) -> str:
     return f"/api/v1/integrations/{integration.pk}/deliveries/"
 
 
+def _add_audit_entries(rows: Rows, n: int) -> str:
+    """Entries on objects of several kinds, by different users, through different channels."""
+    for _ in range(n):
+        with audit.disabled():
+            contact = rows.contact()
+            user = User.objects.create_user(f"auditor-{rows.made}-{contact.pk}", is_staff=True)
+        target = (contact, contact.queue, user)[rows.made % 3]
+        with audit.via(("admin", "api", "command")[rows.made % 3], actor=user):
+            audit.record(operation="test_run", instance=target, detail={"n": rows.made})
+    return "/api/v1/audit/"
+
+
 # Every list the API serves, by its path in the schema.
 LISTS: dict[str, Callable[[Rows, int], str]] = {
     "/api/v1/messaging-services/": _add_services,
@@ -136,6 +150,7 @@ LISTS: dict[str, Callable[[Rows, int], str]] = {
     "/api/v1/callbacks/": _add_callbacks,
     "/api/v1/integrations/": _add_integrations,
     "/api/v1/integrations/{id}/deliveries/": _add_deliveries,
+    "/api/v1/audit/": _add_audit_entries,
 }
 # Lists not read from the database: nothing to grow.
 CONSTANT_LISTS = {"/api/v1/integrations/presets/"}
@@ -184,6 +199,7 @@ CURSOR_LISTS = {
     "/api/v1/contacts/{id}/messages/",
     "/api/v1/contacts/{id}/events/",
     "/api/v1/integrations/{id}/deliveries/",
+    "/api/v1/audit/",
 }
 
 
