@@ -30,12 +30,14 @@ from configurator.choices import AuditOperation, AuditVia
 __all__ = [
     "AuditOperation",
     "AuditVia",
+    "audited_models",
     "disabled",
     "object_key",
     "object_name",
     "operation",
     "record",
     "register",
+    "register_action_target",
     "via",
 ]
 
@@ -84,14 +86,35 @@ def register(
     """
     from auditlog.registry import auditlog
 
+    # Other tables' keys to this row (an integration's deliveries) are no field of it: the
+    # library would write "Delivery.None" into every create's diff.
+    reverse = [f.name for f in model._meta.get_fields() if f.auto_created and not f.concrete]
     auditlog.register(
         model,
-        exclude_fields=list(exclude_fields),
+        exclude_fields=[*exclude_fields, *reverse],
         mask_fields=list(secret_fields),
         m2m_fields=set(m2m_fields),
     )
     if key is not None or name is not None:
         _namings[model] = (key or _primary_key, name or str)
+
+
+# Models whose rows get entries from `record()` only (a contact's transfer), not saves.
+_action_targets: list[type[Model]] = []
+
+
+def register_action_target(model: type[Model]) -> None:
+    """`model`'s rows are named by operator actions' entries (filters offer its type)."""
+    if model not in _action_targets:
+        _action_targets.append(model)
+
+
+def audited_models() -> list[type[Model]]:
+    """The models entries name: registered ones, then the action targets."""
+    from auditlog.registry import auditlog
+
+    registered = list(auditlog.get_models())
+    return registered + [model for model in _action_targets if model not in registered]
 
 
 def _primary_key(instance: Any) -> str:

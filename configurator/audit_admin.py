@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.contrib import admin
+from django.contrib.admin.options import IncorrectLookupParameters
 from django.contrib.admin.utils import unquote
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import FieldDoesNotExist, PermissionDenied
@@ -25,9 +26,10 @@ from django.utils.text import capfirst
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from configurator import audit
 from configurator.admin_mixins import BoundedLookupsMixin, LargeTableAdminMixin, pretty_json
 from configurator.audit import SECRET_MASK, object_key
-from configurator.audit_selectors import audit_entry_list
+from configurator.audit_selectors import LARGEST_ID, audit_entry_list
 from configurator.choices import AuditOperation
 from configurator.models import AuditEntry
 
@@ -130,7 +132,7 @@ class OperationFilter(admin.SimpleListFilter):
     parameter_name = "operation"
 
     def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, Any]]:
-        return list(AuditOperation.choices)
+        return [(value, capfirst(label)) for value, label in AuditOperation.choices]
 
     def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
         value = self.value()
@@ -148,6 +150,28 @@ def _titled(base: type[admin.FieldListFilter], title: Any) -> type[admin.FieldLi
     return Titled
 
 
+class ObjectTypeFilter(admin.SimpleListFilter):
+    """By object type, among the models the trail records (not every table of the project)."""
+
+    title = _("object type")
+    parameter_name = "content_type__id__exact"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, Any]]:
+        types = ContentType.objects.get_for_models(*audit.audited_models())
+        return sorted(
+            ((str(t.pk), capfirst(model._meta.verbose_name)) for model, t in types.items()),
+            key=lambda choice: str(choice[1]),
+        )
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
+        value = self.value()
+        if not value:
+            return queryset
+        if not value.isdigit() or int(value) > LARGEST_ID:
+            raise IncorrectLookupParameters(value)
+        return queryset.filter(content_type_id=int(value))
+
+
 class AuditEntryAdmin(LargeTableAdminMixin, BoundedLookupsMixin, admin.ModelAdmin[AuditEntry]):
     """The audit trail: who changed what, when, through what; read-only."""
 
@@ -158,7 +182,7 @@ class AuditEntryAdmin(LargeTableAdminMixin, BoundedLookupsMixin, admin.ModelAdmi
     # and each of these are served by the audit_* indexes.
     list_filter = [
         ("actor", _titled(admin.RelatedFieldListFilter, _("user"))),
-        ("content_type", _titled(admin.RelatedFieldListFilter, _("object type"))),
+        ObjectTypeFilter,
         OperationFilter,
         ("via", _titled(admin.ChoicesFieldListFilter, _("channel"))),
         ("timestamp", _titled(admin.DateFieldListFilter, _("date"))),

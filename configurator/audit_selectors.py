@@ -22,10 +22,12 @@ def audit_entry_list() -> QuerySet[AuditEntry]:
 
 
 def object_type_choices() -> list[tuple[str, str]]:
-    """Every model an entry may name, as `app_label.model` (the API's `object_type` words)."""
+    """The models entries name, as `app_label.model` (the API's `object_type` words)."""
+    from configurator import audit
+
     return sorted(
         (model._meta.label_lower, str(model._meta.verbose_name).capitalize())
-        for model in apps.get_models()
+        for model in audit.audited_models()
     )
 
 

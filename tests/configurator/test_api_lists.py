@@ -133,7 +133,7 @@ def _add_audit_entries(rows: Rows, n: int) -> str:
         with audit.disabled():
             contact = rows.contact()
             user = User.objects.create_user(f"auditor-{rows.made}-{contact.pk}", is_staff=True)
-        target = (contact, contact.queue, user)[rows.made % 3]
+        target = (contact, contact.queue or contact, user)[rows.made % 3]
         with audit.via(("admin", "api", "command")[rows.made % 3], actor=user):
             audit.record(operation="test_run", instance=target, detail={"n": rows.made})
     return "/api/v1/audit/"

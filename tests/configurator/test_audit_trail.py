@@ -196,6 +196,9 @@ def test_admin_filter_by_operation_refuses_unknown_lookups(admin_client_: Client
     assert "Allocate" in page.content.decode()
     # A lookup no index serves is refused (LargeTableAdminMixin), not run over the table.
     assert admin_client_.get("/admin/configurator/auditentry/?changes_text=x").status_code == 400
+    for bad in ("x", "9" * 40):
+        answer = admin_client_.get(f"/admin/configurator/auditentry/?content_type__id__exact={bad}")
+        assert answer.status_code == 302 and "e=1" in answer["Location"]
 
 
 HISTORIES = {
