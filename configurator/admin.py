@@ -15,6 +15,7 @@ from django import forms
 from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
 from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
@@ -24,6 +25,7 @@ from django.utils.translation import gettext_lazy as _
 from knox.models import AuthToken
 
 from configurator import admin_thirdparty, admin_users
+from configurator.audit_admin import AuditEntryAdmin, AuditHistoryMixin
 from configurator.models import ApiToken, AuditEntry, WorkerHeartbeat
 from configurator.tokens import (
     api_token_create,
@@ -47,8 +49,16 @@ def third_party_admins_replace() -> None:
     # own page (configurator's admin).
     if admin.site.is_registered(AuditEntry):
         admin.site.unregister(AuditEntry)
-    admin_thirdparty.bounded_admins_register()
+    admin.site.register(AuditEntry, AuditEntryAdmin)
     admin_users.user_admin_replace()
+    # Users' (with their roles) and groups' pages: their History shows the audit trail too.
+    for model in (get_user_model(), Group):
+        if admin.site.is_registered(model):
+            current = type(admin.site.get_model_admin(model))
+            if not issubclass(current, AuditHistoryMixin):
+                admin.site.unregister(model)
+                admin.site.register(model, type(current.__name__, (AuditHistoryMixin, current), {}))
+    admin_thirdparty.bounded_admins_register()
 
 
 class ApiTokenCreateForm(forms.Form):
@@ -85,7 +95,7 @@ class ApiTokenCreateForm(forms.Form):
 
 
 @admin.register(ApiToken)
-class ApiTokenAdmin(admin.ModelAdmin[ApiToken]):
+class ApiTokenAdmin(AuditHistoryMixin, admin.ModelAdmin[ApiToken]):
     """API tokens: prefix, owner, created, expiry; create (key shown once) and revoke."""
 
     list_display = ["prefix_shown", "user", "created", "expiry"]

@@ -42,6 +42,7 @@ ADMIN_SECTIONS: list[tuple[Any, list[tuple[str, str]]]] = [
             ("auth", "User"),
             ("auth", "Group"),
             ("configurator", "ApiToken"),
+            ("configurator", "AuditEntry"),
             ("axes", "AccessAttempt"),
             ("axes", "AccessFailureLog"),
             ("axes", "AccessLog"),

@@ -1,5 +1,7 @@
 """App configs of the project package: the branded admin site and the shared mechanisms."""
 
+from typing import Any
+
 from django.apps import AppConfig
 from django.contrib.admin import apps as admin_apps
 
@@ -17,6 +19,44 @@ class ConfiguratorAdminConfig(admin_apps.AdminConfig):
         from configurator.admin import third_party_admins_replace
 
         third_party_admins_replace()
+
+
+def audit_register_accounts() -> None:
+    """Users (password as changed only), groups with their permissions, API tokens."""
+    from django.contrib.auth import get_user_model
+    from django.contrib.auth.models import Group
+    from knox.models import AuthToken
+
+    from configurator import audit
+    from configurator.models import ApiToken
+
+    audit.register(
+        get_user_model(),
+        secret_fields=["password"],
+        exclude_fields=["last_login"],
+        m2m_fields=["groups", "user_permissions"],
+    )
+    audit.register(Group, m2m_fields=["permissions"])
+    # A knox token's primary key is its digest: entries name it by its key's first characters,
+    # as the API tokens page does, and never keep the digest or the stored part of the key.
+    for model in (AuthToken, ApiToken):
+        audit.register(
+            model,
+            secret_fields=["digest"],
+            exclude_fields=["token_key"],
+            key=_token_prefix,
+            name=_token_name,
+        )
+
+
+def _token_prefix(token: Any) -> str:
+    from configurator.models import PREFIX_SHOWN
+
+    return str(token.token_key)[:PREFIX_SHOWN]
+
+
+def _token_name(token: Any) -> str:
+    return f"{_token_prefix(token)}… ({token.user})"
 
 
 class ConfiguratorConfig(AppConfig):
@@ -40,6 +80,7 @@ class ConfiguratorConfig(AppConfig):
         from configurator.models import AuditEntry
 
         pre_save.connect(audit.entry_fill, sender=AuditEntry, dispatch_uid="audit_entry_fill")
+        audit_register_accounts()
 
         def beat_every() -> float:
             return max(1.0, min(10.0, float(settings.WORKER_STALE_SECONDS) / 4))
@@ -56,6 +97,7 @@ class ConfiguratorConfig(AppConfig):
         jobs.register(Job("forget workers", workers.workers_forget, interval=lambda: 3600.0))
 
         extensions.retention_rules.register(retention.TASK_RESULTS_RULE)
+        extensions.retention_rules.register(retention.AUDIT_RULE)
         jobs.register(Job("prune", retention.prune_job, interval=retention.prune_interval))
         checks.register(retention.check_settings)
 

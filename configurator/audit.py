@@ -16,7 +16,7 @@ delete of them, with the diff. This module adds what the library leaves to the p
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any
@@ -27,11 +27,21 @@ from configurator.choices import AuditOperation, AuditVia
 
 # This module is imported by the command line's entry before Django is set up: models and
 # django-auditlog are imported where they are used.
-__all__ = ["AuditOperation", "AuditVia", "operation", "record", "register", "via"]
+__all__ = [
+    "AuditOperation",
+    "AuditVia",
+    "audited_models",
+    "disabled",
+    "object_key",
+    "object_name",
+    "operation",
+    "record",
+    "register",
+    "register_action_target",
+    "via",
+]
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
-
     from django.db.models import Model
     from django.http import HttpRequest, HttpResponse
 
@@ -55,22 +65,79 @@ def mask_secret(value: str) -> str:
     return SECRET_MASK
 
 
+# How entries name the rows of a model whose primary key or `str()` must not be written down
+# (a knox token's primary key is its digest): model → (key, name).
+_namings: dict[type[Model], tuple[Callable[[Any], str], Callable[[Any], str]]] = {}
+
+
 def register(
     model: type[Model],
     *,
     secret_fields: Iterable[str] = (),
     exclude_fields: Iterable[str] = (),
     m2m_fields: Iterable[str] = (),
+    key: Callable[[Any], str] | None = None,
+    name: Callable[[Any], str] | None = None,
 ) -> None:
-    """Record every create, update and delete of `model`, its secret fields only as changed."""
+    """Record every create, update and delete of `model`, its secret fields only as changed.
+
+    `key` and `name` replace the primary key and `str()` an entry names a row by, for a model
+    whose own would reveal a secret; `m2m_fields` puts additions and removals in the diff.
+    """
     from auditlog.registry import auditlog
 
+    # Other tables' keys to this row (an integration's deliveries) are no field of it: the
+    # library would write "Delivery.None" into every create's diff.
+    reverse = [f.name for f in model._meta.get_fields() if f.auto_created and not f.concrete]
     auditlog.register(
         model,
-        exclude_fields=list(exclude_fields),
+        exclude_fields=[*exclude_fields, *reverse],
         mask_fields=list(secret_fields),
         m2m_fields=set(m2m_fields),
     )
+    if key is not None or name is not None:
+        _namings[model] = (key or _primary_key, name or str)
+
+
+# Models whose rows get entries from `record()` only (a contact's transfer), not saves.
+_action_targets: list[type[Model]] = []
+
+
+def register_action_target(model: type[Model]) -> None:
+    """`model`'s rows are named by operator actions' entries (filters offer its type)."""
+    if model not in _action_targets:
+        _action_targets.append(model)
+
+
+def audited_models() -> list[type[Model]]:
+    """The models entries name: registered ones, then the action targets."""
+    from auditlog.registry import auditlog
+
+    registered = list(auditlog.get_models())
+    return registered + [model for model in _action_targets if model not in registered]
+
+
+def _primary_key(instance: Any) -> str:
+    return str(instance.pk)
+
+
+def object_key(instance: Model) -> str | None:
+    """The key an entry names `instance` by: its primary key unless its model says otherwise."""
+    naming = _namings.get(type(instance))
+    return naming[0](instance) if naming is not None else None
+
+
+def object_name(instance: Model) -> str | None:
+    """The text an entry shows for `instance`, when its model replaces `str()` (else None)."""
+    naming = _namings.get(type(instance))
+    return naming[1](instance) if naming is not None else None
+
+
+def disabled() -> Any:
+    """Record nothing inside (bulk demo data, whose thousands of rows nobody configured)."""
+    from auditlog.context import disable_auditlog
+
+    return disable_auditlog()
 
 
 @contextmanager
@@ -113,7 +180,7 @@ def record(
         action=AuditEntry.Action.UPDATE,
         changes=changes or {},
         operation=operation,
-        additional_data=detail,
+        additional_data=detail or None,
     )
     return entry
 

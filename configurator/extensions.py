@@ -148,8 +148,8 @@ retention_rules: ExtensionPoint[Rule] = ExtensionPoint(
     """Tables (or parts of them) pruned once their rows pass their retention period.
 
     Run by the workers' prune job and `manage.py prune`, downstream rules first. Keyed by table
-    and subset. Registered by configurator (task results), conversations (ended contacts'
-    events), messaging (callbacks) and integrations (deliveries).""",
+    and subset. Registered by configurator (task results, audit entries), conversations (ended
+    contacts' events), messaging (callbacks) and integrations (deliveries).""",
     key=_rule_key,
 )
 

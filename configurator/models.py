@@ -3,7 +3,9 @@ the audit trail."""
 
 from __future__ import annotations
 
-from auditlog.models import AbstractLogEntry
+from typing import Any
+
+from auditlog.models import AbstractLogEntry, LogEntryManager
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 from knox.models import AuthToken
@@ -50,6 +52,29 @@ class ApiToken(AuthToken):  # type: ignore[misc]  # knox ships no types
         return str(self.token_key)[:PREFIX_SHOWN]
 
 
+class AuditEntryManager(LogEntryManager):  # type: ignore[misc]  # django-auditlog ships no types
+    """django-auditlog's manager, naming rows whose own key or `str()` would reveal a secret."""
+
+    def log_create(self, instance: Any, force_log: bool = False, **kwargs: Any) -> Any:
+        self._name(instance, kwargs)
+        return super().log_create(instance, force_log=force_log, **kwargs)
+
+    def log_m2m_changes(
+        self, changed_queryset: Any, instance: Any, operation: str, field_name: str, **kwargs: Any
+    ) -> Any:
+        self._name(instance, kwargs)
+        return super().log_m2m_changes(changed_queryset, instance, operation, field_name, **kwargs)
+
+    @staticmethod
+    def _name(instance: Any, kwargs: dict[str, Any]) -> None:
+        from configurator import audit
+
+        key = audit.object_key(instance)
+        if key is not None:
+            kwargs.setdefault("object_pk", key)
+            kwargs.setdefault("object_repr", audit.object_name(instance))
+
+
 class AuditEntry(AbstractLogEntry):  # type: ignore[misc]  # django-auditlog ships no types
     """One change or operator action: django-auditlog's entry, with the operation and the entry.
 
@@ -67,11 +92,17 @@ class AuditEntry(AbstractLogEntry):  # type: ignore[misc]  # django-auditlog shi
         _("through"), max_length=16, choices=AuditVia.choices, default=AuditVia.SYSTEM
     )
 
+    objects = AuditEntryManager()
+
     class Meta(AbstractLogEntry.Meta):  # type: ignore[misc]
         verbose_name = _("audit entry")
         verbose_name_plural = _("audit trail")
         indexes = [
             models.Index(fields=["content_type", "object_id", "-timestamp"], name="audit_object"),
+            models.Index(
+                fields=["content_type", "object_pk", "-timestamp"], name="audit_object_key"
+            ),
+            models.Index(fields=["operation", "-timestamp"], name="audit_operation"),
             models.Index(fields=["actor", "-timestamp"], name="audit_actor"),
             models.Index(fields=["-timestamp"], name="audit_timestamp"),
         ]

@@ -1,4 +1,4 @@
-"""Retention: callbacks, deliveries, contact events and task results do not grow without bound.
+"""Retention: callbacks, deliveries, contact events, task results and audit entries stay bounded.
 
 Each app registers the tables it prunes in its `AppConfig.ready()` (`extensions.retention_rules`):
 which rows are due given a cutoff (one indexed condition, so that selecting a batch never scans the
@@ -29,6 +29,7 @@ from django_tasks.base import TaskResultStatus
 from django_tasks_db.models import DBTaskResult
 
 from configurator import extensions
+from configurator.models import AuditEntry
 
 logger = logging.getLogger(__name__)
 
@@ -41,6 +42,7 @@ RETENTION_SETTINGS = (
     "CONTACT_EVENTS_RETENTION_DAYS",
     "TASK_RESULTS_RETENTION_DAYS",
     "HOME_ROLLUP_RETENTION_DAYS",
+    "AUDIT_RETENTION_DAYS",
 )
 
 DueRows = Callable[[datetime, int | None], QuerySet[Any]]
@@ -237,6 +239,20 @@ TASK_RESULTS_RULE = Rule(
     model=DBTaskResult,
     days=setting_days("TASK_RESULTS_RETENTION_DAYS"),
     due=task_results_due,
+)
+
+
+def audit_entries_due(before: datetime, limit: int | None) -> QuerySet[Any]:
+    """Audit entries older than the cutoff, oldest first (index audit_timestamp)."""
+    due: QuerySet[Any] = AuditEntry.objects.filter(timestamp__lt=before)
+    return due.order_by("timestamp")
+
+
+AUDIT_RULE = Rule(
+    table=_("audit entries"),
+    model=AuditEntry,
+    days=setting_days("AUDIT_RETENTION_DAYS"),
+    due=audit_entries_due,
 )
 
 

@@ -400,7 +400,8 @@ PROMETHEUS_MULTIPROC_DIR = env.str("PROMETHEUS_MULTIPROC_DIR", default="")
 AUDITLOG_LOGENTRY_MODEL = "configurator.AuditEntry"
 AUDITLOG_MASK_CALLABLE = "configurator.audit.mask_secret"
 AUDITLOG_STORE_JSON_CHANGES = True
-# django-auditlog's own migrations create its `auditlog_logentry` table even when the entry model
-# is swapped for the project's; the project never uses that table (and a table nothing cleans
-# up blocks PostgreSQL's TRUNCATE of content types in tests), so the app is left unmigrated.
+# django-auditlog's migrations create its own entry table even when the entry model is swapped
+# for ours: unused, yet its foreign keys make PostgreSQL refuse to TRUNCATE the content types
+# (`manage.py flush`, the tests' flushes). Without migrations the app gets tables only for the
+# models in use, which is none.
 MIGRATION_MODULES = {"auditlog": None}

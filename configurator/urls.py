@@ -12,6 +12,7 @@ from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from configurator.api import router
+from configurator.audit_api import AuditEntryViewSet
 from conversations.api.urls import register as register_conversations
 from integrations.api.urls import register as register_integrations
 from messaging.api.urls import register as register_messaging
@@ -23,6 +24,7 @@ register_messaging(router)
 register_queues(router)
 register_conversations(router)
 register_integrations(router)
+router.register("audit", AuditEntryViewSet, basename="audit-entry")
 
 _swagger_ui = SpectacularSwaggerView.as_view(url_name="schema")
 

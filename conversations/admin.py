@@ -32,6 +32,7 @@ from configurator.admin_mixins import (
     pretty_json,
     simulated_badge,
 )
+from configurator.audit_admin import AuditHistoryMixin
 from configurator.limits import REPLY_MAX_CHARS
 from conversations import lifecycle, selectors, services
 from conversations import messages as conversation_messages
@@ -109,7 +110,9 @@ class WaitingFilter(admin.SimpleListFilter):
 
 
 @admin.register(Agent)
-class AgentAdmin(LargeTableAdminMixin, CheckedDeleteMixin, admin.ModelAdmin[Agent]):
+class AgentAdmin(
+    AuditHistoryMixin, LargeTableAdminMixin, CheckedDeleteMixin, admin.ModelAdmin[Agent]
+):
     """Agents and the queues they serve."""
 
     list_display = ["name", "number", "chat_address", "email", "queue_names"]

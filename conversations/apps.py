@@ -11,7 +11,12 @@ class ConversationsConfig(AppConfig):
     verbose_name = _("Conversations")
 
     def ready(self) -> None:
-        from configurator import extensions
+        from configurator import audit, extensions
+        from conversations.models import Agent, Contact
+
+        audit.register(Agent, exclude_fields=["created_at", "updated_at"], m2m_fields=["queues"])
+        # Not audited (the webhook's path writes contacts): operators' actions on them are.
+        audit.register_action_target(Contact)
         from conversations import overflow
         from conversations.metrics import queues_waiting
         from conversations.retention import rules

@@ -15,6 +15,8 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from configurator import audit
+from configurator.choices import AuditOperation
 from configurator.limits import REPLY_MAX_CHARS, text_length_problem
 from conversations import gateways, lifecycle
 from conversations.choices import MessageDirection, MessageKind, MessageStatus, SentAs
@@ -101,6 +103,10 @@ def contact_reply(
             agent=agent or contact.agent,
         )
         transaction.on_commit(lambda: gateway.stored(message))
+        # The text is the customer's conversation, not configuration: the entry names the row.
+        audit.record(
+            operation=AuditOperation.REPLY, instance=contact, detail={"message": message.pk}
+        )
     return message
 
 

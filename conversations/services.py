@@ -21,6 +21,8 @@ from django.db.models import Model, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from configurator import audit
+from configurator.choices import AuditOperation
 from conversations import lifecycle
 from conversations.choices import (
     ChannelType,
@@ -321,15 +323,38 @@ def contact_abandon(*, contact: Contact, by: str = "", reason: str = "") -> Cont
     )
 
 
+def _operator_action(action: str, service: Callable[..., Contact]) -> Callable[..., Contact]:
+    """`service` as an operator takes it: recorded in the audit trail once it succeeded.
+
+    Overflow and Sinch's own stops call the services directly and record nothing: the contact's
+    events say what happened. The entry names the contact, agent and queue by their IDs only (a
+    customer's identity is personal data).
+    """
+
+    def act(*, contact: Contact, **params: Any) -> Contact:
+        done = service(contact=contact, **params)
+        audit.record(
+            operation=action,
+            instance=done,
+            detail={
+                name: value.pk for name, value in params.items() if isinstance(value, Agent | Queue)
+            },
+        )
+        return done
+
+    act.__doc__ = service.__doc__
+    return act
+
+
 # What operators (admin buttons, API actions) may do: action name → (its event, the service).
 OPERATOR_ACTIONS: dict[str, tuple[str, Callable[..., Contact]]] = {
-    "allocate": (Event.ALLOCATED, contact_allocate),
-    "accept": (Event.ACCEPTED, contact_accept),
-    "reject": (Event.REJECTED, contact_reject),
-    "transfer": (Event.TRANSFERRED, contact_transfer),
-    "forward": (Event.FORWARDED, contact_forward),
-    "end": (Event.ENDED, contact_end),
-    "abandon": (Event.ABANDONED, contact_abandon),
+    "allocate": (Event.ALLOCATED, _operator_action(AuditOperation.ALLOCATE, contact_allocate)),
+    "accept": (Event.ACCEPTED, _operator_action(AuditOperation.ACCEPT, contact_accept)),
+    "reject": (Event.REJECTED, _operator_action(AuditOperation.REJECT, contact_reject)),
+    "transfer": (Event.TRANSFERRED, _operator_action(AuditOperation.TRANSFER, contact_transfer)),
+    "forward": (Event.FORWARDED, _operator_action(AuditOperation.FORWARD, contact_forward)),
+    "end": (Event.ENDED, _operator_action(AuditOperation.END, contact_end)),
+    "abandon": (Event.ABANDONED, _operator_action(AuditOperation.ABANDON, contact_abandon)),
 }
 
 

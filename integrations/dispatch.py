@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import random
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -24,7 +25,8 @@ from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 from django_tasks import task
 
-from configurator import bulk, housekeeping, workers
+from configurator import audit, bulk, housekeeping, workers
+from configurator.choices import AuditOperation
 from configurator.tasks import enqueue_in_turn
 from conversations.choices import ChannelType
 from conversations.selectors import contact_detail
@@ -32,7 +34,7 @@ from conversations.services import contact_data_attach
 from conversations.snapshot import contact_snapshot
 from integrations.choices import ECHO_ENDPOINT, DeliveryMode, DeliveryStatus
 from integrations.delivery import Execution, backoff_seconds, event_context, execute
-from integrations.models import Delivery
+from integrations.models import Delivery, Integration
 from integrations.recording import (
     count_final_failure,
     count_finished,
@@ -275,9 +277,18 @@ def deliveries_resend(*, selection: QuerySet[Delivery]) -> Resent:
 
     Each gets a new first attempt that points at the failed one. The request does the first
     RESEND_BATCH (oldest first) and answers; the rest of the selection, as far as it reached
-    when asked, is walked by `resend_walk` in the background (`configurator.bulk`).
+    when asked, is walked by `resend_walk` in the background (`configurator.bulk`). The audit
+    trail records the resend on each integration of the first batch (one entry each).
     """
-    return _resend_batch(selection, token=None, after=0, up_to=bulk.highest_key(Delivery))
+    resent = _resend_batch(selection, token=None, after=0, up_to=bulk.highest_key(Delivery))
+    counts = Counter(delivery.integration_id for delivery in resent.scheduled)
+    for integration in Integration.objects.filter(pk__in=counts).order_by("pk"):
+        audit.record(
+            operation=AuditOperation.RESEND,
+            instance=integration,
+            detail={"deliveries": counts[integration.pk], "more": resent.more},
+        )
+    return resent
 
 
 def deliveries_resend_walk(token: str, after: int, up_to: int) -> int:

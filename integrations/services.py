@@ -110,7 +110,7 @@ def integration_copy(*, integration: Integration) -> Integration:
     original's events: it has no credentials yet and would otherwise fire beside the original.
     Enable it once its authentications are added.
     """
-    with transaction.atomic():
+    with transaction.atomic(), audit.operation(AuditOperation.COPY, original=integration.pk):
         copy = Integration(
             channel_type=integration.channel_type,
             name=_copy_name(integration.name),
@@ -152,7 +152,7 @@ def integration_disable(*, integration: Integration) -> bool:
     if not integration.enabled:
         return False
     integration.enabled = False
-    with transaction.atomic():
+    with transaction.atomic(), audit.operation(AuditOperation.DISABLE):
         integration.save(update_fields=["enabled", "updated_at"])
         integration_version_record(integration=integration)
     return True
@@ -177,7 +177,7 @@ def integration_enable(*, integration: Integration) -> bool:
         )
     integration.enabled = True
     _pause_lift(integration)
-    with transaction.atomic():
+    with transaction.atomic(), audit.operation(AuditOperation.ENABLE):
         integration.save(
             update_fields=[
                 "enabled",
@@ -199,9 +199,10 @@ def integration_resume(*, integration: Integration) -> bool:
     if integration.paused_at is None:
         return False
     _pause_lift(integration)
-    integration.save(
-        update_fields=["paused_at", "paused_reason", "consecutive_failures", "updated_at"]
-    )
+    with audit.operation(AuditOperation.RESUME):
+        integration.save(
+            update_fields=["paused_at", "paused_reason", "consecutive_failures", "updated_at"]
+        )
     return True
 
 

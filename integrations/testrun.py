@@ -22,6 +22,8 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from configurator import audit
+from configurator.choices import AuditOperation
 from conversations.choices import ChannelType, Direction, Event
 from conversations.models import Contact
 from conversations.permissions import can_view_personal_data
@@ -209,7 +211,8 @@ def integration_test_run(
     changing anything.
 
     `user` is who asks: a real contact needs the permission to view customers' personal data
-    (PermissionDenied).
+    (PermissionDenied). A live run calls the endpoint, so the audit trail records it (a dry run
+    sends nothing).
     """
     if contact is not None:
         test_run_contact_check(user=user)
@@ -224,6 +227,23 @@ def integration_test_run(
         str(data["direction"]),
         live,
     )
+    _run(run, integration, event, data)
+    if live:
+        last = run.steps[-1] if run.steps else None
+        audit.record(
+            operation=AuditOperation.TEST_RUN,
+            instance=integration,
+            detail={
+                "event": event,
+                "contact": run.contact,
+                "outcome": f"{last.name}: {last.outcome}" if last else "",
+            },
+        )
+    return run
+
+
+def _run(run: TestRun, integration: Integration, event: str, data: dict[str, Any]) -> None:
+    """The steps of a test run, added to `run`."""
     _match(run, integration, event, data)
     context = RenderContext(
         event={"name": event, "datetime": iso(timezone.now()), "id": "test"}, contact=data
@@ -236,32 +256,32 @@ def integration_test_run(
         targets=DatabaseTargets(),
         channel_type=str(data.get("channel_type") or "chat"),
         echo_data=data,
-        live=live,
+        live=run.live,
         integration_id=integration.pk,
     )
     condition = (integration.configuration.get("request") or {}).get("condition")
     if condition:
         if execution.status == DeliveryStatus.SKIPPED:
             run.add("condition", "skipped", execution.error)
-            return run
+            return
         if execution.request is None:
             run.add("condition", "failed", execution.error)
-            return run
+            return
         run.add("condition", "ok", f"true: {condition}")
     run.add("request", "ok" if execution.request else "failed", _request_line(execution.request))
     run.steps[-1].data = execution.request
-    if not live:
+    if not run.live:
         run.add("response", "info", "dry run: nothing was sent")
-        return run
+        return
     if execution.response is None:
         run.add("response", "failed", execution.error)
-        return run
+        return
     answered = f"answered {execution.status_code} in {execution.duration_ms} ms"
     if execution.succeeded:
         run.add("response", "ok", answered, execution.response)
     else:
         run.add("response", "failed", f"{answered}: {execution.error}", execution.response)
-        return run
+        return
     changes = _changes(execution.set_values, execution.save_values)
     run.add(
         "changes",
@@ -269,7 +289,6 @@ def integration_test_run(
         "would change: " + ", ".join(changes) if changes else "the answer changes nothing",
         {"set": set_describe(execution.set_values), "save": execution.save_values},
     )
-    return run
 
 
 def _match(run: TestRun, integration: Integration, event: str, data: dict[str, Any]) -> None:

@@ -28,6 +28,7 @@ from configurator.admin_mixins import (
     pretty_json,
     simulated_badge,
 )
+from configurator.audit_admin import AuditHistoryMixin
 from configurator.credentials import CredentialForm, CredentialFormSet
 from configurator.save_warnings import warn
 from conversations.permissions import personal_search_fields, without_personal_fields
@@ -200,7 +201,7 @@ class SimulateForm(forms.Form):
 
 
 @admin.register(MessagingService)
-class MessagingServiceAdmin(admin.ModelAdmin[MessagingService]):
+class MessagingServiceAdmin(AuditHistoryMixin, admin.ModelAdmin[MessagingService]):
     """Messaging services, with the webhook URL to paste into the Sinch dashboard."""
 
     list_display = ["name", "type", "enabled", "region", "project_id", "apps", "webhook_url_link"]

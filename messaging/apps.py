@@ -16,9 +16,10 @@ class MessagingConfig(AppConfig):
         from django.conf import settings
         from django.core import checks
 
-        from configurator import extensions
+        from configurator import audit, extensions
         from configurator.housekeeping import Job
         from messaging.metrics import callbacks_backlog
+        from messaging.models import MessagingService, ServiceAuthentication
         from messaging.retention import rules
         from messaging.selectors import sinch_apps
         from messaging.services import REPROCESS_WALK_PATHS
@@ -26,6 +27,9 @@ class MessagingConfig(AppConfig):
         from messaging.sinch.sandbox import SandboxGateway
         from messaging.wake import callbacks_sweep
         from messaging.webhooks.processing import check_lease
+
+        audit.register(MessagingService, exclude_fields=["created_at", "updated_at"])
+        audit.register(ServiceAuthentication, secret_fields=["secret", "previous_secret"])
 
         checks.register(check_lease)
         extensions.sinch_app_directory.register(sinch_apps)

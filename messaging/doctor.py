@@ -32,6 +32,8 @@ from django.conf import settings
 from django.http import HttpRequest
 from django.utils import timezone
 
+from configurator import audit
+from configurator.choices import AuditOperation
 from configurator.http import non_public_address
 from configurator.outbound import call_deadline
 from messaging import selectors, services
@@ -119,6 +121,12 @@ def doctor_run(
         webhook_ok=found.webhook_ok,
     )
     counts = outcome_counts(run.checks)
+    if fix:
+        audit.record(
+            operation=AuditOperation.DOCTOR_FIX,
+            instance=service,
+            detail={"doctor_run": run.pk, "fixed": list(found.fixed), **dict(counts)},
+        )
     logger.info(
         "Setup doctor on messaging service %r%s: %d ok, %d problem(s), %d error(s), %d fixed",
         service.name,

@@ -12,8 +12,9 @@ from django.db.models import QuerySet
 from django.utils import timezone
 from django_tasks import task
 
-from configurator import bulk
+from configurator import audit, bulk
 from configurator.changes import RowChanges
+from configurator.choices import AuditOperation
 from configurator.credentials import entries_replace
 from messaging.choices import ApiAuthMethod, AuthenticationDirection, CallbackStatus, ReasonCode
 from messaging.models import Callback, MessagingService, ServiceAuthentication
@@ -161,7 +162,10 @@ def webhook_secret_rotate(
     problems = rotation_problems(secret, overlap_hours)
     if problems:
         raise ValidationError(problems)
-    with transaction.atomic():
+    with (
+        transaction.atomic(),
+        audit.operation(AuditOperation.ROTATE_SECRET, overlap_hours=overlap_hours),
+    ):
         entry = (
             ServiceAuthentication.objects.select_for_update()
             .filter(service=service, direction=AuthenticationDirection.INBOUND)

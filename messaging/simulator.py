@@ -25,6 +25,8 @@ from typing import Any
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.utils.translation import gettext as _
 
+from configurator import audit
+from configurator.choices import AuditOperation
 from conversations.models import Contact
 from messaging.choices import AuthenticationDirection, CallbackStatus, Trigger
 from messaging.models import Callback, MessagingService
@@ -113,6 +115,16 @@ def message_simulate(
         )
     except SimulationRefused as exc:
         raise ValidationError({NON_FIELD_ERRORS: [str(exc)]}) from None
+    # The customer's identity and text are personal data: the entry names the callback.
+    audit.record(
+        operation=AuditOperation.SIMULATE,
+        instance=service,
+        detail={
+            "callback": callback_id,
+            "app_id": simulation.app_id,
+            "channel": simulation.channel,
+        },
+    )
     return SimulatedMessage(
         callback_id=callback_id,
         app_id=simulation.app_id,

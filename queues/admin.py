@@ -16,6 +16,7 @@ from django.utils.translation import gettext_lazy as _
 
 from configurator import times
 from configurator.admin_mixins import CheckedDeleteMixin, LargeTableAdminMixin, is_autocomplete
+from configurator.audit_admin import AuditHistoryMixin
 from configurator.save_warnings import warn
 from queues import selectors, services
 from queues.choices import SUBCHANNELS
@@ -110,7 +111,9 @@ def addresses_help() -> SafeString:
 
 
 @admin.register(Queue)
-class QueueAdmin(LargeTableAdminMixin, CheckedDeleteMixin, admin.ModelAdmin[Queue]):
+class QueueAdmin(
+    AuditHistoryMixin, LargeTableAdminMixin, CheckedDeleteMixin, admin.ModelAdmin[Queue]
+):
     """Queues with their addresses, waiting conversations and the oldest wait."""
 
     form = QueueForm

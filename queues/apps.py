@@ -9,3 +9,10 @@ class QueuesConfig(AppConfig):
 
     name = "queues"
     verbose_name = _("Queue Management")
+
+    def ready(self) -> None:
+        from configurator import audit
+        from queues.models import Queue, QueueAddress
+
+        audit.register(Queue, exclude_fields=["created_at", "updated_at"])
+        audit.register(QueueAddress)

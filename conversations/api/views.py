@@ -132,43 +132,43 @@ class ContactViewSet(viewsets.ReadOnlyModelViewSet[Contact]):
     @action(detail=True, methods=["post"])
     def allocate(self, request: Request, pk: str | None = None) -> Response:
         """Offer a waiting conversation to an agent: `{"agent": id}`."""
-        return self._act(request, AllocateSerializer, services.contact_allocate)
+        return self._act(request, AllocateSerializer, services.OPERATOR_ACTIONS["allocate"][1])
 
     @extend_schema(request=EmptySerializer, responses=ContactSerializer)
     @action(detail=True, methods=["post"])
     def accept(self, request: Request, pk: str | None = None) -> Response:
         """The allocated agent accepts the conversation."""
-        return self._act(request, EmptySerializer, services.contact_accept)
+        return self._act(request, EmptySerializer, services.OPERATOR_ACTIONS["accept"][1])
 
     @extend_schema(request=EmptySerializer, responses=ContactSerializer)
     @action(detail=True, methods=["post"])
     def reject(self, request: Request, pk: str | None = None) -> Response:
         """The allocated agent declines; the conversation waits in its queue again."""
-        return self._act(request, EmptySerializer, services.contact_reject)
+        return self._act(request, EmptySerializer, services.OPERATOR_ACTIONS["reject"][1])
 
     @extend_schema(request=TransferSerializer, responses=ContactSerializer)
     @action(detail=True, methods=["post"])
     def transfer(self, request: Request, pk: str | None = None) -> Response:
         """Hand an accepted conversation to `{"queue": id}` or `{"agent": id}`."""
-        return self._act(request, TransferSerializer, services.contact_transfer)
+        return self._act(request, TransferSerializer, services.OPERATOR_ACTIONS["transfer"][1])
 
     @extend_schema(request=ForwardSerializer, responses=ContactSerializer)
     @action(detail=True, methods=["post"])
     def forward(self, request: Request, pk: str | None = None) -> Response:
         """Move a waiting conversation to another queue: `{"queue": id}`."""
-        return self._act(request, ForwardSerializer, services.contact_forward)
+        return self._act(request, ForwardSerializer, services.OPERATOR_ACTIONS["forward"][1])
 
     @extend_schema(request=EmptySerializer, responses=ContactSerializer)
     @action(detail=True, methods=["post"])
     def end(self, request: Request, pk: str | None = None) -> Response:
         """Close an accepted conversation."""
-        return self._act(request, EmptySerializer, services.contact_end)
+        return self._act(request, EmptySerializer, services.OPERATOR_ACTIONS["end"][1])
 
     @extend_schema(request=EmptySerializer, responses=ContactSerializer)
     @action(detail=True, methods=["post"])
     def abandon(self, request: Request, pk: str | None = None) -> Response:
         """Close a conversation no agent accepted."""
-        return self._act(request, EmptySerializer, services.contact_abandon)
+        return self._act(request, EmptySerializer, services.OPERATOR_ACTIONS["abandon"][1])
 
     @extend_schema(methods=["GET"], responses=MessageSerializer(many=True))
     @extend_schema(methods=["POST"], request=ReplySerializer, responses={201: MessageSerializer})

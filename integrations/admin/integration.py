@@ -21,6 +21,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 from django.utils.translation import gettext_lazy as _
 
+from configurator.audit_admin import AuditHistoryMixin
 from configurator.save_warnings import warn
 from conversations.choices import Event
 from integrations import selectors, services
@@ -82,7 +83,7 @@ class HealthFilter(admin.SimpleListFilter):
 
 
 @admin.register(Integration)
-class IntegrationAdmin(admin.ModelAdmin[Integration]):
+class IntegrationAdmin(AuditHistoryMixin, admin.ModelAdmin[Integration]):
     """Event-driven integrations, with copy, Disable / Enable / Resume and warnings in the list."""
 
     form = IntegrationForm

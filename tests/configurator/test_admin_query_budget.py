@@ -24,7 +24,8 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
-from configurator.models import WorkerHeartbeat
+from configurator import audit
+from configurator.models import AuditEntry, WorkerHeartbeat
 from configurator.tokens import api_token_create
 from conversations.models import Contact, ContactEvent, Message
 from integrations.models import Delivery, Integration, IntegrationAuthentication
@@ -163,6 +164,11 @@ def _rows(round_: int) -> None:
         _task_result(("SUCCESSFUL", "FAILED", "READY")[i], f"queues.tasks.t{round_}")
         _login_records(round_, i)
         _heartbeat(round_)
+        with audit.via(("admin", "api", "command")[i], actor=user):
+            queue.name = f"{queue.name} (renamed)"
+            queue.save()
+            audit.record(operation="test_run", instance=integration, detail={"round": round_})
+            audit.record(operation="allocate", instance=contact, detail={"agent": agent.pk})
 
 
 CHANGELISTS = [
@@ -192,6 +198,10 @@ CHANGELISTS = [
     "/admin/axes/accessattempt/?q=user-0",
     "/admin/axes/accesslog/",
     "/admin/axes/accessfailurelog/",
+    "/admin/configurator/auditentry/",
+    "/admin/configurator/auditentry/?operation=test_run",
+    "/admin/configurator/auditentry/?via__exact=api",
+    "/admin/configurator/auditentry/?q=1",
 ]
 
 
@@ -460,6 +470,20 @@ def _api_token_page() -> tuple[str, Callable[[int], object]]:
     return f"/admin/configurator/apitoken/{token.pk}/change/", grow
 
 
+def _audit_entry_page() -> tuple[str, Callable[[int], object]]:
+    queue = make_queue()
+    entry = AuditEntry.objects.get_for_object(queue).get()
+
+    def grow(round_: int) -> None:
+        user = User.objects.create_user(f"auditor-{next(_serial)}")
+        with audit.via("admin", actor=user):
+            for i in range(N):
+                queue.name = f"Renamed {round_}-{i}"
+                queue.save()
+
+    return f"/admin/configurator/auditentry/{entry.pk}/change/", grow
+
+
 def _worker_page() -> tuple[str, Callable[[int], object]]:
     worker = _heartbeat(9)
     return (
@@ -508,6 +532,7 @@ CHANGE_PAGES: dict[str, Callable[[], tuple[str, Callable[[int], object]]]] = {
     "auth.group": _group_page,
     "configurator.apitoken": _api_token_page,
     "configurator.workerheartbeat": _worker_page,
+    "configurator.auditentry": _audit_entry_page,
     "django_tasks_database.dbtaskresult": _task_result_page,
     "axes.accessattempt": _login_record_page(AccessAttempt),
     "axes.accesslog": _login_record_page(AccessLog),

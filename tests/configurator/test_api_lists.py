@@ -141,6 +141,18 @@ def _add_versions(rows: Rows, n: int) -> str:
     return f"/api/v1/integrations/{integration.pk}/versions/"
 
 
+def _add_audit_entries(rows: Rows, n: int) -> str:
+    """Entries on objects of several kinds, by different users, through different channels."""
+    for _ in range(n):
+        with audit.disabled():
+            contact = rows.contact()
+            user = User.objects.create_user(f"auditor-{rows.made}-{contact.pk}", is_staff=True)
+        target = (contact, contact.queue or contact, user)[rows.made % 3]
+        with audit.via(("admin", "api", "command")[rows.made % 3], actor=user):
+            audit.record(operation="test_run", instance=target, detail={"n": rows.made})
+    return "/api/v1/audit/"
+
+
 # Every list the API serves, by its path in the schema.
 LISTS: dict[str, Callable[[Rows, int], str]] = {
     "/api/v1/messaging-services/": _add_services,
@@ -153,6 +165,7 @@ LISTS: dict[str, Callable[[Rows, int], str]] = {
     "/api/v1/integrations/": _add_integrations,
     "/api/v1/integrations/{id}/deliveries/": _add_deliveries,
     "/api/v1/integrations/{id}/versions/": _add_versions,
+    "/api/v1/audit/": _add_audit_entries,
 }
 # Lists not read from the database: nothing to grow.
 CONSTANT_LISTS = {"/api/v1/integrations/presets/"}
@@ -202,6 +215,7 @@ CURSOR_LISTS = {
     "/api/v1/contacts/{id}/events/",
     "/api/v1/integrations/{id}/deliveries/",
     "/api/v1/integrations/{id}/versions/",
+    "/api/v1/audit/",
 }
 
 

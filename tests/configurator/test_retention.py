@@ -342,6 +342,7 @@ def test_dry_run_changes_nothing_and_prints_counts(
         "setup doctor runs: would remove 0",
         "callbacks received: would remove 2",
         "contact events: would remove 3",
+        "audit entries: would remove 0",
         "task results: would remove 1",
         "Counts are what is due now; a real run may remove more, as removing one kind "
         "(deliveries) frees rows that refer to it (their contacts' events).",
