@@ -372,8 +372,14 @@ def test_restore_puts_the_version_back_as_a_new_version(
     assert integration.endpoint_url == "https://hooks.example.com/events"
     assert list(integration.queues.all()) == [queue]
     assert integration.authentications.get().secret.reveal() == SECRET
-    entry = AuditEntry.objects.filter(operation=AuditOperation.RESTORE).get()
-    assert entry.additional_data == {"version": 1} and entry.via == AuditVia.API
+    # The fields put back and the queue taken off: each an entry of the restore.
+    entries = AuditEntry.objects.filter(operation=AuditOperation.RESTORE)
+    assert {tuple(sorted(e.changes)) for e in entries} == {
+        ("description", "endpoint_url"),
+        ("queues",),
+    }
+    for entry in entries:
+        assert entry.additional_data == {"version": 1} and entry.via == AuditVia.API
 
 
 def test_restoring_what_it_already_is_changes_nothing(api: APIClient, queue: Queue) -> None:
