@@ -16,14 +16,33 @@ if TYPE_CHECKING:
 
 
 @dataclass(frozen=True)
+class WhatsAppTemplate:
+    """A WhatsApp message template (its name), in a language, with its parameters' values."""
+
+    name: str
+    language: str
+    parameters: dict[str, str] = field(default_factory=dict)
+
+    def content(self) -> dict[str, Any]:
+        """The Conversation API's `template_message` referring to it (channel-specific)."""
+        reference: dict[str, Any] = {"template_id": self.name, "language_code": self.language}
+        if self.parameters:
+            reference["parameters"] = dict(self.parameters)
+        return {"template_message": {"channel_template": {"WHATSAPP": reference}}}
+
+
+@dataclass(frozen=True)
 class OutgoingMessage:
-    """A reply as an agent wrote it."""
+    """A reply or the first message of an outbound chat, as an agent wrote it."""
 
     text: str = ""
     media_url: str = ""
+    template: WhatsAppTemplate | None = None
 
     def content(self) -> dict[str, Any]:
         """The Conversation API AppMessage for it."""
+        if self.template is not None:
+            return self.template.content()
         if self.media_url:
             return {"media_message": {"url": self.media_url}}
         return {"text_message": {"text": self.text}}
