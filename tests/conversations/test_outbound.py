@@ -236,7 +236,7 @@ def test_a_reply_connects_the_chat_and_joins_it_although_no_queue_routes_the_cha
     callback = reply(client, service, 1)
     reply(client, service, 2)
 
-    assert callback.status == "processed", callback.reason
+    assert callback.status == "processed", callback.status_reason
     contact = Contact.objects.get(pk=contact_id)
     assert contact.state == "accepted"
     assert events(contact) == ["allocated", "accepted"]
