@@ -1,4 +1,4 @@
-"""The admin's "Start a chat": linked from agents' and queues' pages, the same service as the API."""
+"""The admin's "Start a chat": linked from agents' and queues' pages, the API's service."""
 
 from __future__ import annotations
 
