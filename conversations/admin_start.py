@@ -23,10 +23,6 @@ from conversations.models import Agent, Contact
 from queues.choices import SUBCHANNEL_BY_NAME, SUBCHANNELS
 from queues.models import Queue
 
-# The service's field names that the form calls otherwise.
-FORM_FIELD_OF = {"template": "template_name"}
-
-
 class ChatStartForm(forms.Form):
     """Who starts the chat, from which app and channel, to whom, with what first message."""
 
@@ -61,7 +57,7 @@ class ChatStartForm(forms.Form):
     )
     text = forms.CharField(label=_("Message"), required=False, widget=forms.Textarea({"rows": 3}))
     media_url = forms.CharField(label=_("Media URL"), required=False, max_length=2000)
-    template_name = forms.CharField(
+    template = forms.CharField(
         label=_("WhatsApp template"),
         required=False,
         help_text=_(
@@ -91,9 +87,9 @@ class ChatStartForm(forms.Form):
             parameters[name.strip()] = value.strip()
         return parameters
 
-    def template(self) -> WhatsAppTemplate | None:
+    def chosen_template(self) -> WhatsAppTemplate | None:
         """The template chosen, if any."""
-        name = self.cleaned_data.get("template_name", "")
+        name = self.cleaned_data.get("template", "")
         if not name:
             return None
         return WhatsAppTemplate(
@@ -138,15 +134,14 @@ def _start(request: HttpRequest, form: ChatStartForm) -> Contact | None:
             identity=data["identity"],
             text=data.get("text", ""),
             media_url=data.get("media_url", ""),
-            template=form.template(),
+            template=form.chosen_template(),
         )
     except outbound.ChatStartFailed as exc:
         form.add_error(None, _("Sinch did not send it, nothing was stored: %(why)s") % {"why": exc})
         return None
     except ValidationError as exc:
         for field, errors in exc.message_dict.items():
-            name = FORM_FIELD_OF.get(field, field)
-            form.add_error(name if name in form.fields else None, errors)
+            form.add_error(field if field in form.fields else None, errors)
         return None
     messages.success(
         request,

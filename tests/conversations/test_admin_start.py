@@ -85,7 +85,7 @@ def test_a_whatsapp_template_is_sent_with_its_parameters(
             agent.pk,
             channel="WHATSAPP",
             text="",
-            template_name="parcel_ready",
+            template="parcel_ready",
             template_parameters="body[1]text=42\n",
         ),
     )
@@ -104,7 +104,7 @@ def test_errors_come_back_by_field_with_the_input_kept(
 
     assert page.status_code == 200
     errors = page.context["form"].errors
-    assert "only a template can start the chat" in errors["template_name"][0]
+    assert "only a template can start the chat" in errors["template"][0]
     assert 'value="46701112233"' in page.content.decode()
     assert fake_sinch.sends == []
 
