@@ -23,6 +23,7 @@ from conversations.models import Agent, Contact
 from queues.choices import SUBCHANNEL_BY_NAME, SUBCHANNELS
 from queues.models import Queue
 
+
 class ChatStartForm(forms.Form):
     """Who starts the chat, from which app and channel, to whom, with what first message."""
 
