@@ -281,6 +281,7 @@ class ContactAdmin(LargeTableAdminMixin, BoundedLookupsMixin, admin.ModelAdmin[C
                     "transferring_agent",
                     "external_destination",
                     ("queued_at", "accepted_at", "ended_at"),
+                    "connected_at",
                 ],
             },
         ),
