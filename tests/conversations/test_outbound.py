@@ -20,7 +20,7 @@ from messaging.webhooks.processing import callbacks_process_pending
 from queues.models import Queue
 from tests.factories import make_agent, make_contact, make_integration, make_queue
 from tests.fakesinch import FakeSinch, sinch_error
-from tests.httpsink import HttpsSink
+from tests.httpsink import HttpsSink, SinkAnswer
 from tests.sinch import fixture_body, post_callback
 from tests.taskrunner import run_ready_tasks
 
@@ -396,3 +396,41 @@ def test_an_operator_cannot_accept_a_chat_that_is_connecting(
     assert answer.status_code == 409
     assert "customer was not reached yet" in answer.json()["detail"]
     assert api.post(f"/api/v1/contacts/{contact_id}/abandon/").json()["state"] == "abandoned"
+
+
+def test_a_blocking_outbound_integration_sets_and_saves_on_accepted(
+    api: APIClient,
+    client: Client,
+    service: MessagingService,
+    fake_sinch: FakeSinch,
+    https_sink: HttpsSink,
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    agent = make_agent("Alice")
+    make_integration(
+        "CRM lookup",
+        endpoint_url=f"{https_sink.url}/crm",
+        direction="both",
+        events=["accepted"],
+        direct_chats=True,
+        configuration={
+            "request": {"method": "GET", "params": {"customer": "{contact.source}"}},
+            "response": {
+                "set": {"priority": "{response.body.priority}"},
+                "save": {"crmId": "{response.body.id}"},
+            },
+        },
+    )
+    https_sink.answer(SinkAnswer(body={"priority": 7, "id": "C-1"}))
+    contact = Contact.objects.get(pk=start(api, agent=agent.pk).json()["id"])
+
+    # The report's transaction commits (in a worker, for real), then the blocking call runs.
+    with django_capture_on_commit_callbacks(execute=True):
+        report(client, service, contact.messages.get(), "DELIVERED")
+
+    contact.refresh_from_db()
+    assert contact.state == "accepted"
+    assert (contact.priority, contact.cad) == (7, {"crmId": "C-1"})
+    assert https_sink.requests[0].query == {"customer": CUSTOMER}
+    delivery = contact.deliveries.get()
+    assert (delivery.event, delivery.mode, delivery.status) == ("accepted", "blocking", "succeeded")
