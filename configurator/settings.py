@@ -260,6 +260,9 @@ SPECTACULAR_SETTINGS = {
         "QueueChannelTypeEnum": "queues.choices.QueueChannelType",
         "IntegrationChannelTypeEnum": "integrations.choices.IntegrationChannelType",
         "IntegrationDirectionEnum": "integrations.choices.IntegrationDirection",
+        # A contact's, also in the start of an outbound chat and its answer (StartedChat).
+        "ContactChannelTypeEnum": "conversations.choices.ChannelType",
+        "ContactDirectionEnum": "conversations.choices.Direction",
     },
 }
 

@@ -108,9 +108,15 @@ def chat_start(
             with transaction.atomic():
                 contact.save(force_insert=True)
         except IntegrityError:
-            # Another start (or the customer's message) opened this thread a moment ago.
+            # Another start opened this customer's thread while the message was being sent.
             raise ValidationError(
-                {"identity": _open_elsewhere(contact) or _("A conversation was opened meanwhile.")}
+                {
+                    "identity": _(
+                        "The message was sent, but another chat with this customer was opened "
+                        "at the same moment: %(which)s"
+                    )
+                    % {"which": _open_elsewhere(contact) or _("it has ended since.")}
+                }
             ) from None
         lifecycle.record(
             contact,
