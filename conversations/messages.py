@@ -86,11 +86,13 @@ def message_status_update(
     status: str,
     reason: str = "",
     at: datetime | None = None,
+    sinch_conversation_id: str = "",
 ) -> Message | None:
     """Apply a delivery report to the outbound message it is about; None when unknown.
 
     Only a message of a conversation of `app_id` (the reporting app) is looked at. A report on
-    an outbound chat still connecting connects or abandons it (`outbound.chat_connect_on_report`).
+    an outbound chat still connecting connects or abandons it, and names its Sinch conversation
+    (`outbound.chat_connect_on_report`).
     """
     with transaction.atomic():
         # At most one row (unique per app): no ordering, as `first()` would add to the lock.
@@ -113,5 +115,5 @@ def message_status_update(
         message.status_at = at or timezone.now()
         message.save(update_fields=["status", "status_reason", "status_at"])
         # An outbound chat is connected by its first delivery, abandoned if its start failed.
-        outbound.chat_connect_on_report(message, status)
+        outbound.chat_connect_on_report(message, status, sinch_conversation_id)
     return message

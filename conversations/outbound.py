@@ -350,16 +350,21 @@ def _shown_text(outgoing: OutgoingMessage) -> str:
 # --- Connecting: delivery reports, replies, the timeout ----------------------------------
 
 
-def chat_connect_on_report(message: Message, status: str) -> None:
+def chat_connect_on_report(message: Message, status: str, sinch_conversation_id: str = "") -> None:
     """A delivery report on an outbound chat's message: reached (Accepted) or failed (Abandoned).
 
     Called inside the report's transaction with the message's row locked. DELIVERED or READ of
     any message of a connecting chat means the customer was reached; FAILED abandons it only
-    when it is the first message (a later one failing says nothing of the first).
+    when it is the first message (a later one failing says nothing of the first). The report's
+    Sinch conversation becomes the chat's, so that its stop and its messages find the chat.
     """
     contact = message.contact
     if contact.direction != Direction.OUTBOUND or contact.connected_at is not None:
         return
+    if sinch_conversation_id and not contact.sinch_conversation_id:
+        Contact.objects.filter(pk=contact.pk, sinch_conversation_id="").update(
+            sinch_conversation_id=sinch_conversation_id
+        )
     if status in (MessageStatus.DELIVERED, MessageStatus.READ):
         _system_transition(
             contact,

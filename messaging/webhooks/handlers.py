@@ -355,6 +355,7 @@ def handle_message_delivery(callback: Callback, payload: dict[str, Any]) -> Summ
         status=status,
         reason=reason,
         at=at,
+        sinch_conversation_id=report.conversation_id[:CONVERSATION_ID_LENGTH],
     )
     if message is None:
         raise CallbackIgnored(UNKNOWN_MESSAGE_REASON, code=ReasonCode.OUTBOUND_MESSAGE_UNKNOWN)

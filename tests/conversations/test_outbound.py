@@ -160,7 +160,7 @@ def test_a_direct_chat_goes_through_its_whole_lifecycle_and_the_listener_hears_e
     contact.refresh_from_db()
     assert contact.state == "accepted"
     assert contact.connected_at is not None
-    assert contact.sinch_conversation_id == ""  # learnt from the customer's first message
+    assert contact.sinch_conversation_id == CONVERSATION  # the report named it
     report(client, service, message, "READ")
     assert events(contact) == ["allocated", "accepted"]
 
@@ -434,3 +434,22 @@ def test_a_blocking_outbound_integration_sets_and_saves_on_accepted(
     assert https_sink.requests[0].query == {"customer": CUSTOMER}
     delivery = contact.deliveries.get()
     assert (delivery.event, delivery.mode, delivery.status) == ("accepted", "blocking", "succeeded")
+
+
+def test_a_queued_report_names_the_sinch_conversation_whose_stop_abandons_the_chat(
+    api: APIClient, client: Client, service: MessagingService, fake_sinch: FakeSinch
+) -> None:
+    agent = make_agent("Alice")
+    contact = Contact.objects.get(pk=start(api, agent=agent.pk).json()["id"])
+    report(client, service, contact.messages.get(), "QUEUED_ON_CHANNEL")
+    contact.refresh_from_db()
+    assert (contact.state, contact.sinch_conversation_id) == ("allocated", CONVERSATION)
+
+    body = fixture_body(
+        "conversation_stop", conversation_stop_notification__conversation={"id": CONVERSATION}
+    )
+    assert post_callback(client, service.pk, body).status_code == 200
+    callbacks_process_pending()
+
+    contact.refresh_from_db()
+    assert contact.state == "abandoned"
