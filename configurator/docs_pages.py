@@ -61,14 +61,16 @@ DOCS_LINKS: dict[tuple[str, str], list[DocsLink]] = {
             _("Conversations and the lifecycle"),
             "architecture",
             "conversations-and-the-lifecycle",
-        )
+        ),
+        DocsLink(_("Outbound chats"), "outbound-chats", "starting-one"),
     ],
     ("conversations", "agent"): [
         DocsLink(
             _("Conversations and the lifecycle"),
             "architecture",
             "conversations-and-the-lifecycle",
-        )
+        ),
+        DocsLink(_("Outbound chats"), "outbound-chats", "starting-one"),
     ],
     ("integrations", "integration"): [
         DocsLink(_("The integration"), "integrations", "the-integration"),

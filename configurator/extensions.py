@@ -124,7 +124,8 @@ reply_gateways: ExtensionPoint[Gateway] = ExtensionPoint(
     "reply_gateways",
     """How replies leave: the first gateway that `handles` a contact sends its replies.
 
-    Called when an agent replies. Registered by messaging (the Sinch gateway).""",
+    Called when an agent replies or starts an outbound chat (its first message). Registered by
+    messaging (the Sinch gateway).""",
 )
 
 contact_page_inlines: ExtensionPoint[type[InlineModelAdmin[Any, Contact]]] = ExtensionPoint(

@@ -267,7 +267,7 @@ SPECTACULAR_SETTINGS = {
         "QueueChannelTypeEnum": "queues.choices.QueueChannelType",
         "IntegrationChannelTypeEnum": "integrations.choices.IntegrationChannelType",
         "IntegrationDirectionEnum": "integrations.choices.IntegrationDirection",
-        # A contact's, and a test run's sample contact's.
+        # A contact's, a test run's sample contact's, and the start of an outbound chat's.
         "ContactChannelTypeEnum": "conversations.choices.ChannelType",
         "ContactDirectionEnum": "conversations.choices.Direction",
     },
@@ -310,6 +310,9 @@ LOGGING = {
 WORK_LEASE_SECONDS = env.int("WORK_LEASE_SECONDS", default=300)
 WORK_SWEEP_SECONDS = env.int("WORK_SWEEP_SECONDS", default=30)
 WORKER_STALE_SECONDS = env.int("WORKER_STALE_SECONDS", default=120)
+# An outbound chat whose customer is not reached (no DELIVERED or READ report on its first
+# message, no reply) within this many seconds is abandoned by the workers; 0 never abandons one.
+OUTBOUND_CONNECT_TIMEOUT = env.int("OUTBOUND_CONNECT_TIMEOUT", default=900)
 # Task loops per db_worker process: a worker mostly waits on endpoints, so a slow one should
 # hold one loop, not the process.
 WORKER_THREADS = env.int("WORKER_THREADS", default=4)

@@ -34,7 +34,7 @@ from configurator.admin_mixins import (
 )
 from configurator.audit_admin import AuditHistoryMixin
 from configurator.limits import REPLY_MAX_CHARS
-from conversations import lifecycle, selectors, services
+from conversations import admin_start, lifecycle, selectors, services
 from conversations import messages as conversation_messages
 from conversations.admin_inlines import ContactEventInline, MessageInline
 from conversations.choices import Event
@@ -292,6 +292,7 @@ class ContactAdmin(LargeTableAdminMixin, BoundedLookupsMixin, admin.ModelAdmin[C
                     "transferring_agent",
                     "external_destination",
                     ("queued_at", "accepted_at", "ended_at"),
+                    "connected_at",
                 ],
             },
         ),
@@ -414,6 +415,11 @@ class ContactAdmin(LargeTableAdminMixin, BoundedLookupsMixin, admin.ModelAdmin[C
                 name="conversations_contact_act",
             ),
             path(
+                "start/",
+                self.admin_site.admin_view(self.start_chat_view),
+                name="conversations_contact_start",
+            ),
+            path(
                 "<path:object_id>/reply/",
                 self.admin_site.admin_view(self.reply_view),
                 name="conversations_contact_reply",
@@ -454,6 +460,10 @@ class ContactAdmin(LargeTableAdminMixin, BoundedLookupsMixin, admin.ModelAdmin[C
                 show_save_and_add_another=False,
             )
         return super().change_view(request, object_id, form_url, context)
+
+    def start_chat_view(self, request: HttpRequest) -> HttpResponse:
+        """An agent starts an outbound chat (conversations.admin_start)."""
+        return admin_start.start_chat_view(self, request)
 
     def _contact_for_action(self, request: HttpRequest, object_id: str) -> Contact:
         contact = get_object_or_404(Contact, pk=object_id)

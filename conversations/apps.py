@@ -11,13 +11,16 @@ class ConversationsConfig(AppConfig):
     verbose_name = _("Conversations")
 
     def ready(self) -> None:
+        from django.conf import settings
+
         from configurator import audit, extensions
+        from configurator.housekeeping import Job
+        from conversations import outbound, overflow
         from conversations.models import Agent, Contact
 
         audit.register(Agent, exclude_fields=["created_at", "updated_at"], m2m_fields=["queues"])
         # Not audited (the webhook's path writes contacts): operators' actions on them are.
         audit.register_action_target(Contact)
-        from conversations import overflow
         from conversations.metrics import queues_waiting
         from conversations.retention import rules
 
@@ -28,3 +31,12 @@ class ConversationsConfig(AppConfig):
         for rule in rules():
             extensions.retention_rules.register(rule)
         extensions.metrics_state_readers.register(queues_waiting)
+        # Outbound chats past their connect timeout: a task due at each timeout, and this sweep
+        # for any whose task went with a stopped worker.
+        extensions.housekeeping_jobs.register(
+            Job(
+                "outbound connect timeout",
+                outbound.chats_abandon_unreached,
+                interval=lambda: float(settings.WORK_SWEEP_SECONDS),
+            )
+        )

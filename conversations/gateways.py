@@ -63,8 +63,24 @@ class AppMessage:
 
 
 @dataclass(frozen=True)
+class WhatsAppTemplate:
+    """A WhatsApp message template (its name), in a language, with its parameters' values."""
+
+    name: str
+    language: str
+    parameters: dict[str, str] = field(default_factory=dict)
+
+    def content(self) -> dict[str, Any]:
+        """The Conversation API's `template_message` referring to it (channel-specific)."""
+        reference: dict[str, Any] = {"template_id": self.name, "language_code": self.language}
+        if self.parameters:
+            reference["parameters"] = dict(self.parameters)
+        return {"template_message": {"channel_template": {"WHATSAPP": reference}}}
+
+
+@dataclass(frozen=True)
 class OutgoingMessage:
-    """A reply (or a chat's first message) as an agent wrote it.
+    """A reply or the first message of an outbound chat, as an agent wrote it.
 
     `media_type` is the media's content type when the sender knows it (else the URL decides).
     """
@@ -72,9 +88,12 @@ class OutgoingMessage:
     text: str = ""
     media_url: str = ""
     media_type: str = ""
+    template: WhatsAppTemplate | None = None
 
     def app_message(self, *, channel: str, region: str) -> AppMessage:
         """The AppMessage for `channel` through a service of `region` (seed 000's rule)."""
+        if self.template is not None:
+            return AppMessage(self.template.content(), SentAs.OTHER)
         if not self.media_url:
             return AppMessage({"text_message": {"text": self.text}}, SentAs.TEXT)
         if media_goes_as_link(

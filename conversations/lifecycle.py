@@ -3,7 +3,9 @@
 Received → Queued → Allocated → Accepted → Ended, with Rejected (back to the queue),
 Transferred (to a queue or an agent), Forwarded (queue to queue) and Abandoned (ended before an
 agent accepted). A contact's state is the word of its last event; what may happen next depends on
-its *phase*, derived from that state and whether an agent holds it.
+its *phase*, derived from that state and whether an agent holds it. An outbound chat (started by
+an agent, `conversations.outbound`) is Allocated to that agent from its start and *connecting*
+until its customer is reached: then the system, not an operator, records Accepted.
 
 Every transition runs in `transition()`: one short transaction that locks the contact, checks,
 changes and records. The table of transitions (`TRANSITIONS`) says where each event may start and
@@ -39,7 +41,7 @@ from django.utils.translation import gettext as _
 from configurator import extensions
 from configurator.logcontext import in_this_context, log_context
 from configurator.transactions import in_project_transaction
-from conversations.choices import Event
+from conversations.choices import Direction, Event
 from conversations.models import Contact, ContactEvent
 from conversations.snapshot import contact_snapshot
 from queues.models import Queue
@@ -54,6 +56,7 @@ class Phase(enum.Enum):
     WAITING = "waiting"  # in a queue, no agent
     OFFERED = "offered"  # allocated (or transferred) to an agent who has not accepted
     CONNECTED = "connected"  # an agent accepted it
+    CONNECTING = "connecting"  # an outbound chat whose customer has not been reached yet
     CLOSED = "closed"  # ended or abandoned
 
 
@@ -71,6 +74,11 @@ class Transition:
     allowed_from: frozenset[Phase]
     # Why the event is refused elsewhere, said the way the refusal reads.
     needs: str
+    # Phases from which only the system may cause it (a delivery report, a customer's reply):
+    # operators are not offered it there.
+    system_from: frozenset[Phase] = frozenset()
+    # An outbound chat's first one marks its customer reached (connected_at = now).
+    connects: bool = False
     enters_queue: bool = False
     starts_acceptance: bool = False  # accepted_at = now
     ends_acceptance: bool = False  # accepted_at = None (the conversation leaves its agent)
@@ -89,6 +97,8 @@ TRANSITIONS: dict[str, Transition] = {
     Event.ACCEPTED: Transition(
         frozenset({Phase.OFFERED}),
         "only a conversation allocated to an agent can be accepted",
+        system_from=frozenset({Phase.CONNECTING}),
+        connects=True,
         starts_acceptance=True,
     ),
     Event.REJECTED: Transition(
@@ -112,7 +122,7 @@ TRANSITIONS: dict[str, Transition] = {
         ends=True,
     ),
     Event.ABANDONED: Transition(
-        frozenset({Phase.NEW, Phase.WAITING, Phase.OFFERED}),
+        frozenset({Phase.NEW, Phase.WAITING, Phase.OFFERED, Phase.CONNECTING}),
         "only a conversation no agent has accepted yet can be abandoned",
         ends=True,
     ),
@@ -124,7 +134,7 @@ ALLOWED_FROM: dict[str, frozenset[Phase]] = {
 }
 
 # The timestamps `record` sets, saved with every transition.
-TIMESTAMP_FIELDS = ["queued_at", "waiting_since", "accepted_at", "ended_at"]
+TIMESTAMP_FIELDS = ["queued_at", "waiting_since", "accepted_at", "ended_at", "connected_at"]
 
 
 class LifecycleError(Exception):
@@ -136,6 +146,8 @@ def phase(contact: Contact) -> Phase:
     state = contact.state
     if state in (Event.ENDED, Event.ABANDONED):
         return Phase.CLOSED
+    if contact.direction == Direction.OUTBOUND and contact.connected_at is None:
+        return Phase.CONNECTING
     if state == Event.RECEIVED:
         return Phase.NEW
     if state == Event.ACCEPTED:
@@ -156,13 +168,23 @@ def describe(contact: Contact) -> str:
         Phase.OFFERED: _("it is allocated to %(agent)s, who has not accepted it")
         % {"agent": agent},
         Phase.CONNECTED: _("it was accepted by %(agent)s") % {"agent": agent},
+        Phase.CONNECTING: _(
+            "it is an outbound chat of %(agent)s whose customer was not reached yet"
+        )
+        % {"agent": agent},
         Phase.CLOSED: _("it is %(state)s") % {"state": contact.get_state_display().lower()},
     }[current]
 
 
-def check(contact: Contact, event: str) -> None:
-    """Refuse `event` with a sentence when the contact's phase does not allow it."""
-    if phase(contact) not in ALLOWED_FROM[event]:
+def check(contact: Contact, event: str, *, by_system: bool = False) -> None:
+    """Refuse `event` with a sentence when the contact's phase does not allow it.
+
+    `by_system`: the event is the system's (a delivery report, a reply), which may also start
+    where only the system may (`Transition.system_from`).
+    """
+    row = TRANSITIONS[event]
+    allowed = row.allowed_from | row.system_from if by_system else row.allowed_from
+    if phase(contact) not in allowed:
         raise LifecycleError(
             _("Contact %(id)s cannot be %(event)s: %(where)s, and %(needs)s.")
             % {
@@ -313,6 +335,8 @@ def stamp(contact: Contact, event: str, now: datetime) -> None:
     row = TRANSITIONS.get(event)
     if row is None:  # Received: the contact was just opened, it has no clock running yet
         return
+    if row.connects and contact.direction == Direction.OUTBOUND and contact.connected_at is None:
+        contact.connected_at = now
     if row.starts_acceptance:
         contact.accepted_at = now
     if row.ends_acceptance:

@@ -18,7 +18,7 @@ from django.utils.translation import gettext as _
 from configurator import audit
 from configurator.choices import AuditOperation
 from configurator.limits import REPLY_MAX_CHARS, text_length_problem
-from conversations import gateways, lifecycle
+from conversations import gateways, lifecycle, outbound
 from conversations.choices import MessageDirection, MessageKind, MessageStatus, SentAs
 from conversations.lifecycle import LifecycleError
 from conversations.models import Agent, Contact, Message
@@ -150,17 +150,24 @@ def message_status_update(
     status: str,
     reason: str = "",
     at: datetime | None = None,
+    sinch_conversation_id: str = "",
 ) -> Message | None:
     """Apply a delivery report to the outbound message it is about; None when unknown.
 
-    Only a message of a conversation of `app_id` (the reporting app) is looked at.
+    Only a message of a conversation of `app_id` (the reporting app) is looked at. A report on
+    an outbound chat still connecting connects or abandons it, and names its Sinch conversation
+    (`outbound.chat_connect_on_report`).
     """
     with transaction.atomic():
         # At most one row (unique per app): no ordering, as `first()` would add to the lock.
-        rows = Message.objects.select_for_update(of=("self",)).filter(
-            sinch_message_id=sinch_message_id,
-            direction=MessageDirection.OUTBOUND,
-            contact__sinch_app_id=app_id,
+        rows = (
+            Message.objects.select_for_update(of=("self",))
+            .select_related("contact")
+            .filter(
+                sinch_message_id=sinch_message_id,
+                direction=MessageDirection.OUTBOUND,
+                contact__sinch_app_id=app_id,
+            )
         )
         message = next(iter(rows.order_by()[:1]), None)
         if message is None:
@@ -171,4 +178,6 @@ def message_status_update(
         message.status_reason = reason
         message.status_at = at or timezone.now()
         message.save(update_fields=["status", "status_reason", "status_at"])
+        # An outbound chat is connected by its first delivery, abandoned if its start failed.
+        outbound.chat_connect_on_report(message, status, sinch_conversation_id)
     return message

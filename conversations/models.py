@@ -148,6 +148,15 @@ class Contact(models.Model):
     )
     accepted_at = models.DateTimeField(_("accepted"), null=True, blank=True)
     ended_at = models.DateTimeField(_("ended"), null=True, blank=True)
+    connected_at = models.DateTimeField(
+        _("customer reached"),
+        null=True,
+        blank=True,
+        help_text=_(
+            "Outbound chats: when the customer was first reached (a delivery or read report of "
+            "the first message, or a reply); empty while the chat is connecting."
+        ),
+    )
     sinch_app_id = models.CharField(_("Sinch app ID"), max_length=64, blank=True)
     sinch_channel = models.CharField(_("Sinch channel"), max_length=32, blank=True)
     sinch_contact_id = models.CharField(_("Sinch contact ID"), max_length=100, blank=True)
@@ -193,6 +202,12 @@ class Contact(models.Model):
                 name="conversations_contact_waiting",
             ),
             models.Index(fields=["sinch_conversation_id"], name="conversations_contact_sinch"),
+            # The outbound chats still connecting, oldest first (the connect timeout's sweep).
+            models.Index(
+                fields=["created"],
+                condition=Q(direction="outbound", connected_at__isnull=True, ended_at__isnull=True),
+                name="conversations_contact_connect",
+            ),
             # The admin's list (newest first) and its searches by exact Sinch contact or
             # customer identity.
             models.Index(fields=["-created", "-id"], name="conversations_contact_created"),

@@ -124,7 +124,9 @@ def inbound_message_receive(
     with lifecycle.transition():
         joined = _open_contact(thread)
         if joined is not None:
-            return InboundResult(joined, _store_inbound(joined, message), new_contact=False)
+            return InboundResult(
+                joined, message_inbound_store(contact=joined, message=message), new_contact=False
+            )
         try:
             with lifecycle.transition():
                 contact = _contact_open(thread, message)
@@ -133,8 +135,10 @@ def inbound_message_receive(
             joined = _open_contact(thread)
             if joined is None:
                 raise
-            return InboundResult(joined, _store_inbound(joined, message), new_contact=False)
-        stored = _store_inbound(contact, message)
+            return InboundResult(
+                joined, message_inbound_store(contact=joined, message=message), new_contact=False
+            )
+        stored = message_inbound_store(contact=contact, message=message)
     # Received is committed and its blocking integrations have run: they may have chosen
     # another queue (or a priority) meanwhile.
     return InboundResult(_queue_received(contact, thread.queue), stored, new_contact=True)
@@ -190,7 +194,8 @@ def _contact_open(thread: InboundThread, message: IncomingMessage) -> Contact:
     return contact
 
 
-def _store_inbound(contact: Contact, message: IncomingMessage) -> Message:
+def message_inbound_store(*, contact: Contact, message: IncomingMessage) -> Message:
+    """Keep a customer's message on its contact (the caller holds the contact's lock)."""
     return Message.objects.create(
         contact=contact,
         direction=MessageDirection.INBOUND,

@@ -8,7 +8,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from conversations import lifecycle, messages, services
-from conversations.choices import SentAs
+from conversations.choices import Direction, SentAs
 from conversations.models import Agent, Contact, ContactEvent, Message
 from conversations.permissions import (
     CONTACT_EVENT_PERSONAL_FIELDS,
@@ -89,6 +89,7 @@ class ContactSerializer(PersonalDataSerializerMixin, serializers.ModelSerializer
             "waiting_since",
             "accepted_at",
             "ended_at",
+            "connected_at",
             "sinch_app_id",
             "sinch_channel",
             "sinch_contact_id",
@@ -221,3 +222,52 @@ class ContactEventSerializer(
         fields = ["id", "event", "occurred_at", "detail", "snapshot"]
         read_only_fields = fields
         extra_kwargs = personal_kwargs(CONTACT_EVENT_PERSONAL_FIELDS)
+
+
+class TemplateSerializer(serializers.Serializer[Any]):
+    """A WhatsApp template: its name, its language (en_US) and its parameters' values."""
+
+    name = serializers.CharField()
+    language = serializers.CharField()
+    parameters = serializers.DictField(
+        child=serializers.CharField(allow_blank=True), required=False, default=dict
+    )
+
+
+class ChatStartSerializer(serializers.Serializer[Any]):
+    """Body of `POST /contacts/`: an agent starts an outbound chat (checked by the service)."""
+
+    direction = serializers.ChoiceField(choices=Direction.choices)
+    agent = serializers.PrimaryKeyRelatedField(queryset=Agent.objects.all())
+    queue = serializers.PrimaryKeyRelatedField(
+        queryset=Queue.objects.all(), required=False, allow_null=True
+    )
+    app_id = serializers.CharField()
+    channel = serializers.CharField()
+    identity = serializers.CharField()
+    text = serializers.CharField(required=False, allow_blank=True)
+    media_url = serializers.CharField(required=False, allow_blank=True)
+    template = TemplateSerializer(required=False, allow_null=True)
+
+    def validate_direction(self, value: str) -> str:
+        if value != Direction.OUTBOUND:
+            raise serializers.ValidationError(
+                "Only outbound chats are started here: an inbound conversation is opened by "
+                "the customer's message."
+            )
+        return value
+
+
+class StartedChatSerializer(ContactSerializer):
+    """The contact an outbound chat opened, with the first message as it was sent."""
+
+    first_message = serializers.SerializerMethodField()
+
+    class Meta(ContactSerializer.Meta):
+        fields = [*ContactSerializer.Meta.fields, "first_message"]
+        read_only_fields = fields
+
+    @extend_schema_field(MessageSerializer)
+    def get_first_message(self, obj: Contact) -> dict[str, Any] | None:
+        first = obj.messages.order_by("created_at", "id").first()
+        return MessageSerializer(first, context=self.context).data if first else None

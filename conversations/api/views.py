@@ -18,19 +18,22 @@ from configurator.api import drf_errors
 from configurator.pagination import cursor_pagination
 from configurator.parsers import KeysFilter, UtcDateTimeFilter
 from configurator.permissions import ChangeOnPostPermissions
-from conversations import messages, selectors, services
+from conversations import messages, outbound, selectors, services
 from conversations.api.serializers import (
     AgentSerializer,
     AllocateSerializer,
+    ChatStartSerializer,
     ContactEventSerializer,
     ContactSerializer,
     EmptySerializer,
     ForwardSerializer,
     MessageSerializer,
     ReplySerializer,
+    StartedChatSerializer,
     TransferSerializer,
 )
 from conversations.choices import ChannelType, Direction, Event
+from conversations.gateways import WhatsAppTemplate
 from conversations.lifecycle import LifecycleError
 from conversations.models import Agent, Contact
 from conversations.permissions import CONTACT_PERSONAL_FIELDS, personal_filters_check
@@ -111,6 +114,43 @@ class ContactViewSet(viewsets.ReadOnlyModelViewSet[Contact]):
         if self.action == "list":
             return selectors.contact_list().prefetch_related("required_agents")
         return selectors.contact_detail()
+
+    @extend_schema(
+        request=ChatStartSerializer,
+        responses={201: StartedChatSerializer},
+        description=(
+            "An agent starts an outbound chat: the first message (text, media URL or, on "
+            "WhatsApp, a template) is sent from the app's outbound key to the channel identity; "
+            "the contact is opened only when Sinch accepted it (502 with Sinch's reason "
+            "otherwise, nothing stored). Only `direction: outbound` is accepted."
+        ),
+    )
+    def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        """Start an outbound chat with a customer (docs/outbound-chats.md)."""
+        body = ChatStartSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        data = body.validated_data
+        template = data.get("template")
+        try:
+            contact = outbound.chat_start(
+                agent=data["agent"],
+                queue=data.get("queue"),
+                app_id=data["app_id"],
+                channel=data["channel"],
+                identity=data["identity"],
+                text=data.get("text", ""),
+                media_url=data.get("media_url", ""),
+                template=WhatsAppTemplate(**template) if template else None,
+            )
+        except outbound.ChatStartFailed as exc:
+            return Response({"detail": str(exc)}, status=status.HTTP_502_BAD_GATEWAY)
+        except DjangoValidationError as exc:
+            raise serializers.ValidationError(drf_errors(exc)) from None
+        fresh = selectors.contact_detail().get(pk=contact.pk)
+        context = self.get_serializer_context()
+        return Response(
+            StartedChatSerializer(fresh, context=context).data, status=status.HTTP_201_CREATED
+        )
 
     def _act(
         self, request: Request, body: type[serializers.Serializer[Any]], run: Callable[..., Contact]

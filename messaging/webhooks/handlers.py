@@ -13,7 +13,7 @@ from typing import Any
 
 from django.utils.dateparse import parse_datetime
 
-from conversations import lifecycle, selectors, services
+from conversations import lifecycle, outbound, selectors, services
 from conversations import messages as conversation_messages
 from conversations.choices import MessageKind, MessageStatus
 from conversations.models import Contact, Message
@@ -249,6 +249,33 @@ def handle_message_inbound(callback: Callback, payload: dict[str, Any]) -> Summa
     identity = message.channel_identity
     # The callback's own app, which processing checked the receiving service holds.
     app_id = callback.app_id.upper()
+    incoming = IncomingMessage(
+        sinch_message_id=message.message_id,
+        kind=message.kind,
+        text=message.text,
+        media_url=message.media_url,
+        content=message.content,
+        received_at=_time(message.accept_time),
+    )
+    # A reply to an outbound chat joins it, whether or not a queue routes the address.
+    joined = None
+    if not callback.simulated:
+        joined = outbound.outbound_reply_join(
+            app_id=app_id,
+            channel=identity.channel.upper(),
+            identity=identity.identity,
+            sinch_conversation_id=message.conversation_id,
+            sinch_contact_id=message.contact_id,
+            message=incoming,
+        )
+    if joined is not None:
+        return {
+            **_inbound_summary(message),
+            "contact": joined.contact.pk,
+            "new_contact": False,
+            "outbound_reply": True,
+            "already_recorded": joined.already_recorded,
+        }
     address = routing.address_for_channel(app_id, identity.channel)
     if address is None:
         raise CallbackError(
@@ -271,30 +298,29 @@ def handle_message_inbound(callback: Callback, payload: dict[str, Any]) -> Summa
             sinch_conversation_id=message.conversation_id,
             simulated=callback.simulated,
         ),
-        message=IncomingMessage(
-            sinch_message_id=message.message_id,
-            kind=message.kind,
-            text=message.text,
-            media_url=message.media_url,
-            content=message.content,
-            received_at=_time(message.accept_time),
-        ),
+        message=incoming,
         # A conversation left `received` by an earlier attempt (a worker that stopped, a
         # passing error, "process again") is finished, unless a worker is at it right now.
         resume_stalled=lambda: not held_elsewhere(callback),
     )
     return {
-        "message_id": message.message_id,
-        "contact_id": message.contact_id,
-        "conversation_id": message.conversation_id,
-        "channel_identity": asdict(identity),
-        "content_type": message.content_type,
-        "text": message.text[:200],
+        **_inbound_summary(message),
         "address": address,
         "queue": routed.queue.name,
         "contact": result.contact.pk,
         "new_contact": result.new_contact,
         "already_recorded": result.already_recorded,
+    }
+
+
+def _inbound_summary(message: InboundMessage) -> Summary:
+    return {
+        "message_id": message.message_id,
+        "contact_id": message.contact_id,
+        "conversation_id": message.conversation_id,
+        "channel_identity": asdict(message.channel_identity),
+        "content_type": message.content_type,
+        "text": message.text[:200],
     }
 
 
@@ -329,6 +355,7 @@ def handle_message_delivery(callback: Callback, payload: dict[str, Any]) -> Summ
         status=status,
         reason=reason,
         at=at,
+        sinch_conversation_id=report.conversation_id[:CONVERSATION_ID_LENGTH],
     )
     if message is None:
         raise CallbackIgnored(UNKNOWN_MESSAGE_REASON, code=ReasonCode.OUTBOUND_MESSAGE_UNKNOWN)

@@ -144,6 +144,7 @@ def _pages(ids: dict[str, int | str]) -> list[str]:
         f"/admin/conversations/contact/{ids['contact']}/change/",
         "/admin/conversations/agent/",
         f"/admin/conversations/agent/{ids['agent']}/change/",
+        f"/admin/conversations/contact/start/?queue={ids['queue']}&agent={ids['agent']}",
         "/admin/conversations/message/",
         "/admin/conversations/contactevent/",
         "/admin/integrations/integration/",

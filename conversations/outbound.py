@@ -1,0 +1,530 @@
+"""Outbound chats: an agent starts a conversation with a customer, and how it gets connected.
+
+`chat_start` (the admin's "Start a chat" and `POST /api/v1/contacts/` with `direction:
+outbound`) checks the request, sends the first message through the contact's gateway (the one
+replies use, so the message is built as a reply is), and only when the channel took it opens the
+contact, Allocated to the agent and *connecting* (lifecycle.Phase.CONNECTING). The customer is
+reached on the first DELIVERED or READ report (`chat_connect_on_report`) or on a reply
+(`outbound_reply_join`): the system records Accepted. A FAILED report of the first message, or
+nothing delivered within OUTBOUND_CONNECT_TIMEOUT (`chats_abandon_unreached`, run by a task due
+at the timeout and by every worker's housekeeping), records Abandoned. Transferred and Ended are
+the agent's, through the usual actions.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Callable
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import URLValidator
+from django.db import IntegrityError, models, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django_tasks import task
+from django_tasks.base import TaskResultStatus
+from django_tasks_db.models import DBTaskResult
+
+from configurator import audit
+from configurator.choices import AuditOperation
+from configurator.limits import REPLY_MAX_CHARS, text_length_problem
+from conversations import gateways, lifecycle, services
+from conversations.choices import (
+    ChannelType,
+    Direction,
+    Event,
+    MessageDirection,
+    MessageKind,
+    MessageStatus,
+)
+from conversations.gateways import OutgoingMessage, WhatsAppTemplate
+from conversations.lifecycle import LifecycleError
+from conversations.models import Agent, Contact, Message
+from conversations.services import InboundResult, IncomingMessage
+from queues.choices import SUBCHANNEL_BY_SINCH_CHANNEL, SUBCHANNELS
+from queues.models import Queue
+from queues.validation import chat_address, sinch_apps
+
+logger = logging.getLogger(__name__)
+
+WHATSAPP = "WHATSAPP"
+# WhatsApp's customer-care window: free text only this long after the customer's last message.
+WHATSAPP_WINDOW = timedelta(hours=24)
+IDENTITY_MAX_CHARS = 200
+TEMPLATE_NAME_MAX_CHARS = 512
+TEMPLATE_MAX_PARAMETERS = 100
+TEMPLATE_PARAMETER_MAX_CHARS = 1024
+# WhatsApp's template languages are written with an underscore: en, en_US, pt_BR, zh_Hant_HK.
+TEMPLATE_LANGUAGE_RE = re.compile(r"^[a-z]{2,3}(_[A-Za-z0-9]{2,8}){0,2}$")
+BATCH_SIZE = 100
+# A timeout check scheduled this close to an existing one is not worth a second task row.
+SLACK = timedelta(seconds=1)
+
+
+class ChatStartFailed(Exception):
+    """The channel did not take the first message; nothing was stored. The message says why."""
+
+
+def chat_start(
+    *,
+    agent: Agent,
+    app_id: str,
+    channel: str,
+    identity: str,
+    text: str = "",
+    media_url: str = "",
+    template: WhatsAppTemplate | None = None,
+    queue: Queue | None = None,
+) -> Contact:
+    """Send the first message to a customer, then open the outbound contact it starts.
+
+    Bad input is a ValidationError by field, checked before anything is sent; a refusal of the
+    channel is ChatStartFailed with its reason, and nothing is stored. No transaction is open
+    while the message is sent.
+    """
+    contact, outgoing = _checked(
+        agent=agent,
+        app_id=app_id,
+        channel=channel,
+        identity=identity,
+        text=text,
+        media_url=media_url,
+        template=template,
+        queue=queue,
+    )
+    gateway = gateways.gateway_for(contact)
+    if gateway is None:
+        raise ValidationError({"app_id": _("No channel can send for this app.")})
+    try:
+        receipt = gateway.send(contact, outgoing)
+    except gateways.GatewayError as exc:
+        raise ChatStartFailed(str(exc)) from exc
+    with lifecycle.transition():
+        contact.created = contact.state_changed_at = timezone.now()
+        try:
+            with transaction.atomic():
+                contact.save(force_insert=True)
+        except IntegrityError:
+            # Another start opened this customer's thread while the message was being sent.
+            raise ValidationError(
+                {
+                    "identity": _(
+                        "The message was sent, but another chat with this customer was opened "
+                        "at the same moment: %(which)s"
+                    )
+                    % {"which": _open_elsewhere(contact) or _("it has ended since.")}
+                }
+            ) from None
+        lifecycle.record(
+            contact,
+            Event.ALLOCATED,
+            detail=_("Outbound chat started by %(agent)s on %(channel)s to %(identity)s")
+            % {"agent": agent, "channel": contact.sinch_channel, "identity": contact.source},
+            created=True,
+        )
+        message = Message.objects.create(
+            contact=contact,
+            direction=MessageDirection.OUTBOUND,
+            kind=_kind(outgoing),
+            text=_shown_text(outgoing),
+            media_url=outgoing.media_url,
+            content=receipt.content,
+            sinch_message_id=receipt.message_id,
+            status=MessageStatus.SENT,
+            agent=agent,
+            created_at=contact.created,
+        )
+        audit.record(operation=AuditOperation.START_CHAT, instance=contact)
+        timeout = int(settings.OUTBOUND_CONNECT_TIMEOUT)
+        if timeout > 0:
+            connect_check_at(contact.created + timedelta(seconds=timeout))
+        transaction.on_commit(lambda: gateway.stored(message))
+    return contact
+
+
+def _checked(
+    *,
+    agent: Agent,
+    app_id: str,
+    channel: str,
+    identity: str,
+    text: str,
+    media_url: str,
+    template: WhatsAppTemplate | None,
+    queue: Queue | None,
+) -> tuple[Contact, OutgoingMessage]:
+    """The unsaved contact and the message, or every problem of the request by field."""
+    errors: dict[str, list[str]] = {}
+
+    def fault(field: str, message: str) -> None:
+        errors.setdefault(field, []).append(message)
+
+    app_id = (app_id or "").strip().upper()
+    channel = (channel or "").strip().upper()
+    identity = (identity or "").strip()
+    if not app_id:
+        fault("app_id", _("Give the Sinch app ID the chat is sent from."))
+    elif not sinch_apps([app_id]):
+        fault(
+            "app_id",
+            _(
+                "No messaging service holds app %(app)s: add its outbound key (KEYID@APPID) to "
+                "a messaging service first."
+            )
+            % {"app": app_id},
+        )
+    subchannel = SUBCHANNEL_BY_SINCH_CHANNEL.get(channel)
+    if subchannel is None:
+        fault(
+            "channel",
+            _("Choose one of the channels %(channels)s.")
+            % {"channels": ", ".join(s.sinch_channel for s in SUBCHANNELS)},
+        )
+    if not identity:
+        fault("identity", _("Give the customer's identity on the channel (a phone number, …)."))
+    elif len(identity) > IDENTITY_MAX_CHARS or any(c.isspace() for c in identity):
+        fault(
+            "identity",
+            _("An identity is at most %(limit)s characters, without spaces.")
+            % {"limit": IDENTITY_MAX_CHARS},
+        )
+    _check_content(fault, text=text, media_url=media_url, template=template, channel=channel)
+    if queue is not None and subchannel is not None and app_id:
+        address = chat_address(app_id, subchannel.name)
+        if not queue.addresses.filter(address=address).exists():
+            fault(
+                "queue",
+                _(
+                    "Queue %(queue)s has no address %(address)s: choose a queue of this app "
+                    "and channel, or none for a direct chat."
+                )
+                % {"queue": queue.name, "address": address},
+            )
+    contact = Contact(
+        channel_type=ChannelType.CHAT,
+        channel_sub_type=subchannel.name if subchannel else "",
+        direction=Direction.OUTBOUND,
+        priority=queue.default_priority if queue else 100,
+        queue=queue,
+        agent=agent,
+        state=Event.ALLOCATED,
+        source=identity,
+        destination=chat_address(app_id, subchannel.name) if subchannel and app_id else "",
+        sinch_app_id=app_id,
+        sinch_channel=channel,
+        thread_key=thread_key(channel, identity),
+    )
+    if not errors and channel and identity:
+        already = _open_elsewhere(contact)
+        if already:
+            fault("identity", already)
+    if (
+        not errors
+        and channel == WHATSAPP
+        and template is None
+        and not customer_wrote_recently(app_id=app_id, channel=channel, identity=identity)
+    ):
+        fault(
+            "template",
+            _(
+                "%(identity)s has not written on WhatsApp in the last 24 hours: outside that "
+                "window only a template can start the chat. Choose a WhatsApp template."
+            )
+            % {"identity": identity},
+        )
+    if errors:
+        raise ValidationError(errors)
+    return contact, OutgoingMessage(text=text, media_url=media_url, template=template)
+
+
+def _check_content(
+    fault: Callable[[str, str], None],
+    *,
+    text: str,
+    media_url: str,
+    template: WhatsAppTemplate | None,
+    channel: str,
+) -> None:
+    """The first message: a text or a media URL, or (on WhatsApp) a template instead."""
+    if template is not None:
+        if text.strip() or media_url:
+            fault("template", _("Send either a template or a text (or media), not both."))
+        if channel and channel != WHATSAPP:
+            fault(
+                "template",
+                _("Templates are WhatsApp's: write a text for %(channel)s.") % {"channel": channel},
+            )
+        if not template.name.strip() or len(template.name) > TEMPLATE_NAME_MAX_CHARS:
+            fault("template", _("Give the template's name as WhatsApp knows it."))
+        if not TEMPLATE_LANGUAGE_RE.match(template.language or ""):
+            fault(
+                "template",
+                _("Give the template's language as WhatsApp writes it (en, en_US, pt_BR)."),
+            )
+        parameters = template.parameters
+        if len(parameters) > TEMPLATE_MAX_PARAMETERS or any(
+            not key.strip() or len(key) > 100 or len(value) > TEMPLATE_PARAMETER_MAX_CHARS
+            for key, value in parameters.items()
+        ):
+            fault(
+                "template",
+                _(
+                    "Template parameters: at most %(count)s, each a name and a value of at "
+                    "most %(limit)s characters."
+                )
+                % {"count": TEMPLATE_MAX_PARAMETERS, "limit": TEMPLATE_PARAMETER_MAX_CHARS},
+            )
+        return
+    if not text.strip() and not media_url:
+        fault("text", _("Write a text or give a media URL (or, on WhatsApp, a template)."))
+    too_long = text_length_problem(text, REPLY_MAX_CHARS)
+    if too_long:
+        fault("text", too_long)
+    if media_url:
+        try:
+            URLValidator(schemes=["https", "http"])(media_url)
+        except ValidationError:
+            fault("media_url", _("Give the media's address as an http(s) URL."))
+        if len(media_url) > 2000:
+            fault("media_url", _("A media URL is at most 2,000 characters."))
+
+
+def thread_key(channel: str, identity: str) -> str:
+    """The thread of an outbound chat: its channel identity (Sinch names no conversation yet)."""
+    return f"identity:{channel}:{identity}"
+
+
+def _open_elsewhere(contact: Contact) -> str:
+    """Why the customer cannot get a new chat: their open conversation on the channel, if any."""
+    open_one = (
+        Contact.objects.filter(
+            sinch_app_id=contact.sinch_app_id,
+            sinch_channel=contact.sinch_channel,
+            source=contact.source,
+            ended_at__isnull=True,
+            simulated=False,
+        )
+        .order_by()
+        .values_list("pk", flat=True)
+        .first()
+    )
+    if open_one is None:
+        return ""
+    return _(
+        "%(identity)s already has an open conversation on %(channel)s (contact %(contact)s): "
+        "reply there."
+    ) % {"identity": contact.source, "channel": contact.sinch_channel, "contact": open_one}
+
+
+def customer_wrote_recently(*, app_id: str, channel: str, identity: str) -> bool:
+    """Whether the customer's last message on the channel is within WhatsApp's 24-hour window."""
+    return Message.objects.filter(
+        direction=MessageDirection.INBOUND,
+        contact__sinch_app_id=app_id,
+        contact__sinch_channel=channel,
+        contact__source=identity,
+        contact__simulated=False,
+        created_at__gte=timezone.now() - WHATSAPP_WINDOW,
+    ).exists()
+
+
+def _kind(outgoing: OutgoingMessage) -> str:
+    if outgoing.template is not None:
+        return MessageKind.OTHER
+    return MessageKind.MEDIA if outgoing.media_url else MessageKind.TEXT
+
+
+def _shown_text(outgoing: OutgoingMessage) -> str:
+    """What an agent reads for the message: its text, or which template it was."""
+    if outgoing.template is None:
+        return outgoing.text
+    return _("WhatsApp template “%(name)s” (%(language)s)") % {
+        "name": outgoing.template.name,
+        "language": outgoing.template.language,
+    }
+
+
+# --- Connecting: delivery reports, replies, the timeout ----------------------------------
+
+
+def chat_connect_on_report(message: Message, status: str, sinch_conversation_id: str = "") -> None:
+    """A delivery report on an outbound chat's message: reached (Accepted) or failed (Abandoned).
+
+    Called inside the report's transaction with the message's row locked. DELIVERED or READ of
+    any message of a connecting chat means the customer was reached; FAILED abandons it only
+    when it is the first message (a later one failing says nothing of the first). The report's
+    Sinch conversation becomes the chat's, so that its stop and its messages find the chat.
+    """
+    contact = message.contact
+    if contact.direction != Direction.OUTBOUND or contact.connected_at is not None:
+        return
+    if sinch_conversation_id and not contact.sinch_conversation_id:
+        Contact.objects.filter(pk=contact.pk, sinch_conversation_id="").update(
+            sinch_conversation_id=sinch_conversation_id
+        )
+    if status in (MessageStatus.DELIVERED, MessageStatus.READ):
+        _system_transition(
+            contact,
+            Event.ACCEPTED,
+            _("The customer was reached: message %(status)s")
+            % {"status": MessageStatus(status).label.lower()},
+        )
+    elif status == MessageStatus.FAILED and _is_first(message):
+        _system_transition(
+            contact,
+            Event.ABANDONED,
+            _("The first message failed: %(reason)s")
+            % {"reason": message.status_reason or _("no reason given")},
+        )
+
+
+def _is_first(message: Message) -> bool:
+    first = (
+        Message.objects.filter(contact_id=message.contact_id, direction=MessageDirection.OUTBOUND)
+        .order_by("created_at", "id")
+        .values_list("pk", flat=True)
+        .first()
+    )
+    return first == message.pk
+
+
+def _system_transition(contact: Contact, event: str, detail: str) -> Contact | None:
+    """Record the system's `event` on a connecting chat; None when it no longer connects."""
+    with lifecycle.transition():
+        locked = (
+            Contact.objects.select_for_update(of=("self",))
+            .select_related("queue", "agent")
+            .get(pk=contact.pk)
+        )
+        if lifecycle.phase(locked) is not lifecycle.Phase.CONNECTING:
+            return None
+        lifecycle.check(locked, event, by_system=True)
+        lifecycle.record(locked, event, detail=detail)
+    return locked
+
+
+def outbound_reply_join(
+    *,
+    app_id: str,
+    channel: str,
+    identity: str,
+    sinch_conversation_id: str,
+    sinch_contact_id: str,
+    message: IncomingMessage,
+) -> InboundResult | None:
+    """A customer's message joins their open outbound chat (None when they have none).
+
+    The chat is found by its Sinch conversation, or by the same app and channel identity; the
+    first reply of a connecting chat records Accepted. The same Sinch message id recorded
+    before changes nothing.
+    """
+    rows = Contact.objects.filter(
+        sinch_app_id=app_id,
+        direction=Direction.OUTBOUND,
+        ended_at__isnull=True,
+        simulated=False,
+    )
+    by_thread = rows.filter(thread_key=thread_key(channel, identity))
+    candidates = (
+        by_thread | rows.filter(sinch_conversation_id=sinch_conversation_id)
+        if sinch_conversation_id
+        else by_thread
+    )
+    found = candidates.order_by().values_list("pk", flat=True).first()
+    if found is None:
+        return None
+    with lifecycle.transition():
+        contact = (
+            Contact.objects.select_for_update(of=("self",))
+            .select_related("queue", "agent")
+            .get(pk=found)
+        )
+        earlier = Message.objects.filter(
+            sinch_message_id=message.sinch_message_id, contact=contact
+        ).first()
+        if earlier is not None:
+            return InboundResult(contact, earlier, new_contact=False, already_recorded=True)
+        stored = services.message_inbound_store(contact=contact, message=message)
+        fields = []
+        if sinch_conversation_id and not contact.sinch_conversation_id:
+            contact.sinch_conversation_id = sinch_conversation_id
+            fields.append("sinch_conversation_id")
+        if sinch_contact_id and not contact.sinch_contact_id:
+            contact.sinch_contact_id = sinch_contact_id
+            fields.append("sinch_contact_id")
+        if fields:
+            contact.save(update_fields=fields)
+        if lifecycle.phase(contact) is lifecycle.Phase.CONNECTING:
+            lifecycle.check(contact, Event.ACCEPTED, by_system=True)
+            lifecycle.record(contact, Event.ACCEPTED, detail=_("The customer replied"))
+    return InboundResult(contact, stored, new_contact=False)
+
+
+def chats_abandon_unreached(*, now: datetime | None = None) -> int:
+    """Abandon outbound chats whose customer was not reached within OUTBOUND_CONNECT_TIMEOUT."""
+    timeout = int(settings.OUTBOUND_CONNECT_TIMEOUT)
+    if timeout <= 0:
+        return 0
+    cutoff = (now or timezone.now()) - timedelta(seconds=timeout)
+    abandoned = 0
+    while True:
+        ids = list(
+            _connecting()
+            .filter(created__lte=cutoff)
+            .order_by("created")
+            .values_list("pk", flat=True)[:BATCH_SIZE]
+        )
+        if not ids:
+            return abandoned
+        progress = 0
+        for contact in Contact.objects.filter(pk__in=ids):
+            reason = _("Nothing was delivered within %(seconds)s s") % {"seconds": timeout}
+            try:
+                if _system_transition(contact, Event.ABANDONED, f"{reason} (timeout)"):
+                    abandoned += 1
+                    progress += 1
+            except LifecycleError as exc:
+                logger.info("connect timeout skipped contact %s: %s", contact.pk, exc)
+        if progress == 0:
+            return abandoned
+
+
+def _connecting() -> models.QuerySet[Contact]:
+    return Contact.objects.filter(
+        direction=Direction.OUTBOUND, connected_at__isnull=True, ended_at__isnull=True
+    )
+
+
+@task()
+def abandon_unreached_chats() -> int:
+    """Abandon the outbound chats past their connect timeout, then schedule the next check."""
+    now = timezone.now()
+    count = chats_abandon_unreached(now=now)
+    timeout = timedelta(seconds=int(settings.OUTBOUND_CONNECT_TIMEOUT))
+    if timeout:
+        # The next chat to come due; one left overdue is already being changed by another
+        # worker (no check now would change it either).
+        first = (
+            _connecting()
+            .filter(created__gt=now - timeout)
+            .order_by("created")
+            .values_list("created", flat=True)
+            .first()
+        )
+        if first is not None:
+            connect_check_at(first + timeout)
+    return count
+
+
+def connect_check_at(when: datetime) -> None:
+    """Make sure a timeout check runs no later than `when` (one task row, unless one is due)."""
+    scheduled = DBTaskResult.objects.filter(
+        task_path=abandon_unreached_chats.module_path,
+        status=TaskResultStatus.READY,
+        run_after__lte=when + SLACK,
+    ).exists()
+    if not scheduled:
+        abandon_unreached_chats.using(run_after=max(when, timezone.now())).enqueue()
