@@ -25,10 +25,8 @@ from django.db import IntegrityError, models, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django_tasks import task
-from django_tasks.base import TaskResultStatus
-from django_tasks_db.models import DBTaskResult
 
-from configurator import audit
+from configurator import audit, tasks
 from configurator.choices import AuditOperation
 from configurator.limits import REPLY_MAX_CHARS, text_length_problem
 from conversations import gateways, lifecycle, services
@@ -61,7 +59,6 @@ TEMPLATE_PARAMETER_MAX_CHARS = 1024
 TEMPLATE_LANGUAGE_RE = re.compile(r"^[a-z]{2,3}(_[A-Za-z0-9]{2,8}){0,2}$")
 BATCH_SIZE = 100
 # A timeout check scheduled this close to an existing one is not worth a second task row.
-SLACK = timedelta(seconds=1)
 
 
 class ChatStartFailed(Exception):
@@ -521,10 +518,4 @@ def abandon_unreached_chats() -> int:
 
 def connect_check_at(when: datetime) -> None:
     """Make sure a timeout check runs no later than `when` (one task row, unless one is due)."""
-    scheduled = DBTaskResult.objects.filter(
-        task_path=abandon_unreached_chats.module_path,
-        status=TaskResultStatus.READY,
-        run_after__lte=when + SLACK,
-    ).exists()
-    if not scheduled:
-        abandon_unreached_chats.using(run_after=max(when, timezone.now())).enqueue()
+    tasks.run_by(abandon_unreached_chats, when)

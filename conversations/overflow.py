@@ -15,9 +15,8 @@ from django.db.models import DateTimeField, ExpressionWrapper, F, QuerySet, Valu
 from django.db.models.lookups import LessThanOrEqual
 from django.utils import timezone
 from django_tasks import task
-from django_tasks.base import TaskResultStatus
-from django_tasks_db.models import DBTaskResult
 
+from configurator import tasks
 from conversations import services
 from conversations.lifecycle import LifecycleError, LifecycleEvent
 from conversations.models import Contact
@@ -26,8 +25,6 @@ from queues.models import Queue
 logger = logging.getLogger(__name__)
 
 BATCH_SIZE = 100
-# A check scheduled this close to an existing one is not worth a second task row.
-SLACK = timedelta(seconds=1)
 
 
 # When a waiting conversation becomes overdue in its queue.
@@ -111,13 +108,7 @@ def forward_overdue_contacts() -> int:
 
 def overflow_check_at(when: datetime) -> None:
     """Make sure a check runs no later than `when` (one task row, unless one is due by then)."""
-    scheduled = DBTaskResult.objects.filter(
-        task_path=forward_overdue_contacts.module_path,
-        status=TaskResultStatus.READY,
-        run_after__lte=when + SLACK,
-    ).exists()
-    if not scheduled:
-        forward_overdue_contacts.using(run_after=max(when, timezone.now())).enqueue()
+    tasks.run_by(forward_overdue_contacts, when)
 
 
 def overflow_check_on_waiting(event: LifecycleEvent) -> None:
