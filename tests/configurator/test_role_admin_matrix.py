@@ -89,6 +89,22 @@ MATRIX: list[tuple[str, str, dict[str, int]]] = [
     ("get", "/admin/configurator/workerheartbeat/", answers(200, EVERYONE)),
     ("get", "/admin/django_tasks_database/dbtaskresult/", answers(200, "A")),
     ("get", "/admin/axes/accessattempt/", answers(200, "A")),
+    # The audit trail and objects' own history: every role reads them.
+    ("get", "/admin/configurator/auditentry/", answers(200, EVERYONE)),
+    ("get", "/admin/integrations/integration/{integration}/history/", answers(200, EVERYONE)),
+    ("get", "/admin/queues/queue/{queue}/history/", answers(200, EVERYONE)),
+    # Integration versions: read with the integration, restored by who may change it.
+    ("get", "/admin/integrations/integration/{integration}/versions/", answers(200, EVERYONE)),
+    ("get", "/admin/integrations/integration/{integration}/versions/1/", answers(200, EVERYONE)),
+    (
+        "get",
+        "/admin/integrations/integration/{integration}/versions/1/restore/",
+        answers(200, "AI"),
+    ),
+    # Starting an outbound chat: the Supervisor's.
+    ("get", "/admin/conversations/contact/start/", answers(200, "AS")),
+    # Moving configuration between landscapes: the Administrator's.
+    ("get", "/admin/configurator/configurationtransfer/", answers(200, "A")),
 ]
 
 

@@ -94,6 +94,28 @@ MATRIX: list[tuple[str, str, Any, dict[str, int]]] = [
         None,
         answers(200, "AS"),
     ),
+    # Integration versions: read with the integration, restored by who may change it.
+    ("get", "/api/v1/integrations/{integration}/versions/", None, answers(200, EVERYONE)),
+    ("get", "/api/v1/integrations/{integration}/versions/1/", None, answers(200, EVERYONE)),
+    (
+        "post",
+        "/api/v1/integrations/{integration}/versions/999/restore/",
+        {},
+        answers(404, "AI"),
+    ),
+    # Starting an outbound chat is a contact action: the Supervisor's.
+    ("post", "/api/v1/contacts/", {"direction": "inbound"}, answers(400, "AS")),
+    # The audit trail: read by every role (it holds no secret and no personal data).
+    ("get", "/api/v1/audit/", None, answers(200, EVERYONE)),
+    (
+        "get",
+        "/api/v1/audit/?action=update&since=2020-01-01T00:00:00Z",
+        None,
+        answers(200, EVERYONE),
+    ),
+    # Moving configuration between landscapes: the Administrator's.
+    ("get", "/api/v1/config/export/", None, answers(200, "A")),
+    ("post", "/api/v1/config/import/?dry_run=1", {"document": 1}, answers(400, "A")),
     # The description of the API.
     ("get", "/api/schema/", None, answers(200, EVERYONE)),
 ]
