@@ -65,11 +65,6 @@ def mask_secret(value: str) -> str:
     return SECRET_MASK
 
 
-# How entries name the rows of a model whose primary key or `str()` must not be written down
-# (a knox token's primary key is its digest): model → (key, name).
-_namings: dict[type[Model], tuple[Callable[[Any], str], Callable[[Any], str]]] = {}
-
-
 def register(
     model: type[Model],
     *,
@@ -96,7 +91,9 @@ def register(
         m2m_fields=set(m2m_fields),
     )
     if key is not None or name is not None:
-        _namings[model] = (key or _primary_key, name or str)
+        from configurator.models import AuditEntry
+
+        AuditEntry.objects.namings[model] = (key or _primary_key, name or str)
 
 
 # Models whose rows get entries from `record()` only (a contact's transfer), not saves.
@@ -119,18 +116,6 @@ def audited_models() -> list[type[Model]]:
 
 def _primary_key(instance: Any) -> str:
     return str(instance.pk)
-
-
-def object_key(instance: Model) -> str | None:
-    """The key an entry names `instance` by: its primary key unless its model says otherwise."""
-    naming = _namings.get(type(instance))
-    return naming[0](instance) if naming is not None else None
-
-
-def object_name(instance: Model) -> str | None:
-    """The text an entry shows for `instance`, when its model replaces `str()` (else None)."""
-    naming = _namings.get(type(instance))
-    return naming[1](instance) if naming is not None else None
 
 
 def disabled() -> Any:
@@ -251,3 +236,19 @@ def current_actor() -> Any:
 def current_via() -> str:
     """Through what the current change comes: admin, api, command, worker or system."""
     return _via.get()
+
+
+def object_key(instance: Model) -> str | None:
+    """The key an entry names `instance` by, when its model replaces the primary key (else None)."""
+    from configurator.models import AuditEntry
+
+    naming = AuditEntry.objects.namings.get(type(instance))
+    return naming[0](instance) if naming is not None else None
+
+
+def object_name(instance: Model) -> str | None:
+    """The text an entry shows for `instance`, when its model replaces `str()` (else None)."""
+    from configurator.models import AuditEntry
+
+    naming = AuditEntry.objects.namings.get(type(instance))
+    return naming[1](instance) if naming is not None else None

@@ -3,7 +3,8 @@ the audit trail."""
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import Any, ClassVar
 
 from auditlog.models import AbstractLogEntry, LogEntryManager
 from django.db import models
@@ -55,6 +56,13 @@ class ApiToken(AuthToken):  # type: ignore[misc]  # knox ships no types
 class AuditEntryManager(LogEntryManager):  # type: ignore[misc]  # django-auditlog ships no types
     """django-auditlog's manager, naming rows whose own key or `str()` would reveal a secret."""
 
+    # How entries name the rows of a model whose primary key or `str()` must not be written
+    # down (a knox token's primary key is its digest): model → (key, name); filled by
+    # configurator.audit.register().
+    namings: ClassVar[
+        dict[type[models.Model], tuple[Callable[[Any], str], Callable[[Any], str]]]
+    ] = {}
+
     def log_create(self, instance: Any, force_log: bool = False, **kwargs: Any) -> Any:
         self._name(instance, kwargs)
         return super().log_create(instance, force_log=force_log, **kwargs)
@@ -65,14 +73,12 @@ class AuditEntryManager(LogEntryManager):  # type: ignore[misc]  # django-auditl
         self._name(instance, kwargs)
         return super().log_m2m_changes(changed_queryset, instance, operation, field_name, **kwargs)
 
-    @staticmethod
-    def _name(instance: Any, kwargs: dict[str, Any]) -> None:
-        from configurator import audit
-
-        key = audit.object_key(instance)
-        if key is not None:
-            kwargs.setdefault("object_pk", key)
-            kwargs.setdefault("object_repr", audit.object_name(instance))
+    @classmethod
+    def _name(cls, instance: Any, kwargs: dict[str, Any]) -> None:
+        naming = cls.namings.get(type(instance))
+        if naming is not None:
+            kwargs.setdefault("object_pk", naming[0](instance))
+            kwargs.setdefault("object_repr", naming[1](instance))
 
 
 class AuditEntry(AbstractLogEntry):  # type: ignore[misc]  # django-auditlog ships no types
