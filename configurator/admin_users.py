@@ -38,6 +38,9 @@ class RoleUserAdmin(UserAdmin[User]):
 
     list_display = ("username", "email", "roles", "is_staff", "is_superuser", "is_active")
     list_filter = (RoleFilter, "is_staff", "is_superuser", "is_active")
+    # Shown, not edited: the form would save them again without their microseconds, a change
+    # nobody made in the audit trail.
+    readonly_fields = ("last_login", "date_joined")
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[User]:
         roles = Group.objects.filter(name__in=list(ROLES))

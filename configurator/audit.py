@@ -185,12 +185,17 @@ def entry_fill(sender: type[AuditEntry], instance: AuditEntry, **kwargs: Any) ->
     instance.via = _via.get()
     request = _request.get()
     if instance.remote_addr is None and request is not None:
-        instance.remote_addr = request.META.get("REMOTE_ADDR") or None
+        from configurator.authentication import client_ip
+
+        # Behind the proxies TRUSTED_PROXY_COUNT names, the client's address, not theirs.
+        instance.remote_addr = client_ip(request) or None
     if instance.actor_id is None:
         actor = _actor.get() or _request_user()
         if actor is not None:
             instance.actor = actor
             instance.actor_email = getattr(actor, "email", "") or None
+    if instance.actor is not None and not instance.actor_username:
+        instance.actor_username = instance.actor.get_username()
 
 
 def _request_user() -> Any:

@@ -15,7 +15,7 @@ from django.contrib.admin.options import IncorrectLookupParameters
 from django.contrib.admin.utils import unquote
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import FieldDoesNotExist, PermissionDenied
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 from django.urls import NoReverseMatch, reverse
@@ -29,7 +29,7 @@ from django.utils.translation import gettext_lazy as _
 from configurator import audit
 from configurator.admin_mixins import BoundedLookupsMixin, LargeTableAdminMixin, pretty_json
 from configurator.audit import SECRET_MASK, object_key
-from configurator.audit_selectors import LARGEST_ID, audit_entry_list
+from configurator.audit_selectors import LARGEST_ID, audit_entries_visible
 from configurator.choices import AuditOperation
 from configurator.models import AuditEntry
 
@@ -175,7 +175,7 @@ class ObjectTypeFilter(admin.SimpleListFilter):
 class AuditEntryAdmin(LargeTableAdminMixin, BoundedLookupsMixin, admin.ModelAdmin[AuditEntry]):
     """The audit trail: who changed what, when, through what; read-only."""
 
-    list_display = ["timestamp", "actor", "via", "operation_shown", "object_type", "object_shown"]
+    list_display = ["timestamp", "who", "via", "operation_shown", "object_type", "object_shown"]
     ordering = ("-timestamp", "-id")
     grows_with_traffic = True
     # Users and object types are small tables; action and channel fixed lists; the time ranges
@@ -195,7 +195,7 @@ class AuditEntryAdmin(LargeTableAdminMixin, BoundedLookupsMixin, admin.ModelAdmi
     list_defer = ("changes", "changes_text", "serialized_data", "additional_data")
     fields = readonly_fields = (
         "timestamp",
-        "actor",
+        "who",
         "via",
         "operation_shown",
         "object_type",
@@ -207,7 +207,7 @@ class AuditEntryAdmin(LargeTableAdminMixin, BoundedLookupsMixin, admin.ModelAdmi
     )
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[AuditEntry]:
-        return audit_entry_list()
+        return audit_entries_visible(request.user)
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
@@ -217,6 +217,11 @@ class AuditEntryAdmin(LargeTableAdminMixin, BoundedLookupsMixin, admin.ModelAdmi
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False  # entries leave by retention only (AUDIT_RETENTION_DAYS)
+
+    @admin.display(description=_("user"))
+    def who(self, obj: AuditEntry) -> str:
+        """The user's name as it was, also once the account is deleted; blank for a command."""
+        return obj.actor_username or "—"
 
     @admin.display(description=_("action"), ordering="operation")
     def operation_shown(self, obj: AuditEntry) -> str:
@@ -242,6 +247,23 @@ class AuditEntryAdmin(LargeTableAdminMixin, BoundedLookupsMixin, admin.ModelAdmi
 class AuditHistoryMixin:
     """An audited model's History page shows its audit entries (Django's shows form saves)."""
 
+    # Rows whose entries are part of an object's history although filed under their own type
+    # (a service's authentication entries: a secret rotation is recorded on the entry it changed).
+    history_parts: tuple[str, ...] = ()
+
+    def history_of(self, obj: Any) -> Q:
+        """The entries of `history_parts`' rows (reverse relations of `obj`), besides its own."""
+        found = Q(pk__in=[])
+        for relation in self.history_parts:
+            rows = getattr(obj, relation).all()
+            model = rows.model
+            keys = [str(pk) for pk in rows.values_list("pk", flat=True)]
+            if keys:
+                found |= Q(
+                    content_type=ContentType.objects.get_for_model(model), object_pk__in=keys
+                )
+        return found
+
     def history_view(
         self, request: HttpRequest, object_id: str, extra_context: dict[str, Any] | None = None
     ) -> HttpResponse:
@@ -254,7 +276,9 @@ class AuditHistoryMixin:
         content_type = ContentType.objects.get_for_model(obj)
         key = object_key(obj) or str(obj.pk)
         entries = list(
-            audit_entry_list().filter(content_type=content_type, object_pk=key)[:HISTORY_SHOWN]
+            audit_entries_visible(request.user)
+            .filter(self.history_of(obj) | Q(content_type=content_type, object_pk=key))
+            .select_related("content_type")[:HISTORY_SHOWN]
         )
         everything = "{}?{}".format(
             reverse("admin:configurator_auditentry_changelist"),

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from django.apps import apps
-from django.contrib.auth import get_user_model
 from django.contrib.contenttypes.models import ContentType
 from django.db.models import Model, Q, QuerySet
 
@@ -41,8 +40,24 @@ def object_type_of(label: str) -> ContentType | None:
 
 
 def actor_filter(value: str) -> Q:
-    """Entries by the user with this ID or this username (a username may be digits too)."""
-    users: QuerySet[Any] = get_user_model()._default_manager.filter(username=value)
+    """Entries by the user with this ID or this username (a username may be digits too); by
+    username also those of an account deleted since."""
     if value.isdigit() and int(value) <= LARGEST_ID:
-        users = get_user_model()._default_manager.filter(Q(username=value) | Q(pk=int(value)))
-    return Q(actor__in=users.values("pk"))
+        return Q(actor_username=value) | Q(actor_id=int(value))
+    return Q(actor_username=value)
+
+
+def audit_entries_visible(user: Any) -> QuerySet[AuditEntry]:
+    """The entries `user` may read: those about objects of a kind they may view.
+
+    Entries about users, groups and API tokens are the Administrator's, as those pages are;
+    a Viewer reads the trail of the configuration, not of who holds which rights.
+    """
+    from configurator import audit
+
+    hidden = [
+        ContentType.objects.get_for_model(model).pk
+        for model in audit.audited_models()
+        if not user.has_perm(f"{model._meta.app_label}.view_{model._meta.model_name}")
+    ]
+    return audit_entry_list().exclude(content_type__in=hidden) if hidden else audit_entry_list()

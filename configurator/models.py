@@ -94,6 +94,10 @@ class AuditEntry(AbstractLogEntry):  # type: ignore[misc]  # django-auditlog shi
     operation: models.CharField[str, str] = models.CharField(
         _("action"), max_length=32, db_index=True
     )
+    # Who, as a name that outlives the account: deleting a user must not erase what they did.
+    actor_username: models.CharField[str, str] = models.CharField(
+        _("user name"), max_length=150, blank=True, default=""
+    )
     via: models.CharField[str, str] = models.CharField(
         _("through"), max_length=16, choices=AuditVia.choices, default=AuditVia.SYSTEM
     )
@@ -110,6 +114,7 @@ class AuditEntry(AbstractLogEntry):  # type: ignore[misc]  # django-auditlog shi
             ),
             models.Index(fields=["operation", "-timestamp"], name="audit_operation"),
             models.Index(fields=["actor", "-timestamp"], name="audit_actor"),
+            models.Index(fields=["actor_username", "-timestamp"], name="audit_actor_username"),
             models.Index(fields=["-timestamp"], name="audit_timestamp"),
         ]
 

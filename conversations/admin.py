@@ -226,7 +226,9 @@ class ContactTargetForm(forms.Form):
 
 
 @admin.register(Contact)
-class ContactAdmin(LargeTableAdminMixin, BoundedLookupsMixin, admin.ModelAdmin[Contact]):
+class ContactAdmin(
+    AuditHistoryMixin, LargeTableAdminMixin, BoundedLookupsMixin, admin.ModelAdmin[Contact]
+):
     """Live and past conversations: state, queue, channel, agent and how long they waited."""
 
     list_display = [

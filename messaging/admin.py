@@ -204,6 +204,9 @@ class SimulateForm(forms.Form):
 class MessagingServiceAdmin(AuditHistoryMixin, admin.ModelAdmin[MessagingService]):
     """Messaging services, with the webhook URL to paste into the Sinch dashboard."""
 
+    # Its entries' changes (a secret rotation, a new key) are part of its history.
+    history_parts = ("authentications",)
+
     list_display = ["name", "type", "enabled", "region", "project_id", "apps", "webhook_url_link"]
     list_filter = ["type", "enabled", "region"]
     search_fields = ["name", "project_id", "authentications__app_id"]

@@ -76,11 +76,13 @@ def addresses_replace(*, queue: Queue, addresses: Sequence[CleanAddress]) -> Non
     wanted = {a.address: a for a in addresses}
     queue.addresses.exclude(address__in=list(wanted)).delete()
     existing = set(queue.addresses.values_list("address", flat=True))
-    QueueAddress.objects.bulk_create(
-        QueueAddress(queue=queue, address=a.address, app_id=a.app_id, subchannel=a.subchannel)
-        for a in addresses
-        if a.address not in existing
-    )
+    # One save per new address (a queue has a few): the audit trail records each, as it records
+    # each removed one; bulk_create would add them unseen.
+    for a in addresses:
+        if a.address not in existing:
+            QueueAddress.objects.create(
+                queue=queue, address=a.address, app_id=a.app_id, subchannel=a.subchannel
+            )
 
 
 def _announce_overflow(queue: Queue) -> None:

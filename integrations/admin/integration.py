@@ -86,6 +86,9 @@ class HealthFilter(admin.SimpleListFilter):
 class IntegrationAdmin(AuditHistoryMixin, admin.ModelAdmin[Integration]):
     """Event-driven integrations, with copy, Disable / Enable / Resume and warnings in the list."""
 
+    # Its authentication entries' changes (a new secret) are part of its history.
+    history_parts = ("authentications",)
+
     form = IntegrationForm
     inlines = [AuthenticationInline]
     change_form_template = "admin/integrations/integration/change_form.html"
