@@ -18,7 +18,7 @@ from configurator.tokens import api_token_create
 from messaging.models import MessagingService
 from messaging.services import webhook_secret_rotate
 from queues.models import Queue
-from tests.factories import make_contact, make_queue, make_service
+from tests.factories import make_contact, make_queue
 
 pytestmark = pytest.mark.django_db
 
