@@ -295,19 +295,28 @@ def integration_version_record(
     )
 
 
+# What a restore leaves as it is now: turning an integration on or off is Enable's and
+# Disable's (Enable refuses while a secret is missing), and someone may have disabled it since.
+RESTORE_KEEPS = frozenset({"enabled"})
+
+
 def integration_version_restore(*, integration: Integration, number: int) -> IntegrationSaved:
     """Make the integration what version `number` was, through the checks of a save.
 
     A version that no longer passes them (a queue deleted since, an event or a configuration
     no longer valid, a name taken since) raises ValidationError by field, and nothing changes.
     Authentication entries are left as they are (a version holds no secret): a configuration
-    naming an entry removed since is refused for that reason. A restore that changes something
-    is a new version, "restored from `number`"; `version` is None when it changed nothing.
+    naming an entry removed since is refused for that reason. Whether it is enabled is left as
+    it is too (RESTORE_KEEPS): enabling is Enable's, which first checks secrets and problems.
+    A restore that changes something is a new version, "restored from `number`"; `version` is
+    None when it changed nothing.
     """
     version = IntegrationVersion.objects.get(integration=integration, number=number)
     snapshot = version.snapshot
     target = Integration.objects.get(pk=integration.pk)
     for name in versions.PLAIN_FIELDS:
+        if name in RESTORE_KEEPS:
+            continue
         # A field added after the version was written keeps its current value.
         setattr(target, name, snapshot.get(name, getattr(target, name)))
     queues = _restored_queues(snapshot.get("queues", []))

@@ -200,6 +200,14 @@ class IntegrationCheck:
 def clean_integration(spec: IntegrationInput, *, references: References) -> IntegrationCheck:
     """Check everything an administrator entered; nothing may fail later for a typo."""
     check = IntegrationCheck()
+    if spec.channel_type not in IntegrationChannelType.values:
+        # Said alone: events, scope and configuration all depend on it.
+        check.add(
+            "channel_type",
+            f"“{spec.channel_type}” is not a channel type; one of: "
+            f"{', '.join(IntegrationChannelType.values)}.",
+        )
+        return check
     for problem in endpoint_url_problems(spec.endpoint_url):
         check.add("endpoint_url", problem)
     _check_events(spec, check)
@@ -208,6 +216,12 @@ def clean_integration(spec: IntegrationInput, *, references: References) -> Inte
     if too_large:
         # Said alone: a configuration that cannot be stored is not worth checking further.
         check.add("configuration", too_large)
+        return check
+    nul = _nul_path(spec.configuration, "")
+    if nul is not None:
+        # PostgreSQL's text and JSON refuse the character: it would fail at the save.
+        where = nul or "the configuration"
+        check.add("configuration", f"{where}: contains a NUL character (\\u0000).")
         return check
     configuration = configuration_check(
         spec.configuration,
@@ -220,6 +234,26 @@ def clean_integration(spec: IntegrationInput, *, references: References) -> Inte
         check.add("configuration", str(fault))
     check.notices.extend(configuration.notices)
     return check
+
+
+def _nul_path(value: Any, path: str) -> str | None:
+    """The JSON path of the first key or string holding a NUL character, else None."""
+    if isinstance(value, str):
+        return path if "\x00" in value else None
+    if isinstance(value, dict):
+        for key, item in value.items():
+            here = f"{path}.{key}" if path else str(key)
+            if "\x00" in str(key):
+                return here
+            found = _nul_path(item, here)
+            if found is not None:
+                return found
+    if isinstance(value, list):
+        for index, item in enumerate(value):
+            found = _nul_path(item, f"{path}[{index}]")
+            if found is not None:
+                return found
+    return None
 
 
 def _check_events(spec: IntegrationInput, check: IntegrationCheck) -> None:

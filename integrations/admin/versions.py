@@ -9,12 +9,13 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from django.contrib import messages
+from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
-from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import reverse
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from integrations import selectors, services, versions
@@ -29,7 +30,10 @@ VERSIONS_PER_PAGE = 50
 def _integration(
     model_admin: IntegrationAdmin, request: HttpRequest, object_id: str, *, change: bool
 ) -> Integration:
-    integration = get_object_or_404(Integration, pk=object_id)
+    # get_object: an ID that is no integration's (`abc`) is a 404, not a ValueError.
+    integration = model_admin.get_object(request, unquote(object_id))
+    if integration is None:
+        raise Http404(gettext("No integration with this ID."))
     allowed = (
         model_admin.has_change_permission(request, integration)
         if change

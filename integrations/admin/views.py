@@ -13,7 +13,13 @@ from typing import TYPE_CHECKING
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed, HttpResponseRedirect
+from django.http import (
+    Http404,
+    HttpRequest,
+    HttpResponse,
+    HttpResponseNotAllowed,
+    HttpResponseRedirect,
+)
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import reverse
@@ -88,6 +94,8 @@ def integration_for(
     model_admin: IntegrationAdmin, request: HttpRequest, object_id: str, *, adding: bool
 ) -> Integration:
     """The integration a page acts on, when the user may add (copy) or change it."""
+    if not object_id.isdigit():
+        raise Http404(_("No integration has this ID."))
     integration = get_object_or_404(selectors.integration_list(), pk=object_id)
     allowed = (
         model_admin.has_add_permission(request)

@@ -548,3 +548,29 @@ def test_version_lists_and_pages_run_a_fixed_number_of_queries(
     _grow(integration, 1)
 
     assert [_count(client, url) for client, url in pages] == with_n
+
+
+def test_restore_leaves_enabled_as_it_is_now(api: APIClient, queue: Queue) -> None:
+    """Enabling is Enable's, which checks secrets first; someone may have disabled it since."""
+    integration = _listener(queue, description="first")
+    assert integration.enabled
+    services.integration_disable(integration=integration)
+    integration.refresh_from_db()
+    integration.description = "second"
+    services.integration_save(integration=integration)
+
+    response = api.post(f"{API}{integration.pk}/versions/1/restore/")
+
+    assert response.status_code == 200, response.json()
+    integration.refresh_from_db()
+    assert (integration.description, integration.enabled) == ("first", False)
+
+
+def test_a_nul_in_the_configuration_is_refused_by_its_path(api: APIClient, queue: Queue) -> None:
+    integration = _listener(queue)
+    configuration = {**LISTENER, "request": {**LISTENER["request"], "body": {"x": "a\u0000"}}}
+
+    response = api.patch(f"{API}{integration.pk}/", {"configuration": configuration}, format="json")
+
+    assert response.status_code == 400
+    assert "request.body.x: contains a NUL character" in str(response.json()["configuration"])
