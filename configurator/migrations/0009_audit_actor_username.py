@@ -14,7 +14,7 @@ def usernames_fill(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("configurator", "0009_audit_entry_object_key_and_operation_indexes"),
+        ("configurator", "0008_audit_entry_object_key_and_operation_indexes"),
         ("contenttypes", "0002_remove_content_type_name"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]

@@ -17,7 +17,7 @@ class Migration(migrations.Migration):
     # Every app whose permissions the roles hand out, at its latest migration: their
     # permissions are created here first (configurator.roles.permissions_create).
     dependencies = [
-        ("configurator", "0006_configuration_transfer"),
+        ("configurator", "0009_audit_actor_username"),
         ("admin", "0003_logentry_add_action_flag_choices"),
         ("auth", "0012_alter_user_first_name_max_length"),
         ("axes", "0010_accessattemptexpiration"),

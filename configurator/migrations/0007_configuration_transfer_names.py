@@ -5,7 +5,7 @@ from django.db import migrations
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("configurator", "0007_roles"),
+        ("configurator", "0006_configuration_transfer"),
     ]
 
     operations = [
