@@ -24,9 +24,17 @@ def object_type_choices() -> list[tuple[str, str]]:
     """The models entries name, as `app_label.model` (the API's `object_type` words)."""
     from configurator import audit
 
+    # A proxy's entries are filed under its concrete model (a token under knox's): one choice.
+    models = [m for m in audit.audited_models() if not m._meta.proxy]
+    names = [str(m._meta.verbose_name).capitalize() for m in models]
     return sorted(
-        (model._meta.label_lower, str(model._meta.verbose_name).capitalize())
-        for model in audit.audited_models()
+        (
+            model._meta.label_lower,
+            # Two kinds of the same name (authentication entries of services and integrations)
+            # are told apart by their app.
+            f"{name} ({model._meta.app_config.verbose_name})" if names.count(name) > 1 else name,
+        )
+        for model, name in zip(models, names, strict=True)
     )
 
 
