@@ -39,6 +39,7 @@ from conversations.choices import (
     MessageStatus,
 )
 from conversations.gateways import OutgoingMessage, WhatsAppTemplate
+from conversations.identities import canonical_identity, identity_problem
 from conversations.lifecycle import LifecycleError
 from conversations.models import Agent, Contact, Message
 from conversations.services import InboundResult, IncomingMessage
@@ -51,7 +52,6 @@ logger = logging.getLogger(__name__)
 WHATSAPP = "WHATSAPP"
 # WhatsApp's customer-care window: free text only this long after the customer's last message.
 WHATSAPP_WINDOW = timedelta(hours=24)
-IDENTITY_MAX_CHARS = 200
 TEMPLATE_NAME_MAX_CHARS = 512
 TEMPLATE_MAX_PARAMETERS = 100
 TEMPLATE_PARAMETER_MAX_CHARS = 1024
@@ -182,12 +182,10 @@ def _checked(
         )
     if not identity:
         fault("identity", _("Give the customer's identity on the channel (a phone number, …)."))
-    elif len(identity) > IDENTITY_MAX_CHARS or any(c.isspace() for c in identity):
-        fault(
-            "identity",
-            _("An identity is at most %(limit)s characters, without spaces.")
-            % {"limit": IDENTITY_MAX_CHARS},
-        )
+    elif problem := identity_problem(channel, identity):
+        fault("identity", problem)
+    else:
+        identity = canonical_identity(channel, identity)
     _check_content(fault, text=text, media_url=media_url, template=template, channel=channel)
     if queue is not None and subchannel is not None and app_id:
         address = chat_address(app_id, subchannel.name)
@@ -290,7 +288,7 @@ def _check_content(
 
 
 def thread_key(channel: str, identity: str) -> str:
-    """The thread of an outbound chat: its channel identity (Sinch names no conversation yet)."""
+    """The thread of an outbound chat: its canonical identity (Sinch names no conversation yet)."""
     return f"identity:{channel}:{identity}"
 
 
@@ -322,7 +320,7 @@ def customer_wrote_recently(*, app_id: str, channel: str, identity: str) -> bool
         direction=MessageDirection.INBOUND,
         contact__sinch_app_id=app_id,
         contact__sinch_channel=channel,
-        contact__source=identity,
+        contact__source=canonical_identity(channel, identity),
         contact__simulated=False,
         created_at__gte=timezone.now() - WHATSAPP_WINDOW,
     ).exists()
@@ -424,7 +422,7 @@ def outbound_reply_join(
         ended_at__isnull=True,
         simulated=False,
     )
-    by_thread = rows.filter(thread_key=thread_key(channel, identity))
+    by_thread = rows.filter(thread_key=thread_key(channel, canonical_identity(channel, identity)))
     candidates = (
         by_thread | rows.filter(sinch_conversation_id=sinch_conversation_id)
         if sinch_conversation_id

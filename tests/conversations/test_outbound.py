@@ -453,3 +453,58 @@ def test_a_queued_report_names_the_sinch_conversation_whose_stop_abandons_the_ch
 
     contact.refresh_from_db()
     assert contact.state == "abandoned"
+
+
+def test_a_phone_number_typed_with_a_plus_is_the_customer_sinch_knows_without_it(
+    api: APIClient, client: Client, service: MessagingService, queue: Queue, fake_sinch: FakeSinch
+) -> None:
+    agent = make_agent("Alice")
+    earlier = make_contact(queue, identity=CUSTOMER)  # wrote on WhatsApp as Sinch writes it
+
+    again = start(api, agent=agent.pk, channel="WHATSAPP", identity="+46 70-987 65 43")
+
+    assert again.status_code == 400
+    assert earlier.pk in again.json()["identity"][0]
+    api.post(f"/api/v1/contacts/{earlier.pk}/abandon/")
+    started = start(api, agent=agent.pk, channel="WHATSAPP", identity="+46709876543")
+    assert started.status_code == 201, started.json()  # within the window the customer opened
+    contact = Contact.objects.get(pk=started.json()["id"])
+    assert contact.source == CUSTOMER
+    identities = fake_sinch.sends[-1].body["recipient"]["identified_by"]["channel_identities"]
+    assert identities == [{"channel": "WHATSAPP", "identity": CUSTOMER}]
+    reply(client, service, 1, channel="WHATSAPP", conversation_id="01FJSOMEOTHERCONVERSATION")
+    assert contact.messages.filter(direction="inbound").count() == 1
+    assert Contact.objects.filter(ended_at__isnull=True).count() == 1
+
+
+@pytest.mark.parametrize(
+    ("channel", "identity", "words"),
+    [
+        ("WHATSAPP", "+46 70 abc", "its digits with the country code"),
+        ("SMS", "46+709876543", "its digits with the country code"),
+        ("RCS", "123", "its digits with the country code"),
+        ("VIBERBM", "4670987654312345678", "its digits with the country code"),
+        ("MESSENGER", "4670\u200b9876543", "invisible or control characters (U+200B"),
+        ("WHATSAPP", "46709876543\u200e", "invisible or control characters (U+200E"),
+        ("TELEGRAM", "bob\x07", "invisible or control characters (U+0007"),
+    ],
+)
+def test_an_identity_not_in_its_channels_form_is_refused_by_field(
+    api: APIClient,
+    service: MessagingService,
+    fake_sinch: FakeSinch,
+    channel: str,
+    identity: str,
+    words: str,
+) -> None:
+    agent = make_agent("Alice")
+    template = {"name": "t", "language": "en_US"} if channel == "WHATSAPP" else None
+    body: dict[str, Any] = {"channel": channel, "identity": identity}
+    if template:
+        body |= {"template": template, "text": ""}
+
+    answer = start(api, agent=agent.pk, **body)
+
+    assert answer.status_code == 400
+    assert words in " ".join(answer.json()["identity"]), answer.json()
+    assert fake_sinch.sends == []
