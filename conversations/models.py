@@ -290,3 +290,23 @@ class ContactEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_event_display()} {self.occurred_at:%Y-%m-%d %H:%M:%S}"
+
+
+class ChatStartClaim(models.Model):
+    """A start of an outbound chat under way: one per customer's thread, so a second waits."""
+
+    sinch_app_id = models.CharField(_("Sinch app ID"), max_length=64)
+    thread_key = models.CharField(_("thread"), max_length=250)
+    claimed_at = models.DateTimeField(_("claimed"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("chat start claim")
+        verbose_name_plural = _("chat start claims")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["sinch_app_id", "thread_key"], name="conversations_one_start_per_thread"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.sinch_app_id} {self.thread_key}"

@@ -15,7 +15,8 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import datetime, timedelta
 
 from django.conf import settings
@@ -41,7 +42,7 @@ from conversations.choices import (
 from conversations.gateways import OutgoingMessage, WhatsAppTemplate
 from conversations.identities import canonical_identity, identity_problem
 from conversations.lifecycle import LifecycleError
-from conversations.models import Agent, Contact, Message
+from conversations.models import Agent, ChatStartClaim, Contact, Message
 from conversations.services import InboundResult, IncomingMessage
 from queues.choices import SUBCHANNEL_BY_SINCH_CHANNEL, SUBCHANNELS
 from queues.models import Queue
@@ -58,6 +59,8 @@ TEMPLATE_PARAMETER_MAX_CHARS = 1024
 # WhatsApp's template languages are written with an underscore: en, en_US, pt_BR, zh_Hant_HK.
 TEMPLATE_LANGUAGE_RE = re.compile(r"^[a-z]{2,3}(_[A-Za-z0-9]{2,8}){0,2}$")
 BATCH_SIZE = 100
+# Longer than any send takes (the Sinch client gives up after its token and send timeouts).
+CLAIM_EXPIRY = timedelta(minutes=5)
 # A timeout check scheduled this close to an existing one is not worth a second task row.
 
 
@@ -95,10 +98,61 @@ def chat_start(
     gateway = gateways.gateway_for(contact)
     if gateway is None:
         raise ValidationError({"app_id": _("No channel can send for this app.")})
+    with _thread_claimed(contact):
+        # A start that finished between the checks and the claim opened the thread meanwhile.
+        already = _open_elsewhere(contact)
+        if already:
+            raise ValidationError({"identity": already})
+        try:
+            receipt = gateway.send(contact, outgoing)
+        except gateways.GatewayError as exc:
+            raise ChatStartFailed(str(exc)) from exc
+        return _stored(contact, outgoing, receipt=receipt, gateway=gateway, agent=agent)
+
+
+@contextmanager
+def _thread_claimed(contact: Contact) -> Iterator[None]:
+    """Hold the customer's thread while its first message is sent; a second start is refused.
+
+    The claim is a row (committed at once: no transaction is held while sending) whose unique
+    constraint lets one start through; it is removed afterwards, by which time the stored contact
+    holds the thread. A claim left by a process that died is taken over after CLAIM_EXPIRY.
+    """
+    now = timezone.now()
     try:
-        receipt = gateway.send(contact, outgoing)
-    except gateways.GatewayError as exc:
-        raise ChatStartFailed(str(exc)) from exc
+        with transaction.atomic():
+            ChatStartClaim.objects.filter(
+                sinch_app_id=contact.sinch_app_id,
+                thread_key=contact.thread_key,
+                claimed_at__lt=now - CLAIM_EXPIRY,
+            ).delete()
+            claim = ChatStartClaim.objects.create(
+                sinch_app_id=contact.sinch_app_id, thread_key=contact.thread_key, claimed_at=now
+            )
+    except IntegrityError:
+        raise ValidationError(
+            {
+                "identity": _(
+                    "A chat with this customer is being started right now: nothing was sent. "
+                    "Look for it among the open conversations in a moment."
+                )
+            }
+        ) from None
+    try:
+        yield
+    finally:
+        ChatStartClaim.objects.filter(pk=claim.pk).delete()
+
+
+def _stored(
+    contact: Contact,
+    outgoing: OutgoingMessage,
+    *,
+    receipt: gateways.SentReceipt,
+    gateway: gateways.Gateway,
+    agent: Agent,
+) -> Contact:
+    """Open the contact the sent message started, with its event, message and audit entry."""
     with lifecycle.transition():
         contact.created = contact.state_changed_at = timezone.now()
         try:
