@@ -40,7 +40,7 @@ def test_a_second_start_while_the_first_is_sending_is_refused_before_anything_go
 
     def first() -> None:
         client = APIClient()
-        client.credentials(**api._credentials)
+        client.credentials(**api._credentials)  # type: ignore[attr-defined]
         try:
             answers["first"] = client.post(
                 "/api/v1/contacts/",
