@@ -270,20 +270,10 @@ def _checked(
         already = _open_elsewhere(contact)
         if already:
             fault("identity", already)
-    if (
-        not errors
-        and channel == WHATSAPP
-        and template is None
-        and not customer_wrote_recently(app_id=app_id, channel=channel, identity=identity)
-    ):
-        fault(
-            "template",
-            _(
-                "%(identity)s has not written on WhatsApp in the last 24 hours: outside that "
-                "window only a template can start the chat. Choose a WhatsApp template."
-            )
-            % {"identity": identity},
-        )
+    if not errors and template is None:
+        closed = whatsapp_window_problem(app_id=app_id, channel=channel, identity=identity)
+        if closed:
+            fault("template", closed)
     if errors:
         raise ValidationError(errors)
     return contact, OutgoingMessage(text=text, media_url=media_url, template=template)
@@ -366,6 +356,18 @@ def _open_elsewhere(contact: Contact) -> str:
         "%(identity)s already has an open conversation on %(channel)s (contact %(contact)s): "
         "reply there."
     ) % {"identity": contact.source, "channel": contact.sinch_channel, "contact": open_one}
+
+
+def whatsapp_window_problem(*, app_id: str, channel: str, identity: str) -> str:
+    """Why free text or media cannot go to the customer now (WhatsApp's window); "" if it can."""
+    if channel != WHATSAPP or customer_wrote_recently(
+        app_id=app_id, channel=channel, identity=identity
+    ):
+        return ""
+    return _(
+        "%(identity)s has not written on WhatsApp in the last 24 hours: outside that "
+        "window only a template can start the chat. Choose a WhatsApp template."
+    ) % {"identity": identity}
 
 
 def customer_wrote_recently(*, app_id: str, channel: str, identity: str) -> bool:
@@ -468,7 +470,7 @@ def outbound_reply_join(
 
     The chat is found by its Sinch conversation, or by the same app and channel identity; the
     first reply of a connecting chat records Accepted. The same Sinch message id recorded
-    before changes nothing.
+    before changes nothing; a chat that closed before it could be locked is not joined (None).
     """
     rows = Contact.objects.filter(
         sinch_app_id=app_id,
@@ -486,11 +488,16 @@ def outbound_reply_join(
     if found is None:
         return None
     with lifecycle.transition():
-        contact = (
+        # Still open once locked: a chat closed meanwhile leaves the message to inbound routing.
+        locked = (
             Contact.objects.select_for_update(of=("self",))
             .select_related("queue", "agent")
-            .get(pk=found)
+            .filter(pk=found, ended_at__isnull=True)
+            .order_by()[:1]
         )
+        contact = next(iter(locked), None)
+        if contact is None:
+            return None
         earlier = Message.objects.filter(
             sinch_message_id=message.sinch_message_id, contact=contact
         ).first()

@@ -508,3 +508,28 @@ def test_an_identity_not_in_its_channels_form_is_refused_by_field(
     assert answer.status_code == 400
     assert words in " ".join(answer.json()["identity"]), answer.json()
     assert fake_sinch.sends == []
+
+
+def test_a_reply_on_whatsapp_outside_the_24_hour_window_is_refused_in_the_api_and_the_admin(
+    api: APIClient, admin_client_: Client, service: MessagingService, fake_sinch: FakeSinch
+) -> None:
+    agent = make_agent("Alice")
+    template = {"name": "order_update", "language": "en_US"}
+    contact_id = start(api, agent=agent.pk, channel="WHATSAPP", text="", template=template).json()[
+        "id"
+    ]
+
+    by_api = api.post(f"/api/v1/contacts/{contact_id}/messages/", {"text": "Free text"})
+    by_media = api.post(
+        f"/api/v1/contacts/{contact_id}/messages/", {"media_url": "https://example.com/a.png"}
+    )
+    by_admin = admin_client_.post(
+        f"/admin/conversations/contact/{contact_id}/reply/", {"text": "Free text"}, follow=True
+    )
+
+    assert by_api.status_code == 400
+    assert "only a template can start the chat" in by_api.json()["text"][0]
+    assert by_media.status_code == 400
+    assert "only a template can start the chat" in by_admin.content.decode()
+    assert len(fake_sinch.sends) == 1  # the template alone
+    assert Message.objects.filter(contact_id=contact_id).count() == 1
