@@ -17,6 +17,7 @@ from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
+from conversations import messages as conversation_messages
 from conversations import outbound
 from conversations.gateways import WhatsAppTemplate
 from conversations.models import Agent, Contact
@@ -149,6 +150,11 @@ def _start(request: HttpRequest, form: ChatStartForm) -> Contact | None:
         _("Chat started: the first message went to %(identity)s; waiting for it to arrive.")
         % {"identity": contact.source},
     )
+    # Media the channel takes only as a link went as one: the agent is told, as after a reply.
+    first = contact.messages.order_by("created_at", "id").first()
+    notice = conversation_messages.sent_as_notice(first) if first else ""
+    if notice:
+        messages.warning(request, notice)
     return contact
 
 
