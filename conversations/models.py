@@ -10,6 +10,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from configurator.limits import SINCH_MESSAGE_ID_MAX_CHARS
 from conversations.choices import (
     ChannelType,
     Direction,
@@ -237,7 +238,9 @@ class Message(models.Model):
     text = models.TextField(_("text"), blank=True)
     media_url = models.URLField(_("media URL"), max_length=2000, blank=True)
     content = models.JSONField(_("content as sent"), default=dict, blank=True)
-    sinch_message_id = models.CharField(_("Sinch message ID"), max_length=100, blank=True)
+    sinch_message_id = models.CharField(
+        _("Sinch message ID"), max_length=SINCH_MESSAGE_ID_MAX_CHARS, blank=True
+    )
     status = models.CharField(_("status"), max_length=20, choices=MessageStatus.choices)
     status_reason = models.TextField(_("status reason"), blank=True)
     status_at = models.DateTimeField(_("status changed"), default=timezone.now)

@@ -533,3 +533,24 @@ def test_a_reply_on_whatsapp_outside_the_24_hour_window_is_refused_in_the_api_an
     assert "only a template can start the chat" in by_admin.content.decode()
     assert len(fake_sinch.sends) == 1  # the template alone
     assert Message.objects.filter(contact_id=contact_id).count() == 1
+
+
+@pytest.mark.parametrize("message_id", ["0" * 101, "01HMSG\nWITHNEWLINE"])
+def test_a_sinch_answer_with_an_unusable_message_id_is_sinchs_error_for_starts_and_replies(
+    api: APIClient, service: MessagingService, queue: Queue, fake_sinch: FakeSinch, message_id: str
+) -> None:
+    agent = make_agent("Alice")
+    contact = make_contact(queue, identity="46700000009")
+    fake_sinch.script_send(200, {"message_id": message_id})
+    fake_sinch.script_send(200, {"message_id": message_id})
+
+    started = start(api, agent=agent.pk)
+    replied = api.post(f"/api/v1/contacts/{contact.pk}/messages/", {"text": "Hi"})
+
+    assert started.status_code == 502
+    assert "message ID that is not one" in started.json()["detail"]
+    assert replied.status_code == 502
+    assert "message ID that is not one" in replied.json()["detail"]
+    assert len(fake_sinch.sends) == 2
+    assert not Contact.objects.filter(direction="outbound").exists()
+    assert not Message.objects.filter(direction="outbound").exists()
