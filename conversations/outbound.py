@@ -46,11 +46,12 @@ from conversations.models import Agent, ChatStartClaim, Contact, Message
 from conversations.services import InboundResult, IncomingMessage
 from queues.choices import SUBCHANNEL_BY_SINCH_CHANNEL, SUBCHANNELS
 from queues.models import Queue
-from queues.validation import chat_address, sinch_apps
+from queues.validation import chat_address, sinch_apps, sms_sender_missing
 
 logger = logging.getLogger(__name__)
 
 WHATSAPP = "WHATSAPP"
+SMS = "SMS"
 # WhatsApp's customer-care window: free text only this long after the customer's last message.
 WHATSAPP_WINDOW = timedelta(hours=24)
 TEMPLATE_NAME_MAX_CHARS = 512
@@ -216,9 +217,10 @@ def _checked(
     app_id = (app_id or "").strip().upper()
     channel = (channel or "").strip().upper()
     identity = (identity or "").strip()
+    app = sinch_apps([app_id]).get(app_id) if app_id else None
     if not app_id:
         fault("app_id", _("Give the Sinch app ID the chat is sent from."))
-    elif not sinch_apps([app_id]):
+    elif app is None:
         fault(
             "app_id",
             _(
@@ -252,6 +254,21 @@ def _checked(
                 )
                 % {"queue": queue.name, "address": address},
             )
+    if (
+        app is not None
+        and channel == SMS
+        and sms_sender_missing(
+            region=app.region, sms_sender_id=queue.sms_sender_id if queue else ""
+        )
+    ):
+        # The gateway takes SMS_SENDER from the contact's queue: a direct chat has none.
+        fault(
+            "queue",
+            _(
+                "SMS through a US messaging service needs an SMS sender ID: choose a queue of "
+                "this app's SMS address with an SMS sender ID."
+            ),
+        )
     contact = Contact(
         channel_type=ChannelType.CHAT,
         channel_sub_type=subchannel.name if subchannel else "",

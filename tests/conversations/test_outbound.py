@@ -18,7 +18,7 @@ from conversations.models import Contact, ContactEvent, Message
 from messaging.models import Callback, MessagingService
 from messaging.webhooks.processing import callbacks_process_pending
 from queues.models import Queue
-from tests.factories import make_agent, make_contact, make_integration, make_queue
+from tests.factories import make_agent, make_contact, make_integration, make_queue, make_service
 from tests.fakesinch import FakeSinch, sinch_error
 from tests.httpsink import HttpsSink, SinkAnswer
 from tests.sinch import fixture_body, post_callback
@@ -554,3 +554,25 @@ def test_a_sinch_answer_with_an_unusable_message_id_is_sinchs_error_for_starts_a
     assert len(fake_sinch.sends) == 2
     assert not Contact.objects.filter(direction="outbound").exists()
     assert not Message.objects.filter(direction="outbound").exists()
+
+
+def test_sms_through_a_us_service_needs_a_queue_with_an_sms_sender_id(
+    api: APIClient, fake_sinch: FakeSinch
+) -> None:
+    us_app = "01USAPP0000000000000000001"
+    make_service(
+        service_connection="https://us.conversation.api.sinch.com/v1/projects/"
+        "e2df3a34-a71b-4448-9db5-a8d2baad28e4/messages:send",
+        app_id=us_app,
+    )
+    sms_queue = make_queue("US SMS", [f"{us_app}@sms"], sms_sender_id="Acme")
+    agent = make_agent("Alice")
+
+    direct = start(api, agent=agent.pk, app_id=us_app, channel="SMS")
+    from_queue = start(api, agent=agent.pk, app_id=us_app, channel="SMS", queue=sms_queue.pk)
+
+    assert direct.status_code == 400
+    assert "needs an SMS sender ID" in direct.json()["queue"][0]
+    assert from_queue.status_code == 201, from_queue.json()
+    assert len(fake_sinch.sends) == 1
+    assert fake_sinch.sends[0].body["channel_properties"] == {"SMS_SENDER": "Acme"}
