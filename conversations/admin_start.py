@@ -21,6 +21,7 @@ from conversations import messages as conversation_messages
 from conversations import outbound
 from conversations.gateways import WhatsAppTemplate
 from conversations.models import Agent, Contact
+from conversations.permissions import chat_start_check
 from queues.choices import SUBCHANNEL_BY_NAME, SUBCHANNELS
 from queues.models import Queue
 
@@ -105,6 +106,7 @@ def start_chat_view(model_admin: admin.ModelAdmin[Contact], request: HttpRequest
     """Show the form (prefilled from `?agent=` or `?queue=`); on POST start the chat."""
     if not model_admin.has_change_permission(request):
         raise PermissionDenied
+    chat_start_check(user=request.user)
     if request.method == "POST":
         form = ChatStartForm(request.POST)
         if form.is_valid():

@@ -305,6 +305,8 @@ class ChatStartClaim(models.Model):
     class Meta:
         verbose_name = _("chat start claim")
         verbose_name_plural = _("chat start claims")
+        # Internal bookkeeping of chat_start: no one is given rights on it.
+        default_permissions = ()
         constraints = [
             models.UniqueConstraint(
                 fields=["sinch_app_id", "thread_key"], name="conversations_one_start_per_thread"
