@@ -18,7 +18,7 @@ from django.utils.translation import gettext as _
 from configurator import audit
 from configurator.choices import AuditOperation
 from configurator.limits import REPLY_MAX_CHARS, text_length_problem
-from conversations import gateways, lifecycle, outbound
+from conversations import gateways, lifecycle, outbound, outbound_checks
 from conversations.choices import MessageDirection, MessageKind, MessageStatus, SentAs
 from conversations.lifecycle import LifecycleError
 from conversations.models import Agent, Contact, Message
@@ -87,7 +87,7 @@ def contact_reply(
             % {"id": contact.id}
         )
     if not contact.simulated:
-        closed = outbound.whatsapp_window_problem(
+        closed = outbound_checks.whatsapp_window_problem(
             app_id=contact.sinch_app_id, channel=contact.sinch_channel, identity=contact.source
         )
         if closed:
