@@ -20,7 +20,7 @@ from django.db.models import BooleanField, Case, Count, Q, QuerySet, Value, When
 from django.db.models.functions import Trunc
 
 from cockpit.choices import Metric
-from conversations.choices import Event
+from conversations.choices import Direction, Event
 from conversations.models import ContactEvent
 from integrations.choices import DeliveryStatus
 from integrations.models import Delivery
@@ -77,10 +77,13 @@ COUNTERS: dict[Metric, Counter] = {
             keys=tuple(DeliveryStatus.values),
             in_flight=frozenset({DeliveryStatus.PENDING, DeliveryStatus.SENDING}),
         ),
-        # Index conversations_event_kind (event, occurred_at).
+        # Index conversations_event_kind (event, occurred_at). Customers' conversations only:
+        # an outbound chat nobody reached is Abandoned too, but it was never received.
         Counter(
             metric=Metric.CONVERSATIONS,
-            rows=lambda: ContactEvent.objects.filter(event__in=[Event.RECEIVED, Event.ABANDONED]),
+            rows=lambda: ContactEvent.objects.filter(
+                event__in=[Event.RECEIVED, Event.ABANDONED], contact__direction=Direction.INBOUND
+            ),
             time_field="occurred_at",
             key_field="event",
             simulated=Q(contact__simulated=True),

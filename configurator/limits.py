@@ -28,6 +28,8 @@ DESCRIPTION_MAX_CHARS = 2_000
 CONFIGURATION_MAX_BYTES = 64 * 1024
 # A reply an operator types: a long chat message (channels may cut or split earlier).
 REPLY_MAX_CHARS = 4_096
+# A message ID Sinch answers a send with (a ULID of 26 in practice), as conversations store it.
+SINCH_MESSAGE_ID_MAX_CHARS = 100
 
 
 def size_text(size: int) -> str:

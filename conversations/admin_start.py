@@ -17,9 +17,11 @@ from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
+from conversations import messages as conversation_messages
 from conversations import outbound
 from conversations.gateways import WhatsAppTemplate
 from conversations.models import Agent, Contact
+from conversations.permissions import chat_start_check
 from queues.choices import SUBCHANNEL_BY_NAME, SUBCHANNELS
 from queues.models import Queue
 
@@ -104,6 +106,7 @@ def start_chat_view(model_admin: admin.ModelAdmin[Contact], request: HttpRequest
     """Show the form (prefilled from `?agent=` or `?queue=`); on POST start the chat."""
     if not model_admin.has_change_permission(request):
         raise PermissionDenied
+    chat_start_check(user=request.user)
     if request.method == "POST":
         form = ChatStartForm(request.POST)
         if form.is_valid():
@@ -149,6 +152,11 @@ def _start(request: HttpRequest, form: ChatStartForm) -> Contact | None:
         _("Chat started: the first message went to %(identity)s; waiting for it to arrive.")
         % {"identity": contact.source},
     )
+    # Media the channel takes only as a link went as one: the agent is told, as after a reply.
+    first = contact.messages.order_by("created_at", "id").first()
+    notice = conversation_messages.sent_as_notice(first) if first else ""
+    if notice:
+        messages.warning(request, notice)
     return contact
 
 

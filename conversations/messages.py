@@ -18,7 +18,7 @@ from django.utils.translation import gettext as _
 from configurator import audit
 from configurator.choices import AuditOperation
 from configurator.limits import REPLY_MAX_CHARS, text_length_problem
-from conversations import gateways, lifecycle, outbound
+from conversations import gateways, lifecycle, outbound, outbound_checks
 from conversations.choices import MessageDirection, MessageKind, MessageStatus, SentAs
 from conversations.lifecycle import LifecycleError
 from conversations.models import Agent, Contact, Message
@@ -71,6 +71,7 @@ def contact_reply(
     """Send a reply to the customer through the contact's gateway, then store it.
 
     Nothing is stored when the channel refuses: the caller gets `ReplyFailed` with its reason.
+    WhatsApp takes free text and media only within 24 hours of the customer's last message.
     Media may go as a link (gateways.OutgoingMessage.app_message): `sent_as` tells.
     """
     outgoing_message_check(text=text, media_url=media_url, media_type=media_type)
@@ -85,6 +86,12 @@ def contact_reply(
             _("Contact %(id)s has no channel to reply on (it did not come from Sinch).")
             % {"id": contact.id}
         )
+    if not contact.simulated:
+        closed = outbound_checks.whatsapp_window_problem(
+            app_id=contact.sinch_app_id, channel=contact.sinch_channel, identity=contact.source
+        )
+        if closed:
+            raise ValidationError({"text": closed})
     outgoing = gateways.OutgoingMessage(text=text, media_url=media_url, media_type=media_type)
     try:
         receipt = gateway.send(contact, outgoing)

@@ -10,6 +10,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from configurator.limits import SINCH_MESSAGE_ID_MAX_CHARS
 from conversations.choices import (
     ChannelType,
     Direction,
@@ -237,7 +238,9 @@ class Message(models.Model):
     text = models.TextField(_("text"), blank=True)
     media_url = models.URLField(_("media URL"), max_length=2000, blank=True)
     content = models.JSONField(_("content as sent"), default=dict, blank=True)
-    sinch_message_id = models.CharField(_("Sinch message ID"), max_length=100, blank=True)
+    sinch_message_id = models.CharField(
+        _("Sinch message ID"), max_length=SINCH_MESSAGE_ID_MAX_CHARS, blank=True
+    )
     status = models.CharField(_("status"), max_length=20, choices=MessageStatus.choices)
     status_reason = models.TextField(_("status reason"), blank=True)
     status_at = models.DateTimeField(_("status changed"), default=timezone.now)
@@ -290,3 +293,25 @@ class ContactEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_event_display()} {self.occurred_at:%Y-%m-%d %H:%M:%S}"
+
+
+class ChatStartClaim(models.Model):
+    """A start of an outbound chat under way: one per customer's thread, so a second waits."""
+
+    sinch_app_id = models.CharField(_("Sinch app ID"), max_length=64)
+    thread_key = models.CharField(_("thread"), max_length=250)
+    claimed_at = models.DateTimeField(_("claimed"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("chat start claim")
+        verbose_name_plural = _("chat start claims")
+        # Internal bookkeeping of chat_start: no one is given rights on it.
+        default_permissions = ()
+        constraints = [
+            models.UniqueConstraint(
+                fields=["sinch_app_id", "thread_key"], name="conversations_one_start_per_thread"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.sinch_app_id} {self.thread_key}"

@@ -14,13 +14,12 @@ the agent's, through the usual actions.
 from __future__ import annotations
 
 import logging
-import re
-from collections.abc import Callable
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.core.validators import URLValidator
 from django.db import IntegrityError, models, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -28,10 +27,8 @@ from django_tasks import task
 
 from configurator import audit, tasks
 from configurator.choices import AuditOperation
-from configurator.limits import REPLY_MAX_CHARS, text_length_problem
 from conversations import gateways, lifecycle, services
 from conversations.choices import (
-    ChannelType,
     Direction,
     Event,
     MessageDirection,
@@ -39,26 +36,18 @@ from conversations.choices import (
     MessageStatus,
 )
 from conversations.gateways import OutgoingMessage, WhatsAppTemplate
+from conversations.identities import canonical_identity
 from conversations.lifecycle import LifecycleError
-from conversations.models import Agent, Contact, Message
+from conversations.models import Agent, ChatStartClaim, Contact, Message
+from conversations.outbound_checks import open_elsewhere, start_checked, thread_key
 from conversations.services import InboundResult, IncomingMessage
-from queues.choices import SUBCHANNEL_BY_SINCH_CHANNEL, SUBCHANNELS
 from queues.models import Queue
-from queues.validation import chat_address, sinch_apps
 
 logger = logging.getLogger(__name__)
 
-WHATSAPP = "WHATSAPP"
-# WhatsApp's customer-care window: free text only this long after the customer's last message.
-WHATSAPP_WINDOW = timedelta(hours=24)
-IDENTITY_MAX_CHARS = 200
-TEMPLATE_NAME_MAX_CHARS = 512
-TEMPLATE_MAX_PARAMETERS = 100
-TEMPLATE_PARAMETER_MAX_CHARS = 1024
-# WhatsApp's template languages are written with an underscore: en, en_US, pt_BR, zh_Hant_HK.
-TEMPLATE_LANGUAGE_RE = re.compile(r"^[a-z]{2,3}(_[A-Za-z0-9]{2,8}){0,2}$")
 BATCH_SIZE = 100
-# A timeout check scheduled this close to an existing one is not worth a second task row.
+# Longer than any send takes (the Sinch client gives up after its token and send timeouts).
+CLAIM_EXPIRY = timedelta(minutes=5)
 
 
 class ChatStartFailed(Exception):
@@ -82,7 +71,7 @@ def chat_start(
     channel is ChatStartFailed with its reason, and nothing is stored. No transaction is open
     while the message is sent.
     """
-    contact, outgoing = _checked(
+    contact, outgoing = start_checked(
         agent=agent,
         app_id=app_id,
         channel=channel,
@@ -95,10 +84,61 @@ def chat_start(
     gateway = gateways.gateway_for(contact)
     if gateway is None:
         raise ValidationError({"app_id": _("No channel can send for this app.")})
+    with _thread_claimed(contact):
+        # A start that finished between the checks and the claim opened the thread meanwhile.
+        already = open_elsewhere(contact)
+        if already:
+            raise ValidationError({"identity": already})
+        try:
+            receipt = gateway.send(contact, outgoing)
+        except gateways.GatewayError as exc:
+            raise ChatStartFailed(str(exc)) from exc
+        return _stored(contact, outgoing, receipt=receipt, gateway=gateway, agent=agent)
+
+
+@contextmanager
+def _thread_claimed(contact: Contact) -> Iterator[None]:
+    """Hold the customer's thread while its first message is sent; a second start is refused.
+
+    The claim is a row (committed at once: no transaction is held while sending) whose unique
+    constraint lets one start through; it is removed afterwards, by which time the stored contact
+    holds the thread. A claim left by a process that died is taken over after CLAIM_EXPIRY.
+    """
+    now = timezone.now()
     try:
-        receipt = gateway.send(contact, outgoing)
-    except gateways.GatewayError as exc:
-        raise ChatStartFailed(str(exc)) from exc
+        with transaction.atomic():
+            ChatStartClaim.objects.filter(
+                sinch_app_id=contact.sinch_app_id,
+                thread_key=contact.thread_key,
+                claimed_at__lt=now - CLAIM_EXPIRY,
+            ).delete()
+            claim = ChatStartClaim.objects.create(
+                sinch_app_id=contact.sinch_app_id, thread_key=contact.thread_key, claimed_at=now
+            )
+    except IntegrityError:
+        raise ValidationError(
+            {
+                "identity": _(
+                    "A chat with this customer is being started right now: nothing was sent. "
+                    "Look for it among the open conversations in a moment."
+                )
+            }
+        ) from None
+    try:
+        yield
+    finally:
+        ChatStartClaim.objects.filter(pk=claim.pk).delete()
+
+
+def _stored(
+    contact: Contact,
+    outgoing: OutgoingMessage,
+    *,
+    receipt: gateways.SentReceipt,
+    gateway: gateways.Gateway,
+    agent: Agent,
+) -> Contact:
+    """Open the contact the sent message started, with its event, message and audit entry."""
     with lifecycle.transition():
         contact.created = contact.state_changed_at = timezone.now()
         try:
@@ -112,7 +152,7 @@ def chat_start(
                         "The message was sent, but another chat with this customer was opened "
                         "at the same moment: %(which)s"
                     )
-                    % {"which": _open_elsewhere(contact) or _("it has ended since.")}
+                    % {"which": open_elsewhere(contact) or _("it has ended since.")}
                 }
             ) from None
         lifecycle.record(
@@ -140,192 +180,6 @@ def chat_start(
             connect_check_at(contact.created + timedelta(seconds=timeout))
         transaction.on_commit(lambda: gateway.stored(message))
     return contact
-
-
-def _checked(
-    *,
-    agent: Agent,
-    app_id: str,
-    channel: str,
-    identity: str,
-    text: str,
-    media_url: str,
-    template: WhatsAppTemplate | None,
-    queue: Queue | None,
-) -> tuple[Contact, OutgoingMessage]:
-    """The unsaved contact and the message, or every problem of the request by field."""
-    errors: dict[str, list[str]] = {}
-
-    def fault(field: str, message: str) -> None:
-        errors.setdefault(field, []).append(message)
-
-    app_id = (app_id or "").strip().upper()
-    channel = (channel or "").strip().upper()
-    identity = (identity or "").strip()
-    if not app_id:
-        fault("app_id", _("Give the Sinch app ID the chat is sent from."))
-    elif not sinch_apps([app_id]):
-        fault(
-            "app_id",
-            _(
-                "No messaging service holds app %(app)s: add its outbound key (KEYID@APPID) to "
-                "a messaging service first."
-            )
-            % {"app": app_id},
-        )
-    subchannel = SUBCHANNEL_BY_SINCH_CHANNEL.get(channel)
-    if subchannel is None:
-        fault(
-            "channel",
-            _("Choose one of the channels %(channels)s.")
-            % {"channels": ", ".join(s.sinch_channel for s in SUBCHANNELS)},
-        )
-    if not identity:
-        fault("identity", _("Give the customer's identity on the channel (a phone number, …)."))
-    elif len(identity) > IDENTITY_MAX_CHARS or any(c.isspace() for c in identity):
-        fault(
-            "identity",
-            _("An identity is at most %(limit)s characters, without spaces.")
-            % {"limit": IDENTITY_MAX_CHARS},
-        )
-    _check_content(fault, text=text, media_url=media_url, template=template, channel=channel)
-    if queue is not None and subchannel is not None and app_id:
-        address = chat_address(app_id, subchannel.name)
-        if not queue.addresses.filter(address=address).exists():
-            fault(
-                "queue",
-                _(
-                    "Queue %(queue)s has no address %(address)s: choose a queue of this app "
-                    "and channel, or none for a direct chat."
-                )
-                % {"queue": queue.name, "address": address},
-            )
-    contact = Contact(
-        channel_type=ChannelType.CHAT,
-        channel_sub_type=subchannel.name if subchannel else "",
-        direction=Direction.OUTBOUND,
-        priority=queue.default_priority if queue else 100,
-        queue=queue,
-        agent=agent,
-        state=Event.ALLOCATED,
-        source=identity,
-        destination=chat_address(app_id, subchannel.name) if subchannel and app_id else "",
-        sinch_app_id=app_id,
-        sinch_channel=channel,
-        thread_key=thread_key(channel, identity),
-    )
-    if not errors and channel and identity:
-        already = _open_elsewhere(contact)
-        if already:
-            fault("identity", already)
-    if (
-        not errors
-        and channel == WHATSAPP
-        and template is None
-        and not customer_wrote_recently(app_id=app_id, channel=channel, identity=identity)
-    ):
-        fault(
-            "template",
-            _(
-                "%(identity)s has not written on WhatsApp in the last 24 hours: outside that "
-                "window only a template can start the chat. Choose a WhatsApp template."
-            )
-            % {"identity": identity},
-        )
-    if errors:
-        raise ValidationError(errors)
-    return contact, OutgoingMessage(text=text, media_url=media_url, template=template)
-
-
-def _check_content(
-    fault: Callable[[str, str], None],
-    *,
-    text: str,
-    media_url: str,
-    template: WhatsAppTemplate | None,
-    channel: str,
-) -> None:
-    """The first message: a text or a media URL, or (on WhatsApp) a template instead."""
-    if template is not None:
-        if text.strip() or media_url:
-            fault("template", _("Send either a template or a text (or media), not both."))
-        if channel and channel != WHATSAPP:
-            fault(
-                "template",
-                _("Templates are WhatsApp's: write a text for %(channel)s.") % {"channel": channel},
-            )
-        if not template.name.strip() or len(template.name) > TEMPLATE_NAME_MAX_CHARS:
-            fault("template", _("Give the template's name as WhatsApp knows it."))
-        if not TEMPLATE_LANGUAGE_RE.match(template.language or ""):
-            fault(
-                "template",
-                _("Give the template's language as WhatsApp writes it (en, en_US, pt_BR)."),
-            )
-        parameters = template.parameters
-        if len(parameters) > TEMPLATE_MAX_PARAMETERS or any(
-            not key.strip() or len(key) > 100 or len(value) > TEMPLATE_PARAMETER_MAX_CHARS
-            for key, value in parameters.items()
-        ):
-            fault(
-                "template",
-                _(
-                    "Template parameters: at most %(count)s, each a name and a value of at "
-                    "most %(limit)s characters."
-                )
-                % {"count": TEMPLATE_MAX_PARAMETERS, "limit": TEMPLATE_PARAMETER_MAX_CHARS},
-            )
-        return
-    if not text.strip() and not media_url:
-        fault("text", _("Write a text or give a media URL (or, on WhatsApp, a template)."))
-    too_long = text_length_problem(text, REPLY_MAX_CHARS)
-    if too_long:
-        fault("text", too_long)
-    if media_url:
-        try:
-            URLValidator(schemes=["https", "http"])(media_url)
-        except ValidationError:
-            fault("media_url", _("Give the media's address as an http(s) URL."))
-        if len(media_url) > 2000:
-            fault("media_url", _("A media URL is at most 2,000 characters."))
-
-
-def thread_key(channel: str, identity: str) -> str:
-    """The thread of an outbound chat: its channel identity (Sinch names no conversation yet)."""
-    return f"identity:{channel}:{identity}"
-
-
-def _open_elsewhere(contact: Contact) -> str:
-    """Why the customer cannot get a new chat: their open conversation on the channel, if any."""
-    open_one = (
-        Contact.objects.filter(
-            sinch_app_id=contact.sinch_app_id,
-            sinch_channel=contact.sinch_channel,
-            source=contact.source,
-            ended_at__isnull=True,
-            simulated=False,
-        )
-        .order_by()
-        .values_list("pk", flat=True)
-        .first()
-    )
-    if open_one is None:
-        return ""
-    return _(
-        "%(identity)s already has an open conversation on %(channel)s (contact %(contact)s): "
-        "reply there."
-    ) % {"identity": contact.source, "channel": contact.sinch_channel, "contact": open_one}
-
-
-def customer_wrote_recently(*, app_id: str, channel: str, identity: str) -> bool:
-    """Whether the customer's last message on the channel is within WhatsApp's 24-hour window."""
-    return Message.objects.filter(
-        direction=MessageDirection.INBOUND,
-        contact__sinch_app_id=app_id,
-        contact__sinch_channel=channel,
-        contact__source=identity,
-        contact__simulated=False,
-        created_at__gte=timezone.now() - WHATSAPP_WINDOW,
-    ).exists()
 
 
 def _kind(outgoing: OutgoingMessage) -> str:
@@ -416,7 +270,7 @@ def outbound_reply_join(
 
     The chat is found by its Sinch conversation, or by the same app and channel identity; the
     first reply of a connecting chat records Accepted. The same Sinch message id recorded
-    before changes nothing.
+    before changes nothing; a chat that closed before it could be locked is not joined (None).
     """
     rows = Contact.objects.filter(
         sinch_app_id=app_id,
@@ -424,7 +278,7 @@ def outbound_reply_join(
         ended_at__isnull=True,
         simulated=False,
     )
-    by_thread = rows.filter(thread_key=thread_key(channel, identity))
+    by_thread = rows.filter(thread_key=thread_key(channel, canonical_identity(channel, identity)))
     candidates = (
         by_thread | rows.filter(sinch_conversation_id=sinch_conversation_id)
         if sinch_conversation_id
@@ -434,11 +288,16 @@ def outbound_reply_join(
     if found is None:
         return None
     with lifecycle.transition():
-        contact = (
+        # Still open once locked: a chat closed meanwhile leaves the message to inbound routing.
+        locked = (
             Contact.objects.select_for_update(of=("self",))
             .select_related("queue", "agent")
-            .get(pk=found)
+            .filter(pk=found, ended_at__isnull=True)
+            .order_by()[:1]
         )
+        contact = next(iter(locked), None)
+        if contact is None:
+            return None
         earlier = Message.objects.filter(
             sinch_message_id=message.sinch_message_id, contact=contact
         ).first()

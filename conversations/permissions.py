@@ -88,3 +88,16 @@ def personal_filters_check(*, user: Any, query: Any, names: Collection[str]) -> 
 FILTER_REFUSED = _(
     "Filtering by a customer's identity needs the permission to view customers' personal data."
 )
+
+
+CHAT_START_REFUSED = _(
+    "Starting a chat needs the permission to view customers' personal data: it means typing a "
+    "customer's identity, and its answers say whether that customer has written."
+)
+
+
+def chat_start_check(*, user: Any) -> None:
+    """Refuse (PermissionDenied) starting a chat to a user who may not see personal data, before
+    any lookup, so that its errors cannot tell who wrote or has an open conversation."""
+    if not can_view_personal_data(user):
+        raise PermissionDenied(str(CHAT_START_REFUSED))

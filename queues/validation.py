@@ -38,6 +38,11 @@ def sinch_apps(app_ids: Collection[str]) -> dict[str, SinchApp]:
     return known
 
 
+def sms_sender_missing(*, region: str, sms_sender_id: str) -> bool:
+    """Whether SMS through a service of `region` lacks the sender ID US SMS cannot go without."""
+    return region.lower() == "us" and not sms_sender_id.strip()
+
+
 @dataclass(frozen=True)
 class CleanAddress:
     """A queue address in its stored form."""
@@ -182,7 +187,7 @@ def clean_addresses(
                 sms_regions.add(app.region)
         if messages:
             result.errors[index] = messages
-    if "us" in sms_regions and not sms_sender_id.strip():
+    if any(sms_sender_missing(region=r, sms_sender_id=sms_sender_id) for r in sms_regions):
         result.field_errors["sms_sender_id"] = [
             _("An SMS address on a US messaging service needs an SMS sender ID.")
         ]

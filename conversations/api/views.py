@@ -36,7 +36,11 @@ from conversations.choices import ChannelType, Direction, Event
 from conversations.gateways import WhatsAppTemplate
 from conversations.lifecycle import LifecycleError
 from conversations.models import Agent, Contact
-from conversations.permissions import CONTACT_PERSONAL_FIELDS, personal_filters_check
+from conversations.permissions import (
+    CONTACT_PERSONAL_FIELDS,
+    chat_start_check,
+    personal_filters_check,
+)
 from queues.models import Queue
 
 
@@ -122,11 +126,13 @@ class ContactViewSet(viewsets.ReadOnlyModelViewSet[Contact]):
             "An agent starts an outbound chat: the first message (text, media URL or, on "
             "WhatsApp, a template) is sent from the app's outbound key to the channel identity; "
             "the contact is opened only when Sinch accepted it (502 with Sinch's reason "
-            "otherwise, nothing stored). Only `direction: outbound` is accepted."
+            "otherwise, nothing stored). Only `direction: outbound` is accepted. Needs the "
+            "permission to change contacts and to view customers' personal data (403)."
         ),
     )
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         """Start an outbound chat with a customer (docs/outbound-chats.md)."""
+        chat_start_check(user=request.user)
         body = ChatStartSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         data = body.validated_data

@@ -31,6 +31,7 @@ from configurator.http_tokens import (
     bearer_call,
     oauth_tokens,
 )
+from configurator.limits import SINCH_MESSAGE_ID_MAX_CHARS
 from configurator.secrets import mask_secrets
 from messaging import selectors
 from messaging.choices import ApiAuthMethod
@@ -284,6 +285,13 @@ def _sent_message(answer: HttpAnswer) -> SentMessage:
     if not isinstance(message_id, str) or not message_id:
         raise SinchError(
             f"Sinch answered {answer.status} without a message ID.", status=answer.status
+        )
+    if len(message_id) > SINCH_MESSAGE_ID_MAX_CHARS or not message_id.isprintable():
+        # Unusable to match its delivery reports, and too long to store: Sinch's fault.
+        raise SinchError(
+            f"Sinch answered {answer.status} with a message ID that is not one (over "
+            f"{SINCH_MESSAGE_ID_MAX_CHARS} characters, or unprintable).",
+            status=answer.status,
         )
     accepted_time = payload.get("accepted_time")
     return SentMessage(

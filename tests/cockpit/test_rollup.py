@@ -12,10 +12,11 @@ from django.utils import timezone
 
 from cockpit import rollup as rollup_module
 from cockpit.choices import Metric
-from cockpit.counting import HOUR, hour_start
+from cockpit.counting import COUNTERS, HOUR, hour_start, live_counts
 from cockpit.models import HourlyCount
 from cockpit.rollup import WINDOW_HOURS, rollup
 from configurator import extensions, retention
+from conversations.models import Contact
 from messaging.models import Callback, MessagingService
 from tests.cockpit import rows
 from tests.factories import make_contact, make_integration, make_queue, make_service
@@ -208,3 +209,24 @@ def test_real_workers_fill_the_counts_the_page_shows(admin_client_: Client) -> N
     row = table[table.index(label) :]
     # Pending, processed, ignored, failed.
     assert row[: row.index("</tr>")].endswith("<td>0</td><td>0</td><td>7</td><td>0</td>")
+
+
+def test_received_and_abandoned_count_inbound_conversations_alone_in_the_rollup_and_live(
+    service: MessagingService,
+) -> None:
+    now = timezone.now()
+    current = hour_start(now)
+    three_back = current - 3 * HOUR
+    inbound = make_contact(make_queue(addresses=[f"{APP}@whatsapp"]))
+    outbound = Contact.objects.create(
+        channel_type="chat", direction="outbound", state="abandoned", sinch_app_id=APP
+    )
+    for moment in (three_back + timedelta(minutes=1), now):
+        rows.contact_event(inbound, "abandoned", at=moment)
+        rows.contact_event(outbound, "abandoned", at=moment)
+
+    rollup(now=now)
+    live = live_counts(COUNTERS[Metric.CONVERSATIONS], since=current, recent_from=now - HOUR)
+
+    assert counts(three_back, Metric.CONVERSATIONS) == {"received": 0, "abandoned": 1}
+    assert live.hours[current].counts["abandoned"] == 1

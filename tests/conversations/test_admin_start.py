@@ -7,11 +7,13 @@ from typing import Any
 import pytest
 from django.contrib.auth.models import Permission, User
 from django.test import Client
+from rest_framework.test import APIClient
 
+from configurator.tokens import api_token_create
 from conversations.models import Contact, Message
 from messaging.models import MessagingService
 from queues.models import Queue
-from tests.factories import make_agent
+from tests.factories import make_agent, make_contact
 from tests.fakesinch import FakeSinch, sinch_error
 
 pytestmark = pytest.mark.django_db
@@ -135,6 +137,51 @@ def test_starting_needs_the_permission_to_change_contacts(
 
     assert client.get(START).status_code == 403
     assert client.post(START, form(agent.pk)).status_code == 403
+    assert (
+        "start-chat-link"
+        not in client.get(f"/admin/conversations/agent/{agent.pk}/change/").content.decode()
+    )
+    assert fake_sinch.sends == []
+
+
+def test_starting_needs_the_permission_to_view_personal_data_before_anything_is_looked_up(
+    service: MessagingService, queue: Queue, fake_sinch: FakeSinch
+) -> None:
+    user = User.objects.create_user("changer", password="pw-123456789", is_staff=True)
+    user.user_permissions.set(
+        Permission.objects.filter(
+            codename__in=["view_contact", "change_contact", "view_agent", "view_queue"]
+        )
+    )
+    client = Client()
+    client.force_login(user)
+    _, key = api_token_create(user=user)
+    api = APIClient()
+    api.credentials(HTTP_AUTHORIZATION=f"Token {key}")
+    agent = make_agent("Alice")
+    make_contact(queue, identity="46701112233")  # an open conversation the errors would name
+
+    page = client.get(START)
+    posted = client.post(START, form(agent.pk, channel="WHATSAPP"))
+    by_api = api.post(
+        "/api/v1/contacts/",
+        {
+            "direction": "outbound",
+            "agent": agent.pk,
+            "app_id": APP,
+            "channel": "WHATSAPP",
+            "identity": "46701112233",
+            "text": "Hello",
+        },
+        format="json",
+    )
+
+    assert page.status_code == 403
+    assert posted.status_code == 403
+    assert "46701112233" not in posted.content.decode()
+    assert by_api.status_code == 403
+    assert "personal data" in by_api.json()["detail"]
+    assert "46701112233" not in by_api.content.decode()
     assert (
         "start-chat-link"
         not in client.get(f"/admin/conversations/agent/{agent.pk}/change/").content.decode()

@@ -18,7 +18,7 @@ from conversations.models import Contact, ContactEvent, Message
 from messaging.models import Callback, MessagingService
 from messaging.webhooks.processing import callbacks_process_pending
 from queues.models import Queue
-from tests.factories import make_agent, make_contact, make_integration, make_queue
+from tests.factories import make_agent, make_contact, make_integration, make_queue, make_service
 from tests.fakesinch import FakeSinch, sinch_error
 from tests.httpsink import HttpsSink, SinkAnswer
 from tests.sinch import fixture_body, post_callback
@@ -453,3 +453,126 @@ def test_a_queued_report_names_the_sinch_conversation_whose_stop_abandons_the_ch
 
     contact.refresh_from_db()
     assert contact.state == "abandoned"
+
+
+def test_a_phone_number_typed_with_a_plus_is_the_customer_sinch_knows_without_it(
+    api: APIClient, client: Client, service: MessagingService, queue: Queue, fake_sinch: FakeSinch
+) -> None:
+    agent = make_agent("Alice")
+    earlier = make_contact(queue, identity=CUSTOMER)  # wrote on WhatsApp as Sinch writes it
+
+    again = start(api, agent=agent.pk, channel="WHATSAPP", identity="+46 70-987 65 43")
+
+    assert again.status_code == 400
+    assert earlier.pk in again.json()["identity"][0]
+    api.post(f"/api/v1/contacts/{earlier.pk}/abandon/")
+    started = start(api, agent=agent.pk, channel="WHATSAPP", identity="+46709876543")
+    assert started.status_code == 201, started.json()  # within the window the customer opened
+    contact = Contact.objects.get(pk=started.json()["id"])
+    assert contact.source == CUSTOMER
+    identities = fake_sinch.sends[-1].body["recipient"]["identified_by"]["channel_identities"]
+    assert identities == [{"channel": "WHATSAPP", "identity": CUSTOMER}]
+    reply(client, service, 1, channel="WHATSAPP", conversation_id="01FJSOMEOTHERCONVERSATION")
+    assert contact.messages.filter(direction="inbound").count() == 1
+    assert Contact.objects.filter(ended_at__isnull=True).count() == 1
+
+
+@pytest.mark.parametrize(
+    ("channel", "identity", "words"),
+    [
+        ("WHATSAPP", "+46 70 abc", "its digits with the country code"),
+        ("SMS", "46+709876543", "its digits with the country code"),
+        ("RCS", "123", "its digits with the country code"),
+        ("VIBERBM", "4670987654312345678", "its digits with the country code"),
+        ("MESSENGER", "4670\u200b9876543", "invisible or control characters (U+200B"),
+        ("WHATSAPP", "46709876543\u200e", "invisible or control characters (U+200E"),
+        ("TELEGRAM", "bob\x07", "invisible or control characters (U+0007"),
+    ],
+)
+def test_an_identity_not_in_its_channels_form_is_refused_by_field(
+    api: APIClient,
+    service: MessagingService,
+    fake_sinch: FakeSinch,
+    channel: str,
+    identity: str,
+    words: str,
+) -> None:
+    agent = make_agent("Alice")
+    template = {"name": "t", "language": "en_US"} if channel == "WHATSAPP" else None
+    body: dict[str, Any] = {"channel": channel, "identity": identity}
+    if template:
+        body |= {"template": template, "text": ""}
+
+    answer = start(api, agent=agent.pk, **body)
+
+    assert answer.status_code == 400
+    assert words in " ".join(answer.json()["identity"]), answer.json()
+    assert fake_sinch.sends == []
+
+
+def test_a_reply_on_whatsapp_outside_the_24_hour_window_is_refused_in_the_api_and_the_admin(
+    api: APIClient, admin_client_: Client, service: MessagingService, fake_sinch: FakeSinch
+) -> None:
+    agent = make_agent("Alice")
+    template = {"name": "order_update", "language": "en_US"}
+    contact_id = start(api, agent=agent.pk, channel="WHATSAPP", text="", template=template).json()[
+        "id"
+    ]
+
+    by_api = api.post(f"/api/v1/contacts/{contact_id}/messages/", {"text": "Free text"})
+    by_media = api.post(
+        f"/api/v1/contacts/{contact_id}/messages/", {"media_url": "https://example.com/a.png"}
+    )
+    by_admin = admin_client_.post(
+        f"/admin/conversations/contact/{contact_id}/reply/", {"text": "Free text"}, follow=True
+    )
+
+    assert by_api.status_code == 400
+    assert "only a template can start the chat" in by_api.json()["text"][0]
+    assert by_media.status_code == 400
+    assert "only a template can start the chat" in by_admin.content.decode()
+    assert len(fake_sinch.sends) == 1  # the template alone
+    assert Message.objects.filter(contact_id=contact_id).count() == 1
+
+
+@pytest.mark.parametrize("message_id", ["0" * 101, "01HMSG\nWITHNEWLINE"])
+def test_a_sinch_answer_with_an_unusable_message_id_is_sinchs_error_for_starts_and_replies(
+    api: APIClient, service: MessagingService, queue: Queue, fake_sinch: FakeSinch, message_id: str
+) -> None:
+    agent = make_agent("Alice")
+    contact = make_contact(queue, identity="46700000009")
+    fake_sinch.script_send(200, {"message_id": message_id})
+    fake_sinch.script_send(200, {"message_id": message_id})
+
+    started = start(api, agent=agent.pk)
+    replied = api.post(f"/api/v1/contacts/{contact.pk}/messages/", {"text": "Hi"})
+
+    assert started.status_code == 502
+    assert "message ID that is not one" in started.json()["detail"]
+    assert replied.status_code == 502
+    assert "message ID that is not one" in replied.json()["detail"]
+    assert len(fake_sinch.sends) == 2
+    assert not Contact.objects.filter(direction="outbound").exists()
+    assert not Message.objects.filter(direction="outbound").exists()
+
+
+def test_sms_through_a_us_service_needs_a_queue_with_an_sms_sender_id(
+    api: APIClient, fake_sinch: FakeSinch
+) -> None:
+    us_app = "01USAPP0000000000000000001"
+    make_service(
+        service_connection="https://us.conversation.api.sinch.com/v1/projects/"
+        "e2df3a34-a71b-4448-9db5-a8d2baad28e4/messages:send",
+        app_id=us_app,
+    )
+    sms_queue = make_queue("US SMS", [f"{us_app}@sms"], sms_sender_id="Acme")
+    agent = make_agent("Alice")
+
+    direct = start(api, agent=agent.pk, app_id=us_app, channel="SMS")
+    from_queue = start(api, agent=agent.pk, app_id=us_app, channel="SMS", queue=sms_queue.pk)
+
+    assert direct.status_code == 400
+    assert "needs an SMS sender ID" in direct.json()["queue"][0]
+    assert from_queue.status_code == 201, from_queue.json()
+    assert len(fake_sinch.sends) == 1
+    assert fake_sinch.sends[0].body["channel_properties"] == {"SMS_SENDER": "Acme"}

@@ -14,7 +14,7 @@ from conversations.gateways import OutgoingMessage, media_is_image
 from conversations.models import Contact, Message
 from conversations.services import InboundThread, IncomingMessage
 from queues.choices import SUBCHANNEL_BY_SINCH_CHANNEL
-from tests.factories import make_queue, make_service
+from tests.factories import make_agent, make_queue, make_service
 from tests.fakesinch import FakeSinch
 
 pytestmark = pytest.mark.django_db
@@ -273,3 +273,28 @@ def test_the_api_schema_documents_sent_as_and_notice(api: APIClient) -> None:
     assert schema["schemas"]["SentAsEnum"]["enum"] == ["text", "media", "text_link", "other"]
     assert "Sent as a link" in message["notice"]["description"]
     assert "media_type" in schema["schemas"]["ReplyRequest"]["properties"]
+
+
+@pytest.mark.usefixtures("regions")
+def test_starting_a_chat_with_media_that_went_as_a_link_says_so(
+    admin_client_: Client, fake_sinch: FakeSinch
+) -> None:
+    agent = make_agent("Alice")
+
+    response = admin_client_.post(
+        "/admin/conversations/contact/start/",
+        {
+            "agent": agent.pk,
+            "app_id": EU_APP,
+            "channel": "MESSENGER",
+            "identity": "46701112233",
+            "media_url": VIDEO,
+            "template_language": "en_US",
+        },
+        follow=True,
+    )
+
+    html = response.content.decode()
+    assert response.redirect_chain, html
+    assert f"Sent as a link: {VIDEO}." in html
+    assert fake_sinch.sends[0].body["message"] == {"text_message": {"text": VIDEO}}

@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 from django.test import Client
+from django.utils import timezone
 
 from conversations import messages as conversation_messages
 from conversations import services as conversation_services
@@ -302,7 +303,8 @@ def test_report_that_overtook_the_reply_is_applied_once_the_reply_is_stored(
     fake_sinch: FakeSinch,
     django_capture_on_commit_callbacks: Any,
 ) -> None:
-    inbound(client, service)
+    # Within WhatsApp's 24-hour window, so that the reply may be free text.
+    inbound(client, service, message__accept_time=timezone.now().isoformat())
     contact = Contact.objects.get()
     early = delivery(client, service, "DELIVERED")
     assert early.status == "ignored"
@@ -332,7 +334,8 @@ def test_an_early_report_waits_by_its_code_not_by_the_wording_of_its_reason(
     fake_sinch: FakeSinch,
     django_capture_on_commit_callbacks: Any,
 ) -> None:
-    inbound(client, service)
+    # Within WhatsApp's 24-hour window, so that the reply may be free text.
+    inbound(client, service, message__accept_time=timezone.now().isoformat())
     contact = Contact.objects.get()
     early = delivery(client, service, "DELIVERED")
     assert early.reason_code == "outbound_message_unknown"
