@@ -23,7 +23,7 @@ class Migration(migrations.Migration):
         ("axes", "0010_accessattemptexpiration"),
         ("cockpit", "0001_initial"),
         ("contenttypes", "0002_remove_content_type_name"),
-        ("conversations", "0007_contact_connected_at_outbound"),
+        ("conversations", "0008_chat_start_claim"),
         ("django_tasks_database", "0021_conditional_partial_index_ordering"),
         ("integrations", "0014_authentication_secret_optional"),
         ("knox", "0009_extend_authtoken_field"),
