@@ -20,6 +20,7 @@ from django.utils import timezone
 from rest_framework import serializers
 
 from conversations.models import Agent
+from integrations.choices import IntegrationChannelType
 from integrations.models import Integration, IntegrationAuthentication
 from messaging.models import MessagingService, ServiceAuthentication
 from queues.models import MAX_WAITING_TIME, Queue, QueueAddress
@@ -230,7 +231,7 @@ class IntegrationPart(serializers.Serializer[Any]):
 
     name = serializers.CharField(max_length=100)
     description = serializers.CharField(required=False, allow_blank=True, default="")
-    channel_type = serializers.CharField(max_length=8)
+    channel_type = serializers.ChoiceField(choices=IntegrationChannelType.choices)
     endpoint_url = serializers.CharField(max_length=2000)
     ordinal = serializers.IntegerField(required=False, default=1)
     direction = serializers.CharField(max_length=8, required=False, default="inbound")
