@@ -6,9 +6,10 @@ import json
 from typing import Any
 
 from django import forms
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, path
 from django.utils import timezone
@@ -16,7 +17,7 @@ from django.utils.translation import gettext_lazy as _
 
 from configurator.models import ConfigurationTransfer
 from transfer.api import EXPORT_PERMISSION, IMPORT_PERMISSION
-from transfer.document import SecretsSerializer, config_export, document_text
+from transfer.document import ExportRefused, SecretsSerializer, config_export, document_text
 from transfer.plan import mapping_of, mapping_problems, pairs
 from transfer.services import DocumentRefused, ImportResult, config_import
 
@@ -88,8 +89,8 @@ class ImportForm(forms.Form):
             cleaned["apps"] = pairs((cleaned.get("map_app") or "").splitlines(), _("Map app IDs"))
         except ValueError as exc:
             raise forms.ValidationError(str(exc)) from None
-        for name, messages in mapping_problems(cleaned["connections"], cleaned["apps"]).items():
-            for message in messages:
+        for name, problems in mapping_problems(cleaned["connections"], cleaned["apps"]).items():
+            for message in problems:
                 self.add_error(name, message)
         cleaned["secret_values"] = {}
         if cleaned.get("secrets"):
@@ -135,9 +136,13 @@ class ConfigurationTransferAdmin(admin.ModelAdmin[ConfigurationTransfer]):
         """The document as a file to download."""
         if not request.user.has_perm(EXPORT_PERMISSION):
             raise PermissionDenied
-        response = HttpResponse(
-            document_text(config_export()), content_type="application/json; charset=utf-8"
-        )
+        try:
+            text = document_text(config_export())
+        except ExportRefused as exc:
+            for message in exc.messages:
+                messages.error(request, message)
+            return redirect("admin:configurator_configurationtransfer_changelist")
+        response = HttpResponse(text, content_type="application/json; charset=utf-8")
         name = f"configuration-{timezone.now():%Y%m%d-%H%M%S}.json"
         response["Content-Disposition"] = f'attachment; filename="{name}"'
         return response

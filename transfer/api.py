@@ -11,7 +11,12 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from transfer.document import DocumentSerializer, SecretsSerializer, config_export
+from transfer.document import (
+    DocumentSerializer,
+    ExportRefused,
+    SecretsSerializer,
+    config_export,
+)
 from transfer.plan import mapping_of, mapping_problems
 from transfer.services import DocumentRefused, config_import
 
@@ -106,9 +111,25 @@ class ConfigExportView(APIView):
     permission_classes = [TransferPermission]
     required_permission = EXPORT_PERMISSION
 
-    @extend_schema(operation_id="config_export", responses=DocumentSerializer)
+    @extend_schema(
+        operation_id="config_export",
+        responses={
+            200: DocumentSerializer,
+            409: OpenApiResponse(
+                OpenApiTypes.OBJECT,
+                description="An integration names a queue or agent by a database ID that has "
+                "no portable name: `errors` says which.",
+            ),
+        },
+    )
     def get(self, request: Request) -> Response:
-        return Response(config_export())
+        try:
+            return Response(config_export())
+        except ExportRefused as exc:
+            return Response(
+                {"detail": " ".join(exc.messages), "errors": exc.messages},
+                status=status.HTTP_409_CONFLICT,
+            )
 
 
 class ConfigImportView(APIView):

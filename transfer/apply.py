@@ -18,7 +18,7 @@ from conversations.models import Agent
 from conversations.services import agent_delete, agent_save
 from integrations import services as integration_services
 from integrations.models import Integration
-from integrations.selectors import DatabaseReferences
+from integrations.selectors import DatabaseReferences, stored_check
 from integrations.validation import AUTHENTICATION_BLOCK as INTEGRATION_BLOCK
 from integrations.validation import AuthenticationInput as IntegrationAuthenticationInput
 from integrations.validation import IntegrationInput, clean_integration
@@ -33,7 +33,7 @@ from queues import selectors as queue_selectors
 from queues import services as queue_services
 from queues.models import Queue
 from queues.validation import clean_addresses
-from transfer.plan import CREATE, DELETE, UPDATE, Plan, Planned
+from transfer.plan import CREATE, DELETE, UNCHANGED, UPDATE, Plan, Planned
 
 
 class ImportRefused(Exception):
@@ -77,7 +77,11 @@ def plan_apply(plan: Plan) -> list[dict[str, str]]:
     for planned in plan.of("integrations"):
         if planned.action in {CREATE, UPDATE}:
             _integration_apply(planned)
-    return _prune(plan)
+    not_deleted = _prune(plan)
+    for planned in plan.of("integrations"):
+        if planned.action == UNCHANGED:
+            _integration_recheck(planned)
+    return not_deleted
 
 
 # --- Messaging services ----------------------------------------------------------------------
@@ -297,6 +301,26 @@ def _integration_apply(planned: Planned) -> None:
         )
     except ValidationError as exc:
         raise _refuse(planned, _model_errors(exc)) from None
+
+
+def _integration_recheck(planned: Planned) -> None:
+    """An integration left as it is still passes its checks among the objects changed around it.
+
+    Its `set` may name a queue address or agent the import took away: left enabled, it would
+    fail at run time, so the import is refused naming it.
+    """
+    if planned.stored is None:
+        return
+    integration = (
+        Integration.objects.prefetch_related("queues", "authentications")
+        .filter(pk=planned.stored.pk, enabled=True)
+        .first()
+    )
+    if integration is None:
+        return
+    check = stored_check(integration, references=DatabaseReferences())
+    if check.errors:
+        raise _refuse(planned, dict(check.errors))
 
 
 # --- Prune -----------------------------------------------------------------------------------

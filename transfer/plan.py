@@ -228,6 +228,21 @@ def _agent_desired(part: dict[str, Any], mapping: LandscapeMapping) -> dict[str,
     return {**part, "queues": sorted(set(part["queues"]))}
 
 
+def _configuration_desired(configuration: Any, mapping: LandscapeMapping) -> Any:
+    """The configuration with the app ID of a `set.queue.address` mapped."""
+    set_values = document.set_of(configuration)
+    queue = set_values.get("queue") if set_values else None
+    address = queue.get("address") if isinstance(queue, dict) else None
+    if not isinstance(address, str) or "@" not in address:
+        return configuration
+    app, _, rest = address.strip().partition("@")
+    mapped = f"{mapping.app(app)}@{rest}"
+    if mapped == address:
+        return configuration
+    changed = {**(set_values or {}), "queue": {**queue, "address": mapped}}  # type: ignore[dict-item]
+    return {**configuration, "response": {**configuration["response"], "set": changed}}
+
+
 def _integration_desired(part: dict[str, Any], mapping: LandscapeMapping) -> dict[str, Any]:
     chosen = set(part["events"])
     events = [e for e in Event.values if e in chosen] + sorted(chosen - set(Event.values))
@@ -249,7 +264,7 @@ def _integration_desired(part: dict[str, Any], mapping: LandscapeMapping) -> dic
             ),
             key=lambda a: a["authentication_id"],
         ),
-        "configuration": part["configuration"],
+        "configuration": _configuration_desired(part["configuration"], mapping),
         # Saving without events disables an integration (integrations.services.integration_save).
         "enabled": part["enabled"] and bool(events),
     }

@@ -331,3 +331,29 @@ def test_admin_import_shows_errors_and_refusals(admin_client_: Client) -> None:
     )
     assert broken.status_code == 200
     assert "is not JSON" in broken.content.decode()
+
+
+def test_export_command_refuses_an_unwritable_output_and_an_unportable_reference(
+    tmp_path: Path,
+) -> None:
+    from conversations.models import Agent
+    from tests.factories import make_integration
+
+    build_landscape()
+    with pytest.raises(CommandError, match="No such file or directory"):
+        call_command("config_export", "--output", str(tmp_path / "missing" / "x.json"))
+    bob = Agent.objects.get(name="Bob")
+    make_integration(
+        "Router",
+        events=["received"],
+        configuration={
+            "request": {"method": "POST"},
+            "response": {"set": {"preferredAgent": bob.pk}},
+        },
+    )
+
+    with pytest.raises(CommandError, match="Router"):
+        call_command("config_export", "--output", str(tmp_path / "x.json"))
+    response = _api(_staff("export_configuration")).get("/api/v1/config/export/")
+    assert response.status_code == 409
+    assert "Router" in response.json()["errors"][0]

@@ -2,10 +2,24 @@
 
 from __future__ import annotations
 
+import json
+from typing import Any
+
 import pytest
 
-from tests.transfer.landscape import build_landscape
-from transfer.document import config_export
+from conversations.models import Agent
+from integrations.models import Integration
+from queues.models import Queue
+from tests.factories import make_agent, make_integration, make_queue
+from tests.transfer.landscape import (
+    EU_APP,
+    EU_APP_2,
+    build_landscape,
+    landscape_secrets,
+    wipe,
+)
+from transfer.document import ExportRefused, config_export
+from transfer.plan import mapping_of
 from transfer.services import DocumentRefused, config_import
 
 pytestmark = pytest.mark.django_db
@@ -20,3 +34,90 @@ def test_an_unknown_integration_channel_type_is_refused_by_field() -> None:
         config_import(document=document)
 
     assert "channel_type" in refused.value.errors["integrations"][0]
+
+
+def _steering(**set_values: Any) -> dict[str, Any]:
+    return {"request": {"method": "POST"}, "response": {"set": set_values}}
+
+
+def test_export_names_queues_by_address_and_agents_by_number_and_import_resolves_them() -> None:
+    build_landscape()
+    sales = Queue.objects.get(name="Sales")
+    ann = Agent.objects.get(name="Ann")
+    make_integration(
+        "Router",
+        queues=[sales],
+        events=["received"],
+        configuration=_steering(
+            queue={"id": str(sales.pk)},
+            preferredAgent=str(ann.pk),
+            requiredAgents={"agents": [ann.pk], "timeout": 30},
+        ),
+    )
+    first_address = sorted(a.address for a in sales.addresses.all())[0]
+    document = config_export()
+    wipe()
+    make_queue("Elsewhere", ["01OTHERAPP@whatsapp"])  # takes the IDs the export had
+    make_agent("Zed", number="")
+
+    result = config_import(document=document, secrets=landscape_secrets())
+
+    assert result.errors == []
+    steering = Integration.objects.get(name="Router").configuration["response"]["set"]
+    assert steering == {
+        "queue": {"address": first_address},
+        "preferredAgent": "1001",
+        "requiredAgents": {"agents": ["1001"], "timeout": 30},
+    }
+    assert str(sales.pk) not in json.dumps(steering)
+
+
+def test_export_refuses_an_agent_named_by_id_that_has_no_other_name() -> None:
+    build_landscape()
+    bob = Agent.objects.get(name="Bob")
+    make_integration(
+        "Router", events=["received"], configuration=_steering(preferredAgent=str(bob.pk))
+    )
+
+    with pytest.raises(ExportRefused, match="Router"):
+        config_export()
+
+
+def test_map_app_rewrites_the_app_of_a_set_queue_address() -> None:
+    build_landscape()
+    make_integration(
+        "Router",
+        events=["received"],
+        configuration=_steering(queue={"address": f"{EU_APP}@whatsapp"}),
+    )
+    document = config_export()
+    wipe()
+    us_app = "US0000000000000000000000AA"
+
+    result = config_import(
+        document=document,
+        mapping=mapping_of({}, {EU_APP: us_app, EU_APP_2: "US0000000000000000000000BB"}),
+    )
+
+    assert result.errors == []
+    steering = Integration.objects.get(name="Router").configuration["response"]["set"]
+    assert steering["queue"]["address"].startswith(f"{us_app}@")
+
+
+def test_an_unchanged_integration_whose_queue_address_goes_away_is_reported() -> None:
+    build_landscape()
+    make_integration(
+        "Router",
+        events=["received"],
+        configuration=_steering(queue={"address": f"{EU_APP}@viber-bot"}),
+    )
+    document = config_export()
+    sales = next(q for q in document["queues"] if q["name"] == "Sales")
+    sales["addresses"] = [a for a in sales["addresses"] if "viber" not in a.lower()]
+
+    result = config_import(document=document)
+
+    router = next(p for p in result.plan.objects if p.name == "Router")
+    assert router.action == "unchanged"
+    assert [e["object"] for e in result.errors] == ["integration “Router”"]
+    assert not result.applied
