@@ -13,13 +13,14 @@ the document's parts, so export and plan cannot disagree on what a field is.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from django.db.models import Prefetch, Q, QuerySet
 from django.utils import timezone
 from rest_framework import serializers
 
+from configurator.names import names_folded
 from conversations.models import Agent
 from integrations.choices import IntegrationChannelType
 from integrations.models import Integration, IntegrationAuthentication
@@ -223,10 +224,31 @@ class PortableReferences:
         return {**configuration, "response": {**configuration["response"], "set": changed}}
 
 
-def agent_key(entry: dict[str, Any]) -> tuple[str, str]:
-    """How an agent is known across landscapes: the number when there is one, else the name."""
-    number = entry.get("number") or ""
-    return ("number", number) if number else ("name", str(entry["name"]).casefold())
+def object_keys(kind: str, entries: Sequence[Mapping[str, Any]]) -> list[Any]:
+    """How each entry is known across landscapes, in order; two entries never share a key.
+
+    Names are unique by the database's own folding (`configurator.names`), so they are
+    compared by it. An agent is known by its number; agents without one may share name, chat
+    address and e-mail, so they are counted within such a group, in an order that lines up
+    entries that are alike (an export matched against what it was exported from is unchanged).
+    """
+    folded = names_folded(str(entry["name"]) for entry in entries)
+    if kind != "agents":
+        return [folded[str(entry["name"])] for entry in entries]
+    keys: list[Any] = [None] * len(entries)
+    groups: dict[tuple[str, ...], list[int]] = {}
+    for index, entry in enumerate(entries):
+        number = entry.get("number") or ""
+        if number:
+            keys[index] = ("number", number)
+        else:
+            group = ("name", folded[str(entry["name"])], entry["chat_address"], entry["email"])
+            groups.setdefault(group, []).append(index)
+    for group, indexes in groups.items():
+        alike = sorted(indexes, key=lambda i: json.dumps(entries[i], sort_keys=True, default=str))
+        for count, index in enumerate(alike):
+            keys[index] = (*group, count)
+    return keys
 
 
 # --- Reading them, a fixed number of queries whatever the rows --------------------------------
@@ -406,8 +428,7 @@ class DocumentSerializer(serializers.Serializer[Any]):
         errors: dict[str, list[str]] = {}
         for kind in KINDS:
             seen: set[Any] = set()
-            for part in attrs[kind]:
-                key = agent_key(part) if kind == "agents" else str(part["name"]).casefold()
+            for part, key in zip(attrs[kind], object_keys(kind, attrs[kind]), strict=True):
                 if key in seen:
                     errors.setdefault(kind, []).append(
                         f"“{part['name']}” is in the document twice."

@@ -18,6 +18,7 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.db import models
 
+from configurator.names import names_folded
 from conversations.choices import Event
 from messaging.choices import AuthenticationDirection
 from messaging.validation import (
@@ -290,12 +291,6 @@ _STORED: dict[str, Callable[[], Iterable[Any]]] = {
 }
 
 
-def _key(kind: str, entry: Mapping[str, Any]) -> Any:
-    if kind == "agents":
-        return document.agent_key(dict(entry))
-    return str(entry["name"]).casefold()
-
-
 def _entry_key(kind: str, entry: Mapping[str, Any]) -> str:
     """What an authentication entry's secret belongs to (messaging matches outbound by app)."""
     if kind == "services":
@@ -349,20 +344,22 @@ def plan_import(
     """Compare the document with what is stored; nothing is written."""
     objects: list[Planned] = []
     for kind in document.KINDS:
+        rows = list(_STORED[kind]())
+        entries = [_ENTRY[kind](row) for row in rows]
         stored_rows: dict[Any, models.Model] = {}
         stored_names: dict[Any, str] = {}
-        for row in _STORED[kind]():
-            entry = _ENTRY[kind](row)
-            stored_rows[_key(kind, entry)] = row
-            stored_names[_key(kind, entry)] = entry["name"]
-        kind_secrets = {name.casefold(): given for name, given in secrets.get(kind, {}).items()}
+        for row, entry, key in zip(rows, entries, document.object_keys(kind, entries), strict=True):
+            stored_rows[key] = row
+            stored_names[key] = entry["name"]
+        given_by_name = secrets.get(kind, {})
+        wanted = [_DESIRED[kind](part, mapping) for part in parts[kind]]
+        folded = names_folded([*given_by_name, *(str(d["name"]) for d in wanted)])
+        kind_secrets = {folded[name]: given for name, given in given_by_name.items()}
         matched: set[Any] = set()
-        for part in parts[kind]:
-            desired = _DESIRED[kind](part, mapping)
-            key = _key(kind, desired)
+        for desired, key in zip(wanted, document.object_keys(kind, wanted), strict=True):
             stored = stored_rows.get(key)
             matched.add(key)
-            given = dict(kind_secrets.get(str(desired["name"]).casefold(), {}))
+            given = dict(kind_secrets.get(folded[str(desired["name"])], {}))
             missing: list[str] = []
             setting: list[str] = []
             if kind in {"services", "integrations"}:

@@ -17,6 +17,7 @@ from tests.transfer.landscape import (
     build_landscape,
     landscape_secrets,
     wipe,
+    without_time,
 )
 from transfer.document import ExportRefused, config_export
 from transfer.plan import mapping_of
@@ -121,3 +122,38 @@ def test_an_unchanged_integration_whose_queue_address_goes_away_is_reported() ->
     assert router.action == "unchanged"
     assert [e["object"] for e in result.errors] == ["integration “Router”"]
     assert not result.applied
+
+
+def test_agents_with_the_same_name_and_no_number_round_trip() -> None:
+    build_landscape()
+    support = Queue.objects.get(name="Support")
+    make_agent("Bob", queues=[], number="")
+    make_agent("bob", queues=[support], number="", email="bob@example.com")
+    document = config_export()
+
+    assert {p.action for p in config_import(document=document).plan.objects} == {"unchanged"}
+    wipe()
+    result = config_import(document=document, secrets=landscape_secrets())
+
+    assert result.errors == []
+    assert Agent.objects.filter(name__iexact="bob").count() == 3
+    assert without_time(config_export()) == without_time(document)
+
+
+def test_names_differing_only_beyond_the_database_case_rule_round_trip() -> None:
+    build_landscape()
+    make_queue("Straße", [f"{EU_APP}@telegram"])
+    make_queue("STRASSE", [f"{EU_APP}@instagram"])
+    document = config_export()
+    wipe()
+
+    result = config_import(document=document, secrets=landscape_secrets())
+
+    assert result.errors == []
+    assert set(
+        Queue.objects.filter(name__in=["Straße", "STRASSE"]).values_list("name", flat=True)
+    ) == {
+        "Straße",
+        "STRASSE",
+    }
+    assert without_time(config_export()) == without_time(document)
