@@ -242,12 +242,17 @@ def object_keys(kind: str, entries: Sequence[Mapping[str, Any]]) -> list[Any]:
         if number:
             keys[index] = ("number", number)
         else:
-            group = ("name", folded[str(entry["name"])], entry["chat_address"], entry["email"])
+            group: tuple[str, ...] = (
+                "name",
+                folded[str(entry["name"])],
+                str(entry["chat_address"]),
+                str(entry["email"]),
+            )
             groups.setdefault(group, []).append(index)
-    for group, indexes in groups.items():
+    for same, indexes in groups.items():
         alike = sorted(indexes, key=lambda i: json.dumps(entries[i], sort_keys=True, default=str))
         for count, index in enumerate(alike):
-            keys[index] = (*group, count)
+            keys[index] = (*same, count)
     return keys
 
 
