@@ -339,6 +339,11 @@ def _prune(plan: Plan) -> list[dict[str, str]]:
         for planned in plan.of(kind):
             if planned.action != DELETE:
                 continue
+            if kind == "services" and (
+                problems := messaging_selectors.service_delete_problems(planned.stored)  # type: ignore[arg-type]
+            ):
+                not_deleted.append({"object": planned.label, "reason": " ".join(problems)})
+                continue
             try:
                 deleters[kind](planned.stored)
             except ValidationError as exc:

@@ -9,8 +9,9 @@ import pytest
 
 from conversations.models import Agent
 from integrations.models import Integration
+from messaging.models import MessagingService
 from queues.models import Queue
-from tests.factories import make_agent, make_integration, make_queue
+from tests.factories import make_agent, make_contact, make_integration, make_queue
 from tests.transfer.landscape import (
     EU_APP,
     EU_APP_2,
@@ -157,3 +158,22 @@ def test_names_differing_only_beyond_the_database_case_rule_round_trip() -> None
         "STRASSE",
     }
     assert without_time(config_export()) == without_time(document)
+
+
+def test_prune_keeps_a_service_whose_apps_address_kept_queues_or_open_conversations() -> None:
+    build_landscape()
+    br_app = "01BRAPP000000000000000000A"
+    brazil = make_queue("Brazil", [f"{br_app}@whatsapp"])
+    make_contact(brazil)
+    document = config_export()
+    document["services"] = []
+    document["queues"] = [q for q in document["queues"] if q["name"] != "Brazil"]
+
+    result = config_import(document=document, prune=True)
+
+    assert result.errors == []
+    kept = {entry["object"]: entry["reason"] for entry in result.not_deleted}
+    assert "queue(s) “Sales”" in kept["messaging service “Sinch EU”"]
+    assert "open conversation" in kept["messaging service “Sinch BR”"]
+    assert MessagingService.objects.count() == 2
+    assert Queue.objects.filter(name="Brazil").exists()  # its open conversation keeps it too
