@@ -28,11 +28,12 @@ from messaging import services as messaging_services
 from messaging.models import MessagingService
 from messaging.validation import AUTHENTICATION_BLOCK as SERVICE_BLOCK
 from messaging.validation import AuthenticationInput as ServiceAuthenticationInput
+from messaging.validation import CleanAuthentication, entry_match_key
 from messaging.validation import clean_authentications as clean_service_authentications
 from queues import selectors as queue_selectors
 from queues import services as queue_services
 from queues.models import Queue
-from queues.validation import clean_addresses
+from queues.validation import CleanAddress, clean_addresses
 from transfer.plan import CREATE, DELETE, UNCHANGED, UPDATE, Plan, Planned
 
 
@@ -61,6 +62,7 @@ def _model_errors(exc: ValidationError) -> dict[str, Any]:
 
 def plan_apply(plan: Plan) -> list[dict[str, str]]:
     """Write every object the plan creates, updates or deletes; returns what was not deleted."""
+    _take_away(plan)
     for planned in plan.of("services"):
         if planned.action in {CREATE, UPDATE}:
             _service_apply(planned)
@@ -82,6 +84,61 @@ def plan_apply(plan: Plan) -> list[dict[str, str]]:
         if planned.action == UNCHANGED:
             _integration_recheck(planned)
     return not_deleted
+
+
+def _take_away(plan: Plan) -> None:
+    """First pass: take from stored objects the apps and addresses the document takes away.
+
+    An app or an address may move from one object to another; whichever is applied first,
+    the other still holds it until this pass has let go of it. What stays keeps its row.
+    """
+    for planned in plan.of("services"):
+        service = planned.stored
+        if planned.action != UPDATE or not isinstance(service, MessagingService):
+            continue
+        wanted = {
+            entry_match_key(e["direction"], e["authentication_id"])
+            for e in (planned.desired or {})["authentications"]
+        }
+        rows = list(service.authentications.all())
+        kept = [r for r in rows if entry_match_key(r.direction, r.authentication_id) in wanted]
+        if len(kept) < len(rows):
+            messaging_services.authentications_replace(
+                service=service,
+                entries=[
+                    CleanAuthentication(
+                        direction=r.direction,
+                        authentication_id=r.authentication_id,
+                        key_id=r.key_id,
+                        app_id=r.app_id,
+                        secret=None,
+                        triggers=list(r.triggers or []),
+                    )
+                    for r in kept
+                ],
+                missing_secret_allowed=True,
+            )
+            _forget_prefetched(service, "authentications")
+    for planned in plan.of("queues"):
+        queue = planned.stored
+        if planned.action != UPDATE or not isinstance(queue, Queue):
+            continue
+        wanted_addresses = set((planned.desired or {})["addresses"])
+        stored = list(queue.addresses.all())
+        kept_addresses = [a for a in stored if a.address in wanted_addresses]
+        if len(kept_addresses) < len(stored):
+            queue_services.addresses_replace(
+                queue=queue,
+                addresses=[
+                    CleanAddress(address=a.address, app_id=a.app_id, subchannel=a.subchannel)
+                    for a in kept_addresses
+                ],
+            )
+            _forget_prefetched(queue, "addresses")
+
+
+def _forget_prefetched(row: Any, relation: str) -> None:
+    getattr(row, "_prefetched_objects_cache", {}).pop(relation, None)
 
 
 # --- Messaging services ----------------------------------------------------------------------

@@ -177,3 +177,36 @@ def test_prune_keeps_a_service_whose_apps_address_kept_queues_or_open_conversati
     assert "open conversation" in kept["messaging service “Sinch BR”"]
     assert MessagingService.objects.count() == 2
     assert Queue.objects.filter(name="Brazil").exists()  # its open conversation keeps it too
+
+
+def test_an_address_moves_from_one_queue_to_another_whatever_the_order() -> None:
+    build_landscape()
+    document = config_export()
+    queues = {q["name"]: q for q in document["queues"]}
+    moving = queues["Spare"]["addresses"][0]
+    queues["Sales"]["addresses"].append(moving)
+    queues["Spare"]["addresses"] = [f"{EU_APP}@telegram"]
+
+    result = config_import(document=document)
+
+    assert result.errors == []
+    assert Queue.objects.get(addresses__address=moving).name == "Sales"
+
+
+def test_an_app_moves_from_one_service_to_another_whatever_the_order() -> None:
+    build_landscape()
+    document = config_export()
+    services = {s["name"]: s for s in document["services"]}
+    moving = next(
+        e
+        for e in services["Sinch EU"]["authentications"]
+        if e["authentication_id"].endswith(EU_APP_2)
+    )
+    services["Sinch EU"]["authentications"].remove(moving)
+    services["Sinch BR"]["authentications"].append(moving)
+    # "Sinch BR" sorts before "Sinch EU": it is applied first.
+
+    result = config_import(document=document)
+
+    assert result.errors == []
+    assert MessagingService.objects.get(authentications__app_id=EU_APP_2).name == "Sinch BR"
