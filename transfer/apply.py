@@ -193,6 +193,7 @@ def _service_apply(planned: Planned) -> None:
                 service=stored,
                 name=desired["name"],
                 service_connection=desired["service_connection"],
+                type=desired["type"],
                 auth_method=desired["auth_method"],
                 authentications=result.entries,
                 enabled=desired["enabled"],

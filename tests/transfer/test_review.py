@@ -210,3 +210,15 @@ def test_an_app_moves_from_one_service_to_another_whatever_the_order() -> None:
 
     assert result.errors == []
     assert MessagingService.objects.get(authentications__app_id=EU_APP_2).name == "Sinch BR"
+
+
+def test_a_service_type_change_goes_through_the_service_validation() -> None:
+    build_landscape()
+    document = config_export()
+    document["services"][0]["type"] = "carrier-pigeon"
+
+    result = config_import(document=document)
+
+    assert not result.applied
+    assert result.errors[0]["object"] == f"messaging service “{document['services'][0]['name']}”"
+    assert result.errors[0]["field"] == "type"
