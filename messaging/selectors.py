@@ -49,6 +49,15 @@ def service_app_ids(service_id: int | None) -> set[str]:
     )
 
 
+def held_app_ids() -> set[str]:
+    """Every app some messaging service holds (their outbound entries)."""
+    return set(
+        ServiceAuthentication.objects.filter(
+            direction=AuthenticationDirection.OUTBOUND
+        ).values_list("app_id", flat=True)
+    )
+
+
 # Queues named per app in a warning; the rest are counted.
 STRANDED_QUEUES_NAMED = 5
 

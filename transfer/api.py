@@ -97,6 +97,10 @@ class ImportResultSerializer(serializers.Serializer[Any]):
     objects = PlannedSerializer(many=True)
     secrets_missing = serializers.ListField(child=serializers.CharField())
     not_deleted = NotDeletedSerializer(many=True)
+    warnings = serializers.ListField(
+        child=serializers.CharField(),
+        help_text="The save-time warnings of the admin and the API, over the imported result.",
+    )
 
     def get_fields(self) -> dict[str, serializers.Field[Any, Any, Any, Any]]:
         # `errors` is a Serializer's own attribute: the field of that name is added here.

@@ -16,6 +16,7 @@ from django.core.exceptions import ValidationError
 
 from conversations.models import Agent
 from conversations.services import agent_delete, agent_save
+from integrations import selectors as integration_selectors
 from integrations import services as integration_services
 from integrations.models import Integration
 from integrations.selectors import DatabaseReferences, stored_check
@@ -379,6 +380,41 @@ def _integration_recheck(planned: Planned) -> None:
     check = stored_check(integration, references=DatabaseReferences())
     if check.errors:
         raise _refuse(planned, dict(check.errors))
+
+
+# --- What the result deserves a second look at ----------------------------------------------
+
+
+def result_warnings(plan: Plan, *, apps_before: set[str]) -> list[str]:
+    """The save-time warnings the admin and the API give, over the imported result.
+
+    Objects left unchanged are looked at too: a change around them (an app taken from a
+    service, a queue's new overflow) can strand or circle them. `apps_before`: the apps the
+    services held before the import, so that only apps the import took away are named.
+    """
+    warnings: list[str] = []
+    apps_after = messaging_selectors.held_app_ids()
+    warnings.extend(messaging_selectors.stranded_queue_warnings(apps_before - apps_after))
+    kept = [p for p in plan.objects if p.action != DELETE]
+    queue_names = [p.name for p in kept if p.kind == "queues"]
+    for queue in Queue.objects.filter(name__in=queue_names).order_by("name"):
+        warnings.extend(
+            f"queue “{queue.name}”: {text}" for text in queue_selectors.save_warnings(queue)
+        )
+    changed = {p.name for p in kept if p.kind == "integrations" and p.action != UNCHANGED}
+    integration_names = [p.name for p in kept if p.kind == "integrations"]
+    for integration in (
+        Integration.objects.filter(name__in=integration_names)
+        .prefetch_related("queues")
+        .order_by("name")
+    ):
+        found = (
+            integration_selectors.save_warnings(integration)
+            if integration.name in changed
+            else integration_selectors.crowded_event_warnings(integration)
+        )
+        warnings.extend(f"integration “{integration.name}”: {text}" for text in found)
+    return list(dict.fromkeys(warnings))
 
 
 # --- Prune -----------------------------------------------------------------------------------

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 import pytest
+from django.core.management import call_command
 
 from conversations.models import Agent
 from integrations.models import Integration
@@ -222,3 +224,38 @@ def test_a_service_type_change_goes_through_the_service_validation() -> None:
     assert not result.applied
     assert result.errors[0]["object"] == f"messaging service “{document['services'][0]['name']}”"
     assert result.errors[0]["field"] == "type"
+
+
+def test_the_result_is_checked_with_the_save_warnings_of_the_admin_and_the_api() -> None:
+    build_landscape()
+    document = config_export()
+    queues = {q["name"]: q for q in document["queues"]}
+    queues["Spare"]["overflow_queue"] = "Sales"
+    queues["Spare"]["max_waiting_time"] = 60
+    services = {s["name"]: s for s in document["services"]}
+    services["Sinch EU"]["authentications"] = [
+        e
+        for e in services["Sinch EU"]["authentications"]
+        if not e["authentication_id"].endswith(EU_APP_2)
+    ]
+
+    result = config_import(document=document, dry_run=True)
+
+    assert result.errors == []
+    text = " ".join(result.warnings)
+    assert "circle" in text and "Spare → Sales → Spare" in text
+    assert f"app {EU_APP_2} is in no messaging service" in text
+    assert result.as_json()["warnings"] == result.warnings
+
+
+def test_the_command_prints_the_warnings(tmp_path: Path, capsys: Any) -> None:
+    build_landscape()
+    document = config_export()
+    spare = next(q for q in document["queues"] if q["name"] == "Spare")
+    spare.update(overflow_queue="Sales", max_waiting_time=60)
+    path = tmp_path / "config.json"
+    path.write_text(json.dumps(document))
+
+    call_command("config_import", str(path), "--dry-run")
+
+    assert "Warning: queue “Spare”: Overflow goes round in a circle" in capsys.readouterr().out
