@@ -101,6 +101,10 @@ class ImportResultSerializer(serializers.Serializer[Any]):
     summary = serializers.DictField(child=serializers.IntegerField())
     objects = PlannedSerializer(many=True)
     secrets_missing = serializers.ListField(child=serializers.CharField())
+    secrets_unused = serializers.ListField(
+        child=serializers.CharField(),
+        help_text="Secrets given for objects or entries the document does not hold (not used).",
+    )
     not_deleted = NotDeletedSerializer(many=True)
     warnings = serializers.ListField(
         child=serializers.CharField(),

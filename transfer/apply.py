@@ -8,12 +8,16 @@ rolls everything back.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 from functools import partial
 from typing import Any
 
 from django.core.exceptions import ValidationError
+from django.db import IntegrityError
 
+from configurator import names
 from conversations.models import Agent
 from conversations.services import agent_delete, agent_save
 from integrations import selectors as integration_selectors
@@ -61,17 +65,31 @@ def _model_errors(exc: ValidationError) -> dict[str, Any]:
     return {"__all__": exc.messages}
 
 
+@contextmanager
+def _naming(planned: Planned) -> Iterator[None]:
+    """A name taken meanwhile (another save passed the same check a moment earlier, and the
+    unique index refused this one) is refused naming the object, as the check would have."""
+    try:
+        yield
+    except IntegrityError as exc:
+        if names.CONSTRAINT_SUFFIX not in str(exc):
+            raise
+        raise _refuse(planned, {names.NAME_FIELD: [str(names.NAME_TAKEN_MEANWHILE)]}) from None
+
+
 def plan_apply(plan: Plan) -> list[dict[str, str]]:
     """Write every object the plan creates, updates or deletes; returns what was not deleted."""
     _take_away(plan)
     for planned in plan.of("services"):
         if planned.action in {CREATE, UPDATE}:
-            _service_apply(planned)
-    deferred = [
-        planned
-        for planned in plan.of("queues")
-        if planned.action in {CREATE, UPDATE} and _queue_apply(planned)
-    ]
+            with _naming(planned):
+                _service_apply(planned)
+    deferred = []
+    for planned in plan.of("queues"):
+        if planned.action in {CREATE, UPDATE}:
+            with _naming(planned):
+                if _queue_apply(planned):
+                    deferred.append(planned)
     for planned in deferred:
         _queue_overflow_apply(planned)
     for planned in plan.of("agents"):
@@ -79,7 +97,8 @@ def plan_apply(plan: Plan) -> list[dict[str, str]]:
             _agent_apply(planned)
     for planned in plan.of("integrations"):
         if planned.action in {CREATE, UPDATE}:
-            _integration_apply(planned)
+            with _naming(planned):
+                _integration_apply(planned)
     not_deleted = _prune(plan)
     for planned in plan.of("integrations"):
         if planned.action == UNCHANGED:

@@ -150,6 +150,8 @@ class Plan:
 
     objects: list[Planned]
     prune: bool
+    # Secrets given for objects or entries the document does not hold (never their values).
+    unused_secrets: list[str] = field(default_factory=list)
 
     def of(self, kind: str) -> list[Planned]:
         return [o for o in self.objects if o.kind == kind]
@@ -159,6 +161,10 @@ class Plan:
         for planned in self.objects:
             counts[planned.action] += 1
         return counts
+
+    def secrets_unused(self) -> list[str]:
+        """Secrets given that nothing in the document takes: a misspelt name or ID, say."""
+        return list(self.unused_secrets)
 
     def secrets_missing(self) -> list[str]:
         """What to do after the import: “enter the secret of KEYID@APPID, then enable”."""
@@ -343,6 +349,7 @@ def plan_import(
 ) -> Plan:
     """Compare the document with what is stored; nothing is written."""
     objects: list[Planned] = []
+    unused: list[str] = []
     for kind in document.KINDS:
         rows = list(_STORED[kind]())
         entries = [_ENTRY[kind](row) for row in rows]
@@ -355,6 +362,12 @@ def plan_import(
         wanted = [_DESIRED[kind](part, mapping) for part in parts[kind]]
         folded = names_folded([*given_by_name, *(str(d["name"]) for d in wanted)])
         kind_secrets = {folded[name]: given for name, given in given_by_name.items()}
+        held = {folded[str(d["name"])] for d in wanted}
+        unused.extend(
+            f"{KIND_LABELS[kind]} “{name}” is not in the document: its secrets were not used."
+            for name in given_by_name
+            if folded[name] not in held
+        )
         matched: set[Any] = set()
         for desired, key in zip(wanted, document.object_keys(kind, wanted), strict=True):
             stored = stored_rows.get(key)
@@ -363,6 +376,13 @@ def plan_import(
             missing: list[str] = []
             setting: list[str] = []
             if kind in {"services", "integrations"}:
+                entry_ids = {e["authentication_id"] for e in desired["authentications"]}
+                unused.extend(
+                    f"{KIND_LABELS[kind]} “{desired['name']}” has no entry {entry_id} in the "
+                    "document: its secret was not used."
+                    for entry_id in given
+                    if entry_id not in entry_ids
+                )
                 missing, setting = _secrets_plan(kind, desired, stored, given)
                 if missing:
                     desired["enabled"] = False
@@ -389,7 +409,7 @@ def plan_import(
                 for key, row in stored_rows.items()
                 if key not in matched
             )
-    return Plan(objects=objects, prune=prune)
+    return Plan(objects=objects, prune=prune, unused_secrets=unused)
 
 
 def _changes(current: dict[str, Any] | None, desired: dict[str, Any]) -> dict[str, dict[str, Any]]:

@@ -50,6 +50,7 @@ class ImportResult:
             "summary": self.plan.summary(),
             "objects": [planned.as_json() for planned in self.plan.objects],
             "secrets_missing": self.plan.secrets_missing(),
+            "secrets_unused": self.plan.secrets_unused(),
             "not_deleted": self.not_deleted,
             "warnings": self.warnings,
             "errors": self.errors,

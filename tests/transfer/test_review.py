@@ -259,3 +259,43 @@ def test_the_command_prints_the_warnings(tmp_path: Path, capsys: Any) -> None:
     call_command("config_import", str(path), "--dry-run")
 
     assert "Warning: queue “Spare”: Overflow goes round in a circle" in capsys.readouterr().out
+
+
+def test_secrets_for_objects_or_entries_the_document_lacks_are_reported() -> None:
+    build_landscape()
+    document = config_export()
+    secrets = {
+        "services": {"Sinch Nowhere": {"webhook": "w"}},
+        "integrations": {"CRM sync": {"basic:someone-else": "s"}},
+    }
+
+    result = config_import(document=document, secrets=secrets, dry_run=True)
+
+    unused = " ".join(result.plan.secrets_unused())
+    assert "messaging service “Sinch Nowhere”" in unused
+    assert "basic:someone-else" in unused and "integration “CRM sync”" in unused
+    assert result.as_json()["secrets_unused"] == result.plan.secrets_unused()
+    assert "s" not in result.as_json()["secrets_unused"][0].split()
+
+
+def test_a_name_taken_meanwhile_is_refused_naming_the_object() -> None:
+    from django.db.models.signals import pre_save
+
+    build_landscape()
+    document = config_export()
+    document["queues"].append({**document["queues"][0], "name": "Extra", "addresses": []})
+    document["queues"][-1]["addresses"] = [f"{EU_APP}@telegram"]
+
+    def take_the_name(sender: Any, instance: Queue, **kwargs: Any) -> None:
+        if instance.pk is None and instance.name == "Extra":
+            Queue.objects.bulk_create([Queue(name="EXTRA")])  # another save, a moment earlier
+
+    pre_save.connect(take_the_name, sender=Queue)
+    try:
+        result = config_import(document=document)
+    finally:
+        pre_save.disconnect(take_the_name, sender=Queue)
+
+    assert result.errors[0]["object"] == "queue “Extra”"
+    assert result.errors[0]["field"] == "name"
+    assert not Queue.objects.filter(name__iexact="extra").exists()
