@@ -414,19 +414,20 @@ def result_warnings(plan: Plan, *, apps_before: set[str]) -> list[str]:
     warnings: list[str] = []
     apps_after = messaging_selectors.held_app_ids()
     warnings.extend(messaging_selectors.stranded_queue_warnings(apps_before - apps_after))
-    kept = [p for p in plan.objects if p.action != DELETE]
-    queue_names = [p.name for p in kept if p.kind == "queues"]
-    for queue in Queue.objects.filter(name__in=queue_names).order_by("name"):
+    # Only a queue that overflows can be in a circle.
+    overflowing = Queue.objects.filter(
+        overflow_queue__isnull=False, max_waiting_time__isnull=False
+    ).order_by("name")
+    for queue in overflowing:
         warnings.extend(
             f"queue “{queue.name}”: {text}" for text in queue_selectors.save_warnings(queue)
         )
+    kept = [p for p in plan.objects if p.action != DELETE]
     changed = {p.name for p in kept if p.kind == "integrations" and p.action != UNCHANGED}
-    integration_names = [p.name for p in kept if p.kind == "integrations"]
-    for integration in (
-        Integration.objects.filter(name__in=integration_names)
-        .prefetch_related("queues")
-        .order_by("name")
-    ):
+    in_document = {p.name for p in kept if p.kind == "integrations"}
+    for integration in Integration.objects.prefetch_related("queues").order_by("name"):
+        if integration.name not in in_document:
+            continue
         found = (
             integration_selectors.save_warnings(integration)
             if integration.name in changed

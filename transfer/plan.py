@@ -297,6 +297,15 @@ _STORED: dict[str, Callable[[], Iterable[Any]]] = {
 }
 
 
+def _stored_entries(kind: str, rows: list[Any]) -> list[dict[str, Any]]:
+    """Stored rows as the export writes them (a `set`'s database IDs named portably, where they
+    can be), so that importing a landscape's own export plans nothing but "unchanged"."""
+    if kind != "integrations":
+        return [_ENTRY[kind](row) for row in rows]
+    references = document.PortableReferences(rows)
+    return [document.integration_entry(row, references) for row in rows]
+
+
 def _entry_key(kind: str, entry: Mapping[str, Any]) -> str:
     """What an authentication entry's secret belongs to (messaging matches outbound by app)."""
     if kind == "services":
@@ -352,12 +361,12 @@ def plan_import(
     unused: list[str] = []
     for kind in document.KINDS:
         rows = list(_STORED[kind]())
-        entries = [_ENTRY[kind](row) for row in rows]
+        entries = _stored_entries(kind, rows)
         stored_rows: dict[Any, models.Model] = {}
-        stored_names: dict[Any, str] = {}
+        stored_entries: dict[Any, dict[str, Any]] = {}
         for row, entry, key in zip(rows, entries, document.object_keys(kind, entries), strict=True):
             stored_rows[key] = row
-            stored_names[key] = entry["name"]
+            stored_entries[key] = entry
         given_by_name = secrets.get(kind, {})
         wanted = [_DESIRED[kind](part, mapping) for part in parts[kind]]
         folded = names_folded([*given_by_name, *(str(d["name"]) for d in wanted)])
@@ -386,7 +395,7 @@ def plan_import(
                 missing, setting = _secrets_plan(kind, desired, stored, given)
                 if missing:
                     desired["enabled"] = False
-            current = None if stored is None else _ENTRY[kind](stored)
+            current = stored_entries.get(key)
             changes = _changes(current, desired)
             if kind in {"services", "integrations"} and setting:
                 changes["secrets"] = {"from": None, "to": setting}
@@ -405,7 +414,7 @@ def plan_import(
             )
         if prune:
             objects.extend(
-                Planned(kind=kind, name=stored_names[key], action=DELETE, stored=row)
+                Planned(kind=kind, name=stored_entries[key]["name"], action=DELETE, stored=row)
                 for key, row in stored_rows.items()
                 if key not in matched
             )

@@ -299,3 +299,17 @@ def test_a_name_taken_meanwhile_is_refused_naming_the_object() -> None:
     assert result.errors[0]["object"] == "queue “Extra”"
     assert result.errors[0]["field"] == "name"
     assert not Queue.objects.filter(name__iexact="extra").exists()
+
+
+def test_a_landscape_naming_queues_by_id_plans_its_own_export_unchanged() -> None:
+    build_landscape()
+    sales = Queue.objects.get(name="Sales")
+    make_integration(
+        "Router", events=["received"], configuration=_steering(queue={"id": str(sales.pk)})
+    )
+
+    result = config_import(document=config_export())
+
+    assert {p.action for p in result.plan.objects} == {"unchanged"}
+    stored = Integration.objects.get(name="Router").configuration["response"]["set"]
+    assert stored == {"queue": {"id": str(sales.pk)}}
