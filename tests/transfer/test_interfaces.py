@@ -393,3 +393,25 @@ def test_admin_apply_of_a_document_larger_than_a_form_may_be_keeps_it_server_sid
     assert Queue.objects.filter(name="Sales").exists()
     again = admin_client_.post(url, {"carried": carried, "apply": "Apply"})
     assert "Choose the document file again" in again.content.decode()
+
+
+def test_admin_preview_shows_warnings_and_unused_secrets(admin_client_: Client) -> None:
+    build_landscape()
+    document = config_export()
+    spare = next(q for q in document["queues"] if q["name"] == "Spare")
+    spare.update(overflow_queue="Sales", max_waiting_time=60)
+
+    preview = admin_client_.post(
+        "/admin/configurator/configurationtransfer/",
+        {
+            "document": SimpleUploadedFile("config.json", json.dumps(document).encode()),
+            "secrets": SimpleUploadedFile(
+                "secrets.json", json.dumps({"services": {"Nowhere": {"webhook": "w"}}}).encode()
+            ),
+            "preview": "Preview",
+        },
+    )
+
+    page = preview.content.decode()
+    assert 'id="transfer-warnings"' in page and "Overflow goes round in a circle" in page
+    assert 'id="transfer-secrets-unused"' in page and "“Nowhere”" in page
