@@ -145,9 +145,17 @@ def _agents_named(set_values: dict[str, Any]) -> list[Any]:
         listed.append(set_values["preferredAgent"])
     required = set_values.get("requiredAgents")
     if isinstance(required, dict):
-        agents = required.get("agents")
-        listed.extend(agents if isinstance(agents, list) else [])
+        listed.extend(_required_listed(required.get("agents")) or [])
     return listed
+
+
+def _required_listed(agents: Any) -> list[Any] | None:
+    """`requiredAgents.agents` as a list: a list, or text of comma-separated identifiers."""
+    if isinstance(agents, list):
+        return agents
+    if isinstance(agents, str):
+        return [part.strip() for part in agents.split(",") if part.strip()]
+    return None
 
 
 class PortableReferences:
@@ -214,11 +222,17 @@ class PortableReferences:
         if "preferredAgent" in set_values:
             changed["preferredAgent"] = self._agent(name, set_values["preferredAgent"])
         required = set_values.get("requiredAgents")
-        if isinstance(required, dict) and isinstance(required.get("agents"), list):
-            changed["requiredAgents"] = {
-                **required,
-                "agents": [self._agent(name, value) for value in required["agents"]],
-            }
+        listed = _required_listed(required.get("agents")) if isinstance(required, dict) else None
+        if isinstance(required, dict) and listed is not None:
+            portable = [self._agent(name, value) for value in listed]
+            if portable != listed:
+                agents = required["agents"]
+                changed["requiredAgents"] = {
+                    **required,
+                    "agents": portable
+                    if isinstance(agents, list)
+                    else ",".join(str(value) for value in portable),
+                }
         if changed == set_values:
             return configuration
         return {**configuration, "response": {**configuration["response"], "set": changed}}

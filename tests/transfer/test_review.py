@@ -73,7 +73,23 @@ def test_export_names_queues_by_address_and_agents_by_number_and_import_resolves
         "preferredAgent": "1001",
         "requiredAgents": {"agents": ["1001"], "timeout": 30},
     }
-    assert str(sales.pk) not in json.dumps(steering)
+    assert "id" not in steering["queue"]
+
+
+def test_export_names_required_agents_given_as_text_by_number() -> None:
+    build_landscape()
+    ann = Agent.objects.get(name="Ann")
+    make_integration(
+        "Router",
+        events=["received"],
+        configuration=_steering(requiredAgents={"agents": f"{ann.pk}, ann@example.com"}),
+    )
+
+    router = next(i for i in config_export()["integrations"] if i["name"] == "Router")
+
+    assert router["configuration"]["response"]["set"]["requiredAgents"] == {
+        "agents": "1001,ann@example.com"
+    }
 
 
 def test_export_refuses_an_agent_named_by_id_that_has_no_other_name() -> None:
