@@ -14,11 +14,11 @@ holding names that differ only in case keeps the oldest row's name and renames t
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.db import DEFAULT_DB_ALIAS, models
+from django.db import DEFAULT_DB_ALIAS, connections, models
 from django.db.models import Count, Value
 from django.db.models.functions import Lower
 from django.utils.translation import gettext as _
@@ -29,6 +29,7 @@ NAME_FIELD = "name"
 # How every such constraint's database name ends (unique_name_ignoring_case checks it): what a
 # refused INSERT or UPDATE's error is recognised by.
 CONSTRAINT_SUFFIX = "_name_unique_ignoring_case"
+_FOLD_BATCH = 500
 NAME_TAKEN_MEANWHILE = gettext_lazy(
     "This name was taken a moment ago, regardless of case, by another save; choose another."
 )
@@ -51,6 +52,24 @@ def name_owner(
         rows = rows.exclude(pk=exclude_pk)
     found: str | None = rows.values_list(NAME_FIELD, flat=True).first()
     return found
+
+
+def names_folded(names: Iterable[str], *, using: str = DEFAULT_DB_ALIAS) -> dict[str, str]:
+    """Each name as the database's LOWER() folds it: what the unique name indexes compare.
+
+    Python's `str.lower()` or `casefold()` differ from it (“Straße” and “STRASSE” casefold
+    alike; SQLite folds only ASCII letters), so a check that must agree with the index asks the
+    database, a few hundred names a query.
+    """
+    distinct = sorted(set(names))
+    folded: dict[str, str] = {}
+    with connections[using].cursor() as cursor:
+        for start in range(0, len(distinct), _FOLD_BATCH):
+            batch = distinct[start : start + _FOLD_BATCH]
+            cursor.execute("SELECT " + ", ".join(["LOWER(CAST(%s AS TEXT))"] * len(batch)), batch)
+            row = cursor.fetchone()
+            folded.update(zip(batch, row, strict=True))
+    return folded
 
 
 def name_problem(

@@ -327,6 +327,11 @@ INTEGRATIONS_RETRY_MAX_SECONDS = env.float("INTEGRATIONS_RETRY_MAX_SECONDS", def
 # An integration whose deliveries failed finally this many times in a row is paused.
 INTEGRATIONS_PAUSE_AFTER_FAILURES = env.int("INTEGRATIONS_PAUSE_AFTER_FAILURES", default=20)
 
+# The largest body POST /api/v1/config/import/ reads (a configuration document with its options):
+# a large landscape's export is several MiB, above DATA_UPLOAD_MAX_MEMORY_SIZE, which bounds every
+# other request. Larger ones are answered 413; `manage.py config_import` reads any size.
+CONFIG_IMPORT_MAX_BYTES = env.int("CONFIG_IMPORT_MAX_BYTES", default=32 * 1024 * 1024)
+
 # Retention (docs/deployment.md, "Housekeeping"): days each kind of record is kept, 0 keeps it for
 # ever. Failed callbacks and failed deliveries are kept for the longer of the first two, so that a
 # person can still process or send them again; ended contacts' events count from the contact's end.

@@ -12,6 +12,7 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 
 from configurator import housekeeping
+from conversations.models import Contact
 from messaging.choices import AuthenticationDirection, CallbackStatus
 from messaging.models import Callback, DoctorRun, MessagingService, ServiceAuthentication
 from queues.models import Queue
@@ -44,6 +45,15 @@ def service_app_ids(service_id: int | None) -> set[str]:
     return set(
         ServiceAuthentication.objects.filter(
             service_id=service_id, direction=AuthenticationDirection.OUTBOUND
+        ).values_list("app_id", flat=True)
+    )
+
+
+def held_app_ids() -> set[str]:
+    """Every app some messaging service holds (their outbound entries)."""
+    return set(
+        ServiceAuthentication.objects.filter(
+            direction=AuthenticationDirection.OUTBOUND
         ).values_list("app_id", flat=True)
     )
 
@@ -89,6 +99,30 @@ def stranded_queue_warnings(
             % {"app": app_id, "queues": shown}
         )
     return warnings
+
+
+def service_delete_problems(service: MessagingService) -> list[str]:
+    """Why deleting the service would strand what stays (empty: nothing would).
+
+    Queues addressed to its apps would receive nothing and could not answer, and open
+    conversations on its apps could not be answered: an import's prune keeps such a service
+    and says why (the admin's and the API's delete warn with `stranded_queue_warnings`).
+    """
+    apps = service_app_ids(service.pk)
+    problems = stranded_queue_warnings(apps, leaving_service_id=service.pk)
+    held_elsewhere = set(app_owners(apps, exclude_service_id=service.pk))
+    open_count = Contact.objects.filter(
+        sinch_app_id__in=sorted(apps - held_elsewhere), ended_at__isnull=True
+    ).count()
+    if open_count:
+        problems.append(
+            _(
+                "%(count)s open conversation(s) are on its apps: they could not be answered. "
+                "End them first."
+            )
+            % {"count": open_count}
+        )
+    return problems
 
 
 def sinch_apps(app_ids: Collection[str]) -> dict[str, SinchApp]:

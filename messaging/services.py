@@ -60,12 +60,15 @@ def messaging_service_update(
     service: MessagingService,
     name: str | None = None,
     service_connection: str | None = None,
+    type: str | None = None,
     auth_method: str | None = None,
     authentications: Sequence[CleanAuthentication] | None = None,
     enabled: bool | None = None,
     missing_secret_allowed: bool = False,
 ) -> MessagingService:
     """Change a service; a given authentication block replaces the stored one."""
+    if type is not None:
+        service.type = type
     if enabled is not None:
         service.enabled = enabled
     if name is not None:

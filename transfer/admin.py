@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from typing import Any
 
 from django import forms
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, path
 from django.utils import timezone
@@ -16,12 +18,26 @@ from django.utils.translation import gettext_lazy as _
 
 from configurator.models import ConfigurationTransfer
 from transfer.api import EXPORT_PERMISSION, IMPORT_PERMISSION
-from transfer.document import SecretsSerializer, config_export, document_text
+from transfer.document import ExportRefused, SecretsSerializer, config_export, document_text
 from transfer.plan import mapping_of, mapping_problems, pairs
 from transfer.services import DocumentRefused, ImportResult, config_import
 
 # The largest document the page reads (the API's bound is Django's upload settings).
 MAX_DOCUMENT_BYTES = 20 * 1024 * 1024
+
+
+# Where the session keeps the previewed document (one per session, replaced by the next
+# preview, dropped once applied or when the session ends).
+PREVIEWED_KEY = "transfer_previewed_document"
+
+
+def _keep_previewed(request: HttpRequest, document: Any) -> str:
+    """Keep the previewed document for Apply; its SHA-256 is what the page carries."""
+    digest = hashlib.sha256(
+        json.dumps(document, sort_keys=True, ensure_ascii=False).encode()
+    ).hexdigest()
+    request.session[PREVIEWED_KEY] = {"digest": digest, "document": document}
+    return digest
 
 
 def _read_upload(upload: Any, what: Any) -> Any:
@@ -46,8 +62,9 @@ class ImportForm(forms.Form):
         required=False,
         help_text=_("A file written by Export (or manage.py config_export)."),
     )
-    # The document of the preview, carried to Apply (it holds no secret).
-    carried = forms.CharField(widget=forms.HiddenInput, required=False)
+    # The SHA-256 of the previewed document, kept in the session for Apply: a large landscape's
+    # document would exceed DATA_UPLOAD_MAX_MEMORY_SIZE as a form field.
+    carried = forms.CharField(widget=forms.HiddenInput, required=False, max_length=64)
     map_connection = forms.CharField(
         label=_("Map service connections"),
         widget=forms.Textarea(attrs={"rows": 2, "placeholder": "eu/old-project=us/new-project"}),
@@ -70,15 +87,20 @@ class ImportForm(forms.Form):
     )
     prune = forms.BooleanField(label=_("Delete what the document lacks"), required=False)
 
+    def __init__(self, *args: Any, previewed: Any = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.previewed = previewed if isinstance(previewed, dict) else {}
+
     def clean(self) -> dict[str, Any]:
         cleaned: dict[str, Any] = super().clean() or {}
         if cleaned.get("document"):
             cleaned["parsed"] = _read_upload(cleaned["document"], _("document"))
         elif cleaned.get("carried"):
-            try:
-                cleaned["parsed"] = json.loads(cleaned["carried"])
-            except ValueError:
-                raise forms.ValidationError(_("Choose the document file again.")) from None
+            if self.previewed.get("digest") != cleaned["carried"]:
+                raise forms.ValidationError(
+                    _("Choose the document file again: the previewed one is no longer kept.")
+                )
+            cleaned["parsed"] = self.previewed["document"]
         else:
             self.add_error("document", _("Choose a configuration document."))
         try:
@@ -88,8 +110,8 @@ class ImportForm(forms.Form):
             cleaned["apps"] = pairs((cleaned.get("map_app") or "").splitlines(), _("Map app IDs"))
         except ValueError as exc:
             raise forms.ValidationError(str(exc)) from None
-        for name, messages in mapping_problems(cleaned["connections"], cleaned["apps"]).items():
-            for message in messages:
+        for name, problems in mapping_problems(cleaned["connections"], cleaned["apps"]).items():
+            for message in problems:
                 self.add_error(name, message)
         cleaned["secret_values"] = {}
         if cleaned.get("secrets"):
@@ -135,9 +157,13 @@ class ConfigurationTransferAdmin(admin.ModelAdmin[ConfigurationTransfer]):
         """The document as a file to download."""
         if not request.user.has_perm(EXPORT_PERMISSION):
             raise PermissionDenied
-        response = HttpResponse(
-            document_text(config_export()), content_type="application/json; charset=utf-8"
-        )
+        try:
+            text = document_text(config_export())
+        except ExportRefused as exc:
+            for message in exc.messages:
+                messages.error(request, message)
+            return redirect("admin:configurator_configurationtransfer_changelist")
+        response = HttpResponse(text, content_type="application/json; charset=utf-8")
         name = f"configuration-{timezone.now():%Y%m%d-%H%M%S}.json"
         response["Content-Disposition"] = f'attachment; filename="{name}"'
         return response
@@ -153,13 +179,17 @@ class ConfigurationTransferAdmin(admin.ModelAdmin[ConfigurationTransfer]):
         if request.method == "POST":
             if not may_import:
                 raise PermissionDenied
-            form = ImportForm(request.POST, request.FILES)
+            form = ImportForm(
+                request.POST, request.FILES, previewed=request.session.get(PREVIEWED_KEY)
+            )
             if form.is_valid():
                 result, refused = self._import(request, form)
-                if result is not None and not result.errors:
+                if result is not None and result.applied:
+                    request.session.pop(PREVIEWED_KEY, None)
+                elif result is not None and not result.errors:
                     form = ImportForm(
                         initial={
-                            "carried": json.dumps(form.cleaned_data["parsed"]),
+                            "carried": _keep_previewed(request, form.cleaned_data["parsed"]),
                             "map_connection": form.cleaned_data.get("map_connection"),
                             "map_app": form.cleaned_data.get("map_app"),
                             "prune": form.cleaned_data.get("prune"),

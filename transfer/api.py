@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
+from django.http import HttpRequest
+from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import permissions, serializers, status
@@ -11,7 +14,14 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from transfer.document import DocumentSerializer, SecretsSerializer, config_export
+from configurator.limits import size_text
+from configurator.request_limits import drain
+from transfer.document import (
+    DocumentSerializer,
+    ExportRefused,
+    SecretsSerializer,
+    config_export,
+)
 from transfer.plan import mapping_of, mapping_problems
 from transfer.services import DocumentRefused, config_import
 
@@ -91,7 +101,15 @@ class ImportResultSerializer(serializers.Serializer[Any]):
     summary = serializers.DictField(child=serializers.IntegerField())
     objects = PlannedSerializer(many=True)
     secrets_missing = serializers.ListField(child=serializers.CharField())
+    secrets_unused = serializers.ListField(
+        child=serializers.CharField(),
+        help_text="Secrets given for objects or entries the document does not hold (not used).",
+    )
     not_deleted = NotDeletedSerializer(many=True)
+    warnings = serializers.ListField(
+        child=serializers.CharField(),
+        help_text="The save-time warnings of the admin and the API, over the imported result.",
+    )
 
     def get_fields(self) -> dict[str, serializers.Field[Any, Any, Any, Any]]:
         # `errors` is a Serializer's own attribute: the field of that name is added here.
@@ -100,15 +118,63 @@ class ImportResultSerializer(serializers.Serializer[Any]):
         return fields
 
 
+def _body_read(request: HttpRequest, *, limit: int) -> Response | None:
+    """Read the body under the import's own bound; a 413 answer when it is larger.
+
+    Django's `HttpRequest.body` holds every request to DATA_UPLOAD_MAX_MEMORY_SIZE; a body
+    read here first is kept where `body` (and so DRF's parser) finds it, so only this bound
+    applies to this view.
+    """
+    answer = Response(
+        {
+            "detail": _(
+                "The request body is larger than the %(limit)s the import takes "
+                "(CONFIG_IMPORT_MAX_BYTES): import the document with manage.py config_import."
+            )
+            % {"limit": size_text(limit)}
+        },
+        status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE,
+    )
+    try:
+        length = int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        length = 0
+    if length > limit:
+        drain(request)
+        return answer
+    body = request.read(limit + 1)
+    if len(body) > limit:
+        drain(request)
+        return answer
+    request._body = body  # what HttpRequest.body returns once read
+    return None
+
+
 class ConfigExportView(APIView):
     """The whole configuration as one document, without secrets."""
 
     permission_classes = [TransferPermission]
     required_permission = EXPORT_PERMISSION
 
-    @extend_schema(operation_id="config_export", responses=DocumentSerializer)
+    @extend_schema(
+        operation_id="config_export",
+        responses={
+            200: DocumentSerializer,
+            409: OpenApiResponse(
+                OpenApiTypes.OBJECT,
+                description="An integration names a queue or agent by a database ID that has "
+                "no portable name: `errors` says which.",
+            ),
+        },
+    )
     def get(self, request: Request) -> Response:
-        return Response(config_export())
+        try:
+            return Response(config_export())
+        except ExportRefused as exc:
+            return Response(
+                {"detail": " ".join(exc.messages), "errors": exc.messages},
+                status=status.HTTP_409_CONFLICT,
+            )
 
 
 class ConfigImportView(APIView):
@@ -134,10 +200,17 @@ class ConfigImportView(APIView):
                 description="A malformed request or document ({field: [messages]}), or an "
                 "import refused: the plan with `errors` naming object and field.",
             ),
-            413: OpenApiResponse(OpenApiTypes.OBJECT, description="The body is too large."),
+            413: OpenApiResponse(
+                OpenApiTypes.OBJECT,
+                description="The body is larger than CONFIG_IMPORT_MAX_BYTES (32 MiB unless "
+                "set): use manage.py config_import.",
+            ),
         },
     )
     def post(self, request: Request) -> Response:
+        too_large = _body_read(request._request, limit=settings.CONFIG_IMPORT_MAX_BYTES)
+        if too_large:
+            return too_large
         data = request.data
         if isinstance(data, dict) and "format" in data and "document" not in data:
             data = {"document": data}

@@ -8,17 +8,22 @@ rolls everything back.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 from functools import partial
 from typing import Any
 
 from django.core.exceptions import ValidationError
+from django.db import IntegrityError
 
+from configurator import names
 from conversations.models import Agent
 from conversations.services import agent_delete, agent_save
+from integrations import selectors as integration_selectors
 from integrations import services as integration_services
 from integrations.models import Integration
-from integrations.selectors import DatabaseReferences
+from integrations.selectors import DatabaseReferences, stored_check
 from integrations.validation import AUTHENTICATION_BLOCK as INTEGRATION_BLOCK
 from integrations.validation import AuthenticationInput as IntegrationAuthenticationInput
 from integrations.validation import IntegrationInput, clean_integration
@@ -28,12 +33,13 @@ from messaging import services as messaging_services
 from messaging.models import MessagingService
 from messaging.validation import AUTHENTICATION_BLOCK as SERVICE_BLOCK
 from messaging.validation import AuthenticationInput as ServiceAuthenticationInput
+from messaging.validation import CleanAuthentication, entry_match_key
 from messaging.validation import clean_authentications as clean_service_authentications
 from queues import selectors as queue_selectors
 from queues import services as queue_services
 from queues.models import Queue
-from queues.validation import clean_addresses
-from transfer.plan import CREATE, DELETE, UPDATE, Plan, Planned
+from queues.validation import CleanAddress, clean_addresses
+from transfer.plan import CREATE, DELETE, UNCHANGED, UPDATE, Plan, Planned
 
 
 class ImportRefused(Exception):
@@ -59,16 +65,31 @@ def _model_errors(exc: ValidationError) -> dict[str, Any]:
     return {"__all__": exc.messages}
 
 
+@contextmanager
+def _naming(planned: Planned) -> Iterator[None]:
+    """A name taken meanwhile (another save passed the same check a moment earlier, and the
+    unique index refused this one) is refused naming the object, as the check would have."""
+    try:
+        yield
+    except IntegrityError as exc:
+        if names.CONSTRAINT_SUFFIX not in str(exc):
+            raise
+        raise _refuse(planned, {names.NAME_FIELD: [str(names.NAME_TAKEN_MEANWHILE)]}) from None
+
+
 def plan_apply(plan: Plan) -> list[dict[str, str]]:
     """Write every object the plan creates, updates or deletes; returns what was not deleted."""
+    _take_away(plan)
     for planned in plan.of("services"):
         if planned.action in {CREATE, UPDATE}:
-            _service_apply(planned)
-    deferred = [
-        planned
-        for planned in plan.of("queues")
-        if planned.action in {CREATE, UPDATE} and _queue_apply(planned)
-    ]
+            with _naming(planned):
+                _service_apply(planned)
+    deferred = []
+    for planned in plan.of("queues"):
+        if planned.action in {CREATE, UPDATE}:
+            with _naming(planned):
+                if _queue_apply(planned):
+                    deferred.append(planned)
     for planned in deferred:
         _queue_overflow_apply(planned)
     for planned in plan.of("agents"):
@@ -76,8 +97,68 @@ def plan_apply(plan: Plan) -> list[dict[str, str]]:
             _agent_apply(planned)
     for planned in plan.of("integrations"):
         if planned.action in {CREATE, UPDATE}:
-            _integration_apply(planned)
-    return _prune(plan)
+            with _naming(planned):
+                _integration_apply(planned)
+    not_deleted = _prune(plan)
+    for planned in plan.of("integrations"):
+        if planned.action == UNCHANGED:
+            _integration_recheck(planned)
+    return not_deleted
+
+
+def _take_away(plan: Plan) -> None:
+    """First pass: take from stored objects the apps and addresses the document takes away.
+
+    An app or an address may move from one object to another; whichever is applied first,
+    the other still holds it until this pass has let go of it. What stays keeps its row.
+    """
+    for planned in plan.of("services"):
+        service = planned.stored
+        if planned.action != UPDATE or not isinstance(service, MessagingService):
+            continue
+        wanted = {
+            entry_match_key(e["direction"], e["authentication_id"])
+            for e in (planned.desired or {})["authentications"]
+        }
+        rows = list(service.authentications.all())
+        kept = [r for r in rows if entry_match_key(r.direction, r.authentication_id) in wanted]
+        if len(kept) < len(rows):
+            messaging_services.authentications_replace(
+                service=service,
+                entries=[
+                    CleanAuthentication(
+                        direction=r.direction,
+                        authentication_id=r.authentication_id,
+                        key_id=r.key_id,
+                        app_id=r.app_id,
+                        secret=None,
+                        triggers=list(r.triggers or []),
+                    )
+                    for r in kept
+                ],
+                missing_secret_allowed=True,
+            )
+            _forget_prefetched(service, "authentications")
+    for planned in plan.of("queues"):
+        queue = planned.stored
+        if planned.action != UPDATE or not isinstance(queue, Queue):
+            continue
+        wanted_addresses = set((planned.desired or {})["addresses"])
+        stored = list(queue.addresses.all())
+        kept_addresses = [a for a in stored if a.address in wanted_addresses]
+        if len(kept_addresses) < len(stored):
+            queue_services.addresses_replace(
+                queue=queue,
+                addresses=[
+                    CleanAddress(address=a.address, app_id=a.app_id, subchannel=a.subchannel)
+                    for a in kept_addresses
+                ],
+            )
+            _forget_prefetched(queue, "addresses")
+
+
+def _forget_prefetched(row: Any, relation: str) -> None:
+    getattr(row, "_prefetched_objects_cache", {}).pop(relation, None)
 
 
 # --- Messaging services ----------------------------------------------------------------------
@@ -132,6 +213,7 @@ def _service_apply(planned: Planned) -> None:
                 service=stored,
                 name=desired["name"],
                 service_connection=desired["service_connection"],
+                type=desired["type"],
                 auth_method=desired["auth_method"],
                 authentications=result.entries,
                 enabled=desired["enabled"],
@@ -299,6 +381,62 @@ def _integration_apply(planned: Planned) -> None:
         raise _refuse(planned, _model_errors(exc)) from None
 
 
+def _integration_recheck(planned: Planned) -> None:
+    """An integration left as it is still passes its checks among the objects changed around it.
+
+    Its `set` may name a queue address or agent the import took away: left enabled, it would
+    fail at run time, so the import is refused naming it.
+    """
+    if planned.stored is None:
+        return
+    integration = (
+        Integration.objects.prefetch_related("queues", "authentications")
+        .filter(pk=planned.stored.pk, enabled=True)
+        .first()
+    )
+    if integration is None:
+        return
+    check = stored_check(integration, references=DatabaseReferences())
+    if check.errors:
+        raise _refuse(planned, dict(check.errors))
+
+
+# --- What the result deserves a second look at ----------------------------------------------
+
+
+def result_warnings(plan: Plan, *, apps_before: set[str]) -> list[str]:
+    """The save-time warnings the admin and the API give, over the imported result.
+
+    Objects left unchanged are looked at too: a change around them (an app taken from a
+    service, a queue's new overflow) can strand or circle them. `apps_before`: the apps the
+    services held before the import, so that only apps the import took away are named.
+    """
+    warnings: list[str] = []
+    apps_after = messaging_selectors.held_app_ids()
+    warnings.extend(messaging_selectors.stranded_queue_warnings(apps_before - apps_after))
+    # Only a queue that overflows can be in a circle.
+    overflowing = Queue.objects.filter(
+        overflow_queue__isnull=False, max_waiting_time__isnull=False
+    ).order_by("name")
+    for queue in overflowing:
+        warnings.extend(
+            f"queue “{queue.name}”: {text}" for text in queue_selectors.save_warnings(queue)
+        )
+    kept = [p for p in plan.objects if p.action != DELETE]
+    changed = {p.name for p in kept if p.kind == "integrations" and p.action != UNCHANGED}
+    in_document = {p.name for p in kept if p.kind == "integrations"}
+    for integration in Integration.objects.prefetch_related("queues").order_by("name"):
+        if integration.name not in in_document:
+            continue
+        found = (
+            integration_selectors.save_warnings(integration)
+            if integration.name in changed
+            else integration_selectors.crowded_event_warnings(integration)
+        )
+        warnings.extend(f"integration “{integration.name}”: {text}" for text in found)
+    return list(dict.fromkeys(warnings))
+
+
 # --- Prune -----------------------------------------------------------------------------------
 
 
@@ -314,6 +452,11 @@ def _prune(plan: Plan) -> list[dict[str, str]]:
     for kind in ("integrations", "agents", "queues", "services"):
         for planned in plan.of(kind):
             if planned.action != DELETE:
+                continue
+            if kind == "services" and (
+                problems := messaging_selectors.service_delete_problems(planned.stored)  # type: ignore[arg-type]
+            ):
+                not_deleted.append({"object": planned.label, "reason": " ".join(problems)})
                 continue
             try:
                 deleters[kind](planned.stored)

@@ -13,13 +13,16 @@ the document's parts, so export and plan cannot disagree on what a field is.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from django.db.models import Prefetch, QuerySet
+from django.db.models import Prefetch, Q, QuerySet
 from django.utils import timezone
 from rest_framework import serializers
 
+from configurator.names import names_folded
 from conversations.models import Agent
+from integrations.choices import IntegrationChannelType
 from integrations.models import Integration, IntegrationAuthentication
 from messaging.models import MessagingService, ServiceAuthentication
 from queues.models import MAX_WAITING_TIME, Queue, QueueAddress
@@ -80,8 +83,18 @@ def agent_entry(agent: Agent) -> dict[str, Any]:
     }
 
 
-def integration_entry(integration: Integration) -> dict[str, Any]:
-    """Every field an integration is saved with, queues by name, entries by ID without secrets."""
+def integration_entry(
+    integration: Integration, references: PortableReferences | None = None
+) -> dict[str, Any]:
+    """Every field an integration is saved with, queues by name, entries by ID without secrets.
+
+    With `references` (the export), a `set` that names a queue or an agent by database ID names
+    it portably instead (a queue address, an agent number); the import's plan compares what is
+    stored as it is.
+    """
+    configuration = integration.configuration
+    if references is not None:
+        configuration = references.portable(integration.name, configuration)
     return {
         "name": integration.name,
         "description": integration.description,
@@ -97,15 +110,164 @@ def integration_entry(integration: Integration) -> dict[str, Any]:
             {"authentication_id": a.authentication_id}
             for a in sorted(integration.authentications.all(), key=lambda a: a.authentication_id)
         ],
-        "configuration": integration.configuration,
+        "configuration": configuration,
         "enabled": integration.enabled,
     }
 
 
-def agent_key(entry: dict[str, Any]) -> tuple[str, str]:
-    """How an agent is known across landscapes: the number when there is one, else the name."""
-    number = entry.get("number") or ""
-    return ("number", number) if number else ("name", str(entry["name"]).casefold())
+class ExportRefused(Exception):
+    """The configuration names something by database ID that no other landscape can find."""
+
+    def __init__(self, messages: list[str]) -> None:
+        super().__init__(" ".join(messages))
+        self.messages = messages
+
+
+def set_of(configuration: Any) -> dict[str, Any] | None:
+    """An integration configuration's `response.set`, None when it has none."""
+    response = configuration.get("response") if isinstance(configuration, dict) else None
+    found = response.get("set") if isinstance(response, dict) else None
+    return found if isinstance(found, dict) else None
+
+
+def _digits(value: Any) -> str | None:
+    """A literal written as a database ID (digits only), else None."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return str(value)
+    return value.strip() if isinstance(value, str) and value.strip().isdigit() else None
+
+
+def _agents_named(set_values: dict[str, Any]) -> list[Any]:
+    listed: list[Any] = []
+    if "preferredAgent" in set_values:
+        listed.append(set_values["preferredAgent"])
+    required = set_values.get("requiredAgents")
+    if isinstance(required, dict):
+        listed.extend(_required_listed(required.get("agents")) or [])
+    return listed
+
+
+def _required_listed(agents: Any) -> list[Any] | None:
+    """`requiredAgents.agents` as a list: a list, or text of comma-separated identifiers."""
+    if isinstance(agents, list):
+        return agents
+    if isinstance(agents, str):
+        return [part.strip() for part in agents.split(",") if part.strip()]
+    return None
+
+
+class PortableReferences:
+    """Queues and agents that `set`s name by database ID, found at once (two queries)."""
+
+    def __init__(self, integrations: Iterable[Integration]) -> None:
+        queue_ids: set[int] = set()
+        agent_ids: set[str] = set()
+        for integration in integrations:
+            set_values = set_of(integration.configuration) or {}
+            queue = set_values.get("queue")
+            if isinstance(queue, dict) and (found := _digits(queue.get("id"))):
+                queue_ids.add(int(found))
+            agent_ids.update(d for d in map(_digits, _agents_named(set_values)) if d)
+        self.addresses: dict[int, str] = {}
+        for queue_id, address in (
+            QueueAddress.objects.filter(queue_id__in=queue_ids)
+            .order_by("address")
+            .values_list("queue_id", "address")
+        ):
+            self.addresses.setdefault(queue_id, address)
+        rows = (
+            Agent.objects.filter(Q(pk__in=[int(i) for i in agent_ids]) | Q(number__in=agent_ids))
+            if agent_ids
+            else Agent.objects.none()
+        )
+        self.agents_by_id = {agent.pk: agent for agent in rows}
+        self.numbers = {agent.number for agent in rows if agent.number}
+        self.problems: list[str] = []
+
+    def _agent(self, name: str, value: Any) -> Any:
+        digits = _digits(value)
+        if digits is None or digits in self.numbers:
+            return value  # a number, a chat address, an e-mail or a placeholder: portable
+        agent = self.agents_by_id.get(int(digits))
+        portable = agent and (agent.number or agent.chat_address or agent.email)
+        if not portable:
+            self.problems.append(
+                f"Integration “{name}” names agent {digits} by database ID; give that agent a "
+                "number (or name the agent by number, chat address or e-mail in its response)."
+            )
+            return value
+        return portable
+
+    def portable(self, name: str, configuration: Any) -> Any:
+        """The configuration with its `set` naming queues by address and agents by number."""
+        set_values = set_of(configuration)
+        if set_values is None:
+            return configuration
+        changed = dict(set_values)
+        queue = set_values.get("queue")
+        if isinstance(queue, dict) and (queue_id := _digits(queue.get("id"))):
+            address = self.addresses.get(int(queue_id))
+            if address is None:
+                self.problems.append(
+                    f"Integration “{name}” sets queue {queue_id} by database ID, and that queue "
+                    "has no address to name it by in another landscape; set it by address."
+                )
+            else:
+                changed["queue"] = {
+                    **{k: v for k, v in queue.items() if k != "id"},
+                    "address": address,
+                }
+        if "preferredAgent" in set_values:
+            changed["preferredAgent"] = self._agent(name, set_values["preferredAgent"])
+        required = set_values.get("requiredAgents")
+        listed = _required_listed(required.get("agents")) if isinstance(required, dict) else None
+        if isinstance(required, dict) and listed is not None:
+            portable = [self._agent(name, value) for value in listed]
+            if portable != listed:
+                agents = required["agents"]
+                changed["requiredAgents"] = {
+                    **required,
+                    "agents": portable
+                    if isinstance(agents, list)
+                    else ",".join(str(value) for value in portable),
+                }
+        if changed == set_values:
+            return configuration
+        return {**configuration, "response": {**configuration["response"], "set": changed}}
+
+
+def object_keys(kind: str, entries: Sequence[Mapping[str, Any]]) -> list[Any]:
+    """How each entry is known across landscapes, in order; two entries never share a key.
+
+    Names are unique by the database's own folding (`configurator.names`), so they are
+    compared by it. An agent is known by its number; agents without one may share name, chat
+    address and e-mail, so they are counted within such a group, in an order that lines up
+    entries that are alike (an export matched against what it was exported from is unchanged).
+    """
+    folded = names_folded(str(entry["name"]) for entry in entries)
+    if kind != "agents":
+        return [folded[str(entry["name"])] for entry in entries]
+    keys: list[Any] = [None] * len(entries)
+    groups: dict[tuple[str, ...], list[int]] = {}
+    for index, entry in enumerate(entries):
+        number = entry.get("number") or ""
+        if number:
+            keys[index] = ("number", number)
+        else:
+            group: tuple[str, ...] = (
+                "name",
+                folded[str(entry["name"])],
+                str(entry["chat_address"]),
+                str(entry["email"]),
+            )
+            groups.setdefault(group, []).append(index)
+    for same, indexes in groups.items():
+        alike = sorted(indexes, key=lambda i: json.dumps(entries[i], sort_keys=True, default=str))
+        for count, index in enumerate(alike):
+            keys[index] = (*same, count)
+    return keys
 
 
 # --- Reading them, a fixed number of queries whatever the rows --------------------------------
@@ -140,7 +302,16 @@ def stored_integrations() -> QuerySet[Integration]:
 
 
 def config_export() -> dict[str, Any]:
-    """The whole configuration as one document (no secrets), sorted for stable comparison."""
+    """The whole configuration as one document (no secrets), sorted for stable comparison.
+
+    ExportRefused when an integration names a queue or agent by a database ID that has no
+    portable name: imported elsewhere, it would route to whatever has that ID there.
+    """
+    integrations = list(stored_integrations())
+    references = PortableReferences(integrations)
+    entries = [integration_entry(i, references) for i in integrations]
+    if references.problems:
+        raise ExportRefused(references.problems)
     return {
         "format": FORMAT,
         "version": VERSION,
@@ -148,7 +319,7 @@ def config_export() -> dict[str, Any]:
         "services": [service_entry(s) for s in stored_services()],
         "queues": [queue_entry(q) for q in stored_queues()],
         "agents": [agent_entry(a) for a in stored_agents()],
-        "integrations": [integration_entry(i) for i in stored_integrations()],
+        "integrations": entries,
     }
 
 
@@ -230,7 +401,7 @@ class IntegrationPart(serializers.Serializer[Any]):
 
     name = serializers.CharField(max_length=100)
     description = serializers.CharField(required=False, allow_blank=True, default="")
-    channel_type = serializers.CharField(max_length=8)
+    channel_type = serializers.ChoiceField(choices=IntegrationChannelType.choices)
     endpoint_url = serializers.CharField(max_length=2000)
     ordinal = serializers.IntegerField(required=False, default=1)
     direction = serializers.CharField(max_length=8, required=False, default="inbound")
@@ -276,8 +447,7 @@ class DocumentSerializer(serializers.Serializer[Any]):
         errors: dict[str, list[str]] = {}
         for kind in KINDS:
             seen: set[Any] = set()
-            for part in attrs[kind]:
-                key = agent_key(part) if kind == "agents" else str(part["name"]).casefold()
+            for part, key in zip(attrs[kind], object_keys(kind, attrs[kind]), strict=True):
                 if key in seen:
                     errors.setdefault(kind, []).append(
                         f"“{part['name']}” is in the document twice."

@@ -18,6 +18,7 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.db import models
 
+from configurator.names import names_folded
 from conversations.choices import Event
 from messaging.choices import AuthenticationDirection
 from messaging.validation import (
@@ -149,6 +150,8 @@ class Plan:
 
     objects: list[Planned]
     prune: bool
+    # Secrets given for objects or entries the document does not hold (never their values).
+    unused_secrets: list[str] = field(default_factory=list)
 
     def of(self, kind: str) -> list[Planned]:
         return [o for o in self.objects if o.kind == kind]
@@ -158,6 +161,10 @@ class Plan:
         for planned in self.objects:
             counts[planned.action] += 1
         return counts
+
+    def secrets_unused(self) -> list[str]:
+        """Secrets given that nothing in the document takes: a misspelt name or ID, say."""
+        return list(self.unused_secrets)
 
     def secrets_missing(self) -> list[str]:
         """What to do after the import: “enter the secret of KEYID@APPID, then enable”."""
@@ -228,6 +235,21 @@ def _agent_desired(part: dict[str, Any], mapping: LandscapeMapping) -> dict[str,
     return {**part, "queues": sorted(set(part["queues"]))}
 
 
+def _configuration_desired(configuration: Any, mapping: LandscapeMapping) -> Any:
+    """The configuration with the app ID of a `set.queue.address` mapped."""
+    set_values = document.set_of(configuration)
+    queue = set_values.get("queue") if set_values else None
+    address = queue.get("address") if isinstance(queue, dict) else None
+    if not isinstance(address, str) or "@" not in address:
+        return configuration
+    app, _, rest = address.strip().partition("@")
+    mapped = f"{mapping.app(app)}@{rest}"
+    if mapped == address:
+        return configuration
+    changed = {**(set_values or {}), "queue": {**queue, "address": mapped}}  # type: ignore[dict-item]
+    return {**configuration, "response": {**configuration["response"], "set": changed}}
+
+
 def _integration_desired(part: dict[str, Any], mapping: LandscapeMapping) -> dict[str, Any]:
     chosen = set(part["events"])
     events = [e for e in Event.values if e in chosen] + sorted(chosen - set(Event.values))
@@ -249,7 +271,7 @@ def _integration_desired(part: dict[str, Any], mapping: LandscapeMapping) -> dic
             ),
             key=lambda a: a["authentication_id"],
         ),
-        "configuration": part["configuration"],
+        "configuration": _configuration_desired(part["configuration"], mapping),
         # Saving without events disables an integration (integrations.services.integration_save).
         "enabled": part["enabled"] and bool(events),
     }
@@ -275,10 +297,13 @@ _STORED: dict[str, Callable[[], Iterable[Any]]] = {
 }
 
 
-def _key(kind: str, entry: Mapping[str, Any]) -> Any:
-    if kind == "agents":
-        return document.agent_key(dict(entry))
-    return str(entry["name"]).casefold()
+def _stored_entries(kind: str, rows: list[Any]) -> list[dict[str, Any]]:
+    """Stored rows as the export writes them (a `set`'s database IDs named portably, where they
+    can be), so that importing a landscape's own export plans nothing but "unchanged"."""
+    if kind != "integrations":
+        return [_ENTRY[kind](row) for row in rows]
+    references = document.PortableReferences(rows)
+    return [document.integration_entry(row, references) for row in rows]
 
 
 def _entry_key(kind: str, entry: Mapping[str, Any]) -> str:
@@ -333,28 +358,44 @@ def plan_import(
 ) -> Plan:
     """Compare the document with what is stored; nothing is written."""
     objects: list[Planned] = []
+    unused: list[str] = []
     for kind in document.KINDS:
+        rows = list(_STORED[kind]())
+        entries = _stored_entries(kind, rows)
         stored_rows: dict[Any, models.Model] = {}
-        stored_names: dict[Any, str] = {}
-        for row in _STORED[kind]():
-            entry = _ENTRY[kind](row)
-            stored_rows[_key(kind, entry)] = row
-            stored_names[_key(kind, entry)] = entry["name"]
-        kind_secrets = {name.casefold(): given for name, given in secrets.get(kind, {}).items()}
+        stored_entries: dict[Any, dict[str, Any]] = {}
+        for row, entry, key in zip(rows, entries, document.object_keys(kind, entries), strict=True):
+            stored_rows[key] = row
+            stored_entries[key] = entry
+        given_by_name = secrets.get(kind, {})
+        wanted = [_DESIRED[kind](part, mapping) for part in parts[kind]]
+        folded = names_folded([*given_by_name, *(str(d["name"]) for d in wanted)])
+        kind_secrets = {folded[name]: given for name, given in given_by_name.items()}
+        held = {folded[str(d["name"])] for d in wanted}
+        unused.extend(
+            f"{KIND_LABELS[kind]} “{name}” is not in the document: its secrets were not used."
+            for name in given_by_name
+            if folded[name] not in held
+        )
         matched: set[Any] = set()
-        for part in parts[kind]:
-            desired = _DESIRED[kind](part, mapping)
-            key = _key(kind, desired)
+        for desired, key in zip(wanted, document.object_keys(kind, wanted), strict=True):
             stored = stored_rows.get(key)
             matched.add(key)
-            given = dict(kind_secrets.get(str(desired["name"]).casefold(), {}))
+            given = dict(kind_secrets.get(folded[str(desired["name"])], {}))
             missing: list[str] = []
             setting: list[str] = []
             if kind in {"services", "integrations"}:
+                entry_ids = {e["authentication_id"] for e in desired["authentications"]}
+                unused.extend(
+                    f"{KIND_LABELS[kind]} “{desired['name']}” has no entry {entry_id} in the "
+                    "document: its secret was not used."
+                    for entry_id in given
+                    if entry_id not in entry_ids
+                )
                 missing, setting = _secrets_plan(kind, desired, stored, given)
                 if missing:
                     desired["enabled"] = False
-            current = None if stored is None else _ENTRY[kind](stored)
+            current = stored_entries.get(key)
             changes = _changes(current, desired)
             if kind in {"services", "integrations"} and setting:
                 changes["secrets"] = {"from": None, "to": setting}
@@ -373,11 +414,11 @@ def plan_import(
             )
         if prune:
             objects.extend(
-                Planned(kind=kind, name=stored_names[key], action=DELETE, stored=row)
+                Planned(kind=kind, name=stored_entries[key]["name"], action=DELETE, stored=row)
                 for key, row in stored_rows.items()
                 if key not in matched
             )
-    return Plan(objects=objects, prune=prune)
+    return Plan(objects=objects, prune=prune, unused_secrets=unused)
 
 
 def _changes(current: dict[str, Any] | None, desired: dict[str, Any]) -> dict[str, dict[str, Any]]:

@@ -29,6 +29,10 @@ def plan_lines(result: ImportResult) -> list[str]:
     )
     for message in result.plan.secrets_missing():
         lines.append(_("Imported disabled: %(message)s") % {"message": message})
+    for message in result.plan.secrets_unused():
+        lines.append(_("Secret not used: %(message)s") % {"message": message})
+    for message in result.warnings:
+        lines.append(_("Warning: %(message)s") % {"message": message})
     for kept in result.not_deleted:
         lines.append(_("Not deleted: %(object)s: %(reason)s") % kept)
     for error in result.errors:

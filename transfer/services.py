@@ -14,7 +14,8 @@ from django.db import transaction
 
 from configurator import audit
 from configurator.choices import AuditOperation
-from transfer.apply import ImportRefused, plan_apply
+from messaging.selectors import held_app_ids
+from transfer.apply import ImportRefused, plan_apply, result_warnings
 from transfer.document import VERSION, DocumentSerializer
 from transfer.plan import LandscapeMapping, Plan, plan_import
 
@@ -39,6 +40,7 @@ class ImportResult:
     applied: bool = False
     errors: list[dict[str, Any]] = field(default_factory=list)
     not_deleted: list[dict[str, str]] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
 
     def as_json(self) -> dict[str, Any]:
         """The answer of the API and the commands' JSON: never a secret."""
@@ -48,7 +50,9 @@ class ImportResult:
             "summary": self.plan.summary(),
             "objects": [planned.as_json() for planned in self.plan.objects],
             "secrets_missing": self.plan.secrets_missing(),
+            "secrets_unused": self.plan.secrets_unused(),
             "not_deleted": self.not_deleted,
+            "warnings": self.warnings,
             "errors": self.errors,
         }
 
@@ -99,7 +103,9 @@ def config_import(
                 **{action: count for action, count in summary.items() if count},
             ),
         ):
+            apps_before = held_app_ids()
             result.not_deleted = plan_apply(plan)
+            result.warnings = result_warnings(plan, apps_before=apps_before)
             if dry_run:
                 raise _DryRun
     except _DryRun:

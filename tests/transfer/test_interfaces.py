@@ -228,12 +228,26 @@ def test_api_refuses_malformed_requests_with_400(body: Any, content_type: str, n
 
 
 def test_api_refuses_a_body_too_large_with_413(settings: Any) -> None:
-    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 1000
+    settings.CONFIG_IMPORT_MAX_BYTES = 1000
     client = _api(_staff("import_configuration"))
 
     response = client.post("/api/v1/config/import/", {"document": {"x": "y" * 2000}}, format="json")
 
     assert response.status_code == 413
+    assert "CONFIG_IMPORT_MAX_BYTES" in response.json()["detail"]
+
+
+def test_api_import_takes_a_document_larger_than_other_requests_may_be(settings: Any) -> None:
+    build_landscape()
+    document = config_export()
+    wipe()
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = len(json.dumps(document)) // 2
+    client = _api(_staff("import_configuration"))
+
+    response = client.post("/api/v1/config/import/", document, format="json")
+
+    assert response.status_code == 200, response.content
+    assert response.json()["applied"]
 
 
 def test_a_disabled_service_is_enabled_only_once_its_secrets_are_entered() -> None:
@@ -331,3 +345,73 @@ def test_admin_import_shows_errors_and_refusals(admin_client_: Client) -> None:
     )
     assert broken.status_code == 200
     assert "is not JSON" in broken.content.decode()
+
+
+def test_export_command_refuses_an_unwritable_output_and_an_unportable_reference(
+    tmp_path: Path,
+) -> None:
+    from conversations.models import Agent
+    from tests.factories import make_integration
+
+    build_landscape()
+    with pytest.raises(CommandError, match="No such file or directory"):
+        call_command("config_export", "--output", str(tmp_path / "missing" / "x.json"))
+    bob = Agent.objects.get(name="Bob")
+    make_integration(
+        "Router",
+        events=["received"],
+        configuration={
+            "request": {"method": "POST"},
+            "response": {"set": {"preferredAgent": bob.pk}},
+        },
+    )
+
+    with pytest.raises(CommandError, match="Router"):
+        call_command("config_export", "--output", str(tmp_path / "x.json"))
+    response = _api(_staff("export_configuration")).get("/api/v1/config/export/")
+    assert response.status_code == 409
+    assert "Router" in response.json()["errors"][0]
+
+
+def test_admin_apply_of_a_document_larger_than_a_form_may_be_keeps_it_server_side(
+    admin_client_: Client, settings: Any
+) -> None:
+    build_landscape()
+    text = json.dumps(config_export()).encode()
+    wipe()
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = len(text) // 2  # files are not held to it, fields are
+    url = "/admin/configurator/configurationtransfer/"
+    preview = admin_client_.post(
+        url, {"document": SimpleUploadedFile("config.json", text), "preview": "Preview"}
+    )
+    carried = preview.context["form"].initial["carried"]
+    assert len(carried) == 64  # the document's SHA-256, not the document
+
+    applied = admin_client_.post(url, {"carried": carried, "apply": "Apply"})
+
+    assert applied.status_code == 200 and "Imported" in applied.content.decode()
+    assert Queue.objects.filter(name="Sales").exists()
+    again = admin_client_.post(url, {"carried": carried, "apply": "Apply"})
+    assert "Choose the document file again" in again.content.decode()
+
+
+def test_admin_preview_shows_warnings_and_unused_secrets(admin_client_: Client) -> None:
+    build_landscape()
+    document = config_export()
+    spare = next(q for q in document["queues"] if q["name"] == "Spare")
+    spare.update(overflow_queue="Sales", max_waiting_time=60)
+
+    preview = admin_client_.post(
+        "/admin/configurator/configurationtransfer/",
+        {
+            "document": SimpleUploadedFile("config.json", json.dumps(document).encode()),
+            "secrets": SimpleUploadedFile(
+                "secrets.json", json.dumps({"services": {"Nowhere": {"webhook": "w"}}}).encode()
+            ),
+            "preview": "Preview",
+        },
+    )
+
+    page = preview.content.decode()
+    assert 'id="transfer-warnings"' in page and "Overflow goes round in a circle" in page
+    assert 'id="transfer-secrets-unused"' in page and "“Nowhere”" in page

@@ -5,9 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandParser
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from transfer.document import config_export, document_text
+from transfer.document import ExportRefused, config_export, document_text
 
 
 class Command(BaseCommand):
@@ -17,9 +17,15 @@ class Command(BaseCommand):
         parser.add_argument("--output", "-o", help="File to write (default: standard output).")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        text = document_text(config_export())
+        try:
+            text = document_text(config_export())
+        except ExportRefused as exc:
+            raise CommandError(" ".join(exc.messages)) from None
         if options["output"]:
-            Path(options["output"]).write_text(text, encoding="utf-8")
+            try:
+                Path(options["output"]).write_text(text, encoding="utf-8")
+            except OSError as exc:
+                raise CommandError(f"{options['output']}: {exc.strerror}.") from None
             self.stderr.write(f"Configuration written to {options['output']}.")
         else:
             self.stdout.write(text, ending="")
