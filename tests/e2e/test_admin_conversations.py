@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 import requests
+from django.utils import timezone
 from playwright.sync_api import Page, expect
 
 from conversations.models import Contact
@@ -47,6 +48,9 @@ def test_operator_handles_an_inbound_whatsapp_conversation(
     assert answer.status_code == 200
     assert callbacks_process_pending() == 1
     contact = Contact.objects.get()
+    # The fixture's message was written when it was recorded; WhatsApp's 24-hour window counts
+    # from when the customer wrote, so the customer writes now here.
+    contact.messages.update(created_at=timezone.now())
 
     page.goto(f"{live_server}/admin/queues/queue/")
     expect(page.locator("td.field-waiting")).to_have_text("1")
