@@ -7,9 +7,13 @@ from django.db import migrations, models
 def usernames_fill(apps, schema_editor):
     """Entries written before the name was kept name their user by the account."""
     AuditEntry = apps.get_model("configurator", "AuditEntry")
-    for entry in AuditEntry.objects.filter(actor__isnull=False).select_related("actor"):
-        entry.actor_username = entry.actor.username
-        entry.save(update_fields=["actor_username"])
+    User = apps.get_model(settings.AUTH_USER_MODEL)
+    # One UPDATE, however many entries there are.
+    AuditEntry.objects.filter(actor__isnull=False).update(
+        actor_username=models.Subquery(
+            User.objects.filter(pk=models.OuterRef("actor_id")).values("username")[:1]
+        )
+    )
 
 
 class Migration(migrations.Migration):
