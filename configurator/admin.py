@@ -15,7 +15,6 @@ from django import forms
 from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import Group
 from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
@@ -50,14 +49,8 @@ def third_party_admins_replace() -> None:
     if admin.site.is_registered(AuditEntry):
         admin.site.unregister(AuditEntry)
     admin.site.register(AuditEntry, AuditEntryAdmin)
-    admin_users.user_admin_replace()
     # Users' (with their roles) and groups' pages: their History shows the audit trail too.
-    for model in (get_user_model(), Group):
-        if admin.site.is_registered(model):
-            current = type(admin.site.get_model_admin(model))
-            if not issubclass(current, AuditHistoryMixin):
-                admin.site.unregister(model)
-                admin.site.register(model, type(current.__name__, (AuditHistoryMixin, current), {}))
+    admin_users.user_admin_replace()
     admin_thirdparty.bounded_admins_register()
 
 

@@ -6,12 +6,13 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import admin, messages
-from django.contrib.auth.admin import UserAdmin
+from django.contrib.auth.admin import GroupAdmin, UserAdmin
 from django.contrib.auth.models import Group, User
 from django.db.models import Prefetch, QuerySet
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
+from configurator.audit_admin import AuditHistoryMixin
 from configurator.roles import ROLE_DESCRIPTIONS, ROLES, role_names, user_staff_for_roles
 
 
@@ -33,7 +34,7 @@ class RoleFilter(admin.SimpleListFilter):
         return queryset.filter(groups__name=value)
 
 
-class RoleUserAdmin(UserAdmin[User]):
+class RoleUserAdmin(AuditHistoryMixin, UserAdmin[User]):
     """Django's user admin, saying each user's roles and what each role may do."""
 
     list_display = ("username", "email", "roles", "is_staff", "is_superuser", "is_active")
@@ -74,8 +75,14 @@ class RoleUserAdmin(UserAdmin[User]):
             )
 
 
+class AuditedGroupAdmin(AuditHistoryMixin, GroupAdmin):
+    """Django's group admin, whose History shows the audit trail."""
+
+
 def user_admin_replace() -> None:
-    """Put the user admin with roles in the place of Django's own."""
-    if admin.site.is_registered(User):
-        admin.site.unregister(User)
-    admin.site.register(User, RoleUserAdmin)
+    """Put the user admin with roles, and the group admin, in the place of Django's own: their
+    History pages show the audit trail."""
+    for model, model_admin in ((User, RoleUserAdmin), (Group, AuditedGroupAdmin)):
+        if admin.site.is_registered(model):
+            admin.site.unregister(model)
+        admin.site.register(model, model_admin)
